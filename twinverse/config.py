@@ -1,0 +1,83 @@
+"""Settings from ``twinverse.toml`` and ``TWINVERSE_*`` environment variables.
+
+Precedence (highest first): explicit arguments, environment variables, the TOML file
+(``$TWINVERSE_CONFIG`` or ``./twinverse.toml``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError, Location, Problem
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything a twinverse process can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="TWINVERSE_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(Path("data"), description="Where the embedded store and keys live.")
+    plant: Path | None = Field(None, description="Plant YAML file to serve.")
+    store: str = Field(
+        "duckdb",
+        description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL.",
+    )
+    broker: str | None = Field(
+        None, description="MQTT broker URL such as mqtt://127.0.0.1:1883; unset means no MQTT connector."
+    )
+    mqtt_topic: str = Field(
+        "twinverse/{twin}/{signal}",
+        description="Topic pattern; {twin} may span levels, {signal} is one level. Used to subscribe and map.",
+    )
+    mqtt_client_id: str = Field("twinverse-ingest", description="Client id of the persistent MQTT session.")
+    mqtt_max_message_bytes: int = Field(1_048_576, ge=1, description="Larger MQTT payloads are quarantined.")
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")
+    ws_max_rate: float = Field(20.0, gt=0, le=1000, description="Most websocket pushes per second per client.")
+    synthetic_rate: float = Field(1.0, gt=0, description="Demo: synthetic plant samples per second per signal.")
+    seed: int = Field(42, description="Demo: seed of the synthetic plant.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = Path(os.environ.get("TWINVERSE_CONFIG", "twinverse.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
+
+    @property
+    def store_url(self) -> str:
+        return self.store
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`; invalid values raise :class:`ConfigError` naming the field."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        src = os.environ.get("TWINVERSE_CONFIG", "twinverse.toml")
+        problems = [
+            Problem(e["msg"], Location(src if Path(src).exists() else None, None, ".".join(map(str, e["loc"]))))
+            for e in exc.errors(include_url=False)
+        ]
+        raise ConfigError(f"invalid settings: {problems[0]}", details=problems) from None
+    except Exception as exc:  # tomllib.TOMLDecodeError and friends from the TOML source
+        raise ConfigError(f"cannot read settings: {exc}") from exc

@@ -1,0 +1,162 @@
+"""One exception tree for twinverse.
+
+Every error that twinverse raises on purpose derives from :class:`TwinverseError`.
+Each class carries the HTTP status the API answers with and enough context
+(file:line, field path, twin id) for a one-line message::
+
+    TwinverseError                    500  root; never raised directly
+    ├── ConfigError                   500  bad settings / twinverse.toml
+    ├── ModelError                    422  plant model invalid (YAML, DTDL, AAS)
+    │   └── ModelLoadError            422  several located problems in one file
+    ├── NotFoundError                 404  unknown twin, signal, route object
+    ├── InputError                    422  a request or payload is malformed
+    │   └── PayloadTooLarge           413  body above the configured limit
+    ├── StoreError                    503  the store failed (disk, database)
+    └── ConnectorError                502  a connector cannot reach its source
+
+The API turns them into ``application/problem+json`` responses; the CLI turns them
+into a one-line message and exit code 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConfigError",
+    "ConnectorError",
+    "InputError",
+    "Location",
+    "ModelError",
+    "ModelLoadError",
+    "NotFoundError",
+    "PayloadTooLarge",
+    "Problem",
+    "StoreError",
+    "TwinverseError",
+]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file and line, and a field path inside the document."""
+
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(f"{self.file}:{self.line}" if self.line is not None else self.file)
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.path:
+            parts.append(self.path)
+        return ": ".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem: ``file:line: field.path: message``."""
+
+    message: str
+    location: Location = field(default_factory=Location)
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "path": self.location.path,
+        }
+
+
+class TwinverseError(Exception):
+    """Root of every error twinverse raises on purpose."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, message: str, *, details: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+    def to_problem(self) -> dict[str, Any]:
+        """The body of an RFC 9457 problem+json response."""
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.message,
+        }
+        if self.details:
+            body["errors"] = [p.to_dict() for p in self.details]
+        return body
+
+
+class ConfigError(TwinverseError):
+    """Settings or ``twinverse.toml`` are invalid."""
+
+    title = "Configuration error"
+
+
+class ModelError(TwinverseError):
+    """The plant model is invalid."""
+
+    status = 422
+    title = "Invalid plant model"
+
+
+class ModelLoadError(ModelError):
+    """A model file has one or more located problems; ``details`` lists them all."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = str(problems[0]) if problems else "invalid model"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(first + more, details=problems)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.details) or self.message
+
+
+class NotFoundError(TwinverseError):
+    """A named object (twin, signal, asset) does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class InputError(TwinverseError):
+    """A request body, query or payload is malformed."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class PayloadTooLarge(InputError):
+    """A body is larger than the configured limit."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class StoreError(TwinverseError):
+    """The store could not complete an operation."""
+
+    status = 503
+    title = "Store unavailable"
+
+
+class ConnectorError(TwinverseError):
+    """A connector could not reach or read its source."""
+
+    status = 502
+    title = "Connector error"

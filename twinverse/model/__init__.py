@@ -1,0 +1,21 @@
+"""The plant model: types, twins, relationships, graph queries and the signal index."""
+
+from __future__ import annotations
+
+from .loader import load_plant, loads_plant
+from .plant import Plant, SignalIndex
+from .types import DEFAULT_STATES, Placement, Relationship, Signal, SignalKind, Twin, TwinType
+
+__all__ = [
+    "DEFAULT_STATES",
+    "Placement",
+    "Plant",
+    "Relationship",
+    "Signal",
+    "SignalIndex",
+    "SignalKind",
+    "Twin",
+    "TwinType",
+    "load_plant",
+    "loads_plant",
+]

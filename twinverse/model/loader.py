@@ -1,0 +1,320 @@
+"""Build a :class:`Plant` from a short plant YAML, with located errors.
+
+Format (see docs/plant-yaml.md)::
+
+    plant: bottling              # id of the root twin (a site)
+    name: Bottling plant
+    types:
+      machine:
+        signals:
+          state: {kind: state, states: [running, idle, starved, blocked, down]}
+          speed: {unit: bottle/min, range: [0, 900]}
+        power: {running: 12, idle: 4, down: 0.5}     # kW per state
+      filler: {extends: machine}
+    twins:
+      - id: line1
+        type: line
+        flow: [depal, filler, conv1, capper]         # each feeds the next
+        children:
+          - {id: depal, type: machine}
+          - {id: filler, type: filler}
+          - {id: conv, type: conveyor, count: 3}     # conv1, conv2, conv3
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ModelLoadError, Problem
+from ..units import UnknownUnit, check_unit
+from .plant import Plant
+from .types import Placement, Relationship, Signal, Twin, TwinType
+from .yamlsource import LocatedDoc, PathKey, read_yaml
+
+__all__ = ["load_plant", "loads_plant", "plant_from_doc"]
+
+_ID = re.compile(r"^[A-Za-z0-9_.\-{}]+$")
+
+#: Types every plant knows; a plant may redefine them.
+BUILTIN_TYPES: dict[str, TwinType] = {
+    name: TwinType(name=name, container=True, description=f"built-in container: {name}")
+    for name in ("site", "area", "line", "cell", "group")
+}
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _TypeDoc(_Doc):
+    extends: str | None = None
+    description: str = ""
+    signals: dict[str, Signal] = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    power: dict[str, float] = Field(default_factory=dict)
+    shape: str | None = None
+    size: tuple[float, float, float] | None = None
+    container: bool = False
+
+
+class _RelDoc(_Doc):
+    name: str
+    target: str
+
+
+class _TwinDoc(_Doc):
+    id: str | None = None
+    ids: list[str] | None = None
+    count: int | None = Field(default=None, ge=1, le=100_000)
+    type: str
+    name: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    position: Placement | None = None
+    feeds: str | list[str] | None = None
+    relationships: list[_RelDoc] = Field(default_factory=list)
+    flow: list[str] | None = None
+    children: list[_TwinDoc] = Field(default_factory=list)
+
+
+class _PlantDoc(_Doc):
+    plant: str
+    name: str | None = None
+    description: str = ""
+    types: dict[str, _TypeDoc] = Field(default_factory=dict)
+    twins: list[_TwinDoc] = Field(default_factory=list)
+
+
+def load_plant(path: str | Path) -> Plant:
+    """Load and validate a plant YAML file; :class:`ModelLoadError` lists every problem."""
+    return plant_from_doc(read_yaml(path))
+
+
+def loads_plant(text: str, name: str = "<string>") -> Plant:
+    """Like :func:`load_plant`, from a string."""
+    return plant_from_doc(read_yaml(name, text=text))
+
+
+def _pydantic_problems(doc: LocatedDoc, exc: ValidationError) -> list[Problem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc: PathKey = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # pydantic appends the union member tried ('str', 'list[str]'); drop those.
+        loc = tuple(p for p in loc if p not in ("str", "list[str]", "tuple[float, float]"))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}" if loc else msg
+        elif err["type"] == "missing":
+            msg = f"missing required field {loc[-1]!r}" if loc else msg
+        out.append(doc.problem(loc, msg))
+    return out
+
+
+def plant_from_doc(doc: LocatedDoc) -> Plant:
+    """Validate a located YAML document and resolve it into a :class:`Plant`."""
+    try:
+        pdoc = _PlantDoc.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ModelLoadError(_pydantic_problems(doc, exc)) from None
+    return _Resolver(doc, pdoc).resolve()
+
+
+class _Resolver:
+    def __init__(self, doc: LocatedDoc, pdoc: _PlantDoc) -> None:
+        self.doc = doc
+        self.pdoc = pdoc
+        self.problems: list[Problem] = []
+        self.types: dict[str, TwinType] = {}
+        self._resolved: set[str] = set()
+        self.twins: list[Twin] = []
+        self.twin_paths: dict[str, PathKey] = {}
+        self.pending: list[tuple[str, str, str, str | None, PathKey]] = []  # src, rel, ref, scope, path
+
+    def fail(self, path: PathKey, message: str) -> None:
+        self.problems.append(self.doc.problem(path, message))
+
+    def resolve(self) -> Plant:
+        self._resolve_types()
+        root = self.pdoc.plant
+        if not _ID.match(root) or "{" in root:
+            self.fail(("plant",), f"plant id {root!r} may only hold letters, digits, '_', '-', '.'")
+        self._add_twin(root, "site", self.pdoc.name or root, None, {}, None, ("plant",))
+        self._expand(self.pdoc.twins, root, ("twins",))
+        rels = self._resolve_relationships()
+        if self.problems:
+            raise ModelLoadError(self.problems)
+        return Plant(
+            root,
+            self.pdoc.name or root,
+            self.types,
+            self.twins,
+            rels,
+            source=self.doc.file,
+            description=self.pdoc.description,
+        )
+
+    # -- types -----------------------------------------------------------------------------
+    def _resolve_types(self) -> None:
+        docs = self.pdoc.types
+        done: dict[str, TwinType] = dict(BUILTIN_TYPES)
+        for name in docs:
+            self._resolve_type(name, docs, done, ())
+        self.types = done
+
+    def _resolve_type(
+        self, name: str, docs: Mapping[str, _TypeDoc], done: dict[str, TwinType], chain: tuple[str, ...]
+    ) -> TwinType | None:
+        if name not in docs:
+            return done.get(name)
+        if name in self._resolved:
+            return done[name]
+        path: PathKey = ("types", name)
+        if name in chain:
+            self.fail((*path, "extends"), f"type inheritance cycle: {' -> '.join((*chain, name))}")
+            return None
+        td = docs[name]
+        signals: dict[str, Signal] = {}
+        properties: dict[str, Any] = {}
+        power: dict[str, float] = {}
+        shape, size, container = td.shape, td.size, td.container
+        if td.extends is not None:
+            if td.extends not in docs and td.extends not in BUILTIN_TYPES:
+                self.fail((*path, "extends"), f"unknown type {td.extends!r} (declared types: {', '.join(sorted(docs)) or 'none'})")
+            else:
+                base = self._resolve_type(td.extends, docs, done, (*chain, name))
+                if base is not None:
+                    signals.update(base.signals)
+                    properties.update(base.properties)
+                    power.update(base.power)
+                    shape = shape or base.shape
+                    size = size or base.size
+                    container = container or base.container
+        for sname, sig in td.signals.items():
+            if sig.unit is not None:
+                try:
+                    check_unit(sig.unit)
+                except UnknownUnit as exc:
+                    self.fail((*path, "signals", sname, "unit"), str(exc))
+            signals[sname] = sig.model_copy(update={"name": sname})
+        properties.update(td.properties)
+        power.update(td.power)
+        state = signals.get("state")
+        states = state.states if state is not None and state.states else None
+        for st, kw in td.power.items():
+            if states is not None and st not in states:
+                self.fail((*path, "power", st), f"state {st!r} is not in the type's states ({', '.join(states)})")
+            if kw < 0:
+                self.fail((*path, "power", st), f"power must be >= 0 kW, got {kw}")
+        if td.power and states is None:
+            self.fail((*path, "power"), "power per state needs a signal 'state' of kind state")
+        ty = TwinType(
+            name=name,
+            extends=td.extends,
+            description=td.description,
+            signals=signals,
+            properties=properties,
+            power=power,
+            shape=shape,
+            size=size,
+            container=container,
+        )
+        done[name] = ty
+        self._resolved.add(name)
+        return ty
+
+    # -- twins -----------------------------------------------------------------------------
+    def _add_twin(
+        self,
+        twin_id: str,
+        type_name: str,
+        name: str,
+        parent: str | None,
+        properties: dict[str, Any],
+        placement: Placement | None,
+        path: PathKey,
+    ) -> bool:
+        if twin_id in self.twin_paths:
+            first = self.doc.locate(self.twin_paths[twin_id])
+            self.fail(path, f"duplicate twin id {twin_id!r} (first defined at line {first.line})")
+            return False
+        self.twin_paths[twin_id] = path
+        props = {**self.types[type_name].properties, **properties} if type_name in self.types else properties
+        self.twins.append(
+            Twin(id=twin_id, type=type_name, name=name, parent=parent, properties=props, placement=placement)
+        )
+        return True
+
+    def _instance_ids(self, td: _TwinDoc, path: PathKey) -> list[str]:
+        if td.ids is not None:
+            if td.id is not None or td.count is not None:
+                self.fail(path, "give either 'ids' or 'id' (with optional 'count'), not both")
+            return list(td.ids)
+        if td.id is None:
+            self.fail(path, "missing required field 'id' (or 'ids')")
+            return []
+        if td.count is None:
+            return [td.id]
+        if "{n}" in td.id:
+            return [td.id.replace("{n}", str(n)) for n in range(1, td.count + 1)]
+        return [f"{td.id}{n}" for n in range(1, td.count + 1)]
+
+    def _expand(self, docs: Sequence[_TwinDoc], parent: str, path: PathKey) -> None:
+        for i, td in enumerate(docs):
+            tpath: PathKey = (*path, i)
+            if td.type not in self.types:
+                known = ", ".join(sorted(self.types))
+                self.fail((*tpath, "type"), f"unknown type {td.type!r} (known types: {known})")
+                continue
+            for local in self._instance_ids(td, tpath):
+                if not _ID.match(local) or "{" in local:
+                    self.fail((*tpath, "id"), f"twin id {local!r} may only hold letters, digits, '_', '-', '.'")
+                    continue
+                full = f"{parent}/{local}"
+                name = td.name if td.name and td.count is None and td.ids is None else local
+                if not self._add_twin(full, td.type, name, parent, td.properties, td.position, tpath):
+                    continue
+                feeds = [td.feeds] if isinstance(td.feeds, str) else list(td.feeds or [])
+                for j, ref in enumerate(feeds):
+                    fpath = (*tpath, "feeds") if isinstance(td.feeds, str) else (*tpath, "feeds", j)
+                    self.pending.append((full, "feeds", ref, parent, fpath))
+                for j, rel in enumerate(td.relationships):
+                    self.pending.append((full, rel.name, rel.target, parent, (*tpath, "relationships", j, "target")))
+                if td.flow:
+                    for j in range(len(td.flow) - 1):
+                        self.pending.append(
+                            (f"{full}/{td.flow[j]}" if "/" not in td.flow[j] else td.flow[j], "feeds",
+                             td.flow[j + 1], full, (*tpath, "flow", j + 1))
+                        )
+                        self.pending.append(("?check", "", td.flow[j], full, (*tpath, "flow", j)))
+                self._expand(td.children, full, (*tpath, "children"))
+
+    def _lookup(self, ref: str, scope: str | None) -> str | None:
+        candidates = [f"{scope}/{ref}"] if scope else []
+        candidates += [ref, f"{self.pdoc.plant}/{ref}"]
+        return next((c for c in candidates if c in self.twin_paths), None)
+
+    def _resolve_relationships(self) -> list[Relationship]:
+        rels: list[Relationship] = [
+            Relationship(source=t.parent, name="contains", target=t.id) for t in self.twins if t.parent
+        ]
+        seen: set[tuple[str, str, str]] = set()
+        for source, name, ref, scope, path in self.pending:
+            target = self._lookup(ref, scope)
+            if target is None:
+                self.fail(path, f"relationship to a missing twin: {ref!r}" + (f" (looked in {scope!r})" if scope else ""))
+                continue
+            if source == "?check":
+                continue
+            if source not in self.twin_paths:
+                continue  # reported by its own ?check entry
+            if source == target:
+                self.fail(path, f"twin {source!r} cannot {name} itself")
+                continue
+            if (source, name, target) not in seen:
+                seen.add((source, name, target))
+                rels.append(Relationship(source=source, name=name, target=target))
+        return rels

@@ -1,0 +1,250 @@
+"""The resolved plant: twins, types, relationships, graph queries and the signal index."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import NotFoundError
+from .types import Relationship, Signal, SignalKind, Twin, TwinType
+
+__all__ = ["Plant", "SignalIndex"]
+
+
+class SignalIndex:
+    """Dense integer ids (``sid``) for every (twin, signal) pair of a plant.
+
+    The sids of one twin are contiguous, so a subtree's signals are a few slices.
+    Per-sid metadata lives in NumPy arrays for vectorised validation.
+    """
+
+    def __init__(self, entries: Sequence[tuple[str, Signal]]) -> None:
+        n = len(entries)
+        self.twin: npt.NDArray[np.object_] = np.array([t for t, _ in entries] or [], dtype=object)
+        self.name: npt.NDArray[np.object_] = np.array([s.name for _, s in entries] or [], dtype=object)
+        self.signal: list[Signal] = [s for _, s in entries]
+        self.kind = np.array([s.kind.code for _, s in entries], dtype=np.uint8).reshape(n)
+        bounds = np.array([s.bounds() for _, s in entries], dtype=np.float64).reshape(n, 2)
+        self.lo = bounds[:, 0].copy()
+        self.hi = bounds[:, 1].copy()
+        self.unit: list[str | None] = [s.unit for _, s in entries]
+        self._by_key: dict[tuple[str, str], int] = {(t, s.name): i for i, (t, s) in enumerate(entries)}
+        self._by_twin: dict[str, tuple[int, int]] = {}
+        for i, (t, _) in enumerate(entries):
+            start, _stop = self._by_twin.get(t, (i, i))
+            self._by_twin[t] = (start, i + 1)
+
+    def __len__(self) -> int:
+        return len(self.signal)
+
+    def sid(self, twin: str, signal: str) -> int:
+        """The sid of ``twin``'s ``signal``; :class:`NotFoundError` if there is none."""
+        try:
+            return self._by_key[(twin, signal)]
+        except KeyError:
+            raise NotFoundError(f"twin {twin!r} has no signal {signal!r}") from None
+
+    def get(self, twin: str, signal: str) -> int | None:
+        return self._by_key.get((twin, signal))
+
+    def of_twin(self, twin: str) -> range:
+        """The sids of one twin (empty if it has no signals)."""
+        start, stop = self._by_twin.get(twin, (0, 0))
+        return range(start, stop)
+
+    def of_twins(self, twins: Iterable[str]) -> npt.NDArray[np.int32]:
+        """All sids of these twins, ascending."""
+        parts = [np.arange(r.start, r.stop, dtype=np.int32) for t in twins if (r := self.of_twin(t))]
+        if not parts:
+            return np.empty(0, dtype=np.int32)
+        return np.sort(np.concatenate(parts))
+
+    def lookup(self, twins: pa.Array | Sequence[str], signals: pa.Array | Sequence[str]) -> npt.NDArray[np.int32]:
+        """Map name columns to sids, ``-1`` where unknown; one dict lookup per distinct pair."""
+        t = pa.array(twins, type=pa.string()) if not isinstance(twins, pa.Array) else twins
+        s = pa.array(signals, type=pa.string()) if not isinstance(signals, pa.Array) else signals
+        if len(t) == 0:
+            return np.empty(0, dtype=np.int32)
+        key = pc.binary_join_element_wise(pc.fill_null(t, ""), pc.fill_null(s, ""), "\x00")
+        enc = pc.dictionary_encode(key)
+        uniques = enc.dictionary.to_pylist()
+        table = np.array(
+            [self._by_key.get(tuple(u.split("\x00", 1)), -1) for u in uniques],  # type: ignore[arg-type]
+            dtype=np.int32,
+        )
+        return table[enc.indices.to_numpy(zero_copy_only=False)]
+
+    def describe(self, sid: int) -> tuple[str, str]:
+        return str(self.twin[sid]), str(self.name[sid])
+
+
+class Plant:
+    """A resolved plant model; answers graph questions and owns the signal index."""
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        types: Mapping[str, TwinType],
+        twins: Sequence[Twin],
+        relationships: Sequence[Relationship],
+        *,
+        source: str | None = None,
+        description: str = "",
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.description = description
+        self.source = source
+        self.types: dict[str, TwinType] = dict(types)
+        self.twins: dict[str, Twin] = {t.id: t for t in twins}
+        self.relationships: list[Relationship] = list(relationships)
+        self._out: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self._in: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for r in self.relationships:
+            self._out[r.name][r.source].append(r.target)
+            self._in[r.name][r.target].append(r.source)
+        self._children: dict[str | None, list[str]] = defaultdict(list)
+        for t in twins:
+            self._children[t.parent].append(t.id)
+        self.signals = SignalIndex(
+            [(t.id, s) for t in twins for s in self.types[t.type].signals.values()]
+        )
+
+    # -- lookups ---------------------------------------------------------------------------
+    def twin(self, twin_id: str) -> Twin:
+        try:
+            return self.twins[twin_id]
+        except KeyError:
+            raise NotFoundError(f"no twin {twin_id!r} in plant {self.id!r}") from None
+
+    def type_of(self, twin_id: str) -> TwinType:
+        return self.types[self.twin(twin_id).type]
+
+    def is_a(self, type_name: str, base: str) -> bool:
+        """True if ``type_name`` is ``base`` or extends it (transitively)."""
+        t: str | None = type_name
+        while t is not None:
+            if t == base:
+                return True
+            t = self.types[t].extends if t in self.types else None
+        return False
+
+    # -- graph queries ---------------------------------------------------------------------
+    def roots(self) -> list[str]:
+        return list(self._children.get(None, []))
+
+    def children(self, twin_id: str) -> list[str]:
+        self.twin(twin_id)
+        return list(self._children.get(twin_id, []))
+
+    def subtree(self, twin_id: str) -> list[str]:
+        """``twin_id`` and every twin it contains, depth-first in model order."""
+        self.twin(twin_id)
+        out: list[str] = []
+        stack = [twin_id]
+        while stack:
+            t = stack.pop()
+            out.append(t)
+            stack.extend(reversed(self._children.get(t, [])))
+        return out
+
+    def ancestors(self, twin_id: str) -> list[str]:
+        """Parents from the nearest up to the root."""
+        out: list[str] = []
+        parent = self.twin(twin_id).parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.twins[parent].parent
+        return out
+
+    def related(self, twin_id: str, name: str, *, reverse: bool = False) -> list[str]:
+        """Direct targets (or sources, with ``reverse``) of relationship ``name``."""
+        self.twin(twin_id)
+        edges = self._in if reverse else self._out
+        return list(edges.get(name, {}).get(twin_id, []))
+
+    def _walk(self, twin_id: str, name: str, reverse: bool) -> list[str]:
+        self.twin(twin_id)
+        edges = (self._in if reverse else self._out).get(name, {})
+        seen = {twin_id}
+        order: list[str] = []
+        queue = deque([twin_id])
+        while queue:
+            for nxt in edges.get(queue.popleft(), []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    order.append(nxt)
+                    queue.append(nxt)
+        return order
+
+    def downstream(self, twin_id: str, relation: str = "feeds") -> list[str]:
+        """Every twin reachable along ``relation`` (breadth-first, nearest first)."""
+        return self._walk(twin_id, relation, reverse=False)
+
+    def upstream(self, twin_id: str, relation: str = "feeds") -> list[str]:
+        """Every twin that reaches ``twin_id`` along ``relation`` (nearest first)."""
+        return self._walk(twin_id, relation, reverse=True)
+
+    def of_type(self, type_name: str, *, within: str | None = None) -> list[str]:
+        """Twins whose type is ``type_name`` or extends it, optionally within a subtree."""
+        pool: Iterable[str] = self.subtree(within) if within is not None else self.twins
+        return [t for t in pool if self.is_a(self.twins[t].type, type_name)]
+
+    def machines(self) -> list[str]:
+        """Twins whose type reports a state (what the live views colour)."""
+        return [t.id for t in self.twins.values() if self.types[t.type].state_signal() is not None]
+
+    def __iter__(self) -> Iterator[Twin]:
+        return iter(self.twins.values())
+
+    def __len__(self) -> int:
+        return len(self.twins)
+
+    # -- serialisation ---------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "twins": len(self.twins),
+            "types": len(self.types),
+            "signals": len(self.signals),
+            "relationships": len(self.relationships),
+        }
+
+    def twin_dict(self, twin_id: str) -> dict[str, Any]:
+        """A twin as JSON-ready data, with its type's signals and its relationships."""
+        t = self.twin(twin_id)
+        ty = self.types[t.type]
+        return {
+            **t.model_dump(mode="json"),
+            "signals": {
+                name: s.model_dump(mode="json", exclude={"name"}, exclude_none=True)
+                for name, s in ty.signals.items()
+            },
+            "power": dict(ty.power),
+            "children": self._children.get(t.id, []),
+            "relationships": [
+                r.model_dump() for r in self.relationships if r.source == t.id or r.target == t.id
+            ],
+        }
+
+    def state_names(self, twin_id: str) -> tuple[str, ...] | None:
+        sig = self.type_of(twin_id).state_signal()
+        return sig.states if sig is not None else None
+
+    def signal(self, twin_id: str, signal: str) -> Signal:
+        sig = self.type_of(twin_id).signals.get(signal)
+        if sig is None:
+            raise NotFoundError(f"twin {twin_id!r} has no signal {signal!r}")
+        return sig
+
+    def kind(self, twin_id: str, signal: str) -> SignalKind:
+        return self.signal(twin_id, signal).kind

@@ -1,0 +1,66 @@
+"""Compose a running platform from settings: plant, store, engine, hub, connectors."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+from .config import Settings
+from .ingest.base import Connector
+from .live.engine import Engine
+from .live.hub import Hub
+from .model import Plant, load_plant
+from .store import Store, open_store
+
+__all__ = ["Platform", "example_path"]
+
+log = logging.getLogger("twinverse")
+
+
+def example_path(name: str = "bottling.yaml") -> Path:
+    """Path of a bundled example plant (inside the wheel, or ``examples/`` in a checkout)."""
+    packaged = resources.files("twinverse") / "examples" / name
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "examples" / name
+
+
+class Platform:
+    """The services of one twinverse process, composed (not inherited)."""
+
+    def __init__(self, settings: Settings, plant: Plant | None = None, store: Store | None = None) -> None:
+        self.settings = settings
+        if plant is None:
+            if settings.plant is None:
+                from .errors import ConfigError
+
+                raise ConfigError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
+            plant = load_plant(settings.plant)
+        self.plant = plant
+        self.store = store if store is not None else open_store(settings.store, settings.data_dir)
+        self.engine = Engine(plant, self.store)
+        self.hub = Hub(self.engine)
+        self.connectors: list[Connector] = []
+        self._started = False
+
+    def add_connector(self, connector: Connector) -> None:
+        self.connectors.append(connector)
+        if self._started:
+            connector.start(self.engine)
+
+    def start(self) -> None:
+        for c in self.connectors:
+            log.info("starting connector: %s", c.describe())
+            c.start(self.engine)
+        self._started = True
+
+    def stop(self) -> None:
+        for c in reversed(self.connectors):
+            try:
+                c.stop()
+            except Exception:  # a failing connector must not keep the store open
+                log.exception("connector %s failed to stop", c.describe())
+        self._started = False
+        self.hub.close()
+        self.store.close()

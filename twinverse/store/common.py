@@ -1,0 +1,100 @@
+"""Helpers shared by the store implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..live.batch import TS_TYPE, ts_to_us
+from .base import Aggregate
+
+__all__ = ["Watermarks", "agg_sql", "history_schema", "to_us", "ts_bounds"]
+
+_NONE = np.iinfo(np.int64).min
+
+
+class Watermarks:
+    """Newest stored timestamp (µs) per sid: rows after it are certainly new.
+
+    This is what keeps appends of in-order data a plain bulk insert while (sid, ts) stays
+    unique: only rows at or before the watermark need checking against the table.
+    """
+
+    def __init__(self) -> None:
+        self._hw: npt.NDArray[np.int64] = np.full(1024, _NONE, dtype=np.int64)
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[int, int | None]]) -> Watermarks:
+        w = cls()
+        for sid, us in pairs:
+            if us is not None:
+                w._grow(int(sid))
+                w._hw[int(sid)] = int(us)
+        return w
+
+    def _grow(self, max_sid: int) -> None:
+        if max_sid >= len(self._hw):
+            bigger = np.full(max(max_sid + 1, 2 * len(self._hw)), _NONE, dtype=np.int64)
+            bigger[: len(self._hw)] = self._hw
+            self._hw = bigger
+
+    def is_new(self, batch: pa.RecordBatch) -> npt.NDArray[np.bool_]:
+        sid = np.asarray(batch.column("sid").to_numpy(), dtype=np.int64)
+        ts = ts_to_us(batch.column("ts"))
+        self._grow(int(sid.max()))
+        return np.asarray(ts > self._hw[sid])
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        sid = np.asarray(batch.column("sid").to_numpy(), dtype=np.int64)
+        ts = ts_to_us(batch.column("ts"))
+        self._grow(int(sid.max()))
+        np.maximum.at(self._hw, sid, ts) if len(sid) < 64 else _max_sorted(self._hw, sid, ts)
+
+    def reset(self) -> None:
+        self._hw[:] = _NONE
+
+
+def _max_sorted(hw: npt.NDArray[np.int64], sid: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]) -> None:
+    # Engine batches are sorted by (sid, ts): the last row of each sid run is its maximum.
+    last = np.ones(len(sid), dtype=bool)
+    last[:-1] = sid[1:] != sid[:-1]
+    if np.all(sid[1:] >= sid[:-1]):
+        s, t = sid[last], ts[last]
+        hw[s] = np.maximum(hw[s], t)
+    else:
+        np.maximum.at(hw, sid, ts)
+
+
+def ts_bounds(batch: pa.RecordBatch) -> tuple[datetime, datetime]:
+    lo, hi = pc.min_max(batch.column("ts")).values()
+    return lo.as_py(), hi.as_py()
+
+
+def to_us(t: datetime) -> int:
+    """A datetime (naive means UTC) as µs since the epoch."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return int(round(t.timestamp() * 1e6))
+
+
+def agg_sql(agg: Aggregate) -> str:
+    return {
+        Aggregate.AVG: "avg(value)",
+        Aggregate.MIN: "min(value)",
+        Aggregate.MAX: "max(value)",
+        Aggregate.LAST: "arg_max(value, ts)",
+        Aggregate.FIRST: "arg_min(value, ts)",
+        Aggregate.COUNT: "count(*)::DOUBLE",
+    }[agg]
+
+
+def history_schema(downsampled: bool) -> pa.Schema:
+    fields = [pa.field("sid", pa.int32()), pa.field("ts", TS_TYPE), pa.field("value", pa.float64())]
+    if downsampled:
+        fields.append(pa.field("n", pa.int64()))
+    return pa.schema(fields)
