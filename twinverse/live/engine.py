@@ -56,9 +56,16 @@ class IngestResult:
     accepted: int
     rejected: int
     stored: int  # new rows written (accepted minus redelivered duplicates)
+    errors: tuple[dict[str, object], ...] = ()  # first rejected rows with reasons (atomic ingest)
 
     def to_dict(self) -> dict[str, int]:
         return {"received": self.received, "accepted": self.accepted, "rejected": self.rejected, "stored": self.stored}
+
+
+def _errors(rejects: pa.Table, rows: npt.NDArray[np.intp], limit: int = 50) -> tuple[dict[str, object], ...]:
+    """The first rejected rows as ``{row, twin, signal, value, reason}`` records."""
+    head = rejects.slice(0, limit).select(["twin", "signal", "value", "reason"]).to_pylist()
+    return tuple({"row": int(r), **rec} for r, rec in zip(rows[:limit], head, strict=False))
 
 
 class Engine:
@@ -98,10 +105,14 @@ class Engine:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     # -- ingest ------------------------------------------------------------------------------
-    def ingest(self, batch: pa.RecordBatch | pa.Table, *, source: str = "api") -> IngestResult:
+    def ingest(
+        self, batch: pa.RecordBatch | pa.Table, *, source: str = "api", atomic: bool = False
+    ) -> IngestResult:
         """Validate, convert, store durably and apply a batch; rejects go to quarantine.
 
-        Returns after the accepted rows are durable in the store.
+        Returns after the accepted rows are durable in the store. With ``atomic`` a batch
+        with any rejected row stores nothing (its rejects are still quarantined) and the
+        result lists the reasons in ``errors``.
         """
         if isinstance(batch, pa.Table):
             if batch.num_rows == 0:
@@ -146,6 +157,13 @@ class Engine:
 
         ok = reason == 0
         n_ok = int(ok.sum())
+        if atomic and n_ok < n:
+            rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source)
+            with self._lock:
+                self.store.append_quarantine(rejects)
+                self.received_total += n
+                self.rejected_total += n - n_ok
+            return IngestResult(n, 0, n - n_ok, 0, errors=_errors(rejects, np.flatnonzero(~ok)))
         with self._lock:
             stored = 0
             if n_ok:
@@ -253,7 +271,7 @@ class Engine:
             if code == 1:
                 text = f"unknown signal id {s}"
             elif code in (8, 10, 11):
-                text = f"{_REASONS[code]}: {value[r]!r} not in [{self._lo[s]:g}, {self._hi[s]:g}]"
+                text = f"{_REASONS[code]}: {float(value[r])!r} not in [{self._lo[s]:g}, {self._hi[s]:g}]"
             elif code == 12:
                 unit = batch.column("unit")[int(r)].as_py()
                 text = f"unit {unit!r} cannot be converted to {idx.unit[s]!r}"

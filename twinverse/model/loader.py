@@ -87,6 +87,7 @@ class _PlantDoc(_Doc):
     description: str = ""
     types: dict[str, _TypeDoc] = Field(default_factory=dict)
     twins: list[_TwinDoc] = Field(default_factory=list)
+    simulation: dict[str, Any] | None = None
 
 
 def load_plant(path: str | Path) -> Plant:
@@ -147,7 +148,7 @@ class _Resolver:
         rels = self._resolve_relationships()
         if self.problems:
             raise ModelLoadError(self.problems)
-        return Plant(
+        plant = Plant(
             root,
             self.pdoc.name or root,
             self.types,
@@ -156,6 +157,9 @@ class _Resolver:
             source=self.doc.file,
             description=self.pdoc.description,
         )
+        plant.simulation_doc = self.pdoc.simulation
+        plant.located_doc = self.doc
+        return plant
 
     # -- types -----------------------------------------------------------------------------
     def _resolve_types(self) -> None:

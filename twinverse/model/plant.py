@@ -80,6 +80,17 @@ class SignalIndex:
         )
         return table[enc.indices.to_numpy(zero_copy_only=False)]
 
+    def as_table(self) -> pa.Table:
+        """``(sid, twin, signal, unit)`` for every signal: what exports join to name rows."""
+        return pa.table(
+            {
+                "sid": pa.array(np.arange(len(self), dtype=np.int32)),
+                "twin": pa.array(self.twin.tolist(), pa.string()),
+                "signal": pa.array(self.name.tolist(), pa.string()),
+                "unit": pa.array(self.unit, pa.string()),
+            }
+        )
+
     def describe(self, sid: int) -> tuple[str, str]:
         return str(self.twin[sid]), str(self.name[sid])
 
@@ -113,6 +124,10 @@ class Plant:
         self._children: dict[str | None, list[str]] = defaultdict(list)
         for t in twins:
             self._children[t.parent].append(t.id)
+        #: The raw ``simulation:`` section of the YAML (validated by ``twinverse.sim``).
+        self.simulation_doc: dict[str, Any] | None = None
+        #: The located YAML document the plant came from (for file:line in later checks).
+        self.located_doc: Any = None
         self.signals = SignalIndex(
             [(t.id, s) for t in twins for s in self.types[t.type].signals.values()]
         )

@@ -1,0 +1,136 @@
+"""The FastAPI application factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..config import Settings
+from ..errors import TwinverseError
+from ..platform import Platform
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("twinverse.api")
+
+PROBLEM = "application/problem+json"
+
+TAGS = [
+    {"name": "plant", "description": "The plant model: twins, types, relationships and graph queries."},
+    {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
+    {"name": "system", "description": "Health and statistics."},
+]
+
+
+def _problem(status: int, title: str, detail: str, errors: list[Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("twinverse") / "api" / "static"))
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the API for ``platform`` (or a platform made from ``settings``).
+
+    Connectors of the platform start with the app and stop with it.
+    """
+    if platform is None:
+        if settings is None:
+            from ..config import load_settings
+
+            settings = load_settings()
+        platform = Platform(settings)
+    settings = platform.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform.start()
+        try:
+            yield
+        finally:
+            platform.stop()
+
+    app = FastAPI(
+        title="twinverse",
+        version=__version__,
+        summary="Open industrial-metaverse platform: live digital twins of plants.",
+        description=(
+            "Read the plant model, live values and history of every signal; ingest batches of "
+            "observations as JSON or Arrow; follow changes over the `/ws` websocket. "
+            "Errors are `application/problem+json` (RFC 9457)."
+        ),
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.settings = settings
+
+    @app.exception_handler(TwinverseError)
+    async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
+        body = exc.to_problem()
+        return _problem(exc.status, body["title"], body["detail"], body.get("errors"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"path": "", "message": "invalid request"}
+        return _problem(422, "Invalid input", f"{first['path']}: {first['message']}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _problem(500, "Internal error", "the server failed; the error is in its log")
+
+    from .routes import data, plant, system, ws
+
+    app.include_router(system.router)
+    app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
+    app.include_router(plant.router)
+    app.include_router(ws.router)
+    for extra in _optional_routers():
+        app.include_router(extra)
+
+    static = static_dir()
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(static / "index.html")
+
+    return app
+
+
+def _optional_routers() -> list[Any]:
+    """Routers of areas that ship in their own modules (simulation, trust)."""
+    out = []
+    for module in ("sim", "trust"):
+        name = f"twinverse.api.routes.{module}"
+        try:
+            mod = __import__(name, fromlist=["router"])
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        out.append(mod.router)
+    return out

@@ -1,0 +1,253 @@
+"""Data: ingest, history, quarantine and export."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from ...errors import InputError, NotFoundError, PayloadTooLarge
+from ...ingest.http import ARROW_STREAM, decode_body
+from ...model.types import SignalKind
+from ...store import Aggregate, ExportFormat, HistoryQuery
+from ..params import get_platform, parse_duration, parse_time
+from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series
+from ..security import Permission, require
+
+router = APIRouter(prefix="/api", tags=["data"])
+
+#: Buckets aimed at when ``interval=auto``.
+AUTO_BUCKETS = 600
+
+_INGEST_EXAMPLES = {
+    "points": {
+        "summary": "A list of points",
+        "value": [
+            {"twin": "bottling/line1/filler", "signal": "temperature", "ts": "2026-11-25T08:00:00Z", "value": 4.2},
+            {"twin": "bottling/line1/filler", "signal": "state", "ts": "2026-11-25T08:00:00Z", "value": "running"},
+            {"twin": "bottling/line1/filler", "signal": "pressure", "ts": 1795593600000, "value": 14.5,
+             "unit": "psi"},
+        ],
+    },
+    "columns": {
+        "summary": "Columns (one twin and signal for all rows)",
+        "value": {"twin": "bottling/line1/filler", "signal": "speed", "ts": [1795593600000, 1795593601000],
+                  "value": [598.0, 601.5]},
+    },
+}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything above ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise InputError(f"invalid Content-Length {declared!r}") from None
+        if size > limit:
+            raise PayloadTooLarge(f"body of {size} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestOut,
+    dependencies=[Depends(require(Permission.DATA_WRITE))],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": (
+                "JSON points or columns, or an Arrow IPC stream with columns (twin, signal, ts, value"
+                "[, quality, unit]) or (ts, sid, value[, quality]). Timestamps: ISO 8601 or epoch "
+                "milliseconds; missing means now. A point may name the `unit` it was measured in."
+            ),
+            "content": {
+                "application/json": {"schema": {"type": ["array", "object"]}, "examples": _INGEST_EXAMPLES},
+                ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        "responses": {
+            "413": {"description": "Body above the size limit."},
+            "422": {"description": "Invalid points; nothing of the request was stored (unless partial=true)."},
+        },
+    },
+)
+async def ingest(
+    request: Request,
+    partial: Annotated[
+        bool, Query(description="Store the valid points even if some are rejected (default: all or nothing).")
+    ] = False,
+) -> IngestOut:
+    """Ingest a batch of observations. Answers after the data is durable.
+
+    Rejected points are quarantined with their reason. By default a request with any
+    rejected point stores nothing and answers 422 listing the first errors.
+    """
+    platform = get_platform(request)
+    body = await read_body(request, platform.settings.max_body_bytes)
+    decoded = await run_in_threadpool(decode_body, platform.plant, body, request.headers.get("content-type", ""))
+    pre = decoded.rejects
+    if pre.num_rows and not partial:
+        await run_in_threadpool(platform.engine.reject, pre)
+        errors = pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()
+        raise InputError(
+            f"{pre.num_rows} of {pre.num_rows + decoded.batch.num_rows} points rejected, nothing stored: "
+            f"{errors[0]['reason']}",
+            details=[_problem_detail(e) for e in errors],
+        )
+    result = await run_in_threadpool(
+        lambda: platform.engine.ingest(decoded.batch, source="http", atomic=not partial)
+    )
+    if result.errors and not partial:
+        raise InputError(
+            f"{result.rejected} of {result.received} points rejected, nothing stored: {result.errors[0]['reason']}",
+            details=[_problem_detail(e) for e in result.errors],
+        )
+    if pre.num_rows:
+        await run_in_threadpool(platform.engine.reject, pre)
+    errors = [{k: v for k, v in e.items()} for e in pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()]
+    return IngestOut(
+        received=result.received + pre.num_rows,
+        accepted=result.accepted,
+        rejected=result.rejected + pre.num_rows,
+        stored=result.stored,
+        errors=errors,
+    )
+
+
+def _problem_detail(e: dict[str, Any]) -> Any:
+    from ...errors import Location, Problem
+
+    path = "/".join(str(x) for x in (e.get("twin"), e.get("signal")) if x)
+    return Problem(f"{e['reason']} (value {e.get('value')})", Location(path=path or None))
+
+
+@router.get(
+    "/twins/{twin_id:path}/history",
+    response_model=HistoryOut,
+    dependencies=[Depends(require(Permission.DATA_READ))],
+)
+def history(
+    request: Request,
+    twin_id: str,
+    signal: Annotated[list[str] | None, Query(description="Signals to return (repeat); all by default.")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 time, 'now' or relative like -1h.")] = "-1h",
+    end: Annotated[str | None, Query(description="ISO 8601 time, 'now' or relative; default now.")] = None,
+    interval: Annotated[
+        str | None, Query(description="Downsample into buckets: 10s, 1m, 1h, PT5M, or 'auto'; raw if absent.")
+    ] = None,
+    agg: Annotated[Aggregate, Query(description="Aggregate per bucket.")] = Aggregate.AVG,
+    limit: Annotated[int, Query(ge=1, le=5_000_000)] = 100_000,
+) -> HistoryOut:
+    """History of a twin's signals, raw or downsampled on the server."""
+    platform = get_platform(request)
+    plant = platform.plant
+    plant.twin(twin_id)
+    now = datetime.now(UTC)
+    t0, t1 = parse_time(start, "start", now), parse_time(end, "end", now)
+    if t0 is not None and t1 is not None and t0 >= t1:
+        raise InputError(f"start ({t0.isoformat()}) must be before end ({t1.isoformat()})")
+    names = signal or [str(plant.signals.name[s]) for s in plant.signals.of_twin(twin_id)]
+    sids = []
+    for name in names:
+        sid = plant.signals.get(twin_id, name)
+        if sid is None:
+            raise NotFoundError(f"twin {twin_id!r} has no signal {name!r}")
+        sids.append(sid)
+    iv = None
+    if interval == "auto":
+        span = ((t1 or now) - (t0 or now)).total_seconds()
+        iv = parse_duration(str(max(0.001, round(span / AUTO_BUCKETS, 3))), "interval") if span > 0 else None
+    elif interval:
+        iv = parse_duration(interval, "interval")
+    table = platform.store.history(HistoryQuery(tuple(sids), t0, t1, iv, agg, limit))
+    tbl_sid = np.asarray(table.column("sid").to_numpy(zero_copy_only=False))
+    ts_ms = (np.asarray(table.column("ts").cast("int64").to_numpy(zero_copy_only=False)) // 1000).astype(np.int64)
+    values = np.asarray(table.column("value").to_numpy(zero_copy_only=False), dtype=np.float64)
+    counts = np.asarray(table.column("n").to_numpy(zero_copy_only=False)) if "n" in table.column_names else None
+    series = []
+    for name, sid in zip(names, sids, strict=True):
+        m = tbl_sid == sid
+        sig = plant.signal(twin_id, name)
+        v = values[m]
+        series.append(
+            Series(
+                signal=name,
+                unit=sig.unit,
+                kind=sig.kind.value,
+                states=list(sig.states) if sig.kind is SignalKind.STATE and sig.states else None,
+                ts=ts_ms[m].tolist(),
+                value=[None if np.isnan(x) else float(x) for x in v] if np.isnan(v).any() else v.tolist(),
+                n=counts[m].tolist() if counts is not None else None,
+            )
+        )
+    return HistoryOut(
+        twin=twin_id,
+        start=t0.isoformat() if t0 else None,
+        end=t1.isoformat() if t1 else None,
+        interval_s=iv.total_seconds() if iv else None,
+        aggregate=agg.value,
+        series=series,
+    )
+
+
+@router.get("/quarantine", response_model=QuarantineOut, dependencies=[Depends(require(Permission.QUARANTINE_READ))])
+def quarantine(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QuarantineOut:
+    """Rejected observations with their reasons, newest first."""
+    store = get_platform(request).store
+    rows = store.quarantine(limit, offset).to_pylist()
+    for r in rows:
+        for k in ("received", "ts"):
+            if r[k] is not None:
+                r[k] = r[k].isoformat().replace("+00:00", "Z")
+    return QuarantineOut(total=store.quarantine_count(), items=rows)
+
+
+@router.get(
+    "/export",
+    dependencies=[Depends(require(Permission.DATA_EXPORT))],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/vnd.apache.parquet": {}, "text/csv": {}}}},
+)
+def export(
+    request: Request,
+    format: Annotated[ExportFormat, Query(description="parquet or csv")] = ExportFormat.PARQUET,
+    twin: Annotated[str | None, Query(description="Only this twin's subtree.")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601, 'now' or relative like -1h.")] = None,
+    end: Annotated[str | None, Query()] = None,
+) -> FileResponse:
+    """Download history (ts, twin, signal, value, quality) as Parquet or CSV."""
+    platform = get_platform(request)
+    plant = platform.plant
+    sids = tuple(int(s) for s in plant.signals.of_twins(plant.subtree(twin))) if twin else None
+    now = datetime.now(UTC)
+    tmp = Path(tempfile.mkdtemp(prefix="twinverse-export-"))
+    out = tmp / f"{plant.id}-history.{format.value}"
+    platform.store.export(out, format, plant.signals.as_table(), sids, parse_time(start, "start", now), parse_time(end, "end", now))
+    media = "application/vnd.apache.parquet" if format is ExportFormat.PARQUET else "text/csv"
+
+    def cleanup() -> None:
+        out.unlink(missing_ok=True)
+        tmp.rmdir()
+
+    return FileResponse(out, media_type=media, filename=out.name, background=BackgroundTask(cleanup))
+

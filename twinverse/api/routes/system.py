@@ -1,0 +1,28 @@
+"""Health and statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from ... import __version__
+from ..params import get_platform
+from ..schemas import HealthOut
+from ..security import Permission, require
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", response_model=HealthOut, dependencies=[Depends(require(Permission.HEALTH))])
+def healthz(request: Request) -> HealthOut:
+    """Liveness and ingest counters; answers 200 while the store answers."""
+    p = get_platform(request)
+    return HealthOut(
+        status="ok",
+        version=__version__,
+        plant=p.plant.id,
+        store=type(p.store).__name__,
+        history_rows=p.store.count(),
+        ingest=p.engine.stats(),
+        connectors=[c.describe() for c in p.connectors],
+        subscribers=len(p.hub),
+    )
