@@ -1,0 +1,3 @@
+from twinverse.cli import main
+
+main()

@@ -1,0 +1,209 @@
+"""Core commands: demo, serve, validate, replay, export."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..config import Settings, load_settings
+from ..errors import InputError
+from ..model import Plant, load_plant
+from ..platform import Platform, example_path
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def broker_reachable(url: str, timeout: float = 0.5) -> bool:
+    """True if something accepts TCP connections at the broker URL's host and port."""
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 1883), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _mqtt(platform: Platform) -> None:
+    from ..ingest.mqtt import MqttConnector
+
+    platform.add_connector(MqttConnector.from_settings(platform.plant, platform.settings))
+
+
+def _serve(platform: Platform) -> None:
+    import uvicorn
+
+    from ..api import create_app
+
+    s = platform.settings
+    app = create_app(platform=platform)
+    console.print(f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)")
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the core commands to ``app``."""
+
+    @app.command()
+    def demo(
+        port: int = typer.Option(8000, help="Port of the web UI and API."),
+        data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its history."),
+        broker: str = typer.Option("mqtt://127.0.0.1:1883", help="MQTT broker used if reachable."),
+        no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Feed the synthetic plant in-process."),
+        rate: float = typer.Option(1.0, help="Samples per second per signal."),
+        seed: int = typer.Option(42, help="Seed of the synthetic plant."),
+    ) -> None:
+        """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
+        from ..ingest.synthetic import SyntheticPlant
+
+        settings = load_settings(plant=example_path("bottling.yaml"), port=port, data_dir=data_dir,
+                                 synthetic_rate=rate, seed=seed)
+        use_mqtt = not no_mqtt and broker_reachable(broker)
+        if use_mqtt:
+            settings = load_settings(**{**settings.model_dump(), "broker": broker})
+        platform = Platform(settings)
+        if use_mqtt:
+            from ..ingest.publish import MqttPublisher
+
+            _mqtt(platform)
+            publisher = MqttPublisher(broker, settings.mqtt_topic, platform.plant, client_id="twinverse-demo-sensors")
+            platform.add_connector(SyntheticPlant(platform.plant, rate=rate, seed=seed, sink=publisher.publish_batch))
+            console.print(f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
+                          f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1")
+        else:
+            platform.add_connector(SyntheticPlant(platform.plant, rate=rate, seed=seed))
+            why = "--no-mqtt given" if no_mqtt else f"no broker reachable at {broker}"
+            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
+        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
+        _serve(platform)
+
+    @app.command()
+    def serve(
+        plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML file (or TWINVERSE_PLANT)."),
+        host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+        port: int = typer.Option(None, help="Port (default 8000)."),
+        store: str = typer.Option(None, help="duckdb, a DuckDB file, or a postgresql:// URL."),
+        broker: str = typer.Option(None, help="MQTT broker URL to ingest from, e.g. mqtt://127.0.0.1:1883."),
+        data_dir: Path = typer.Option(None, help="Data directory (default ./data)."),
+    ) -> None:
+        """Serve a plant's live twin: API, websocket and web page; ingest from MQTT if a broker is set."""
+        settings = load_settings(plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir)
+        platform = Platform(settings)
+        if settings.broker:
+            _mqtt(platform)
+        _serve(platform)
+
+    @app.command()
+    def validate(file: Path = typer.Argument(..., help="Plant YAML file.")) -> None:
+        """Check a plant YAML file; prints every problem with file:line and field."""
+        p = load_plant(file)
+        s = p.summary()
+        console.print(
+            f"[green]ok[/green] {file}: plant {s['id']!r}, {s['twins']} twins, {s['types']} types, "
+            f"{s['signals']} signals, {s['relationships']} relationships"
+        )
+
+    @app.command()
+    def replay(
+        file: Path = typer.Argument(..., help="CSV or Parquet file with a timestamp and a value column."),
+        twin: str = typer.Option(..., help="Twin id to replay into."),
+        signal: str = typer.Option(..., help="Signal of the twin."),
+        speed: float = typer.Option(0.0, help="Speed factor (60 = an hour per minute); 0 = as fast as possible."),
+        unit: str = typer.Option(None, help="Unit of the file's values if it differs from the signal's."),
+        rebase: bool = typer.Option(False, help="Shift timestamps so the first row is now."),
+        plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML (or TWINVERSE_PLANT)."),
+        server: str = typer.Option(None, help="Send to a running server (http://host:port) instead of the store."),
+        ts_column: str = typer.Option("timestamp", help="Name of the timestamp column."),
+        value_column: str = typer.Option("value", help="Name of the value column."),
+    ) -> None:
+        """Replay a recorded series into a twin's signal, with a progress bar."""
+        from ..ingest.replay import ReplayConnector
+
+        settings = load_settings(plant=plant)
+        model = _plant(settings)
+        conn = ReplayConnector(model, file, twin, signal, speed=speed, rebase=rebase, unit=unit,
+                               ts_column=ts_column, value_column=value_column)
+        accepted = rejected = 0
+
+        def count(result: dict[str, int]) -> None:
+            nonlocal accepted, rejected
+            accepted += result["accepted"]
+            rejected += result["rejected"]
+
+        with _progress() as bar:
+            task = bar.add_task(conn.describe(), total=len(conn))
+            conn.on_batch = lambda n: bar.advance(task, n)
+            if server:
+                sink = _http_sink(server, count)
+                conn.run(sink)
+            else:
+                platform = Platform(settings, plant=model)
+                try:
+                    conn.run(lambda b: count(platform.engine.ingest(b, source=f"replay:{file.name}").to_dict()))
+                finally:
+                    platform.stop()
+        console.print(f"replayed {len(conn)} rows: {accepted} accepted, {rejected} quarantined")
+
+    @app.command()
+    def export(
+        out: Path = typer.Option(..., "--out", "-o", help="Output file (.parquet or .csv)."),
+        twin: str = typer.Option(None, help="Only this twin's subtree."),
+        start: str = typer.Option(None, help="ISO 8601 start time."),
+        end: str = typer.Option(None, help="ISO 8601 end time."),
+        plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML (or TWINVERSE_PLANT)."),
+    ) -> None:
+        """Export history with twin and signal names to Parquet or CSV."""
+        from ..api.params import parse_time
+        from ..store import ExportFormat
+
+        fmt = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}.get(out.suffix.lower())
+        if fmt is None:
+            raise InputError(f"{out}: use a .parquet or .csv file name")
+        settings = load_settings(plant=plant)
+        platform = Platform(settings)
+        try:
+            sids = tuple(int(s) for s in platform.plant.signals.of_twins(platform.plant.subtree(twin))) if twin else None
+            now = datetime.now(UTC)
+            with console.status(f"exporting to {out}"):
+                n = platform.store.export(out, fmt, platform.plant.signals.as_table(), sids,
+                                          parse_time(start, "start", now), parse_time(end, "end", now))
+        finally:
+            platform.stop()
+        console.print(f"wrote {n} rows to {out}")
+
+
+def _plant(settings: Settings) -> Plant:
+    if settings.plant is None:
+        raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
+    return load_plant(settings.plant)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeRemainingColumn(), console=console)
+
+
+def _http_sink(server: str, count: object) -> object:
+    import httpx2 as httpx
+    import pyarrow as pa
+
+    from ..ingest.http import ARROW_STREAM
+
+    client = httpx.Client(base_url=server.rstrip("/"), timeout=60)
+
+    def send(batch: pa.RecordBatch) -> None:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as w:
+            w.write_batch(batch)
+        r = client.post("/api/ingest", params={"partial": "true"}, content=sink.getvalue().to_pybytes(),
+                        headers={"content-type": ARROW_STREAM})
+        if r.status_code >= 400:
+            raise InputError(f"server refused the batch ({r.status_code}): {r.text[:300]}")
+        count(r.json())  # type: ignore[operator]
+
+    return send
