@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 def _optional_routers() -> list[Any]:
     """Routers of areas that ship in their own modules (simulation, trust)."""
     out = []
-    for module in ("sim", "trust"):
+    for module in ("sim", "trust", "scene"):
         name = f"twinverse.api.routes.{module}"
         try:
             mod = __import__(name, fromlist=["router"])
