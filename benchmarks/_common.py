@@ -1,0 +1,71 @@
+"""Shared helpers for benchmark scripts: a server in a subprocess, a flat bench plant, tables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_plant_yaml(machines: int, signals: int = 1) -> str:
+    """A flat plant of ``machines`` twins with ``signals`` unbounded float signals each."""
+    sigs = "\n".join(f"      x{j}: {{unit: degC}}" for j in range(signals))
+    return (
+        "plant: bench\ntypes:\n  m:\n    signals:\n" + sigs + "\n"
+        f"twins:\n  - {{id: m, type: m, count: {machines}}}\n"
+    )
+
+
+@contextmanager
+def server(plant_yaml: str, *, store: str | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``twinverse serve`` on a free port in a subprocess; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="twinverse-bench-") as tmp:
+        plant = Path(tmp) / "plant.yaml"
+        plant.write_text(plant_yaml)
+        port = free_port()
+        cmd = [sys.executable, "-m", "twinverse", "serve", "--plant", str(plant), "--port", str(port),
+               "--data-dir", tmp]
+        if store:
+            cmd += ["--store", store]
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                if proc.poll() is not None:
+                    raise RuntimeError("server exited during start-up")
+                time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
