@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -13,9 +13,10 @@ import pyarrow.compute as pc
 from ..live.batch import TS_TYPE, ts_to_us
 from .base import Aggregate
 
-__all__ = ["Watermarks", "agg_sql", "history_schema", "to_us", "ts_bounds"]
+__all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "to_us", "ts_bounds"]
 
 _NONE = np.iinfo(np.int64).min
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Watermarks:
@@ -44,26 +45,40 @@ class Watermarks:
             self._hw = bigger
 
     def is_new(self, batch: pa.RecordBatch) -> npt.NDArray[np.bool_]:
-        sid = np.asarray(batch.column("sid").to_numpy(), dtype=np.int64)
-        ts = ts_to_us(batch.column("ts"))
+        """Which rows of a batch lie after their signal's watermark."""
+        return self.is_new_us(batch.column("sid").to_numpy(), ts_to_us(batch.column("ts")))
+
+    def is_new_us(self, sid: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Like :meth:`is_new` for columns already taken out of the batch (ts in µs)."""
+        if len(sid) == 0:
+            return np.zeros(0, dtype=bool)
         self._grow(int(sid.max()))
         return np.asarray(ts > self._hw[sid])
 
     def update(self, batch: pa.RecordBatch) -> None:
-        sid = np.asarray(batch.column("sid").to_numpy(), dtype=np.int64)
-        ts = ts_to_us(batch.column("ts"))
+        """Raise the watermarks to the newest timestamps of a stored batch."""
+        self.update_us(batch.column("sid").to_numpy(), ts_to_us(batch.column("ts")))
+
+    def update_us(self, sid: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
+        """Like :meth:`update` for columns already taken out of the batch (ts in µs)."""
+        if len(sid) == 0:
+            return
         self._grow(int(sid.max()))
-        np.maximum.at(self._hw, sid, ts) if len(sid) < 64 else _max_sorted(self._hw, sid, ts)
+        if len(sid) < 64:
+            np.maximum.at(self._hw, sid, ts)
+        else:
+            _max_sorted(self._hw, sid, ts)
 
     def reset(self) -> None:
         self._hw[:] = _NONE
 
 
-def _max_sorted(hw: npt.NDArray[np.int64], sid: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]) -> None:
+def _max_sorted(hw: npt.NDArray[np.int64], sid: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
     # Engine batches are sorted by (sid, ts): the last row of each sid run is its maximum.
-    last = np.ones(len(sid), dtype=bool)
-    last[:-1] = sid[1:] != sid[:-1]
-    if np.all(sid[1:] >= sid[:-1]):
+    same = sid[1:] == sid[:-1]
+    if np.all((sid[1:] > sid[:-1]) | (same & (ts[1:] >= ts[:-1]))):
+        last = np.ones(len(sid), dtype=bool)
+        last[:-1] = ~same
         s, t = sid[last], ts[last]
         hw[s] = np.maximum(hw[s], t)
     else:
@@ -79,7 +94,12 @@ def to_us(t: datetime) -> int:
     """A datetime (naive means UTC) as µs since the epoch."""
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
-    return int(round(t.timestamp() * 1e6))
+    return (t - _EPOCH) // timedelta(microseconds=1)  # exact, unlike float timestamp()
+
+
+def interval_us(interval: timedelta) -> int:
+    """A bucket width in whole µs (at least 1), computed exactly (no float seconds)."""
+    return max(1, interval // timedelta(microseconds=1))
 
 
 def agg_sql(agg: Aggregate) -> str:

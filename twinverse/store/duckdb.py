@@ -12,7 +12,7 @@ import pyarrow as pa
 from ..errors import StoreError
 from ..live.batch import QUARANTINE_SCHEMA, TS_TYPE
 from .base import ExportFormat, HistoryQuery
-from .common import Watermarks, agg_sql, history_schema, to_us, ts_bounds
+from .common import Watermarks, agg_sql, history_schema, interval_us, to_us, ts_bounds
 
 __all__ = ["DuckDBStore"]
 
@@ -58,19 +58,21 @@ class DuckDBStore:
     def append(self, batch: pa.RecordBatch) -> int:
         if batch.num_rows == 0:
             return 0
-        new = self._hw.is_new(batch)
         with self._lock:
+            # Under the lock: two threads appending the same rows must not both see them as new.
+            new = self._hw.is_new(batch)
             con = self._con
+            written: int
             try:
                 con.execute("BEGIN TRANSACTION")
                 if new.all():
-                    fresh = batch  # noqa: F841 - read by DuckDB's replacement scan
+                    fresh = batch  # read by DuckDB's replacement scan
                     con.execute("INSERT INTO points SELECT * FROM fresh")
-                    written = batch.num_rows
+                    written = int(batch.num_rows)
                 else:
                     fresh = batch.filter(pa.array(new))
-                    late = batch.filter(pa.array(~new))  # noqa: F841
-                    written = fresh.num_rows
+                    late = batch.filter(pa.array(~new))
+                    written = int(fresh.num_rows)
                     if fresh.num_rows:
                         con.execute("INSERT INTO points SELECT * FROM fresh")
                     row = con.execute(
@@ -88,7 +90,7 @@ class DuckDBStore:
         return written
 
     def append_quarantine(self, rows: pa.Table) -> None:
-        q = rows.cast(QUARANTINE_SCHEMA)  # noqa: F841
+        q = rows.cast(QUARANTINE_SCHEMA)  # noqa: F841 - read by DuckDB's replacement scan
         with self._lock:
             try:
                 self._con.execute("INSERT INTO quarantine SELECT * FROM q")
@@ -119,7 +121,7 @@ class DuckDBStore:
         if query.interval is None:
             sql = f"SELECT sid, ts, value FROM points WHERE {where} ORDER BY sid, ts LIMIT {int(query.limit)}"
         else:
-            iv = max(1, int(query.interval.total_seconds() * 1e6))
+            iv = interval_us(query.interval)
             sql = f"""SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
                              {agg_sql(query.aggregate)} AS value, count(*) AS n
                       FROM points WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {int(query.limit)}"""
@@ -153,16 +155,15 @@ class DuckDBStore:
         fmt_sql = "FORMAT PARQUET, COMPRESSION ZSTD" if fmt is ExportFormat.PARQUET else "FORMAT CSV, HEADER"
         target = str(path).replace("'", "''")
         try:
-            cur.execute(
+            row = cur.execute(
                 f"""COPY (SELECT p.ts, n.twin, n.signal, p.value, p.quality
                           FROM points p JOIN names n USING (sid) WHERE {where} ORDER BY n.twin, n.signal, p.ts)
                     TO '{target}' ({fmt_sql})""",
                 params,
-            )
-            row = cur.execute(f"SELECT count(*) FROM points WHERE {where}", params).fetchone()
+            ).fetchone()
         except duckdb.Error as exc:
             raise StoreError(f"export failed: {exc}") from exc
-        return int(row[0]) if row else 0
+        return int(row[0]) if row else 0  # COPY answers with the number of rows written
 
     def close(self) -> None:
         with self._lock:
@@ -170,7 +171,8 @@ class DuckDBStore:
 
 
 def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime | None) -> tuple[str, list[object]]:
-    clauses, params = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    params: list[object] = []
     if sids is not None:
         clauses.append(f"sid IN ({','.join(str(int(s)) for s in sids) or 'NULL'})")
     if start is not None:
