@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .app import create_app
+from .app import RouteInfo, create_app, route_table
 
-__all__ = ["create_app"]
+__all__ = ["RouteInfo", "create_app", "route_table"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,7 +22,7 @@ from ..config import Settings
 from ..errors import TwinverseError
 from ..platform import Platform
 
-__all__ = ["create_app"]
+__all__ = ["RouteInfo", "create_app", "route_table"]
 
 log = logging.getLogger("twinverse.api")
 
@@ -119,6 +121,38 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return FileResponse(static / "index.html")
 
     return app
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route of the app, as the authorisation tests and docs see it."""
+
+    path: str
+    methods: tuple[str, ...]
+    permissions: tuple[str, ...]
+    websocket: bool
+
+
+def route_table(app: FastAPI) -> list[RouteInfo]:
+    """Every HTTP and websocket route with the permissions its dependencies declare."""
+    out = []
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        dependant = getattr(rc, "dependant", None) or getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        perms = tuple(
+            str(d.call.permission) for d in dependant.dependencies if d.call is not None and hasattr(d.call, "permission")
+        )
+        out.append(
+            RouteInfo(
+                path=getattr(rc, "path", getattr(route, "path", "")),
+                methods=tuple(sorted(getattr(route, "methods", None) or ())),
+                permissions=perms,
+                websocket=isinstance(route, APIWebSocketRoute),
+            )
+        )
+    return out
 
 
 def _optional_routers() -> list[Any]:
