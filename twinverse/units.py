@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pint
@@ -15,9 +16,9 @@ class UnknownUnit(ValueError):
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry() -> Any:
     """The process-wide unit registry (building one takes ~0.3 s, so it is shared)."""
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     # Counting units common on production lines; all dimensionless.
     ureg.define("piece = [] = pcs = parts = bottle = bottles = case = cases")
     return ureg

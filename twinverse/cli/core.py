@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -32,7 +34,7 @@ def broker_reachable(url: str, timeout: float = 0.5) -> bool:
 def _mqtt(platform: Platform) -> None:
     from ..ingest.mqtt import MqttConnector
 
-    platform.add_connector(MqttConnector.from_settings(platform.plant, platform.settings))
+    platform.add_connector(MqttConnector.from_settings(platform.settings))
 
 
 def _serve(platform: Platform) -> None:
@@ -71,8 +73,11 @@ def register(app: typer.Typer) -> None:
             from ..ingest.publish import MqttPublisher
 
             _mqtt(platform)
-            publisher = MqttPublisher(broker, settings.mqtt_topic, platform.plant, client_id="twinverse-demo-sensors")
-            platform.add_connector(SyntheticPlant(platform.plant, rate=rate, seed=seed, sink=publisher.publish_batch))
+            publisher = MqttPublisher(broker, settings.mqtt_topic, client_id="twinverse-demo-sensors")
+            model = platform.plant
+            platform.add_connector(
+                SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: publisher.publish_batch(model, b))
+            )
             console.print(f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
                           f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1")
         else:
@@ -188,9 +193,8 @@ def _progress() -> Progress:
                     TimeRemainingColumn(), console=console)
 
 
-def _http_sink(server: str, count: object) -> object:
+def _http_sink(server: str, count: Callable[[dict[str, int]], None]) -> Callable[[pa.RecordBatch], None]:
     import httpx2 as httpx
-    import pyarrow as pa
 
     from ..ingest.http import ARROW_STREAM
 
@@ -204,6 +208,6 @@ def _http_sink(server: str, count: object) -> object:
                         headers={"content-type": ARROW_STREAM})
         if r.status_code >= 400:
             raise InputError(f"server refused the batch ({r.status_code}): {r.text[:300]}")
-        count(r.json())  # type: ignore[operator]
+        count(r.json())
 
     return send

@@ -42,7 +42,7 @@ class Decoded:
 
     @property
     def rejected(self) -> int:
-        return self.rejects.num_rows
+        return int(self.rejects.num_rows)
 
 
 def quarantine_rows(
@@ -221,7 +221,7 @@ def decode_columns(
     vals = values.to_pylist() if isinstance(values, pa.Array) else values
     tsl = ts.to_pylist() if isinstance(ts, pa.Array) else ts
     reasons = []
-    for r in rows:
+    for r in rows.tolist():
         if sid[r] < 0:
             t, s = twl[r], sgl[r]
             if t is None or s is None:
@@ -234,9 +234,10 @@ def decode_columns(
             reasons.append(f"unparsable timestamp {_short(tsl[r], 60)!r}")
         else:
             reasons.append(vreasons[r] or "invalid value")
+    picked = rows.tolist()
     rej = quarantine_rows(
-        [twl[r] for r in rows], [sgl[r] for r in rows], [vals[r] for r in rows], reasons, source,
-        ts=[None if us[r] == _BAD_TS else datetime.fromtimestamp(us[r] / 1e6, UTC) for r in rows],
+        [twl[r] for r in picked], [sgl[r] for r in picked], [vals[r] for r in picked], reasons, source,
+        ts=[None if us[r] == _BAD_TS else datetime.fromtimestamp(us[r] / 1e6, UTC) for r in picked],
     )
     return Decoded(batch, rej)
 

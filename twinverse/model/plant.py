@@ -17,6 +17,11 @@ from .types import Relationship, Signal, SignalKind, Twin, TwinType
 __all__ = ["Plant", "SignalIndex"]
 
 
+def _pair(key: str) -> tuple[str, str]:
+    twin, _, signal = key.partition("\x00")
+    return twin, signal
+
+
 class SignalIndex:
     """Dense integer ids (``sid``) for every (twin, signal) pair of a plant.
 
@@ -74,11 +79,10 @@ class SignalIndex:
         key = pc.binary_join_element_wise(pc.fill_null(t, ""), pc.fill_null(s, ""), "\x00")
         enc = pc.dictionary_encode(key)
         uniques = enc.dictionary.to_pylist()
-        table = np.array(
-            [self._by_key.get(tuple(u.split("\x00", 1)), -1) for u in uniques],  # type: ignore[arg-type]
-            dtype=np.int32,
-        )
-        return table[enc.indices.to_numpy(zero_copy_only=False)]
+        by_key = self._by_key
+        table = np.array([by_key.get(_pair(u), -1) for u in uniques], dtype=np.int32)
+        out: npt.NDArray[np.int32] = table[enc.indices.to_numpy(zero_copy_only=False)]
+        return out
 
     def as_table(self) -> pa.Table:
         """``(sid, twin, signal, unit)`` for every signal: what exports join to name rows."""

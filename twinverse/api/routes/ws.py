@@ -129,9 +129,9 @@ async def live_ws(websocket: WebSocket) -> None:
         tasks = [asyncio.create_task(reader()), asyncio.create_task(pusher(sub))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for t in done:
-            exc = t.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect):
-                raise exc
+            failure = t.exception()
+            if failure is not None and not isinstance(failure, WebSocketDisconnect):
+                raise failure
     except WebSocketDisconnect:
         pass
     finally:
