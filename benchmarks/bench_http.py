@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import bench_plant_yaml, server, table  # noqa: E402
+from _common import bench_plant_yaml, server, table
 
-from twinverse.live import Engine, make_batch  # noqa: E402
-from twinverse.model import loads_plant  # noqa: E402
-from twinverse.store import DuckDBStore  # noqa: E402
+from twinverse.live import Engine, make_batch
+from twinverse.model import loads_plant
+from twinverse.store import DuckDBStore
 
 MACHINES = 1000
 

@@ -22,7 +22,7 @@ import orjson
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import bench_plant_yaml, percentile, server, table  # noqa: E402
+from _common import bench_plant_yaml, percentile, server, table
 
 MACHINES = 500
 

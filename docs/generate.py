@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-
 from typing import Any
-
-import typer
 
 DOCS = Path(__file__).resolve().parent
 
