@@ -137,14 +137,15 @@ class Engine:
         known = (sid >= 0) & (sid < nsig)
         reason[~known] = 1
         safe = np.where(known, sid, 0)
-        if "unit" in batch.schema.names:
-            value = self._convert_units(batch.column("unit"), safe, value, reason)
-        reason[(reason == 0) & np.isinf(value)] = 4
-        reason[(reason == 0) & np.isnan(value)] = 3
+        # Missing fields first: a null value is filled with NaN above, but it is "missing".
         if vcol.null_count:
             reason[(reason == 0) & np.asarray(vcol.is_null().to_numpy(zero_copy_only=False))] = 2
         if ts_col.null_count:
             reason[(reason == 0) & np.asarray(ts_col.is_null().to_numpy(zero_copy_only=False))] = 5
+        if "unit" in batch.schema.names:
+            value = self._convert_units(batch.column("unit"), safe, value, reason)
+        reason[(reason == 0) & np.isinf(value)] = 4
+        reason[(reason == 0) & np.isnan(value)] = 3
         now_us = int(time.time() * 1e6)
         reason[(reason == 0) & (ts < MIN_TS_US)] = 6
         reason[(reason == 0) & (ts > now_us + self.max_future_us)] = 7
@@ -241,7 +242,8 @@ class Engine:
         last = np.ones(len(sid), dtype=bool)
         last[:-1] = sid[1:] != sid[:-1]
         s, t = sid[last], ts[last]
-        newer = t >= self.ts[s]
+        # Strictly newer: a redelivered (sid, ts) keeps the first stored value, as the store does.
+        newer = t > self.ts[s]
         s, t = s[newer], t[newer]
         self.sequence += 1
         self.value[s] = value[last][newer]
@@ -263,8 +265,8 @@ class Engine:
         rows = np.flatnonzero(bad)
         rsid = sid[rows]
         known = (rsid >= 0) & (rsid < len(idx))
-        twin = np.where(known, idx.twin[np.where(known, rsid, 0)], None) if len(idx) else np.full(len(rows), None)
-        name = np.where(known, idx.name[np.where(known, rsid, 0)], None) if len(idx) else np.full(len(rows), None)
+        twin = [str(idx.twin[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
+        name = [str(idx.name[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
         texts = []
         for r, code, s in zip(rows, reason[rows], rsid, strict=True):
             text = _REASONS[code]
