@@ -70,14 +70,25 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Build :class:`Settings`; invalid values raise :class:`ConfigError` naming the field."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    src = os.environ.get("TWINVERSE_CONFIG", "twinverse.toml")
     try:
         return Settings(**clean)
     except ValidationError as exc:
-        src = os.environ.get("TWINVERSE_CONFIG", "twinverse.toml")
         problems = [
-            Problem(e["msg"], Location(src if Path(src).exists() else None, None, ".".join(map(str, e["loc"]))))
+            Problem(e["msg"], Location(_source_of(e["loc"], clean, src), None, ".".join(map(str, e["loc"]))))
             for e in exc.errors(include_url=False)
         ]
         raise ConfigError(f"invalid settings: {problems[0]}", details=problems) from None
     except Exception as exc:  # tomllib.TOMLDecodeError and friends from the TOML source
-        raise ConfigError(f"cannot read settings: {exc}") from exc
+        raise ConfigError(f"{src}: cannot read settings: {exc}", details=[Problem(str(exc), Location(src))]) from exc
+
+
+def _source_of(loc: tuple[int | str, ...], explicit: dict[str, Any], toml: str) -> str | None:
+    """Where a bad value came from, in precedence order: argument, environment, TOML file."""
+    name = str(loc[0]) if loc else ""
+    if name in explicit:
+        return None
+    env = f"TWINVERSE_{name.upper()}"
+    if any(k.upper() == env for k in os.environ):
+        return f"${env}"
+    return toml if Path(toml).exists() else None

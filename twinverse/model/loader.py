@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -78,67 +78,124 @@ class _TwinDoc(_Doc):
     feeds: str | list[str] | None = None
     relationships: list[_RelDoc] = Field(default_factory=list)
     flow: list[str] | None = None
-    children: list[_TwinDoc] = Field(default_factory=list)
+    # Children, types and twins are validated one by one (see _Resolver.validate) so that
+    # one bad entry does not hide the problems of the others.
+    children: list[Any] = Field(default_factory=list)
 
 
 class _PlantDoc(_Doc):
     plant: str
     name: str | None = None
     description: str = ""
-    types: dict[str, _TypeDoc] = Field(default_factory=dict)
-    twins: list[_TwinDoc] = Field(default_factory=list)
+    types: dict[str, Any] = Field(default_factory=dict)
+    twins: list[Any] = Field(default_factory=list)
     simulation: dict[str, Any] | None = None
+
+#: Sections of a type whose entries are dropped one by one when invalid.
+_KEYED = ("signals", "power", "properties")
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def load_plant(path: str | Path) -> Plant:
     """Load and validate a plant YAML file; :class:`ModelLoadError` lists every problem."""
-    return plant_from_doc(read_yaml(path))
+    return plant_from_doc(read_yaml(path, strict=False))
 
 
 def loads_plant(text: str, name: str = "<string>") -> Plant:
     """Like :func:`load_plant`, from a string."""
-    return plant_from_doc(read_yaml(name, text=text))
+    return plant_from_doc(read_yaml(name, text=text, strict=False))
 
 
-def _pydantic_problems(doc: LocatedDoc, exc: ValidationError) -> list[Problem]:
+def _clean_loc(loc: Sequence[str | int]) -> PathKey:
+    out = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic appends the union member tried ('str', 'list[str]'); drop those.
+    return tuple(p for p in out if p not in ("str", "list[str]", "tuple[float, float]"))
+
+
+def _pydantic_problems(doc: LocatedDoc, exc: ValidationError, prefix: PathKey = ()) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
-        loc: PathKey = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic appends the union member tried ('str', 'list[str]'); drop those.
-        loc = tuple(p for p in loc if p not in ("str", "list[str]", "tuple[float, float]"))
+        loc = _clean_loc(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = f"unknown field {loc[-1]!r}" if loc else msg
+        elif err["type"] == "missing" and loc and isinstance(loc[-1], int):
+            msg = f"missing item [{loc[-1]}]"
         elif err["type"] == "missing":
             msg = f"missing required field {loc[-1]!r}" if loc else msg
-        out.append(doc.problem(loc, msg))
+        # Private model names and pydantic's error class mean nothing to the author of the YAML.
+        msg = re.sub(r" or instance of _\w+", "", msg).removeprefix("Value error, ")
+        out.append(doc.problem((*prefix, *loc), msg))
+    return out
+
+
+def _drop(data: dict[str, Any], locs: Sequence[PathKey]) -> dict[str, Any]:
+    """``data`` without the fields that failed validation (one signal, not all of them)."""
+    out = dict(data)
+    for loc in locs:
+        if not loc or not isinstance(loc[0], str):
+            continue
+        head = loc[0]
+        if head in _KEYED and len(loc) > 1 and isinstance(out.get(head), dict):
+            out[head] = {k: v for k, v in out[head].items() if k != loc[1]}
+        else:
+            out.pop(head, None)
     return out
 
 
 def plant_from_doc(doc: LocatedDoc) -> Plant:
-    """Validate a located YAML document and resolve it into a :class:`Plant`."""
-    try:
-        pdoc = _PlantDoc.model_validate(doc.data)
-    except ValidationError as exc:
-        raise ModelLoadError(_pydantic_problems(doc, exc)) from None
-    return _Resolver(doc, pdoc).resolve()
+    """Validate a located YAML document and resolve it into a :class:`Plant`.
+
+    Every problem of the document is collected and raised together in one
+    :class:`ModelLoadError`.
+    """
+    return _Resolver(doc).resolve()
 
 
 class _Resolver:
-    def __init__(self, doc: LocatedDoc, pdoc: _PlantDoc) -> None:
+    def __init__(self, doc: LocatedDoc) -> None:
         self.doc = doc
-        self.pdoc = pdoc
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(doc.problems)
+        # Fields the reader already complained about (a bad tag) are not reported twice.
+        self._reported = {p.location.path for p in doc.problems if p.location.path}
         self.types: dict[str, TwinType] = {}
         self._resolved: set[str] = set()
+        self._damaged: set[str] = set()  # types with dropped fields: skip checks that would cascade
+        self._broken: set[str] = set()  # ids of twins that could not be built: no cascade either
         self.twins: list[Twin] = []
         self.twin_paths: dict[str, PathKey] = {}
-        self.pending: list[tuple[str, str, str, str | None, PathKey]] = []  # src, rel, ref, scope, path
+        # (source ref, source scope, relationship, target ref, target scope, path, report missing target)
+        self.pending: list[tuple[str, str | None, str, str, str | None, PathKey, bool]] = []
 
     def fail(self, path: PathKey, message: str) -> None:
         self.problems.append(self.doc.problem(path, message))
 
+    def _already_reported(self, path: str) -> bool:
+        """True if the reader reported this field or something inside it (no cascade)."""
+        return any(r == path or r.startswith((path + ".", path + "[")) for r in self._reported if r)
+
+    def validate(self, model: type[_Model], data: Any, path: PathKey) -> _Model | None:
+        """Validate one entry; on errors report them, drop the bad fields and retry once."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for p in _pydantic_problems(self.doc, exc, path):
+                if not self._already_reported(p.location.path or ""):
+                    self.problems.append(p)
+            locs = [_clean_loc(e["loc"]) for e in exc.errors(include_url=False)]
+        if not isinstance(data, dict):
+            return None
+        try:
+            return model.model_validate(_drop(data, locs))
+        except ValidationError:
+            return None
+
     def resolve(self) -> Plant:
+        pdoc = self.validate(_PlantDoc, self.doc.data, ())
+        if pdoc is None:
+            raise ModelLoadError(sorted(self.problems, key=lambda p: p.location.line or 0))
+        self.pdoc = pdoc
         self._resolve_types()
         root = self.pdoc.plant
         if not _ID.match(root) or "{" in root:
@@ -147,7 +204,7 @@ class _Resolver:
         self._expand(self.pdoc.twins, root, ("twins",))
         rels = self._resolve_relationships()
         if self.problems:
-            raise ModelLoadError(self.problems)
+            raise ModelLoadError(sorted(self.problems, key=lambda p: p.location.line or 0))
         plant = Plant(
             root,
             self.pdoc.name or root,
@@ -163,7 +220,13 @@ class _Resolver:
 
     # -- types -----------------------------------------------------------------------------
     def _resolve_types(self) -> None:
-        docs = self.pdoc.types
+        docs: dict[str, _TypeDoc] = {}
+        for name, raw in self.pdoc.types.items():
+            before = len(self.problems)
+            # An invalid type stays known (empty) so that its twins do not report "unknown type".
+            docs[name] = self.validate(_TypeDoc, raw, ("types", name)) or _TypeDoc()
+            if len(self.problems) > before:
+                self._damaged.add(name)
         done: dict[str, TwinType] = dict(BUILTIN_TYPES)
         for name in docs:
             self._resolve_type(name, docs, done, ())
@@ -187,7 +250,8 @@ class _Resolver:
         shape, size, container = td.shape, td.size, td.container
         if td.extends is not None:
             if td.extends not in docs and td.extends not in BUILTIN_TYPES:
-                self.fail((*path, "extends"), f"unknown type {td.extends!r} (declared types: {', '.join(sorted(docs)) or 'none'})")
+                declared = ", ".join(sorted(docs)) or "none"
+                self.fail((*path, "extends"), f"unknown type {td.extends!r} (declared types: {declared})")
             else:
                 base = self._resolve_type(td.extends, docs, done, (*chain, name))
                 if base is not None:
@@ -213,8 +277,17 @@ class _Resolver:
                 self.fail((*path, "power", st), f"state {st!r} is not in the type's states ({', '.join(states)})")
             if kw < 0:
                 self.fail((*path, "power", st), f"power must be >= 0 kW, got {kw}")
-        if td.power and states is None:
+        if td.power and states is None and name not in self._damaged:
             self.fail((*path, "power"), "power per state needs a signal 'state' of kind state")
+        # A type that redefines its states must not keep power entries of states it dropped.
+        inherited = [st for st in power if st not in td.power and (states is None or st not in states)]
+        if inherited and "state" in td.signals and name not in self._damaged:
+            have = ", ".join(states) if states is not None else "none"
+            self.fail(
+                (*path, "signals", "state"),
+                f"inherited power entries {', '.join(map(repr, inherited))} name states this type does not have "
+                f"(states: {have}); redefine 'power' for them",
+            )
         ty = TwinType(
             name=name,
             extends=td.extends,
@@ -266,12 +339,24 @@ class _Resolver:
             return [td.id.replace("{n}", str(n)) for n in range(1, td.count + 1)]
         return [f"{td.id}{n}" for n in range(1, td.count + 1)]
 
-    def _expand(self, docs: Sequence[_TwinDoc], parent: str, path: PathKey) -> None:
-        for i, td in enumerate(docs):
+    def _mark_broken(self, raw: Any, parent: str) -> None:
+        """Remember the ids of a twin entry that could not be built (no cascading errors)."""
+        if not isinstance(raw, dict):
+            return
+        ids = [raw["id"]] if isinstance(raw.get("id"), str) else raw.get("ids") or []
+        self._broken.update(f"{parent}/{i}" for i in ids if isinstance(i, str))
+
+    def _expand(self, docs: Sequence[Any], parent: str, path: PathKey) -> None:
+        for i, raw in enumerate(docs):
             tpath: PathKey = (*path, i)
+            td = self.validate(_TwinDoc, raw, tpath)
+            if td is None:
+                self._mark_broken(raw, parent)
+                continue
             if td.type not in self.types:
                 known = ", ".join(sorted(self.types))
                 self.fail((*tpath, "type"), f"unknown type {td.type!r} (known types: {known})")
+                self._mark_broken(raw, parent)
                 continue
             for local in self._instance_ids(td, tpath):
                 if not _ID.match(local) or "{" in local:
@@ -284,39 +369,51 @@ class _Resolver:
                 feeds = [td.feeds] if isinstance(td.feeds, str) else list(td.feeds or [])
                 for j, ref in enumerate(feeds):
                     fpath = (*tpath, "feeds") if isinstance(td.feeds, str) else (*tpath, "feeds", j)
-                    self.pending.append((full, "feeds", ref, parent, fpath))
+                    self.pending.append((full, None, "feeds", ref, parent, fpath, True))
                 for j, rel in enumerate(td.relationships):
-                    self.pending.append((full, rel.name, rel.target, parent, (*tpath, "relationships", j, "target")))
+                    rpath = (*tpath, "relationships", j, "target")
+                    self.pending.append((full, None, rel.name, rel.target, parent, rpath, True))
                 if td.flow:
+                    # Each element is checked once; edges between existing elements are added.
+                    for j, ref in enumerate(td.flow):
+                        self.pending.append(("", None, "", ref, full, (*tpath, "flow", j), True))
                     for j in range(len(td.flow) - 1):
                         self.pending.append(
-                            (f"{full}/{td.flow[j]}" if "/" not in td.flow[j] else td.flow[j], "feeds",
-                             td.flow[j + 1], full, (*tpath, "flow", j + 1))
+                            (td.flow[j], full, "feeds", td.flow[j + 1], full, (*tpath, "flow", j + 1), False)
                         )
-                        self.pending.append(("?check", "", td.flow[j], full, (*tpath, "flow", j)))
                 self._expand(td.children, full, (*tpath, "children"))
 
     def _lookup(self, ref: str, scope: str | None) -> str | None:
+        return next((c for c in self._candidates(ref, scope) if c in self.twin_paths), None)
+
+    def _candidates(self, ref: str, scope: str | None) -> list[str]:
         candidates = [f"{scope}/{ref}"] if scope else []
-        candidates += [ref, f"{self.pdoc.plant}/{ref}"]
-        return next((c for c in candidates if c in self.twin_paths), None)
+        return [*candidates, ref, f"{self.pdoc.plant}/{ref}"]
+
+    def _is_broken(self, ref: str, scope: str | None) -> bool:
+        return any(c == b or c.startswith(b + "/") for c in self._candidates(ref, scope) for b in self._broken)
 
     def _resolve_relationships(self) -> list[Relationship]:
         rels: list[Relationship] = [
             Relationship(source=t.parent, name="contains", target=t.id) for t in self.twins if t.parent
         ]
         seen: set[tuple[str, str, str]] = set()
-        for source, name, ref, scope, path in self.pending:
+        reported: set[tuple[PathKey, str]] = set()  # a counted twin repeats its edges per instance
+        for src_ref, src_scope, name, ref, scope, path, check in self.pending:
             target = self._lookup(ref, scope)
             if target is None:
-                self.fail(path, f"relationship to a missing twin: {ref!r}" + (f" (looked in {scope!r})" if scope else ""))
+                if check and (path, ref) not in reported and not self._is_broken(ref, scope):
+                    reported.add((path, ref))
+                    where = f" (looked in {scope!r})" if scope else ""
+                    self.fail(path, f"relationship to a missing twin: {ref!r}{where}")
                 continue
-            if source == "?check":
-                continue
-            if source not in self.twin_paths:
-                continue  # reported by its own ?check entry
+            source = self._lookup(src_ref, src_scope) if name else None
+            if source is None:
+                continue  # a check-only entry, or a flow element reported by its own check
             if source == target:
-                self.fail(path, f"twin {source!r} cannot {name} itself")
+                if (path, ref) not in reported:
+                    reported.add((path, ref))
+                    self.fail(path, f"twin {source!r} cannot have a {name!r} relationship to itself")
                 continue
             if (source, name, target) not in seen:
                 seen.add((source, name, target))

@@ -7,8 +7,9 @@ so that every later error can name ``file:line`` and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,20 @@ import yaml
 
 from ..errors import Location, ModelLoadError, Problem
 
-__all__ = ["LocatedDoc", "PathKey", "read_yaml", "format_path"]
+__all__ = ["MAX_NODES", "LocatedDoc", "PathKey", "format_path", "read_yaml"]
 
 PathKey = tuple[str | int, ...]
+
+_FLOAT12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
+
+#: Most YAML nodes one document may expand to (aliases included); a plant has thousands.
+MAX_NODES = 1_000_000
+
+
+class _TooLarge(Exception):
+    def __init__(self, location: Location) -> None:
+        super().__init__(str(location))
+        self.location = location
 
 
 def format_path(path: PathKey) -> str:
@@ -39,6 +51,8 @@ class LocatedDoc:
     data: Any
     file: str
     lines: dict[PathKey, int]
+    #: Problems found while reading (duplicate keys, bad tags) when read with ``strict=False``.
+    problems: list[Problem] = field(default_factory=list)
 
     def locate(self, path: PathKey) -> Location:
         """The location of ``path``, or of its nearest ancestor with a known line."""
@@ -57,12 +71,47 @@ class _Builder:
         self.lines: dict[PathKey, int] = {}
         self.problems: list[Problem] = []
         self._scalars = yaml.SafeLoader("")  # only used to resolve scalar tags
+        self._open: set[int] = set()  # collections being built: an alias to one is a cycle
+        self._count = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.lines[path] = node.start_mark.line + 1
+        self._count += 1
+        if self._count > MAX_NODES:
+            # Aliases share nodes, so a few lines can expand to billions ("billion laughs").
+            raise _TooLarge(self._loc(node, path))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._open:
+                self.problems.append(Problem("an alias refers to a node that contains it", self._loc(node, path)))
+                return None
+            self._open.add(id(node))
+            try:
+                return self._build_collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            # YAML 1.2 booleans only: 'off', 'on', 'yes', 'no' stay strings (a state named
+            # 'off' must not turn into False).
+            if node.tag == "tag:yaml.org,2002:bool" and node.value.lower() not in ("true", "false"):
+                return node.value
+            # YAML 1.2 floats: PyYAML (YAML 1.1) reads a plain '1e3' or '1.0e12' as a string.
+            if node.tag == "tag:yaml.org,2002:str" and node.style is None and _FLOAT12.match(node.value):
+                return float(node.value)
+            try:
+                return self._scalars.construct_object(node, deep=True)
+            except yaml.constructor.ConstructorError:
+                self.problems.append(Problem(f"unsupported YAML tag {node.tag!r}", self._loc(node, path)))
+                return None
+        raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
+
+    def _build_collection(self, node: yaml.MappingNode | yaml.SequenceNode, path: PathKey) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    msg = "YAML merge keys ('<<') are not supported; use 'extends' to share a type's definition"
+                    self.problems.append(Problem(msg, self._loc(key_node, (*path, "<<"))))
+                    continue
                 key = self.build(key_node, (*path, "<key>"))
                 if not isinstance(key, (str, int, float, bool)):
                     self.problems.append(
@@ -77,24 +126,18 @@ class _Builder:
                 out[skey] = self.build(value_node, (*path, skey))
             self.lines.pop((*path, "<key>"), None)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.ScalarNode):
-            # YAML 1.2 booleans only: 'off', 'on', 'yes', 'no' stay strings (a state named
-            # 'off' must not turn into False).
-            if node.tag == "tag:yaml.org,2002:bool" and node.value.lower() not in ("true", "false"):
-                return node.value
-            return self._scalars.construct_object(node, deep=True)
-        raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _loc(self, node: yaml.Node, path: PathKey) -> Location:
         return Location(self.file, node.start_mark.line + 1, format_path(path) or None)
 
 
-def read_yaml(source: str | Path, *, text: str | None = None) -> LocatedDoc:
+def read_yaml(source: str | Path, *, text: str | None = None, strict: bool = True) -> LocatedDoc:
     """Parse a YAML file (or ``text`` named ``source``) into a :class:`LocatedDoc`.
 
-    Raises :class:`ModelLoadError` naming file:line for syntax errors and duplicate keys.
+    Raises :class:`ModelLoadError` naming file:line for syntax errors and, when ``strict``,
+    for duplicate keys and unsupported tags; with ``strict=False`` those are returned in
+    ``LocatedDoc.problems`` so that a caller can report them with its own findings.
     """
     name = str(source)
     if text is None:
@@ -110,6 +153,10 @@ def read_yaml(source: str | Path, *, text: str | None = None) -> LocatedDoc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         msg = f"YAML syntax error: {exc.problem or exc.context}"
+        ctx = exc.context_mark
+        if exc.problem and exc.context and ctx is not None and ctx.line + 1 != line:
+            # The problem often shows lines after its cause (an unclosed bracket): name both.
+            msg += f" ({exc.context} at line {ctx.line + 1})"
         raise ModelLoadError([Problem(msg, Location(name, line))]) from exc
     except yaml.YAMLError as exc:
         raise ModelLoadError([Problem(f"YAML error: {exc}", Location(name))]) from exc
@@ -118,10 +165,13 @@ def read_yaml(source: str | Path, *, text: str | None = None) -> LocatedDoc:
     builder = _Builder(name)
     try:
         data = builder.build(root, ())
-    except yaml.YAMLError as exc:
-        raise ModelLoadError([Problem(f"YAML error: {exc}", Location(name))]) from exc
-    if builder.problems:
+    except _TooLarge as exc:
+        msg = f"document expands to more than {MAX_NODES} nodes (aliases nested too deep?)"
+        raise ModelLoadError([Problem(msg, exc.location)]) from None
+    except RecursionError:
+        raise ModelLoadError([Problem("document is nested too deeply", Location(name, 1))]) from None
+    if builder.problems and strict:
         raise ModelLoadError(builder.problems)
     if not isinstance(data, Mapping):
-        raise ModelLoadError([Problem("top level must be a mapping", Location(name, 1))])
-    return LocatedDoc(data, name, builder.lines)
+        raise ModelLoadError([*builder.problems, Problem("top level must be a mapping", Location(name, 1))])
+    return LocatedDoc(data, name, builder.lines, builder.problems)

@@ -1,1 +1,3 @@
-"""One router per area of the API."""
+"""One router per area of the API (each module has a ``router``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,26 @@
+"""Connectors: decode bytes from HTTP, MQTT, files and the synthetic plant into engine batches."""
+
+from __future__ import annotations
+
+from .base import Connector, available_connectors
+from .decode import Decoded, decode_columns, decode_points, parse_timestamps, quarantine_rows
+from .http import ARROW_STREAM, decode_arrow, decode_body, decode_json
+from .replay import ReplayConnector, read_series
+from .synthetic import SyntheticPlant
+
+__all__ = [
+    "ARROW_STREAM",
+    "Connector",
+    "Decoded",
+    "ReplayConnector",
+    "SyntheticPlant",
+    "available_connectors",
+    "decode_arrow",
+    "decode_body",
+    "decode_columns",
+    "decode_json",
+    "decode_points",
+    "parse_timestamps",
+    "quarantine_rows",
+    "read_series",
+]
