@@ -1,0 +1,329 @@
+"""Tenants, identities, roles and API tokens; every change goes into the log.
+
+Tokens are ``tvk_<id>_<secret>``: 12 hex characters of public id (to list and revoke it)
+and 256 random bits. Only ``SHA-256(token)`` is stored; the token itself is shown once,
+at creation. A token acts for one identity in one tenant with the permissions of the
+identity's *current* role there, narrowed to the token's scopes, until it expires or is
+revoked; removing the role or disabling the identity disables its tokens at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ..errors import InputError, NotFoundError
+from .errors import AuthenticationError, ConflictError, PermissionDenied
+from .identity import Keypair, public_key_from_did
+from .ledger import Ledger
+from .records import (
+    ROLE_PERMISSIONS,
+    Identity,
+    IdentityKind,
+    Permission,
+    Principal,
+    Role,
+    Tenant,
+    TokenRecord,
+)
+from .store import TrustStore
+
+__all__ = ["DEFAULT_TOKEN_TTL", "TOKEN_PREFIX", "AccessControl", "check", "token_sha256"]
+
+log = logging.getLogger("twinverse.trust")
+
+TOKEN_PREFIX = "tvk_"
+DEFAULT_TOKEN_TTL = timedelta(days=90)
+_TOKEN_RE = re.compile(r"^tvk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def token_sha256(token: str) -> bytes:
+    """The SHA-256 under which a token is stored."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def check(principal: Principal, permission: Permission, tenant: str | None = None) -> None:
+    """Raise :class:`PermissionDenied` unless ``principal`` holds ``permission`` (in ``tenant``)."""
+    if not principal.can(permission):
+        raise PermissionDenied(f"permission {permission.value!r} required")
+    if tenant is not None and principal.tenant != tenant and "*" not in principal.permissions:
+        raise PermissionDenied(f"principal of tenant {principal.tenant!r} cannot act in tenant {tenant!r}")
+
+
+def _scopes(raw: Iterable[str] | None) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    out: set[str] = set()
+    for s in raw:
+        try:
+            out.add(Permission(s).value)
+        except ValueError:
+            known = ", ".join(p.value for p in Permission)
+            raise InputError(f"unknown scope {s!r}; known scopes: {known}") from None
+    return frozenset(out)
+
+
+class AccessControl:
+    """Tenants, identities, memberships and tokens over a :class:`TrustStore` and a :class:`Ledger`."""
+
+    def __init__(self, store: TrustStore, ledger: Ledger, key_dir: Path, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.key_dir = key_dir
+        self.clock = clock
+
+    # -- tenants ----------------------------------------------------------------------
+    def create_tenant(self, actor: Principal | None, tenant_id: str, name: str = "") -> Tenant:
+        """Create a tenant (``actor`` None means the local operator bootstrapping the platform)."""
+        if not _TENANT_RE.match(tenant_id):
+            raise InputError(f"tenant id {tenant_id!r} must be 1-63 of a-z, 0-9, '-', '_', starting alphanumeric")
+        if actor is not None and "*" not in actor.permissions:
+            raise PermissionDenied("only the platform operator creates tenants")
+        with self.ledger.transaction():
+            if self.store.get_tenant(tenant_id) is not None:
+                raise ConflictError(f"tenant {tenant_id!r} exists already")
+            tenant = Tenant(tenant_id, name or tenant_id, self.clock())
+            self.store.add_tenant(tenant)
+            self.ledger.record(
+                "tenant.create",
+                f"tenant:{tenant_id}",
+                actor=_actor(actor),
+                tenant=tenant_id,
+                details={"name": tenant.name},
+            )
+        return tenant
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        t = self.store.get_tenant(tenant_id)
+        if t is None:
+            raise NotFoundError(f"tenant {tenant_id!r} does not exist")
+        return t
+
+    # -- identities -------------------------------------------------------------------
+    def create_identity(
+        self,
+        actor: Principal | None,
+        tenant: str,
+        name: str,
+        *,
+        kind: IdentityKind = IdentityKind.USER,
+        role: Role = Role.VIEWER,
+        did: str | None = None,
+        passphrase: str | None = None,
+        key_path: Path | None = None,
+    ) -> tuple[Identity, Path | None]:
+        """Register an identity in ``tenant`` with ``role``.
+
+        With ``did`` the holder keeps their own key (only the public DID is registered);
+        without it a key pair is generated and written to ``key_path`` (default
+        ``<data_dir>/keys/<name>.pem``), encrypted when ``passphrase`` is given.
+        """
+        if actor is not None:
+            check(actor, Permission.IDENTITY_ADMIN, tenant)
+        name = name.strip()
+        if not name or len(name) > 200 or "\n" in name:
+            raise InputError("identity name must be 1-200 characters on one line")
+        self.tenant(tenant)
+        key_file: Path | None = None
+        keypair: Keypair | None = None
+        if did is None:
+            keypair = Keypair.generate()
+            did = keypair.did
+            key_file = key_path or self.key_dir / f"{_safe(name)}-{did[-8:]}.pem"
+        else:
+            public_key_from_did(did)  # validates, with a precise message
+        with self.ledger.transaction():
+            existing = self.store.get_identity(did)
+            if existing is None:
+                ident = Identity(did, name, IdentityKind(kind), self.clock())
+                self.store.add_identity(ident)
+            else:
+                ident = existing
+            if self.store.get_role(did, tenant) is not None:
+                raise ConflictError(f"{did} is already a member of tenant {tenant!r}")
+            self.store.set_role(did, tenant, Role(role))
+            self.ledger.record(
+                "identity.create" if existing is None else "identity.join",
+                f"identity:{did}",
+                actor=_actor(actor),
+                tenant=tenant,
+                details={"name": name, "kind": ident.kind.value, "role": Role(role).value},
+            )
+            if keypair is not None and key_file is not None:
+                # Written inside the transaction so a failed write leaves no orphan identity.
+                keypair.save(key_file, passphrase)
+        return ident, key_file
+
+    def identity(self, did: str) -> Identity:
+        ident = self.store.get_identity(did)
+        if ident is None:
+            raise NotFoundError(f"identity {did} does not exist")
+        return ident
+
+    def members(self, actor: Principal, tenant: str | None = None) -> list[tuple[Identity, Role]]:
+        tenant = tenant or actor.tenant
+        check(actor, Permission.IDENTITY_READ, tenant)
+        return self.store.list_members(tenant)
+
+    def set_role(self, actor: Principal | None, did: str, tenant: str, role: Role | None) -> None:
+        """Give ``did`` a role in ``tenant`` (None removes it, which disables its tokens there)."""
+        if actor is not None:
+            check(actor, Permission.IDENTITY_ADMIN, tenant)
+        self.identity(did)
+        with self.ledger.transaction():
+            self.store.set_role(did, tenant, role)
+            self.ledger.record(
+                "identity.role",
+                f"identity:{did}",
+                actor=_actor(actor),
+                tenant=tenant,
+                details={"role": None if role is None else role.value},
+            )
+
+    def role(self, did: str, tenant: str) -> Role | None:
+        return self.store.get_role(did, tenant)
+
+    # -- tokens -----------------------------------------------------------------------
+    def create_token(
+        self,
+        actor: Principal | None,
+        did: str,
+        tenant: str,
+        *,
+        name: str = "",
+        scopes: Iterable[str] | None = None,
+        ttl: timedelta | None = DEFAULT_TOKEN_TTL,
+    ) -> tuple[TokenRecord, str]:
+        """A new token for ``did`` in ``tenant``; returns the record and the token (shown once).
+
+        A token never carries more than its creator holds: scopes beyond the actor's own
+        permissions are refused.
+        """
+        if actor is not None:
+            own = actor.id == did and actor.tenant == tenant
+            check(actor, Permission.TOKEN_CREATE if own else Permission.TOKEN_ADMIN, tenant)
+        role = self.store.get_role(did, tenant)
+        if role is None:
+            raise NotFoundError(f"{did} has no role in tenant {tenant!r}")
+        wanted = _scopes(scopes)
+        allowed = {p.value for p in ROLE_PERMISSIONS[role]}
+        if actor is not None and "*" not in actor.permissions:
+            allowed &= set(actor.permissions)
+        if wanted is not None and not wanted <= allowed:
+            extra = ", ".join(sorted(wanted - allowed))
+            raise PermissionDenied(f"scopes beyond what may be delegated: {extra}")
+        if ttl is not None and ttl <= timedelta(0):
+            raise InputError(f"token lifetime must be positive, got {ttl}")
+        if wanted is None and actor is not None and "*" not in actor.permissions:
+            # An admin's token for someone else may still not exceed the admin's own rights.
+            wanted = frozenset(allowed) if allowed != {p.value for p in ROLE_PERMISSIONS[role]} else None
+        token_id = secrets.token_hex(6)
+        token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        now = self.clock()
+        record = TokenRecord(
+            token_id,
+            token_sha256(token),
+            did,
+            tenant,
+            name.strip() or token_id,
+            wanted,
+            now,
+            None if ttl is None else now + ttl,
+        )
+        with self.ledger.transaction():
+            self.store.add_token(record)
+            self.ledger.record(
+                "token.create",
+                f"token:{token_id}",
+                actor=_actor(actor),
+                tenant=tenant,
+                details={
+                    "did": did,
+                    "sha256": record.sha256.hex(),
+                    "scopes": None if wanted is None else sorted(wanted),
+                    "expires": None if record.expires is None else record.expires.isoformat(),
+                },
+            )
+        return record, token
+
+    def tokens(self, actor: Principal, tenant: str | None = None) -> list[TokenRecord]:
+        """Tokens the actor may see: its own, or the whole tenant's with ``token:admin``."""
+        tenant = tenant or actor.tenant
+        if actor.can(Permission.TOKEN_ADMIN):
+            check(actor, Permission.TOKEN_ADMIN, tenant)
+            return self.store.list_tokens(tenant)
+        check(actor, Permission.TOKEN_CREATE, tenant)
+        return self.store.list_tokens(tenant, actor.id)
+
+    def revoke_token(self, actor: Principal | None, token_id: str) -> TokenRecord:
+        """Revoke a token at once; other tenants' tokens look like missing ones."""
+        rec = self.store.get_token(token_id)
+        if rec is None or (actor is not None and "*" not in actor.permissions and rec.tenant != actor.tenant):
+            raise NotFoundError(f"token {token_id!r} does not exist")
+        if actor is not None:
+            own = actor.id == rec.did
+            check(actor, Permission.TOKEN_CREATE if own else Permission.TOKEN_ADMIN, rec.tenant)
+        if rec.revoked is not None:
+            raise ConflictError(f"token {token_id!r} was revoked already")
+        with self.ledger.transaction():
+            now = self.clock()
+            self.store.revoke_token(token_id, now)
+            self.ledger.record(
+                "token.revoke",
+                f"token:{token_id}",
+                actor=_actor(actor),
+                tenant=rec.tenant,
+                details={"sha256": rec.sha256.hex()},
+            )
+        revoked = self.store.get_token(token_id)
+        assert revoked is not None
+        return revoked
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal a bearer token stands for; :class:`AuthenticationError` otherwise.
+
+        The client only ever hears "invalid token"; the reason goes to the server log.
+        """
+        m = _TOKEN_RE.match(token)
+        if m is None:
+            raise AuthenticationError("invalid bearer token", reason="malformed token")
+        rec = self.store.token_by_hash(token_sha256(token))
+        if rec is None or not hmac.compare_digest(rec.id, m.group(1)):
+            raise AuthenticationError("invalid bearer token", reason=f"unknown token {m.group(1)}")
+        now = self.clock()
+        if rec.revoked is not None:
+            raise AuthenticationError("invalid bearer token", reason=f"token {rec.id} revoked at {rec.revoked}")
+        if rec.expires is not None and now >= rec.expires:
+            raise AuthenticationError("invalid bearer token", reason=f"token {rec.id} expired at {rec.expires}")
+        ident = self.store.get_identity(rec.did)
+        if ident is None or ident.disabled:
+            raise AuthenticationError("invalid bearer token", reason=f"identity {rec.did} disabled")
+        role = self.store.get_role(rec.did, rec.tenant)
+        if role is None:
+            raise AuthenticationError("invalid bearer token", reason=f"{rec.did} has no role in {rec.tenant}")
+        perms = {p.value for p in ROLE_PERMISSIONS[role]}
+        if rec.scopes is not None:
+            perms &= rec.scopes
+        return Principal(rec.did, rec.tenant, frozenset(perms), role.value, rec.id)
+
+    def principal(self, did: str, tenant: str) -> Principal:
+        """The principal of ``did`` acting in ``tenant`` with its full role (local CLI use)."""
+        role = self.store.get_role(did, tenant)
+        if role is None:
+            raise NotFoundError(f"{did} has no role in tenant {tenant!r}")
+        return Principal(did, tenant, frozenset(p.value for p in ROLE_PERMISSIONS[role]), role.value)
+
+
+def _actor(actor: Principal | None) -> str | None:
+    return None if actor is None else actor.id
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:60] or "key"
