@@ -304,3 +304,42 @@ def test_live_value_is_the_newest_row_of_each_signal(tmp_path: Path, batches: li
         np.testing.assert_array_equal(engine.value[sids], latest.column("value").to_numpy())
     finally:
         store.close()
+
+
+def test_sids_beyond_int32_are_unknown_not_wrapped(engine: Engine, store: DuckDBStore) -> None:
+    batch = pa.record_batch(
+        {
+            "ts": pa.array([T0, T0], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "sid": pa.array([2**32 + 3, 3], pa.int64()),  # would wrap to sid 3 as int32
+            "value": [1.0, 2.0],
+        }
+    )
+    result = engine.ingest(batch)
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert store.quarantine().column("reason").to_pylist() == ["unknown signal id -1"]
+
+
+ORDERING = st.sampled_from(["random", "time-major", "sorted"])
+
+
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 12), st.integers(-9, 9)), min_size=1, max_size=60),
+    ordering=ORDERING,
+)
+def test_sorted_unique_keeps_the_last_row_of_each_key(rows: list[tuple[int, int, int]], ordering: str) -> None:
+    """Whatever order rows come in (the engine has a fast path for each), the result is the
+    rows sorted by (sid, ts) with the last received row of each (sid, ts)."""
+    if ordering == "time-major":
+        rows = sorted(rows, key=lambda r: r[1])  # stable: received order kept among equal ts
+    elif ordering == "sorted":
+        rows = sorted(rows, key=lambda r: (r[0], r[1]))
+    sid = np.array([r[0] for r in rows], np.int32)
+    ts = T0 + np.array([r[1] for r in rows], np.int64) * S
+    value = np.array([r[2] for r in rows], np.float64)
+    quality = (np.arange(len(rows)) % 3).astype(np.uint8)
+    batch, s, t, v, q = Engine._sorted_unique(ts, sid, value, quality, 6)
+    last = {(int(a), int(b)): (float(c), int(d)) for a, b, c, d in zip(sid, ts, value, quality, strict=True)}
+    expect = sorted((k[0], k[1], *x) for k, x in last.items())
+    assert list(zip(s.tolist(), t.tolist(), v.tolist(), q.tolist(), strict=True)) == expect
+    assert batch.column("sid").to_pylist() == s.tolist()
+    assert batch.column("ts").cast(pa.int64()).to_pylist() == t.tolist()

@@ -123,20 +123,24 @@ class Engine:
             return IngestResult(0, 0, 0, 0)
         ts_col = batch.column("ts")
         ts = ts_to_us(ts_col.fill_null(0) if ts_col.null_count else ts_col)
-        sid = np.asarray(batch.column("sid").fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        sid = self._sid_column(batch.column("sid"))
         vcol = batch.column("value")
-        value = np.asarray(vcol.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+        value = np.asarray((vcol.fill_null(np.nan) if vcol.null_count else vcol).to_numpy(zero_copy_only=False),
+                           dtype=np.float64)
         qcol = batch.column("quality") if "quality" in batch.schema.names else None
         quality = (
             np.zeros(n, np.uint8)
             if qcol is None
-            else np.asarray(qcol.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.uint8)
+            else np.asarray((qcol.fill_null(0) if qcol.null_count else qcol).to_numpy(zero_copy_only=False),
+                            dtype=np.uint8)
         )
         reason = np.zeros(n, dtype=np.uint8)
         nsig = len(self._lo)
         known = (sid >= 0) & (sid < nsig)
-        reason[~known] = 1
-        safe = np.where(known, sid, 0)
+        all_known = bool(known.all())
+        if not all_known:
+            reason[~known] = 1
+        safe = sid if all_known else np.where(known, sid, 0)
         # Missing fields first: a null value is filled with NaN above, but it is "missing".
         if vcol.null_count:
             reason[(reason == 0) & np.asarray(vcol.is_null().to_numpy(zero_copy_only=False))] = 2
@@ -144,17 +148,11 @@ class Engine:
             reason[(reason == 0) & np.asarray(ts_col.is_null().to_numpy(zero_copy_only=False))] = 5
         if "unit" in batch.schema.names:
             value = self._convert_units(batch.column("unit"), safe, value, reason)
-        reason[(reason == 0) & np.isinf(value)] = 4
-        reason[(reason == 0) & np.isnan(value)] = 3
         now_us = int(time.time() * 1e6)
-        reason[(reason == 0) & (ts < MIN_TS_US)] = 6
-        reason[(reason == 0) & (ts > now_us + self.max_future_us)] = 7
-        kind = self._kind[safe]
-        out = (value < self._lo[safe]) | (value > self._hi[safe])
-        reason[(reason == 0) & out & (kind == KindCode.STATE)] = 10
-        reason[(reason == 0) & out & (kind == KindCode.BOOL)] = 11
-        reason[(reason == 0) & out] = 8
-        reason[(reason == 0) & self._integral[safe] & (value != np.round(value))] = 9
+        # One combined pass decides whether the batch is clean (the common case); only a batch
+        # with a bad row pays for working out which reason applies to each row.
+        if not all_known or reason.any() or not self._all_valid(ts, safe, value, now_us):
+            self._reasons(ts, safe, value, reason, now_us)
 
         ok = reason == 0
         n_ok = int(ok.sum())
@@ -165,10 +163,16 @@ class Engine:
                 self.received_total += n
                 self.rejected_total += n - n_ok
             return IngestResult(n, 0, n - n_ok, 0, errors=_errors(rejects, np.flatnonzero(~ok)))
+        if n_ok < n:
+            ts_ok, sid_ok, value_ok, quality_ok = ts[ok], sid[ok], value[ok], quality[ok]
+        else:
+            ts_ok, sid_ok, value_ok, quality_ok = ts, sid, value, quality
         with self._lock:
             stored = 0
             if n_ok:
-                clean, order_sid, order_ts, order_val, order_q = self._sorted_unique(ts[ok], sid[ok], value[ok], quality[ok])
+                clean, order_sid, order_ts, order_val, order_q = self._sorted_unique(
+                    ts_ok, sid_ok, value_ok, quality_ok, len(self._lo)
+                )
                 stored = self.store.append(clean)
             if n_ok < n:
                 self.store.append_quarantine(self._reject_rows(batch, ~ok, reason, ts, sid, value, source))
@@ -192,7 +196,11 @@ class Engine:
 
     # -- internals ---------------------------------------------------------------------------
     def _convert_units(
-        self, unit_col: pa.Array, sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], reason: npt.NDArray[np.uint8]
+        self,
+        unit_col: pa.Array,
+        sid: npt.NDArray[np.int32],
+        value: npt.NDArray[np.float64],
+        reason: npt.NDArray[np.uint8],
     ) -> npt.NDArray[np.float64]:
         enc = unit_col if pa.types.is_dictionary(unit_col.type) else pc.dictionary_encode(unit_col)
         src_names = [None if u is None else str(u) for u in enc.dictionary.to_pylist()]
@@ -217,14 +225,69 @@ class Engine:
             value[rows] = value[rows] * scale + offset
         return value
 
+    def _sid_column(self, col: pa.Array) -> npt.NDArray[np.int32]:
+        """The sid column as int32; nulls and values outside int32 become -1 (unknown)."""
+        if col.null_count:
+            col = col.fill_null(-1)
+        raw = col.to_numpy(zero_copy_only=False)
+        if raw.dtype == np.int32:
+            return np.asarray(raw)
+        wide = np.asarray(raw, dtype=np.int64)  # no silent wrap-around of huge ids into valid ones
+        return np.where((wide >= 0) & (wide < len(self._lo)), wide, -1).astype(np.int32)
+
+    def _all_valid(
+        self, ts: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], now_us: int
+    ) -> bool:
+        """True if every row passes every check (sids already known to be valid)."""
+        # np.take rather than fancy indexing: the same gather, noticeably faster.
+        ok = np.isfinite(value)
+        ok &= value >= np.take(self._lo, sid)
+        ok &= value <= np.take(self._hi, sid)
+        ok &= ts >= MIN_TS_US
+        ok &= ts <= now_us + self.max_future_us
+        if not ok.all():
+            return False
+        integral = np.take(self._integral, sid)
+        if not integral.any():
+            return True
+        return bool(np.all((value == np.trunc(value)) | ~integral))
+
+    def _reasons(
+        self,
+        ts: npt.NDArray[np.int64],
+        safe: npt.NDArray[np.int32],
+        value: npt.NDArray[np.float64],
+        reason: npt.NDArray[np.uint8],
+        now_us: int,
+    ) -> None:
+        """Fill in the first failing check of every row still marked valid (0)."""
+        reason[(reason == 0) & np.isinf(value)] = 4
+        reason[(reason == 0) & np.isnan(value)] = 3
+        reason[(reason == 0) & (ts < MIN_TS_US)] = 6
+        reason[(reason == 0) & (ts > now_us + self.max_future_us)] = 7
+        kind = self._kind[safe]
+        out = (value < self._lo[safe]) | (value > self._hi[safe])
+        reason[(reason == 0) & out & (kind == KindCode.STATE)] = 10
+        reason[(reason == 0) & out & (kind == KindCode.BOOL)] = 11
+        reason[(reason == 0) & out] = 8
+        reason[(reason == 0) & self._integral[safe] & (value != np.round(value))] = 9
+
     @staticmethod
     def _sorted_unique(
-        ts: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], quality: npt.NDArray[np.uint8]
-    ) -> tuple[pa.RecordBatch, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
+        ts: npt.NDArray[np.int64],
+        sid: npt.NDArray[np.int32],
+        value: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.uint8],
+        nsig: int = 1 << 31,
+    ) -> tuple[
+        pa.RecordBatch, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint8]
+    ]:
         """Sort by (sid, ts); of rows with equal (sid, ts) keep the last one received."""
-        order = np.lexsort((ts, sid))
-        s, t, v, q = sid[order], ts[order], value[order], quality[order]
+        s, t, v, q = sid, ts, value, quality
         if len(s) > 1:
+            order = _sort_order(s, t, nsig)
+            if order is not None:
+                s, t, v, q = np.take(s, order), np.take(t, order), np.take(v, order), np.take(q, order)
             keep = np.ones(len(s), dtype=bool)
             keep[:-1] = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
             if not keep.all():
@@ -236,7 +299,11 @@ class Engine:
         return batch, s, t, v, q
 
     def _apply(
-        self, sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64], value: npt.NDArray[np.float64], quality: npt.NDArray[np.uint8]
+        self,
+        sid: npt.NDArray[np.int32],
+        ts: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.uint8],
     ) -> None:
         """Scatter the newest point of each signal into the live arrays (input sorted by sid, ts)."""
         last = np.ones(len(sid), dtype=bool)
@@ -346,6 +413,22 @@ class Engine:
             "rejected": self.rejected_total,
             "sequence": self.sequence,
         }
+
+
+def _sort_order(sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64], nsig: int) -> npt.NDArray[np.intp] | None:
+    """A stable permutation sorting rows by (sid, ts), or None if they already are.
+
+    Connectors deliver rows in time order (every signal at one tick, then the next tick), so
+    a stable sort by sid alone — a radix sort when sids fit 16 bits — usually suffices.
+    """
+    step = sid[1:] - sid[:-1]
+    ts_up = ts[1:] >= ts[:-1]
+    if bool(np.all(step >= 0)) and bool(np.all((step > 0) | ts_up)):
+        return None
+    if bool(ts_up.all()):
+        key = sid.astype(np.uint16) if nsig <= 1 << 16 else sid
+        return np.argsort(key, kind="stable")
+    return np.lexsort((ts, sid))
 
 
 def _iso(us: int) -> str:
