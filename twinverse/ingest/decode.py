@@ -201,6 +201,8 @@ def decode_columns(
             q = np.asarray(qa.cast(pa.uint8()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.uint8)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise InputError("quality must be an integer 0 (good), 1 (uncertain) or 2 (bad)") from exc
+        if len(q) and int(q.max()) > 2:
+            raise InputError(f"quality must be 0 (good), 1 (uncertain) or 2 (bad), got {int(q.max())}")
     ok = ~bad
     cols: list[pa.Array] = [
         pa.array(us[ok], type=pa.int64()).cast(TS_TYPE),

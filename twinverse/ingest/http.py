@@ -17,13 +17,14 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError, Problem
 from ..live.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
 from ..model import Plant
-from .decode import Decoded, decode_columns, decode_points
+from .decode import Decoded, decode_columns, decode_points, parse_timestamps
 
-__all__ = ["ARROW_STREAM", "decode_body", "decode_json", "decode_arrow"]
+__all__ = ["ARROW_STREAM", "decode_arrow", "decode_body", "decode_json"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 _MAX_POINTS = 10_000_000
@@ -112,9 +113,13 @@ def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
     if table.num_rows == 0:
         return Decoded(pa.RecordBatch.from_pylist([], schema=BATCH_SCHEMA), QUARANTINE_SCHEMA.empty_table())
     if {"ts", "sid", "value"} <= names:
+        ts_col = table.column("ts")
+        if not pa.types.is_timestamp(ts_col.type):
+            # Numbers are epoch milliseconds here too (as in every other body shape).
+            ts_col = pa.array(parse_timestamps(ts_col.combine_chunks()), pa.int64()).cast(TS_TYPE)
         try:
             cols = [
-                table.column("ts").cast(TS_TYPE),
+                ts_col.cast(TS_TYPE),
                 table.column("sid").cast(pa.int32()),
                 table.column("value").cast(pa.float64()),
                 table.column("quality").cast(pa.uint8()) if "quality" in names else pa.array([0] * table.num_rows, pa.uint8()),
@@ -122,6 +127,9 @@ def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise InputError(f"Arrow columns have the wrong types: {exc}") from None
         combined = pa.table(cols, schema=BATCH_SCHEMA).combine_chunks()
+        quality = combined.column("quality")
+        if len(quality) and (pc.max(quality).as_py() or 0) > 2:
+            raise InputError("quality must be 0 (good), 1 (uncertain) or 2 (bad)")
         return Decoded(pa.concat_batches(combined.to_batches()), QUARANTINE_SCHEMA.empty_table())
     if {"twin", "signal", "ts", "value"} <= names:
         t = table.combine_chunks()

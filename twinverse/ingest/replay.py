@@ -54,7 +54,12 @@ def read_series(path: str | Path, ts_column: str = "timestamp", value_column: st
         values = table.column(value_column).cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InputError(f"{p}: cannot read column types: {exc}") from exc
-    us = ts_to_us(ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts)
+    ts = ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts
+    if ts.null_count:
+        # A row without a time cannot be placed (nor paced): say where instead of guessing.
+        first = int(np.flatnonzero(np.asarray(ts.is_null().to_numpy(zero_copy_only=False)))[0])
+        raise InputError(f"{p}: {ts.null_count} rows have no {ts_column!r} (first: data row {first + 1})")
+    us = ts_to_us(ts)
     v = np.asarray(values.combine_chunks().fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
     order = np.argsort(us, kind="stable")
     return us[order], v[order]
