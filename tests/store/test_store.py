@@ -404,3 +404,27 @@ def test_open_store_url_selects_postgres(pg_url: str) -> None:
         assert isinstance(s, PostgresStore) and isinstance(s, Store)
     finally:
         s.close()
+
+
+@pytest.mark.postgres
+def test_postgres_store_reconnects_after_its_connections_are_killed(pg_url: str) -> None:
+    """Terminated backends (a server restart looks the same) cost no data and no error."""
+    import psycopg
+
+    from twinverse.store.postgres import PostgresStore
+
+    s = PostgresStore(pg_url)
+    try:
+        sid, ts, value = grid(2, 10)
+        assert s.append(sorted_batch(sid, ts, value)) == 20
+        assert s.count() == 20  # leaves a reader connection in the pool
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert s.count() == 20  # the dead pooled reader is replaced
+        assert s.append(sorted_batch([0, 0], [T0 + 50 * S, T0], [1.0, 2.0])) == 1  # the dead writer too
+        assert s.count() == 21
+    finally:
+        s.close()

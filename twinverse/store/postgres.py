@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +35,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise StoreError("the PostgreSQL store needs psycopg: pip install 'twinverse[postgres]'") from exc
 
 __all__ = ["PostgresStore"]
+
+_T = TypeVar("_T")
 
 #: PostgreSQL counts timestamps in µs from 2000-01-01 UTC; Arrow from 1970-01-01.
 _PG_EPOCH_US = 946_684_800_000_000
@@ -234,23 +235,34 @@ class PostgresStore:
                 return
         con.close()
 
-    @contextmanager
-    def _reader(self, what: str) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled autocommit connection; psycopg errors become :class:`StoreError`."""
-        with self._plock:
-            if self._closed:
-                raise StoreError("the PostgreSQL store is closed")
-            con = self._idle.pop() if self._idle else None
-        if con is None:
-            con = self._connect()
-        try:
-            yield con
-        except psycopg.Error as exc:
-            if con.broken:
-                con.close()
-            raise StoreError(f"PostgreSQL {self._where}: {what} failed: {_first_line(exc)}") from exc
-        finally:
+    def _read(self, what: str, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        """Run ``fn`` on a pooled autocommit connection; psycopg errors become :class:`StoreError`.
+
+        Reads are idempotent, so a pooled connection that died while idle (server restart,
+        terminated backend) is replaced and the read tried once more.
+        """
+        for attempt in range(2):
+            with self._plock:
+                if self._closed:
+                    raise StoreError("the PostgreSQL store is closed")
+                con = self._idle.pop() if self._idle else None
+            pooled = con is not None
+            if con is None:
+                con = self._connect()
+            try:
+                result = fn(con)
+            except psycopg.Error as exc:
+                broken = con.broken
+                if broken:
+                    con.close()
+                else:
+                    self._put(con)
+                if broken and pooled and attempt == 0:
+                    continue
+                raise StoreError(f"PostgreSQL {self._where}: {what} failed: {_first_line(exc)}") from exc
             self._put(con)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _columns(self, query: str | sql.Composable, params: Any, ncols: int) -> list[npt.NDArray[Any]]:
         """Run a query and return its columns as NumPy arrays (fixed-width, non-null types)."""
@@ -258,13 +270,15 @@ class PostgresStore:
         cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(ncols))
         inner = sql.SQL(query) if isinstance(query, str) else query
         wrapped = sql.SQL("SELECT {} FROM ({}) AS q({})").format(names, inner, cols)
-        with self._reader("query") as con:
+
+        def run(con: psycopg.Connection[Any]) -> tuple[Any, list[int]]:
             cur = con.cursor(binary=True)
             for oid in _ARRAY_ELEM:
                 cur.adapters.register_loader(oid, _RawLoader)
             cur.execute(wrapped, params)
-            row = cur.fetchone()
-            types = [d.type_code for d in cur.description or ()]
+            return cur.fetchone(), [d.type_code for d in cur.description or ()]
+
+        row, types = self._read("query", run)
         assert row is not None  # an aggregate without GROUP BY always returns one row
         return [_parse_array(row[i], types[i]) for i in range(ncols)]
 
@@ -278,21 +292,32 @@ class PostgresStore:
         value = np.asarray(batch.column("value").to_numpy(), dtype=np.float64)
         quality = np.asarray(batch.column("quality").to_numpy(), dtype=np.uint8)
         body = _copy_buffer(ts, sid, value, quality)
+        merge_all = np.zeros(n, dtype=bool)
         with self._wlock:
             con = self._writer_con()
             new = self._hw.is_new_us(sid, ts)
             try:
                 try:
-                    with con.transaction():
-                        written = self._write(con, body, new)
+                    written = self._transaction(con, body, new)
                 except pg_errors.UniqueViolation:
                     # Another process stored some of these rows after our watermark was taken.
-                    with con.transaction():
-                        written = self._write(con, body, np.zeros(n, dtype=bool))
+                    written = self._transaction(con, body, merge_all)
+                except psycopg.OperationalError:
+                    if not con.broken:
+                        raise
+                    # The connection died (server restart, idle connection killed); the batch
+                    # may or may not have committed. The merge path is idempotent either way.
+                    written = self._transaction(self._writer_con(), body, merge_all)
             except psycopg.Error as exc:
                 raise StoreError(f"PostgreSQL {self._where}: append of {n} rows failed: {_first_line(exc)}") from exc
             self._hw.update_us(sid, ts)
         return written
+
+    def _transaction(
+        self, con: psycopg.Connection[Any], body: npt.NDArray[np.uint8], new: npt.NDArray[np.bool_]
+    ) -> int:
+        with con.transaction():
+            return self._write(con, body, new)
 
     @staticmethod
     def _copy(con: psycopg.Connection[Any], table: str, body: npt.NDArray[np.uint8]) -> None:
@@ -370,11 +395,8 @@ class PostgresStore:
 
     def quarantine(self, limit: int = 100, offset: int = 0) -> pa.Table:
         cols = ", ".join(QUARANTINE_SCHEMA.names)
-        with self._reader("quarantine query") as con:
-            rows = con.execute(
-                f"SELECT {cols} FROM quarantine ORDER BY received DESC, id DESC LIMIT %s OFFSET %s",
-                (int(limit), int(offset)),
-            ).fetchall()
+        query = f"SELECT {cols} FROM quarantine ORDER BY received DESC, id DESC LIMIT %s OFFSET %s"
+        rows = self._read("quarantine query", lambda con: con.execute(query, (int(limit), int(offset))).fetchall())
         return pa.Table.from_pylist(
             [dict(zip(QUARANTINE_SCHEMA.names, r, strict=True)) for r in rows], schema=QUARANTINE_SCHEMA
         )
@@ -386,8 +408,7 @@ class PostgresStore:
         return self._scalar("SELECT count(*) FROM points")
 
     def _scalar(self, query: str) -> int:
-        with self._reader("count") as con:
-            row = con.execute(query).fetchone()
+        row = self._read("count", lambda con: con.execute(query).fetchone())
         return int(row[0]) if row else 0
 
     def export(
