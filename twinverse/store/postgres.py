@@ -183,6 +183,7 @@ class PostgresStore:
     def __init__(self, url: str, *, connect_timeout: float = 10.0, max_idle_readers: int = 4) -> None:
         self.url = url
         self._where = _describe(url)
+        self._url_timeout = "connect_timeout" in url
         self._timeout = connect_timeout
         self._max_idle = max_idle_readers
         self._wlock = threading.Lock()
@@ -207,10 +208,11 @@ class PostgresStore:
 
     # -- connections ---------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
+        # A connect_timeout in the URL wins; without one, libpq would wait indefinitely.
         try:
-            return psycopg.connect(
-                self.url, autocommit=True, connect_timeout=max(1, round(self._timeout)), options="-c TimeZone=UTC"
-            )
+            if self._url_timeout:
+                return psycopg.connect(self.url, autocommit=True)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, round(self._timeout)))
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {self._where}: {_first_line(exc)}") from exc
 
