@@ -1,79 +1,133 @@
-"""Authorisation of API routes and websocket subscriptions.
+"""Authentication and authorisation of API routes and websocket subscriptions.
 
-Every route declares the permission it needs with ``Depends(require(Permission.X))``;
-the route table test checks that none is missing.
+Every route declares the permission it needs with ``Depends(require(Permission.X))``; the
+route-table test checks that none is missing (default deny). A request authenticates with
+``Authorization: Bearer tvk_…`` against the trust store of the platform
+(``request.app.state.platform.trust``, a :class:`~twinverse.trust.TrustService`); a
+websocket may also pass the token as the ``access_token`` query parameter, since browsers
+cannot set headers on websocket handshakes.
 
-Until the trust layer (issue 6) lands, every request is granted as the local ``open``
-principal: the server says so loudly at start-up. The trust layer replaces
-:func:`authenticate` with token checking, tenants and roles.
+Open demo mode (``TrustService(open_mode=True)``) lets requests *without* a token through as
+an all-powerful local principal; the server prints a loud banner. Requests that do carry a
+token are still checked, so tenants and roles can be tried out in demo mode too.
+
+Failures answer 401 (no, malformed, unknown, expired or revoked token: always the same
+message, the reason goes to the server log) or 403 (valid token, missing permission).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from fastapi import Request, WebSocket
+from starlette.requests import HTTPConnection
 
-__all__ = ["Permission", "Principal", "authenticate", "authorize_ws", "require"]
+from ..trust.errors import AuthenticationError, PermissionDenied
+from ..trust.records import Permission, Principal
+from ..trust.service import OPEN_PRINCIPAL, TrustService
 
+__all__ = [
+    "OPEN",
+    "Permission",
+    "Principal",
+    "authenticate",
+    "authenticate_ws",
+    "authorize_ws",
+    "bearer_token",
+    "current_principal",
+    "require",
+    "require_tenant",
+]
 
-class Permission(StrEnum):
-    """What a route needs; roles are sets of these."""
+log = logging.getLogger("twinverse.api.security")
 
-    PLANT_READ = "plant:read"
-    DATA_READ = "data:read"
-    DATA_WRITE = "data:write"
-    DATA_EXPORT = "data:export"
-    QUARANTINE_READ = "quarantine:read"
-    SIM_READ = "sim:read"
-    SIM_RUN = "sim:run"
-    HEALTH = "health"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an identity and the permissions granted to it."""
-
-    id: str
-    tenant: str = "default"
-    permissions: frozenset[str] = field(default_factory=frozenset)
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions or "*" in self.permissions
+OPEN = OPEN_PRINCIPAL
+_warned_unwired = False
 
 
-OPEN = Principal("open", permissions=frozenset({"*"}))
+def _trust(conn: HTTPConnection) -> TrustService | None:
+    platform = getattr(conn.app.state, "platform", None)
+    trust: TrustService | None = getattr(platform, "trust", None)
+    return trust
+
+
+def bearer_token(conn: HTTPConnection, *, allow_query: bool = False) -> str | None:
+    """The bearer token of a request (None when absent); a malformed header is a 401."""
+    header = conn.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("invalid bearer token", reason="malformed Authorization header")
+        return value.strip()
+    if allow_query:
+        return conn.query_params.get("access_token")
+    return None
+
+
+def _authenticate(conn: HTTPConnection, *, allow_query: bool) -> Principal:
+    global _warned_unwired
+    trust = _trust(conn)
+    if trust is None:
+        # The platform was built without a trust layer (older wiring, bare test apps): open.
+        if not _warned_unwired:
+            log.warning("no trust layer on the platform: every request is admitted as the open principal")
+            _warned_unwired = True
+        return OPEN
+    try:
+        return trust.authenticate(bearer_token(conn, allow_query=allow_query))
+    except AuthenticationError as exc:
+        client = conn.client.host if conn.client else "?"
+        log.info("rejected credentials from %s on %s: %s", client, conn.url.path, exc.reason or exc.message)
+        raise
 
 
 def authenticate(request: Request) -> Principal:
-    """The principal of a request (open mode: everyone is the local operator)."""
-    return OPEN
+    """The principal of an HTTP request; :class:`AuthenticationError` (401) when its token is bad."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = _authenticate(request, allow_query=False)
+    request.state.principal = principal
+    return principal
 
 
 def require(permission: Permission) -> Callable[[Request], Principal]:
-    """A FastAPI dependency that admits a request only with ``permission``."""
+    """A FastAPI dependency that admits a request only with ``permission`` (else 401/403)."""
 
     def dependency(request: Request) -> Principal:
         principal = authenticate(request)
         if not principal.can(permission):
-            from ..errors import TwinverseError
-
-            class Forbidden(TwinverseError):
-                status = 403
-                title = "Forbidden"
-
-            raise Forbidden(f"permission {permission.value!r} required")
+            raise PermissionDenied(f"permission {permission.value!r} required")
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the route-table test
     return dependency
 
 
+def current_principal(request: Request) -> Principal:
+    """The principal that :func:`require` admitted for this request (use in route bodies)."""
+    return authenticate(request)
+
+
+def require_tenant(principal: Principal, tenant: str) -> None:
+    """403 unless ``principal`` acts in ``tenant`` (the open demo principal acts everywhere)."""
+    if principal.tenant != tenant and "*" not in principal.permissions:
+        raise PermissionDenied(f"tenant {tenant!r} is not yours")
+
+
+def authenticate_ws(websocket: WebSocket) -> Principal:
+    """The principal of a websocket handshake (header or ``access_token`` query); raises 401-style errors."""
+    return _authenticate(websocket, allow_query=True)
+
+
 async def authorize_ws(websocket: WebSocket, permission: Permission) -> Principal | None:
-    """The principal of a websocket handshake, or None after closing it (policy violation)."""
-    principal = OPEN
+    """The principal of a websocket handshake, or None after closing it with 1008 (policy violation)."""
+    try:
+        principal = authenticate_ws(websocket)
+    except AuthenticationError:
+        await websocket.close(code=1008, reason="a valid bearer token is required")
+        return None
     if not principal.can(permission):
         await websocket.close(code=1008, reason=f"permission {permission.value!r} required")
         return None

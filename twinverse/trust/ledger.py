@@ -31,7 +31,7 @@ from .merkle import MerkleTree, leaf_hashes
 from .note import Checkpoint, NoteSigner, NoteVerifier
 from .store import TrustStore
 
-__all__ = ["AppendResult", "Ledger", "make_entry", "utcnow"]
+__all__ = ["AppendResult", "ConsistencyProof", "InclusionProof", "Ledger", "make_entry", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -79,6 +79,28 @@ class AppendResult:
     size: int
     root: bytes
     checkpoint: str
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """An entry's leaf hash, the tree it is proven in, and the proof (leaf to root)."""
+
+    index: int
+    size: int
+    leaf: bytes
+    root: bytes
+    proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """Two tree heads of the log and the proof that the second extends the first."""
+
+    first: int
+    second: int
+    root1: bytes
+    root2: bytes
+    proof: list[bytes]
 
 
 class Ledger:
@@ -245,3 +267,21 @@ class Ledger:
             if size2 is not None and size2 > self.tree.size:
                 raise ProofError(f"tree size {size2} is beyond the log ({self.tree.size} entries)")
             return self.tree.consistency_proof(size1, size2)
+
+    def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
+        """Leaf, root and proof of entry ``index`` in one consistent view of the log."""
+        with self._lock:
+            self.sync()
+            n = self.tree.size if size is None else size
+            proof = self.tree.inclusion_proof(index, n)
+            return InclusionProof(index, n, self.tree.leaf(index), self.tree.root(n), proof)
+
+    def prove_consistency(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """Both roots and the consistency proof between sizes ``first`` and ``second``."""
+        with self._lock:
+            self.sync()
+            n = self.tree.size if second is None else second
+            if n > self.tree.size:
+                raise ProofError(f"tree size {n} is beyond the log ({self.tree.size} entries)")
+            proof = self.tree.consistency_proof(first, n)
+            return ConsistencyProof(first, n, self.tree.root(first), self.tree.root(n), proof)

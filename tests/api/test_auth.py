@@ -1,0 +1,304 @@
+"""Bearer-token authentication and authorisation over HTTP and websockets; trust routes end to end.
+
+The app here is small on purpose: the trust router, a dummy data route and a websocket, on
+a stand-in platform holding a real :class:`TrustService` (real SQLite, real keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi import Depends, FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from twinverse.api.routes.trust import router as trust_router
+from twinverse.api.security import (
+    Permission,
+    authorize_ws,
+    current_principal,
+    require,
+    require_tenant,
+)
+from twinverse.errors import TwinverseError
+from twinverse.trust import Checkpoint, NoteVerifier, Role, TrustService, verify_inclusion
+from twinverse.trust.merkle import leaf_hash
+
+from ..trust.conftest import Clock
+
+SECRET_ROWS = {"rows": [1.5, 2.5, 3.5]}
+
+
+def build_app(trust: TrustService) -> FastAPI:
+    app = FastAPI()
+    app.state.platform = SimpleNamespace(trust=trust)
+
+    @app.exception_handler(TwinverseError)
+    async def _err(request: Request, exc: TwinverseError) -> JSONResponse:
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type="application/problem+json")
+
+    @app.get("/api/tenants/{tenant}/data", dependencies=[Depends(require(Permission.DATA_READ))])
+    def data(request: Request, tenant: str) -> dict[str, Any]:
+        require_tenant(current_principal(request), tenant)
+        return SECRET_ROWS
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        principal = await authorize_ws(websocket, Permission.DATA_READ)
+        if principal is None:
+            return
+        await websocket.accept()
+        await websocket.send_json({"hello": principal.id})
+        await websocket.close()
+
+    app.include_router(trust_router)
+    return app
+
+
+class World(SimpleNamespace):
+    trust: TrustService
+    client: TestClient
+    clock: Clock
+    admin: str
+    viewer: str
+    operator: str
+    acme_admin: str
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = Clock()
+    trust = TrustService(tmp_path / "data", clock=clock, synchronous="OFF")
+    admin = trust.local_admin("default")
+    trust.access.create_tenant(None, "acme")
+    acme = trust.local_admin("acme")
+
+    def token_for(name: str, role: Role) -> str:
+        ident, _ = trust.access.create_identity(admin, "default", name, role=role)
+        return trust.access.create_token(admin, ident.did, "default")[1]
+
+    w = World(
+        trust=trust,
+        clock=clock,
+        admin=trust.access.create_token(admin, admin.id, "default")[1],
+        viewer=token_for("vera", Role.VIEWER),
+        operator=token_for("otto", Role.OPERATOR),
+        acme_admin=trust.access.create_token(acme, acme.id, "acme")[1],
+    )
+    with TestClient(build_app(trust)) as client:
+        w.client = client
+        yield w
+    trust.close()
+
+
+def h(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_no_leak(r: Any, status: int) -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert set(body) == {"type", "title", "status", "detail"}
+    assert "1.5" not in r.text and "rows" not in r.text
+
+
+# -- authentication -------------------------------------------------------------------------------
+def test_valid_token_reads_its_own_tenant(world: World) -> None:
+    r = world.client.get("/api/tenants/default/data", headers=h(world.viewer))
+    assert r.status_code == 200 and r.json() == SECRET_ROWS
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Bearer tvk_000000000000_" + "A" * 43},
+    ],
+    ids=["missing", "empty", "basic", "malformed", "unknown"],
+)
+def test_missing_and_malformed_tokens_get_401(world: World, headers: dict[str, str]) -> None:
+    r = world.client.get("/api/tenants/default/data", headers=headers)
+    assert_no_leak(r, 401)
+    assert r.json()["detail"] in {"a valid bearer token is required", "invalid bearer token"}
+
+
+def test_expired_and_revoked_tokens_get_the_same_401(world: World) -> None:
+    admin = world.trust.authenticate(world.admin)
+    _, short = world.trust.access.create_token(admin, admin.id, "default", ttl=timedelta(hours=1))
+    _, revoked = world.trust.access.create_token(admin, admin.id, "default")
+    world.trust.access.revoke_token(admin, world.trust.authenticate(revoked).token_id or "")
+    world.clock.advance(hours=1)
+    bodies = []
+    for token in (short, revoked, "tvk_000000000000_" + "B" * 43):
+        r = world.client.get("/api/tenants/default/data", headers=h(token))
+        assert_no_leak(r, 401)
+        bodies.append(r.json())
+    assert bodies[0] == bodies[1] == bodies[2]  # expired, revoked and unknown are indistinguishable
+
+
+def test_other_tenant_token_is_forbidden_and_sees_nothing(world: World) -> None:
+    r = world.client.get("/api/tenants/default/data", headers=h(world.acme_admin))
+    assert_no_leak(r, 403)
+    # Objects of another tenant answer exactly like missing ones.
+    a = world.client.post("/api/assets?name=secret.csv&license=MIT", content=b"x,y\n1,2\n", headers=h(world.admin))
+    asset_id = a.json()["id"]
+    missing = world.client.get("/api/assets/ast_000000000000", headers=h(world.acme_admin))
+    foreign = world.client.get(f"/api/assets/{asset_id}", headers=h(world.acme_admin))
+    assert_no_leak(foreign, 404)
+    assert foreign.json()["detail"].replace(asset_id, "X") == missing.json()["detail"].replace("ast_000000000000", "X")
+    assert_no_leak(world.client.get(f"/api/assets/{asset_id}/content", headers=h(world.acme_admin)), 404)
+    assert world.client.get("/api/assets", headers=h(world.acme_admin)).json() == []
+    tokens = world.client.get("/api/tokens", headers=h(world.admin)).json()
+    assert_no_leak(world.client.delete(f"/api/tokens/{tokens[0]['id']}", headers=h(world.acme_admin)), 404)
+    entry = a.json()["versions"][0]["log_index"]
+    assert_no_leak(world.client.get(f"/api/log/entries/{entry}", headers=h(world.acme_admin)), 404)
+    assert world.client.get(f"/api/log/entries/{entry}", headers=h(world.admin)).status_code == 200
+
+
+def test_roles_limit_what_a_valid_token_may_do(world: World) -> None:
+    r = world.client.post("/api/assets?name=x&license=MIT", content=b"x", headers=h(world.viewer))
+    assert_no_leak(r, 403)
+    assert r.json()["detail"] == "permission 'asset:write' required"
+    assert_no_leak(world.client.post("/api/grants/grt_000000000000/approve", headers=h(world.operator)), 403)
+    assert world.client.get("/api/assets", headers=h(world.viewer)).status_code == 200
+
+
+def test_scoped_token_cannot_exceed_its_scope(world: World) -> None:
+    r = world.client.post("/api/tokens", json={"name": "ingest", "scopes": ["data:read"]}, headers=h(world.operator))
+    assert r.status_code == 201
+    scoped = r.json()["token"]
+    assert world.client.get("/api/tenants/default/data", headers=h(scoped)).status_code == 200
+    assert_no_leak(world.client.get("/api/assets", headers=h(scoped)), 403)
+    r = world.client.post("/api/tokens", json={"scopes": ["asset:approve"]}, headers=h(world.operator))
+    assert_no_leak(r, 403)
+
+
+# -- websockets --------------------------------------------------------------------------------
+def test_websocket_needs_a_token(world: World) -> None:
+    with world.client.websocket_connect(f"/ws?access_token={world.viewer}") as ws:
+        assert ws.receive_json()["hello"].startswith("did:key:z6Mk")
+    with world.client.websocket_connect("/ws", headers=h(world.viewer)) as ws:
+        assert "hello" in ws.receive_json()
+    for url in ("/ws", "/ws?access_token=tvk_000000000000_" + "C" * 43):
+        with pytest.raises(WebSocketDisconnect) as exc, world.client.websocket_connect(url) as ws:
+            ws.receive_json()
+        assert exc.value.code == 1008
+
+
+# -- trust routes end to end -------------------------------------------------------------------
+def test_tokens_are_shown_once(world: World) -> None:
+    r = world.client.post("/api/tokens", json={"name": "script", "ttl_days": 1}, headers=h(world.viewer))
+    assert r.status_code == 201
+    created = r.json()
+    listed = world.client.get("/api/tokens", headers=h(world.viewer)).json()
+    assert created["id"] in [t["id"] for t in listed]
+    assert created["token"] not in str(listed)
+    me = world.client.get("/api/me", headers=h(created["token"])).json()
+    assert me["role"] == "viewer" and me["token_id"] == created["id"]
+    assert world.client.delete(f"/api/tokens/{created['id']}", headers=h(world.viewer)).status_code == 200
+    assert_no_leak(world.client.get("/api/me", headers=h(created["token"])), 401)
+
+
+def test_asset_upload_grant_download_and_tamper(world: World) -> None:
+    body = os.urandom(4096)
+    r = world.client.post(
+        "/api/assets",
+        params={"name": "sim/result.parquet", "license": "CC-BY-4.0", "classification": "general"},
+        content=body,
+        headers={**h(world.admin), "Content-Type": "application/vnd.apache.parquet"},
+    )
+    assert r.status_code == 201, r.text
+    a = r.json()
+    v = a["versions"][0]
+    assert v["sha256"] == hashlib.sha256(body).hexdigest() and v["media_type"] == "application/vnd.apache.parquet"
+    g = world.client.post(f"/api/assets/{a['id']}/grants", json={"tenant": "acme"}, headers=h(world.admin))
+    assert g.status_code == 201 and g.json()["status"] == "active"
+    got = world.client.get(f"/api/assets/{a['id']}/content", headers=h(world.acme_admin))
+    assert got.status_code == 200 and got.content == body
+    assert got.headers["etag"] == f'"sha256:{v["sha256"]}"'
+    blob = world.trust.blobs.path(v["sha256"])
+    os.chmod(blob, 0o644)
+    blob.write_bytes(body[:-1] + bytes([body[-1] ^ 0xFF]))
+    bad = world.client.get(f"/api/assets/{a['id']}/content", headers=h(world.acme_admin))
+    assert bad.status_code == 500 and bad.json()["title"] == "Integrity check failed"
+    assert bad.content != body and body[:64] not in bad.content
+
+
+def test_core_asset_grant_is_refused_over_http(world: World) -> None:
+    r = world.client.post(
+        "/api/assets?name=recipe&license=LicenseRef-internal&classification=core", content=b"r", headers=h(world.admin)
+    )
+    g = world.client.post(f"/api/assets/{r.json()['id']}/grants", json={"tenant": "acme"}, headers=h(world.admin))
+    assert_no_leak(g, 403)
+    assert "core data" in g.json()["detail"]
+
+
+def test_bad_asset_input_is_named(world: World) -> None:
+    r = world.client.post("/api/assets?name=x&license=Foo-1.0", content=b"x", headers=h(world.admin))
+    assert r.status_code == 422 and "unknown SPDX licence identifier(s) 'Foo-1.0'" in r.json()["detail"]
+
+
+def test_served_proofs_verify_against_the_signed_checkpoint(world: World) -> None:
+    info = world.client.get("/api/log", headers=h(world.viewer)).json()
+    verifier = NoteVerifier.parse(info["log_key"])
+    cp = Checkpoint.open(info["checkpoint"], verifier)
+    assert cp.size == info["size"] >= 6
+    note = world.client.get("/api/log/checkpoint", headers=h(world.viewer))
+    assert note.headers["content-type"].startswith("text/plain") and note.text == info["checkpoint"]
+    for index in (0, cp.size // 2, cp.size - 1):
+        p = world.client.get(f"/api/log/proof/inclusion?index={index}&size={cp.size}", headers=h(world.viewer)).json()
+        leaf = base64.b64decode(p["leaf_hash"])
+        verify_inclusion(leaf, index, cp.size, [base64.b64decode(x) for x in p["proof"]], cp.root)
+    entry = world.client.get(f"/api/log/entries/{cp.size - 1}", headers=h(world.acme_admin)).json()
+    assert base64.b64decode(entry["leaf_hash"]) == world.trust.ledger.tree.leaf(cp.size - 1)
+    assert (entry["entry"]["action"], entry["entry"]["tenant"]) == ("token.create", "acme")
+    c = world.client.get(f"/api/log/proof/consistency?first=2&second={cp.size}", headers=h(world.viewer)).json()
+    assert base64.b64decode(c["root2"]) == cp.root and len(c["proof"]) >= 1
+    bad = world.client.get("/api/log/proof/inclusion?index=5&size=99999", headers=h(world.viewer))
+    assert bad.status_code == 422 and "outside the log" in bad.json()["detail"]
+    assert leaf_hash(b"") != leaf  # sanity: real leaves, not empty ones
+
+
+def test_identity_routes(world: World) -> None:
+    from twinverse.trust import Keypair
+
+    did = Keypair.from_seed(bytes(32)).did
+    r = world.client.post(
+        "/api/identities", json={"did": did, "name": "press-7 gateway", "kind": "machine", "role": "operator"},
+        headers=h(world.admin),
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["role"] == "operator"
+    assert_no_leak(world.client.post("/api/identities", json={"did": did, "name": "x"}, headers=h(world.viewer)), 403)
+    assert world.client.get(f"/api/identities/{did}", headers=h(world.viewer)).json()["name"] == "press-7 gateway"
+    assert_no_leak(world.client.get(f"/api/identities/{did}", headers=h(world.acme_admin)), 404)
+    doc = world.client.get(f"/api/did/{did}", headers=h(world.viewer)).json()
+    assert doc["id"] == did and doc["verificationMethod"][0]["publicKeyMultibase"] == did.removeprefix("did:key:")
+    r = world.client.put(f"/api/identities/{did}/role", json={"role": None}, headers=h(world.admin))
+    assert r.status_code == 200 and r.json()["role"] is None
+    assert did not in [i["did"] for i in world.client.get("/api/identities", headers=h(world.admin)).json()]
+
+
+def test_every_trust_route_declares_a_permission() -> None:
+    from twinverse.api.app import route_table
+
+    app = FastAPI()
+    app.include_router(trust_router)
+    table = [r for r in route_table(app) if r.path.startswith("/api")]
+    assert [f"{r.methods} {r.path}" for r in table if not r.permissions] == []
+    assert len(table) == 23
+    declared = {(r.methods, r.path): r.permissions for r in table}
+    assert declared[(("POST",), "/api/assets")] == ("asset:write",)
+    assert declared[(("POST",), "/api/grants/{grant_id}/approve")] == ("asset:approve",)
