@@ -207,6 +207,12 @@ def _expected_buckets(
     return out
 
 
+def close(values: list[float], agg: Aggregate) -> object:
+    """Exact for every aggregate that picks a stored value; a mean may differ in the last bits
+    because each engine sums in its own order."""
+    return pytest.approx(values, rel=1e-12) if agg is Aggregate.AVG else values
+
+
 @pytest.mark.parametrize("agg", list(Aggregate))
 def test_downsampling_matches_numpy(store: Store, agg: Aggregate) -> None:
     rng = np.random.default_rng(11)
@@ -229,7 +235,7 @@ def test_downsampling_matches_numpy(store: Store, agg: Aggregate) -> None:
         )
     )
     assert [(s, b, k) for s, b, _, k in got] == [(s, b, k) for s, b, _, k in expect]
-    assert [v for _, _, v, _ in got] == pytest.approx([v for _, _, v, _ in expect], rel=1e-12)
+    assert [v for _, _, v, _ in got] == close([v for _, _, v, _ in expect], agg)
     # Bounds apply to the points, before bucketing.
     start, end = T0 + 100 * S, T0 + 400 * S
     m = (ts >= start) & (ts < end) & (sid == 1)
@@ -238,7 +244,7 @@ def test_downsampling_matches_numpy(store: Store, agg: Aggregate) -> None:
     )
     expect_b = _expected_buckets(sid[m], ts[m], value[m], iv, agg)
     assert bounded.column("ts").cast(pa.int64()).to_pylist() == [b for _, b, _, _ in expect_b]
-    assert bounded.column("value").to_pylist() == pytest.approx([v for _, _, v, _ in expect_b], rel=1e-12)
+    assert bounded.column("value").to_pylist() == close([v for _, _, v, _ in expect_b], agg)
 
 
 # -- quarantine --------------------------------------------------------------------------
