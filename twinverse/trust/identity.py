@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ class Keypair:
             raise InputError(f"an Ed25519 seed is 32 bytes, got {len(seed)}")
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
-    @property
+    @cached_property
     def public_bytes(self) -> bytes:
         """The raw 32-byte public key."""
         return self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

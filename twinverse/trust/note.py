@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -139,8 +140,12 @@ class NoteSigner:
             raise ProofError(f"signer key: key hash {hexid} does not match the key")
         return signer
 
+    @cached_property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.keypair.public_bytes)
+
     def signature_line(self, text: bytes) -> str:
-        blob = key_id(self.name, self.keypair.public_bytes) + self.keypair.sign(text)
+        blob = self.key_id + self.keypair.sign(text)
         return f"{_DASH}{self.name} {base64.b64encode(blob).decode()}\n"
 
 
