@@ -1,0 +1,20 @@
+// Bundle the viewer with esbuild into the Python package's static files.
+import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outdir = path.resolve(here, "..", "twinverse", "api", "static", "viewer");
+
+await build({
+  entryPoints: { viewer: path.join(here, "src", "main.js") },
+  bundle: true,
+  format: "esm",
+  target: ["es2022"],
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "linked",
+  outdir,
+  logLevel: "warning",
+});
+console.log(`viewer bundle written to ${path.relative(process.cwd(), outdir)}/`);
