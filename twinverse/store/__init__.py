@@ -1,9 +1,25 @@
-"""Durable history: the :class:`Store` protocol and its implementations."""
+"""Durable history: the :class:`Store` protocol and its implementations.
+
+``PostgresStore`` needs the ``postgres`` extra (psycopg); it is imported on first use.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .base import Aggregate, ExportFormat, HistoryQuery, Store
 from .duckdb import DuckDBStore
 from .factory import open_store
 
-__all__ = ["Aggregate", "DuckDBStore", "ExportFormat", "HistoryQuery", "Store", "open_store"]
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+
+__all__ = ["Aggregate", "DuckDBStore", "ExportFormat", "HistoryQuery", "PostgresStore", "Store", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PostgresStore":
+        from .postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -48,6 +48,9 @@ class Store(Protocol):
     ``append`` receives batches from the engine already validated, sorted by (sid, ts) and
     free of duplicates within the batch. It must skip rows whose (sid, ts) it already holds
     (at-least-once sources redeliver), and return only once the rows are durable.
+
+    Duplicate rule: within one batch the last row received for a (sid, ts) wins (the
+    engine drops the others); across batches the first row stored wins.
     """
 
     def append(self, batch: pa.RecordBatch) -> int:
