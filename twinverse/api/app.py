@@ -89,8 +89,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The same record shape as every other problem's errors (message, file, line, path).
         errors = [
-            {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            {"message": e["msg"], "file": None, "line": None, "path": ".".join(str(p) for p in e["loc"])}
+            for e in exc.errors()
         ]
         first = errors[0] if errors else {"path": "", "message": "invalid request"}
         return _problem(422, "Invalid input", f"{first['path']}: {first['message']}", errors)
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for extra in _optional_routers():
         app.include_router(extra)
 
+    _document_problems(app)
     static = static_dir()
     app.mount("/static", StaticFiles(directory=static), name="static")
 
@@ -142,7 +145,9 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
         if dependant is None:
             continue
         perms = tuple(
-            str(d.call.permission) for d in dependant.dependencies if d.call is not None and hasattr(d.call, "permission")
+            str(d.call.permission)
+            for d in dependant.dependencies
+            if d.call is not None and hasattr(d.call, "permission")
         )
         out.append(
             RouteInfo(
@@ -153,6 +158,40 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
             )
         )
     return out
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what every error really is: ``application/problem+json``.
+
+    FastAPI documents validation errors as its own ``HTTPValidationError`` JSON; the handlers
+    above answer every 4xx/5xx with a :class:`ProblemOut` body, whichever router the route is in.
+    """
+    from .schemas import ProblemOut
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in problem.pop("$defs", {}).items():
+            components.setdefault(name, sub)
+        components.setdefault("ProblemOut", problem)
+        ref = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                for code, resp in op.get("responses", {}).items():
+                    if code[:1] in ("4", "5"):
+                        resp["content"] = {PROBLEM: ref}
+        # Only the error responses replaced above referred to FastAPI's validation bodies.
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _optional_routers() -> list[Any]:

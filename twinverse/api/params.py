@@ -35,7 +35,13 @@ def parse_duration(text: str, field: str = "interval") -> timedelta:
         raise InputError(f"{field}: cannot read duration {text!r} (use e.g. 10s, 5m, 1h, 7d or PT5M)")
     if seconds <= 0:
         raise InputError(f"{field}: duration must be positive, got {text!r}")
-    return timedelta(seconds=seconds)
+    try:
+        delta = timedelta(seconds=seconds)
+    except OverflowError:
+        raise InputError(f"{field}: duration {text!r} is too long") from None
+    if delta < timedelta(microseconds=1):  # rounds to zero: would silently mean "no interval"
+        raise InputError(f"{field}: duration must be at least 1 µs, got {text!r}")
+    return delta
 
 
 def parse_time(text: str | None, field: str, now: datetime | None = None) -> datetime | None:
@@ -47,7 +53,10 @@ def parse_time(text: str | None, field: str, now: datetime | None = None) -> dat
     if t == "now":
         return now
     if t.startswith("-"):
-        return now - parse_duration(t[1:], field)
+        try:
+            return now - parse_duration(t[1:], field)
+        except OverflowError:
+            raise InputError(f"{field}: {text!r} reaches before year 1") from None
     try:
         d = datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:

@@ -12,11 +12,14 @@ __all__ = [
     "IngestOut",
     "LiveValue",
     "PlantOut",
+    "ProblemDetail",
+    "ProblemOut",
     "QuarantineOut",
     "Series",
     "TwinList",
     "TwinOut",
     "TwinSummary",
+    "problem_responses",
 ]
 
 FILLER = "bottling/line1/filler"
@@ -28,7 +31,8 @@ def _ex(example: Any) -> ConfigDict:
 
 class LiveValue(BaseModel):
     model_config = _ex(
-        {"twin": FILLER, "signal": "state", "value": "running", "ts": "2026-11-25T08:00:00Z", "quality": 0, "unit": None}
+        {"twin": FILLER, "signal": "state", "value": "running", "ts": "2026-11-25T08:00:00Z", "quality": 0,
+         "unit": None}
     )
     twin: str
     signal: str
@@ -152,3 +156,48 @@ class HealthOut(BaseModel):
     ingest: dict[str, int]
     connectors: list[str]
     subscribers: int
+
+
+class ProblemDetail(BaseModel):
+    """One located problem of an error response."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    path: str | None = Field(None, description="Field path, or twin/signal for rejected points.")
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 ``application/problem+json`` error body."""
+
+    model_config = _ex(
+        {"type": "about:blank", "title": "Invalid input", "status": 422,
+         "detail": "1 of 1 points rejected, nothing stored: value is not a number (NaN)",
+         "errors": [{"message": "value is not a number (NaN) (value nan)", "file": None, "line": None,
+                     "path": f"{FILLER}/temperature"}]}
+    )
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemDetail] | None = None
+
+
+_PROBLEM_TEXT = {
+    404: "No such twin, signal or object.",
+    413: "Body above the configured size limit (max_body_bytes).",
+    422: "Invalid request: the errors name each field, twin/signal and reason.",
+    503: "The store is unavailable.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for error statuses, all ``application/problem+json``."""
+    return {
+        code: {
+            "model": ProblemOut,
+            "description": _PROBLEM_TEXT[code],
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}},
+        }
+        for code in codes
+    }

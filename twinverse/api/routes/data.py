@@ -18,7 +18,7 @@ from ...ingest.http import ARROW_STREAM, decode_body
 from ...model.types import SignalKind
 from ...store import Aggregate, ExportFormat, HistoryQuery
 from ..params import get_platform, parse_duration, parse_time
-from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series
+from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_responses
 from ..security import Permission, require
 
 router = APIRouter(prefix="/api", tags=["data"])
@@ -67,6 +67,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 @router.post(
     "/ingest",
     response_model=IngestOut,
+    summary="Ingest observations",
+    responses=problem_responses(413, 422),
     dependencies=[Depends(require(Permission.DATA_WRITE))],
     openapi_extra={
         "requestBody": {
@@ -80,10 +82,6 @@ async def read_body(request: Request, limit: int) -> bytes:
                 "application/json": {"schema": {"type": ["array", "object"]}, "examples": _INGEST_EXAMPLES},
                 ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}},
             },
-        },
-        "responses": {
-            "413": {"description": "Body above the size limit."},
-            "422": {"description": "Invalid points; nothing of the request was stored (unless partial=true)."},
         },
     },
 )
@@ -120,7 +118,7 @@ async def ingest(
         )
     if pre.num_rows:
         await run_in_threadpool(platform.engine.reject, pre)
-    errors = [{k: v for k, v in e.items()} for e in pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()]
+    errors = pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()
     return IngestOut(
         received=result.received + pre.num_rows,
         accepted=result.accepted,
@@ -140,6 +138,8 @@ def _problem_detail(e: dict[str, Any]) -> Any:
 @router.get(
     "/twins/{twin_id:path}/history",
     response_model=HistoryOut,
+    summary="Signal history",
+    responses=problem_responses(404, 422),
     dependencies=[Depends(require(Permission.DATA_READ))],
 )
 def history(
@@ -206,7 +206,13 @@ def history(
     )
 
 
-@router.get("/quarantine", response_model=QuarantineOut, dependencies=[Depends(require(Permission.QUARANTINE_READ))])
+@router.get(
+    "/quarantine",
+    response_model=QuarantineOut,
+    summary="Quarantined observations",
+    dependencies=[Depends(require(Permission.QUARANTINE_READ))],
+    responses=problem_responses(422),
+)
 def quarantine(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -226,7 +232,17 @@ def quarantine(
     "/export",
     dependencies=[Depends(require(Permission.DATA_EXPORT))],
     response_class=FileResponse,
-    responses={200: {"content": {"application/vnd.apache.parquet": {}, "text/csv": {}}}},
+    summary="Export history",
+    responses={
+        200: {
+            "description": "The history file.",
+            "content": {
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        **problem_responses(404, 422),
+    },
 )
 def export(
     request: Request,
@@ -242,7 +258,8 @@ def export(
     now = datetime.now(UTC)
     tmp = Path(tempfile.mkdtemp(prefix="twinverse-export-"))
     out = tmp / f"{plant.id}-history.{format.value}"
-    platform.store.export(out, format, plant.signals.as_table(), sids, parse_time(start, "start", now), parse_time(end, "end", now))
+    t0, t1 = parse_time(start, "start", now), parse_time(end, "end", now)
+    platform.store.export(out, format, plant.signals.as_table(), sids, t0, t1)
     media = "application/vnd.apache.parquet" if format is ExportFormat.PARQUET else "text/csv"
 
     def cleanup() -> None:

@@ -7,11 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from ...errors import NotFoundError
 from ..params import get_platform
-from ..schemas import LiveValue, PlantOut, TwinList, TwinOut, TwinSummary
+from ..schemas import LiveValue, PlantOut, TwinList, TwinOut, TwinSummary, problem_responses
 from ..security import Permission, require
 
-router = APIRouter(prefix="/api", tags=["plant"], dependencies=[Depends(require(Permission.PLANT_READ))])
+router = APIRouter(
+    prefix="/api",
+    tags=["plant"],
+    dependencies=[Depends(require(Permission.PLANT_READ))],
+    responses=problem_responses(404, 422),
+)
 
 
 class GraphQuery(StrEnum):
@@ -22,7 +28,7 @@ class GraphQuery(StrEnum):
     DOWNSTREAM = "downstream"
 
 
-@router.get("/plant", response_model=PlantOut)
+@router.get("/plant", response_model=PlantOut, summary="Plant summary")
 def plant_summary(request: Request) -> PlantOut:
     """Summary of the plant model and its types."""
     p = get_platform(request).plant
@@ -33,7 +39,7 @@ def plant_summary(request: Request) -> PlantOut:
     )
 
 
-@router.get("/twins", response_model=TwinList)
+@router.get("/twins", response_model=TwinList, summary="List twins")
 def list_twins(
     request: Request,
     type: Annotated[str | None, Query(description="Only twins of this type or a type extending it.")] = None,
@@ -45,6 +51,8 @@ def list_twins(
 ) -> TwinList:
     """List and filter twins."""
     p = get_platform(request).plant
+    if type is not None and type not in p.types:
+        raise NotFoundError(f"no type {type!r} in plant {p.id!r} (types: {', '.join(sorted(p.types))})")
     ids = p.of_type(type, within=within) if type else (p.subtree(within) if within else list(p.twins))
     if machines:
         keep = set(p.machines())
@@ -59,7 +67,7 @@ def list_twins(
     )
 
 
-@router.get("/twins/{twin_id:path}/live", response_model=list[LiveValue])
+@router.get("/twins/{twin_id:path}/live", response_model=list[LiveValue], summary="Live values of a twin")
 def twin_live(request: Request, twin_id: str) -> list[LiveValue]:
     """Live values of a twin's signals."""
     platform = get_platform(request)
@@ -67,7 +75,7 @@ def twin_live(request: Request, twin_id: str) -> list[LiveValue]:
     return [LiveValue(**v) for v in platform.engine.live(platform.plant.signals.of_twin(twin_id))]
 
 
-@router.get("/twins/{twin_id:path}/graph/{query}", response_model=list[str])
+@router.get("/twins/{twin_id:path}/graph/{query}", response_model=list[str], summary="Graph query")
 def twin_graph(
     request: Request,
     twin_id: str,
@@ -87,7 +95,7 @@ def twin_graph(
     return p.downstream(twin_id, relation)
 
 
-@router.get("/twins/{twin_id:path}", response_model=TwinOut)
+@router.get("/twins/{twin_id:path}", response_model=TwinOut, summary="One twin")
 def get_twin(request: Request, twin_id: str) -> TwinOut:
     """One twin: properties, signals, relationships and live values."""
     platform = get_platform(request)

@@ -41,7 +41,9 @@ def _values(platform: Platform, sids: npt.NDArray[np.int32]) -> dict[str, Any]:
     vals = eng.value[sids]
     return {
         "sid": sids.tolist(),
-        "value": [None if np.isnan(v) else eng.display_value(int(s), float(v)) for s, v in zip(sids, vals, strict=True)],
+        "value": [
+            None if np.isnan(v) else eng.display_value(int(s), float(v)) for s, v in zip(sids, vals, strict=True)
+        ],
         "ts": [None if t == np.iinfo(np.int64).min else int(t // 1000) for t in ts.tolist()],
     }
 
@@ -83,7 +85,13 @@ async def live_ws(websocket: WebSocket) -> None:
 
     async def reader() -> None:
         while True:
-            raw = await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            raw = message.get("text")
+            if raw is None:  # a binary frame: answer, do not drop the connection
+                await send({"type": "error", "detail": "send JSON text frames, not binary"})
+                continue
             if len(raw) > MAX_FRAME:
                 await send({"type": "error", "detail": f"message above {MAX_FRAME} bytes"})
                 continue
@@ -100,7 +108,9 @@ async def live_ws(websocket: WebSocket) -> None:
                     subtrees.pop(twin, None)
                     sub.set_sids(np.concatenate(list(subtrees.values())) if subtrees else [])
                     await send({"type": "unsubscribed", "twin": twin})
-            except (ValueError, orjson.JSONDecodeError) as exc:
+            except orjson.JSONDecodeError as exc:
+                await send({"type": "error", "detail": f"malformed JSON: {exc}"})
+            except ValueError as exc:
                 await send({"type": "error", "detail": str(exc)})
             except TwinverseError as exc:
                 await send({"type": "error", "detail": exc.message})

@@ -1,0 +1,187 @@
+"""The command line: validate (ok, and every bad file with file:line, no traceback), replay, export."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from twinverse import __version__
+from twinverse.cli import main
+from twinverse.platform import example_path
+
+DATA = Path(__file__).parents[1] / "data"
+PLANTS = DATA / "plants"
+NAB = DATA / "nab" / "machine_temperature_head2000.csv"
+FILLER = "bottling/line1/filler"
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No TWINVERSE_* variable or twinverse.toml of the machine; data goes to tmp_path."""
+    for k in list(os.environ):
+        if k.startswith("TWINVERSE_"):
+            monkeypatch.delenv(k)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TWINVERSE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``twinverse ARGV`` in-process: (exit code, stdout, stderr)."""
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"twinverse {__version__}\n")
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    path = example_path()
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 0 and err == ""
+    assert out == f"ok {path}: plant 'bottling', 19 twins, 16 types, 71 signals, 33 relationships\n"
+    code, out, _ = run(capsys, "validate", str(PLANTS / "line10.yaml"))
+    assert code == 0 and "plant 'pack', 22 twins, 8 types, 50 signals, 39 relationships" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "what"),
+    [
+        ("malformed.yaml", "5", "YAML syntax error: expected ',' or '}'"),
+        ("unknown_type.yaml", "6: twins[0].children[0].type", "unknown type 'filer'"),
+        ("duplicate_id.yaml", "4: twins[1]", "duplicate twin id 'p/m2' (first defined at line 3)"),
+        (
+            "missing_relationship.yaml",
+            "9: twins[0].children[0].relationships[0].target",
+            "relationship to a missing twin: 'utilities/air'",
+        ),
+        ("bad_unit.yaml", "5: types.pump.signals.flow.unit", "unknown unit 'litres_per_fortnight'"),
+        ("bad_state.yaml", "6: types.machine.power.sleeping", "state 'sleeping' is not in the type's states"),
+        ("unknown_field.yaml", "5: twins[0].colour", "unknown field 'colour'"),
+        ("extends_cycle.yaml", "3: types.a.extends", "type inheritance cycle: a -> c -> b -> a"),
+        ("duplicate_key.yaml", "5: twins[0].type", "duplicate key 'type'"),
+        ("wrong_type.yaml", "3: twins[0].count", "Input should be a valid integer"),
+    ],
+)
+def test_validate_bad_files(capsys: pytest.CaptureFixture[str], name: str, where: str, what: str) -> None:
+    code, out, err = run(capsys, "validate", str(PLANTS / name))
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith(f"error: {PLANTS / name}:{where}: {what}")
+    assert lines[-1] == "1 problem(s) found"
+    assert "Traceback" not in err
+
+
+def test_validate_lists_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", str(PLANTS / "many_problems.yaml"))
+    lines = err.splitlines()
+    assert code == 1
+    assert lines[-1] == "10 problem(s) found"
+    prefix = f"error: {PLANTS / 'many_problems.yaml'}:"
+    assert all(line.startswith(prefix) for line in lines[:-1])
+    lines_named = [line.removeprefix(prefix).split(":")[0] for line in lines[:-1]]
+    assert lines_named == ["4", "9", "10", "11", "12", "17", "19", "20", "21", "22"]
+
+
+def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nope.yaml"))
+    assert code == 1
+    assert err.startswith(f"error: {tmp_path / 'nope.yaml'}: cannot read file: No such file or directory")
+
+
+def test_validate_as_a_process_has_no_traceback(tmp_path: Path) -> None:
+    """The installed command path: a real process, its exit code and its whole stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINVERSE_")}
+    bad = subprocess.run([sys.executable, "-m", "twinverse", "validate", str(PLANTS / "many_problems.yaml")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert bad.returncode == 1
+    assert bad.stdout == ""
+    assert "Traceback" not in bad.stderr
+    assert bad.stderr.count("error: ") == 10
+    ok = subprocess.run([sys.executable, "-m", "twinverse", "validate", str(example_path())],
+                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.startswith("ok ")
+
+
+def test_replay_then_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plant = str(example_path())
+    code, out, err = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature", "--unit", "degF",
+                         "--plant", plant)  # fmt: skip
+    assert code == 0, err
+    assert "replayed 2000 rows: 2000 accepted, 0 quarantined" in out
+    assert (tmp_path / "data" / "twinverse.duckdb").is_file()  # TWINVERSE_DATA_DIR was used
+    parquet = tmp_path / "out" / "history.parquet"
+    parquet.parent.mkdir()
+    code, out, err = run(capsys, "export", "--out", str(parquet), "--plant", plant, "--twin", FILLER)
+    assert code == 0, err
+    assert f"wrote 2000 rows to {parquet}" in out
+    t = pq.read_table(parquet)
+    assert t.column_names == ["ts", "twin", "signal", "value", "quality"]
+    assert t.num_rows == 2000
+    assert set(t.column("signal").to_pylist()) == {"temperature"}
+    assert t.column("value")[0].as_py() == pytest.approx((73.96732207 - 32) * 5 / 9, rel=1e-12)
+    assert t.column("value")[1999].as_py() == pytest.approx((60.91248286 - 32) * 5 / 9, rel=1e-12)
+    assert pc.min(t.column("ts")).as_py().isoformat() == "2013-12-02T21:15:00+00:00"
+    # CSV, limited in time
+    csv = tmp_path / "out" / "day.csv"
+    code, out, _ = run(capsys, "export", "-o", str(csv), "-p", plant, "--start", "2013-12-03T00:00:00Z",
+                       "--end", "2013-12-04T00:00:00Z")  # fmt: skip
+    assert code == 0 and "wrote 288 rows" in out  # a day of 5-minute samples
+    assert len(csv.read_text().splitlines()) == 289
+
+
+def test_replay_out_of_range_rows_are_quarantined(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature",
+                       "--plant", str(example_path()))  # fmt: skip
+    assert code == 0
+    assert "replayed 2000 rows: 1871 accepted, 129 quarantined" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["replay", "missing.csv", "--twin", FILLER, "--signal", "temperature"], "missing.csv: no such file"),
+        (["replay", str(NAB), "--twin", "bottling/nope", "--signal", "temperature"], "no twin 'bottling/nope'"),
+        (["replay", str(NAB), "--twin", FILLER, "--signal", "nope"], f"twin '{FILLER}' has no signal 'nope'"),
+        (
+            ["replay", str(NAB), "--twin", FILLER, "--signal", "temperature", "--ts-column", "time"],
+            "no column 'time' (columns: timestamp, value)",
+        ),
+        (["export", "--out", "history.xlsx"], "history.xlsx: use a .parquet or .csv file name"),
+    ],
+)
+def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, _, err = run(capsys, *args, "--plant", str(example_path()))
+    assert code == 1
+    assert message in err and err.startswith("error: ")
+    assert "Traceback" not in err
+
+
+def test_no_plant_given(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature")
+    assert code == 1
+    assert "no plant given: pass --plant FILE or set TWINVERSE_PLANT" in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="twinverse.cli.main catches click.ClickException, but typer >= 0.2x raises its vendored "
+    "typer._click exceptions: usage errors end in a traceback (reported to the CLI owner)",
+)
+def test_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate")
+    assert code == 2
+    assert "Missing argument" in err
