@@ -342,3 +342,29 @@ def test_authorisation_matrix(world: World) -> None:
                     assert r.status_code == 403, (method, path, role, r.text)
                 checked += 1
     assert checked == 23 * 4
+
+
+def test_audit_logs_mutating_requests_with_the_body_hash(world: World) -> None:
+    import orjson
+
+    from twinverse.api.security import audit
+
+    app = build_app(world.trust)
+
+    @app.post("/api/things/{name}", dependencies=[Depends(require(Permission.PLANT_WRITE))])
+    async def change(request: Request, name: str) -> dict[str, int | None]:
+        return {"index": await audit(request, "thing.update", f"thing:{name}")}
+
+    body = b'{"speed": 42}'
+    with TestClient(app) as client:
+        r = client.post("/api/things/filler", content=body, headers=h(world.admin))
+        assert_no_leak(client.post("/api/things/filler", content=body, headers=h(world.viewer)), 403)
+    index = r.json()["index"]
+    entry = orjson.loads(world.trust.ledger.entry(index))
+    assert entry["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert (entry["action"], entry["target"], entry["actor"]) == (
+        "thing.update",
+        "thing:filler",
+        world.trust.authenticate(world.admin).id,
+    )
+    assert world.trust.ledger.size == index + 1  # the refused request logged nothing

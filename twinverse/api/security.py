@@ -17,10 +17,13 @@ message, the reason goes to the server log) or 403 (valid token, missing permiss
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import Request, WebSocket
+from fastapi.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from ..trust.errors import AuthenticationError, PermissionDenied
@@ -31,6 +34,7 @@ __all__ = [
     "OPEN",
     "Permission",
     "Principal",
+    "audit",
     "authenticate",
     "authenticate_ws",
     "authorize_ws",
@@ -132,3 +136,17 @@ async def authorize_ws(websocket: WebSocket, permission: Permission) -> Principa
         await websocket.close(code=1008, reason=f"permission {permission.value!r} required")
         return None
     return principal
+
+
+async def audit(request: Request, action: str, target: str, details: Mapping[str, Any] | None = None) -> int | None:
+    """Log a mutating request: who, ``action``, ``target`` and the SHA-256 of its body.
+
+    Returns the log index, or None when the platform has no trust layer. Call it after the
+    change succeeded, e.g. ``await audit(request, "plant.update", f"twin:{twin_id}")``.
+    """
+    trust = _trust(request)
+    if trust is None:
+        return None
+    digest = hashlib.sha256(await request.body()).hexdigest()
+    index: int = await run_in_threadpool(trust.log_action, authenticate(request), action, target, digest, details)
+    return index
