@@ -116,6 +116,15 @@ def test_validate_as_a_process_has_no_traceback(tmp_path: Path) -> None:
     assert ok.returncode == 0 and ok.stdout.startswith("ok ")
 
 
+def test_serve_refuses_a_bad_plant_before_starting(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "serve", "--plant", str(PLANTS / "bad_unit.yaml"), "--port", "1")
+    assert code == 1 and "serving" not in out
+    assert err.splitlines()[0] == (
+        f"error: {PLANTS / 'bad_unit.yaml'}:5: types.pump.signals.flow.unit: unknown unit 'litres_per_fortnight'"
+    )
+    assert "Traceback" not in err
+
+
 def test_replay_then_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     plant = str(example_path())
     code, out, err = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature", "--unit", "degF",

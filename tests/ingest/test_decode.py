@@ -174,3 +174,27 @@ def test_quarantine_rows() -> None:
     row = t.to_pylist()[0]
     assert (row["twin"], row["signal"], row["reason"], row["source"], row["ts"]) == ("a", None, "because", "mqtt", None)
     assert len(row["value"]) == 201 and row["value"].endswith("…")  # long values are cut
+
+
+GOOD_POINTS = [
+    {"twin": F, "signal": "temperature", "ts": T0, "value": 4.5},
+    {"twin": F, "signal": "state", "ts": "2024-01-01T00:00:00Z", "value": "idle"},
+    {"twin": F, "signal": "speed", "value": "12"},
+]
+BAD_POINTS = [
+    {"twin": "x", "signal": "temperature", "ts": T0, "value": 1},
+    {"twin": F, "signal": "temperature", "ts": "nope", "value": 1},
+    {"twin": F, "signal": "state", "ts": T0, "value": "flying"},
+    {"twin": F, "signal": "temperature", "ts": T0, "value": [1]},
+    42,
+]
+
+
+@given(st.lists(st.sampled_from(range(len(GOOD_POINTS) + len(BAD_POINTS))), max_size=40))
+def test_every_point_is_either_in_the_batch_or_quarantined(plant: Plant, picks: list[int]) -> None:
+    points = [(GOOD_POINTS + BAD_POINTS)[i] for i in picks]
+    dec = decode_points(plant, points)
+    n_good = sum(i < len(GOOD_POINTS) for i in picks)
+    assert dec.batch.num_rows == n_good
+    assert dec.rejected == len(points) - n_good
+    assert dec.rejects.column("reason").null_count == 0
