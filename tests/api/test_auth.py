@@ -51,6 +51,10 @@ def build_app(trust: TrustService) -> FastAPI:
         require_tenant(current_principal(request), tenant)
         return SECRET_ROWS
 
+    @app.get("/api/live", dependencies=[Depends(require(Permission.DATA_READ))])
+    def live() -> dict[str, Any]:
+        return SECRET_ROWS
+
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
         principal = await authorize_ws(websocket, Permission.DATA_READ)
@@ -152,6 +156,15 @@ def test_expired_and_revoked_tokens_get_the_same_401(world: World) -> None:
 def test_other_tenant_token_is_forbidden_and_sees_nothing(world: World) -> None:
     r = world.client.get("/api/tenants/default/data", headers=h(world.acme_admin))
     assert_no_leak(r, 403)
+    # The platform's plant belongs to tenant "default": another tenant's admin gets nothing.
+    assert_no_leak(world.client.get("/api/live", headers=h(world.acme_admin)), 403)
+    assert world.client.get("/api/live", headers=h(world.viewer)).json() == SECRET_ROWS
+    with (
+        pytest.raises(WebSocketDisconnect) as exc,
+        world.client.websocket_connect(f"/ws?access_token={world.acme_admin}") as ws,
+    ):
+        ws.receive_json()
+    assert exc.value.code == 1008
     # Objects of another tenant answer exactly like missing ones.
     a = world.client.post("/api/assets?name=secret.csv&license=MIT", content=b"x,y\n1,2\n", headers=h(world.admin))
     asset_id = a.json()["id"]

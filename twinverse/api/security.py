@@ -32,6 +32,7 @@ from ..trust.service import OPEN_PRINCIPAL, TrustService
 
 __all__ = [
     "OPEN",
+    "PLANT_SCOPED",
     "Permission",
     "Principal",
     "audit",
@@ -40,6 +41,7 @@ __all__ = [
     "authorize_ws",
     "bearer_token",
     "current_principal",
+    "plant_tenant",
     "require",
     "require_tenant",
 ]
@@ -48,6 +50,34 @@ log = logging.getLogger("twinverse.api.security")
 
 OPEN = OPEN_PRINCIPAL
 _warned_unwired = False
+
+#: Permissions on the platform's plant (its twins, data, simulations): only principals of the
+#: tenant that owns the plant get them, whatever their role elsewhere.
+PLANT_SCOPED = frozenset(
+    {
+        Permission.HEALTH,
+        Permission.PLANT_READ,
+        Permission.PLANT_WRITE,
+        Permission.DATA_READ,
+        Permission.DATA_WRITE,
+        Permission.DATA_EXPORT,
+        Permission.QUARANTINE_READ,
+        Permission.ALARM_ACK,
+        Permission.SIM_READ,
+        Permission.SIM_RUN,
+        Permission.SIM_PUBLISH,
+    }
+)
+
+
+def plant_tenant(conn: HTTPConnection) -> str:
+    """The tenant owning the platform's plant: ``platform.tenant``, ``settings.tenant`` or ``default``."""
+    platform = getattr(conn.app.state, "platform", None)
+    for owner in (platform, getattr(platform, "settings", None)):
+        tenant = getattr(owner, "tenant", None)
+        if isinstance(tenant, str):
+            return tenant
+    return "default"
 
 
 def _trust(conn: HTTPConnection) -> TrustService | None:
@@ -103,6 +133,8 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
         principal = authenticate(request)
         if not principal.can(permission):
             raise PermissionDenied(f"permission {permission.value!r} required")
+        if permission in PLANT_SCOPED:
+            require_tenant(principal, plant_tenant(request))
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the route-table test
@@ -134,6 +166,9 @@ async def authorize_ws(websocket: WebSocket, permission: Permission) -> Principa
         return None
     if not principal.can(permission):
         await websocket.close(code=1008, reason=f"permission {permission.value!r} required")
+        return None
+    if permission in PLANT_SCOPED and principal.tenant != plant_tenant(websocket) and "*" not in principal.permissions:
+        await websocket.close(code=1008, reason="the plant belongs to another tenant")
         return None
     return principal
 
