@@ -46,7 +46,11 @@ class Decoded:
 
 
 def quarantine_rows(
-    twins: Sequence[Any], signals: Sequence[Any], values: Sequence[Any], reasons: Sequence[str], source: str,
+    twins: Sequence[Any],
+    signals: Sequence[Any],
+    values: Sequence[Any],
+    reasons: Sequence[str],
+    source: str,
     ts: Sequence[datetime | None] | None = None,
 ) -> pa.Table:
     """Quarantine rows for observations rejected by a connector."""
@@ -114,23 +118,27 @@ def _one_ts(v: Any, now: int) -> int:
     if isinstance(v, bool):
         return _BAD_TS
     if isinstance(v, (int, float)):
-        return int(round(v * 1000)) if math.isfinite(v) and abs(v) < 9.2e15 else _BAD_TS
+        return round(v * 1000) if math.isfinite(v) and abs(v) < 9.2e15 else _BAD_TS
     if isinstance(v, datetime):
-        return int(round((v if v.tzinfo else v.replace(tzinfo=UTC)).timestamp() * 1e6))
+        return round((v if v.tzinfo else v.replace(tzinfo=UTC)).timestamp() * 1e6)
     if isinstance(v, str):
         try:
             d = datetime.fromisoformat(v.replace("Z", "+00:00"))
         except ValueError:
             return _BAD_TS
-        return int(round((d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp() * 1e6))
+        return round((d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp() * 1e6)
     return _BAD_TS
 
 
-def _values(plant: Plant, sid: npt.NDArray[np.int32], values: Sequence[Any] | pa.Array) -> tuple[npt.NDArray[np.float64], list[str | None]]:
+def _values(
+    plant: Plant, sid: npt.NDArray[np.int32], values: Sequence[Any] | pa.Array
+) -> tuple[npt.NDArray[np.float64], list[str | None]]:
     """Values as floats; state names become codes, booleans 0/1. Second item: reason per row or None."""
     n = len(sid)
     reasons: list[str | None] = []
-    if isinstance(values, pa.Array) and (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)):
+    if isinstance(values, pa.Array) and (
+        pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)
+    ):
         out = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
         return out, reasons
     seq = values.to_pylist() if isinstance(values, pa.Array) else values
@@ -185,9 +193,19 @@ def decode_columns(
     """Columns of names, timestamps and values → engine batch + quarantine rows."""
     n = len(ts)
     if not (len(twins) == len(signals) == len(values) == n):
-        raise InputError(f"columns differ in length: twin {len(twins)}, signal {len(signals)}, ts {n}, value {len(values)}")
-    tw = twins if isinstance(twins, pa.Array) else pa.array([None if t is None else str(t) for t in twins], type=pa.string())
-    sg = signals if isinstance(signals, pa.Array) else pa.array([None if s is None else str(s) for s in signals], type=pa.string())
+        raise InputError(
+            f"columns differ in length: twin {len(twins)}, signal {len(signals)}, ts {n}, value {len(values)}"
+        )
+    tw = (
+        twins
+        if isinstance(twins, pa.Array)
+        else pa.array([None if t is None else str(t) for t in twins], type=pa.string())
+    )
+    sg = (
+        signals
+        if isinstance(signals, pa.Array)
+        else pa.array([None if s is None else str(s) for s in signals], type=pa.string())
+    )
     sid = plant.signals.lookup(tw, sg)
     us = parse_timestamps(ts, now_us)
     val, vreasons = _values(plant, sid, values)
@@ -212,7 +230,11 @@ def decode_columns(
     ]
     schema = BATCH_SCHEMA
     if units is not None:
-        ua = units if isinstance(units, pa.Array) else pa.array([None if u is None else str(u) for u in units], type=pa.string())
+        ua = (
+            units
+            if isinstance(units, pa.Array)
+            else pa.array([None if u is None else str(u) for u in units], type=pa.string())
+        )
         cols.append(ua.filter(pa.array(ok)))
         schema = schema.append(pa.field("unit", ua.type))
     batch = pa.RecordBatch.from_arrays(cols, schema=schema)
@@ -238,14 +260,25 @@ def decode_columns(
             reasons.append(vreasons[r] or "invalid value")
     picked = rows.tolist()
     rej = quarantine_rows(
-        [twl[r] for r in picked], [sgl[r] for r in picked], [vals[r] for r in picked], reasons, source,
+        [twl[r] for r in picked],
+        [sgl[r] for r in picked],
+        [vals[r] for r in picked],
+        reasons,
+        source,
         ts=[None if us[r] == _BAD_TS else datetime.fromtimestamp(us[r] / 1e6, UTC) for r in picked],
     )
     return Decoded(batch, rej)
 
 
-def decode_points(plant: Plant, points: Sequence[Any], *, source: str = "api", default_twin: str | None = None,
-                  default_signal: str | None = None, now_us: int | None = None) -> Decoded:
+def decode_points(
+    plant: Plant,
+    points: Sequence[Any],
+    *,
+    source: str = "api",
+    default_twin: str | None = None,
+    default_signal: str | None = None,
+    now_us: int | None = None,
+) -> Decoded:
     """A list of point objects ``{twin, signal, ts, value[, quality, unit]}`` → :class:`Decoded`.
 
     Non-object items and objects without a value are quarantined, not fatal.
@@ -267,8 +300,11 @@ def decode_points(plant: Plant, points: Sequence[Any], *, source: str = "api", d
     )
     if bad:
         extra = quarantine_rows(
-            [default_twin] * len(bad), [default_signal] * len(bad), bad,
-            ["point must be an object with a 'value'" for _ in bad], source,
+            [default_twin] * len(bad),
+            [default_signal] * len(bad),
+            bad,
+            ["point must be an object with a 'value'" for _ in bad],
+            source,
         )
         dec.rejects = pa.concat_tables([dec.rejects, extra])
     return dec

@@ -37,9 +37,7 @@ def decode_body(plant: Plant, body: bytes, content_type: str, *, source: str = "
         return decode_arrow(plant, body, source=source)
     if ctype in ("application/json", "", "text/json") or ctype.endswith("+json"):
         return decode_json(plant, body, source=source)
-    raise InputError(
-        f"unsupported content type {content_type!r}: send application/json or {ARROW_STREAM}"
-    )
+    raise InputError(f"unsupported content type {content_type!r}: send application/json or {ARROW_STREAM}")
 
 
 def decode_json(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
@@ -122,7 +120,9 @@ def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
                 ts_col.cast(TS_TYPE),
                 table.column("sid").cast(pa.int32()),
                 table.column("value").cast(pa.float64()),
-                table.column("quality").cast(pa.uint8()) if "quality" in names else pa.array([0] * table.num_rows, pa.uint8()),
+                table.column("quality").cast(pa.uint8())
+                if "quality" in names
+                else pa.array([0] * table.num_rows, pa.uint8()),
             ]
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise InputError(f"Arrow columns have the wrong types: {exc}") from None

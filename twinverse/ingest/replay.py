@@ -27,16 +27,15 @@ from ..model import Plant
 __all__ = ["ReplayConnector", "read_series"]
 
 
-def read_series(path: str | Path, ts_column: str = "timestamp", value_column: str = "value") -> tuple[np.ndarray, np.ndarray]:
+def read_series(
+    path: str | Path, ts_column: str = "timestamp", value_column: str = "value"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(ts_us, values)`` sorted by time from a CSV or Parquet file."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            table = pq.read_table(p)
-        else:
-            table = pacsv.read_csv(p)
+        table = pq.read_table(p) if p.suffix.lower() in (".parquet", ".pq") else pacsv.read_csv(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{p}: cannot read: {exc}") from exc
     for col in (ts_column, value_column):
@@ -122,7 +121,12 @@ class ReplayConnector:
         for i in range(len(edges)):
             a, b = int(bounds[i]), int(bounds[i + 1])
             n = b - a
-            yield float(due[i]), make_batch(ts[a:b], np.full(n, self.sid, np.int32), self.values[a:b], unit=self.unit if self.unit else None)
+            yield (
+                float(due[i]),
+                make_batch(
+                    ts[a:b], np.full(n, self.sid, np.int32), self.values[a:b], unit=self.unit if self.unit else None
+                ),
+            )
 
     def run(self, sink: Callable[[pa.RecordBatch], object]) -> int:
         """Play the whole file into ``sink`` (blocking); returns rows sent."""
@@ -142,8 +146,10 @@ class ReplayConnector:
     def start(self, engine: Engine) -> None:
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self.run, args=(lambda b: engine.ingest(b, source=f"replay:{self.path.name}"),),
-            name="twinverse-replay", daemon=True,
+            target=self.run,
+            args=(lambda b: engine.ingest(b, source=f"replay:{self.path.name}"),),
+            name="twinverse-replay",
+            daemon=True,
         )
         self._thread.start()
 

@@ -137,7 +137,9 @@ class SyntheticPlant:
                             self._state_map[sid] = np.array(
                                 [states.index(n) if n in states else 0 for n in STATES], dtype=np.int64
                             )
-                self._roles.append((role + ":" + name, np.array(s_list, dtype=np.int32), np.array(o_list, dtype=np.int64)))
+                self._roles.append(
+                    (role + ":" + name, np.array(s_list, dtype=np.int32), np.array(o_list, dtype=np.int64))
+                )
         special = np.concatenate([s for _, s, _ in self._roles]) if self._roles else np.empty(0, np.int32)
         self.drift = np.setdiff1d(self.sids, special)
         self.power_table = np.zeros((len(self.machines) + len(self.buffers), len(STATES)))
@@ -159,7 +161,9 @@ class SyntheticPlant:
         self.setup[setups] = rng.uniform(30, 120, int(setups.sum()))
         has_up, has_down = self.up >= 0, self.down >= 0
         up_level = np.where(has_up, self.level[np.maximum(self.up, 0)] if len(self.level) else 0.0, np.inf)
-        down_space = np.where(has_down, (self.cap - self.level)[np.maximum(self.down, 0)] if len(self.level) else 0.0, np.inf)
+        down_space = np.where(
+            has_down, (self.cap - self.level)[np.maximum(self.down, 0)] if len(self.level) else 0.0, np.inf
+        )
         state = np.full(nm, RUNNING, dtype=np.int64)
         state[self.setup > 0] = SETUP
         state[self.repair > 0] = DOWN
