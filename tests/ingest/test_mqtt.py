@@ -202,14 +202,19 @@ def test_odd_item_in_a_fast_array_takes_the_careful_path(plant: Plant) -> None:
     assert rejects.column("reason").to_pylist() == ["point must be an object with a 'value'"]
 
 
-def test_fast_array_with_unknown_names_and_nulls(plant: Plant) -> None:
+def test_rejects_in_arrays_of_numbers(plant: Plant) -> None:
     c = MqttConnector()
-    payload = orjson.dumps([{"ts": NOW_MS, "value": 1.0}, {"ts": NOW_MS + 1, "value": None}])
-    batches, rejects = c.decode(plant, T + "temperature", payload)
+    numbers = orjson.dumps([{"ts": NOW_MS, "value": 1.0}, {"ts": NOW_MS + 1, "value": 2}])
+    _, rejects = c.decode(plant, "twinverse/bottling/line1/filler/colour", numbers)
+    assert rejects.column("reason").to_pylist() == [f"twin '{F}' has no signal 'colour'"] * 2
+    far = orjson.dumps([{"ts": NOW_MS, "value": 1.0}, {"ts": 1e300, "value": 2}])
+    batches, rejects = c.decode(plant, T + "temperature", far)
+    assert [b.num_rows for b in batches] == [1]
+    assert rejects.column("reason").to_pylist() == ["unparsable timestamp '1e+300'"]
+    with_null = orjson.dumps([{"ts": NOW_MS, "value": 1.0}, {"ts": NOW_MS + 1, "value": None}])
+    batches, rejects = c.decode(plant, T + "temperature", with_null)
     assert [b.num_rows for b in batches] == [1]
     assert rejects.column("reason").to_pylist() == ["missing value"]
-    _, rejects = c.decode(plant, "twinverse/bottling/line1/filler/colour", payload)
-    assert rejects.column("reason").to_pylist() == [f"twin '{F}' has no signal 'colour'"] * 2
 
 
 # -- against mosquitto --------------------------------------------------------------------------
