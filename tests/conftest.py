@@ -51,6 +51,25 @@ def wait_port(port: int, timeout: float = 10.0) -> bool:
     return False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep tests out of ./data and ./twinverse.toml; API tests run in open (demo) mode.
+
+    Authentication and authorisation have their own tests (tests/api/test_auth.py,
+    tests/trust/), which build their apps with ``auth="token"`` explicitly.
+    """
+    saved = {k: os.environ.get(k) for k in ("TWINVERSE_DATA_DIR", "TWINVERSE_AUTH", "TWINVERSE_CONFIG")}
+    os.environ["TWINVERSE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    os.environ["TWINVERSE_AUTH"] = "open"
+    os.environ["TWINVERSE_CONFIG"] = str(tmp_path_factory.mktemp("cfg") / "none.toml")
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def bottling_path() -> Path:
     return example_path("bottling.yaml")

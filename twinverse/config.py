@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")
     ws_max_rate: float = Field(20.0, gt=0, le=1000, description="Most websocket pushes per second per client.")
+    auth: Literal["token", "open"] = Field(
+        "token",
+        description=(
+            "'token': every request needs a bearer token (an admin token is written to "
+            "data_dir/admin.token); 'open': demo mode, requests without a token act as a local admin."
+        ),
+    )
+    tenant: str = Field("default", description="Tenant that owns the plant this process serves.")
     synthetic_rate: float = Field(1.0, gt=0, description="Demo: synthetic plant samples per second per signal.")
     seed: int = Field(42, description="Demo: seed of the synthetic plant.")
 

@@ -40,6 +40,9 @@ class Platform:
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
         self.engine = Engine(plant, self.store)
+        from .trust import TrustService
+
+        self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
         self.hub = Hub(self.engine)
         self.connectors: list[Connector] = []
         self._started = False
@@ -64,3 +67,4 @@ class Platform:
         self._started = False
         self.hub.close()
         self.store.close()
+        self.trust.close()

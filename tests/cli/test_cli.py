@@ -185,11 +185,6 @@ def test_no_plant_given(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no plant given: pass --plant FILE or set TWINVERSE_PLANT" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="twinverse.cli.main catches click.ClickException, but typer >= 0.2x raises its vendored "
-    "typer._click exceptions: usage errors end in a traceback (reported to the CLI owner)",
-)
 def test_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "validate")
     assert code == 2

@@ -32,6 +32,7 @@ TAGS = [
     {"name": "plant", "description": "The plant model: twins, types, relationships and graph queries."},
     {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
     {"name": "system", "description": "Health and statistics."},
+    {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
 ]
 
 
@@ -85,7 +86,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
         body = exc.to_problem()
-        return _problem(exc.status, body["title"], body["detail"], body.get("errors"))
+        resp = _problem(exc.status, body["title"], body["detail"], body.get("errors"))
+        if exc.status == 401:
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="twinverse"'
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

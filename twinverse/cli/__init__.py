@@ -46,26 +46,41 @@ register(app)
 
 
 def _mount_optional(app: typer.Typer) -> None:
-    """Sub-commands of areas that ship in their own modules (simulation, trust)."""
+    """Sub-commands of areas that ship in their own modules (simulation, trust, scene)."""
     import importlib
 
-    for module, attr, name in (("sim", "app", "sim"),):
+    def load(module: str) -> Any:
+        name = f"twinverse.cli.{module}"
         try:
-            mod = importlib.import_module(f"twinverse.cli.{module}")
+            return importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"twinverse.cli.{module}":
+            if exc.name != name:
                 raise
-            continue
-        app.add_typer(getattr(mod, attr), name=name)
+            return None
+
+    if (sim := load("sim")) is not None:
+        app.add_typer(sim.app, name="sim")
+    if (trust := load("trust")) is not None:
+        app.add_typer(trust.asset_app, name="asset")
+        app.add_typer(trust.log_app, name="log")
+        app.add_typer(trust.token_app, name="token")
+        app.add_typer(trust.identity_app, name="identity")
+        app.command("verify")(trust.verify)
+    if (scene := load("scene")) is not None:
+        app.command("export-scene")(scene.export_scene)
 
 
 _mount_optional(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``twinverse`` command."""
+    """Entry point of the ``twinverse`` command.
+
+    Click (standalone mode) handles usage errors itself (message, exit code 2); twinverse's
+    own errors become one line per problem and exit code 1.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
     except TwinverseError as exc:
         if _state["debug"]:
             raise
@@ -79,16 +94,3 @@ def main(argv: list[str] | None = None) -> None:
         else:
             err.print(f"[red]error:[/red] {exc.message}", markup=True)
         sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click's own usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise

@@ -44,6 +44,13 @@ def _serve(platform: Platform) -> None:
 
     s = platform.settings
     app = create_app(platform=platform)
+    if not platform.trust.open_mode:
+        platform.trust.ensure_admin_token(s.tenant)
+    for line in platform.trust.banner():
+        console.print(line, style="bold red" if line.startswith("!") else None)
+    if not platform.trust.open_mode:
+        console.print(f"in a browser, open http://{s.host}:{s.port}/#token=<token> once; API calls send "
+                      "'Authorization: Bearer <token>'")
     console.print(f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)")
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
 
@@ -59,12 +66,13 @@ def register(app: typer.Typer) -> None:
         no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Feed the synthetic plant in-process."),
         rate: float = typer.Option(1.0, help="Samples per second per signal."),
         seed: int = typer.Option(42, help="Seed of the synthetic plant."),
+        auth: str = typer.Option("open", help="'open' (local demo, announced loudly) or 'token'."),
     ) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
         from ..ingest.synthetic import SyntheticPlant
 
         settings = load_settings(plant=example_path("bottling.yaml"), port=port, data_dir=data_dir,
-                                 synthetic_rate=rate, seed=seed)
+                                 synthetic_rate=rate, seed=seed, auth=auth)
         use_mqtt = not no_mqtt and broker_reachable(broker)
         if use_mqtt:
             settings = load_settings(**{**settings.model_dump(), "broker": broker})
@@ -95,9 +103,11 @@ def register(app: typer.Typer) -> None:
         store: str = typer.Option(None, help="duckdb, a DuckDB file, or a postgresql:// URL."),
         broker: str = typer.Option(None, help="MQTT broker URL to ingest from, e.g. mqtt://127.0.0.1:1883."),
         data_dir: Path = typer.Option(None, help="Data directory (default ./data)."),
+        auth: str = typer.Option(None, help="'token' (default) or 'open' (demo mode: no token needed)."),
     ) -> None:
         """Serve a plant's live twin: API, websocket and web page; ingest from MQTT if a broker is set."""
-        settings = load_settings(plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir)
+        settings = load_settings(plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir,
+                                 auth=auth)
         platform = Platform(settings)
         if settings.broker:
             _mqtt(platform)

@@ -312,11 +312,14 @@ class Engine:
         # Strictly newer: a redelivered (sid, ts) keeps the first stored value, as the store does.
         newer = t > self.ts[s]
         s, t = s[newer], t[newer]
-        self.sequence += 1
+        # Stamp the signals first, publish the new sequence last: a subscriber that reads
+        # ``sequence`` (on another thread) then never skips a stamp it has not yet seen.
+        n = self.sequence + 1
         self.value[s] = value[last][newer]
         self.ts[s] = t
         self.quality[s] = quality[last][newer]
-        self.seq[s] = self.sequence
+        self.seq[s] = n
+        self.sequence = n
 
     def _reject_rows(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from ...model.types import SignalKind
 from ...store import Aggregate, ExportFormat, HistoryQuery
 from ..params import get_platform, parse_duration, parse_time
 from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_responses
-from ..security import Permission, require
+from ..security import Permission, current_principal, require
 
 router = APIRouter(prefix="/api", tags=["data"])
 
@@ -118,6 +119,15 @@ async def ingest(
         )
     if pre.num_rows:
         await run_in_threadpool(platform.engine.reject, pre)
+    # Every mutating call goes in the transparency log: who, what, and the body's hash.
+    await run_in_threadpool(
+        platform.trust.log_action,
+        current_principal(request),
+        "data.ingest",
+        f"plant:{platform.plant.id}",
+        hashlib.sha256(body).hexdigest(),
+        {"received": result.received + pre.num_rows, "stored": result.stored},
+    )
     errors = pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()
     return IngestOut(
         received=result.received + pre.num_rows,
