@@ -140,13 +140,13 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(
     acked = [i for info, i in sent if info.is_published() and info.rc == mqtt.MQTT_ERR_SUCCESS]
     assert len(acked) == MESSAGES  # the broker stayed up: it acknowledged every message
 
-    expected = set()
+    expected: set[tuple[int, int, float]] = set()
     sids = {name: plant.signals.sid(*name) for name in SIGNALS}
     for i in acked:
         topic, pts = messages[i]
         twin, signal = topic.removeprefix("twinverse/").rsplit("/", 1)
         sid = sids[(twin, signal)]
-        expected.update((sid, p["ts"] * 1000, p["value"]) for p in pts)
+        expected.update((sid, int(p["ts"]) * 1000, float(p["value"])) for p in pts)
 
     second = Worker(bottling_path, db, broker.url, tmp_path / "worker.log")  # same client id: resumes the session
     workers.append(second)
@@ -154,7 +154,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(
     second.terminate()
 
     con = duckdb.connect(str(db), read_only=True)
-    rows, distinct = con.execute("SELECT count(*), count(DISTINCT (sid, ts)) FROM points").fetchone()
+    counts = con.execute("SELECT count(*), count(DISTINCT (sid, ts)) FROM points").fetchone()
+    assert counts is not None
+    rows, distinct = counts
     stored = set(con.execute("SELECT sid, epoch_us(ts), value FROM points").fetchall())
     con.close()
     assert 0 < killed_at[0] < total, "the kill did not land mid-stream"
