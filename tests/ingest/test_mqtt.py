@@ -24,7 +24,7 @@ from twinverse.config import Settings
 from twinverse.errors import ConfigError, ConnectorError
 from twinverse.ingest.base import Connector, available_connectors
 from twinverse.ingest.mqtt import MqttConnector, TopicPattern, parse_broker_url
-from twinverse.ingest.mqtt_payload import Pending
+from twinverse.ingest.mqtt_payload import PayloadDecoder, Pending, convert
 from twinverse.ingest.publish import MqttPublisher
 from twinverse.live.batch import make_batch, ts_to_us
 from twinverse.live.engine import Engine
@@ -242,6 +242,23 @@ def test_any_payload_decodes_without_raising(plant: Plant, payload: bytes, topic
         assert b.schema.names[:4] == ["ts", "sid", "value", "quality"]
     assert rejects.schema.names == ["received", "ts", "twin", "signal", "value", "reason", "source"]
     assert all(rejects.column("reason").to_pylist())
+
+
+def test_a_flush_makes_one_batch(plant: Plant) -> None:
+    """Messages of every shape in one flush become one engine batch (one store transaction)."""
+    decoder = PayloadDecoder(TopicPattern("twinverse/{twin}/{signal}"), 1 << 20)
+    p = Pending()
+    for topic, payload in [
+        (T + "speed", orjson.dumps([{"ts": NOW_MS + i, "value": i} for i in range(5)])),  # fast path
+        (T + "state", b'"idle"'),  # row-wise
+        (T + "temperature", orjson.dumps({"ts": NOW_MS, "value": 68, "unit": "degF"})),  # with a unit
+    ]:
+        p.take(*decoder.decode(topic, payload, NOW_MS + 10))
+    batches, rejects, counts = convert(plant, p)
+    assert (rejects, dict(counts)) == (None, {})
+    [batch] = batches
+    assert batch.num_rows == 7
+    assert batch.column("unit").to_pylist() == [None] * 5 + ["degF", None]
 
 
 def test_a_flush_that_fails_to_decode_is_retried_message_by_message(plant: Plant, tmp_path: Path) -> None:

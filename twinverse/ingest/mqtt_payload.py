@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from ..errors import ConfigError, Location, Problem
-from ..live.batch import make_batch
+from ..live.batch import BATCH_SCHEMA, make_batch
 from ..model import Plant
 from .decode import decode_columns, parse_timestamps, quarantine_rows
 
@@ -44,6 +44,7 @@ _TS = itemgetter("ts")
 _VALUE = itemgetter("value")
 _NUMBER = (int, float)
 _BAD_TS = np.iinfo(np.int64).min
+_WITH_UNIT = BATCH_SCHEMA.append(pa.field("unit", pa.string()))
 
 
 
@@ -418,7 +419,20 @@ def convert(plant: Plant, p: Pending) -> tuple[list[pa.RecordBatch], pa.Table | 
             counts["decode"] += dec.rejected
         if dec.batch.num_rows:
             batches.append(dec.batch)
-    return batches, pa.concat_tables(rejects) if rejects else None, counts
+    return _one_batch(batches), pa.concat_tables(rejects) if rejects else None, counts
+
+
+def _one_batch(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The batches of a flush as one (one store transaction), a null ``unit`` where one lacks it."""
+    if len(batches) < 2:
+        return batches
+    if any("unit" in b.schema.names for b in batches):
+        batches = [
+            b.select(["ts", "sid", "value", "quality", "unit"]).cast(_WITH_UNIT) if "unit" in b.schema.names
+            else pa.RecordBatch.from_arrays([*b.columns[:4], pa.nulls(b.num_rows, pa.string())], schema=_WITH_UNIT)
+            for b in batches
+        ]
+    return [pa.concat_batches(batches)]
 
 
 def _fast_batch(plant: Plant, runs: _Runs, now_us: int) -> tuple[pa.RecordBatch, pa.Table | None]:
