@@ -169,6 +169,13 @@ def test_unreachable_broker_is_a_connector_error(plant: Plant) -> None:
         c.start(Engine(plant, DuckDBStore(":memory:")))
 
 
+def test_publisher_needs_both_placeholders_and_a_broker() -> None:
+    with pytest.raises(ConfigError, match="needs both"):
+        MqttPublisher("mqtt://127.0.0.1:1883", "plant/{twin}")
+    with pytest.raises(ConnectorError, match="cannot connect"):
+        MqttPublisher(f"mqtt://127.0.0.1:{free_port()}", connect_timeout=0.5)
+
+
 # -- decoding, as a flush does it (no broker) --------------------------------------------------
 _points = st.dictionaries(
     st.integers(NOW_MS - 10 * 86_400_000, NOW_MS), st.floats(-10, 90, allow_nan=False), min_size=1, max_size=60

@@ -69,12 +69,20 @@ class MqttPublisher:
         client.max_queued_messages_set(0)
         client.on_publish = self._on_publish
         connected = threading.Event()
-        client.on_connect = lambda c, u, f, rc, p: connected.set()
+        refused: list[ReasonCode] = []
+
+        def on_connect(c: mqtt.Client, u: Any, f: mqtt.ConnectFlags, rc: ReasonCode, p: Properties | None) -> None:
+            if rc.is_failure:
+                refused.append(rc)
+            connected.set()
+
+        client.on_connect = on_connect
         client.connect_async(host, port)
         client.loop_start()
-        if not connected.wait(connect_timeout):
+        if not connected.wait(connect_timeout) or refused:
             client.loop_stop()
-            raise ConnectorError(f"cannot connect to MQTT broker {url} within {connect_timeout:g} s")
+            why = f"refused: {refused[0]}" if refused else f"no connection within {connect_timeout:g} s"
+            raise ConnectorError(f"cannot connect to MQTT broker {url}: {why}")
         self._client = client
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: ReasonCode, props: Properties) -> None:
@@ -86,11 +94,14 @@ class MqttPublisher:
             self._cond.notify_all()
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """Queue one message at QoS 1."""
+        """Queue one message at QoS 1 (while disconnected, paho keeps it until it reconnects)."""
         with self._cond:
+            # Counted before the call: the PUBACK may arrive before publish() returns.
             self.published += 1
         info = self._client.publish(topic, payload, qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            with self._cond:
+                self.published -= 1
             raise ConnectorError(f"MQTT publish to {topic!r} failed: {mqtt.error_string(info.rc)}")
 
     def publish_batch(self, plant: Plant, batch: pa.RecordBatch | pa.Table) -> int:
