@@ -163,9 +163,11 @@ function onSnapshot(msg) {
 }
 
 function onDelta(msg) {
+  const t0 = performance.now();
   app.deltas++;
-  app.lastDeltaAt = performance.now();
+  app.lastDeltaAt = t0;
   applyLive(msg);
+  if (app.bench) app.bench.applyMs.push(performance.now() - t0);
 }
 
 function applyLive(msg) {
@@ -569,7 +571,7 @@ window.__twinverse = {
   bench: {
     /** Draw every animation frame and record frame intervals until stop(). */
     start() {
-      app.bench = { intervals: [], renderMs: [], last: null, deltas0: app.deltas };
+      app.bench = { intervals: [], renderMs: [], applyMs: [], last: null, deltas0: app.deltas };
     },
     stop() {
       const b = app.bench;
@@ -581,6 +583,7 @@ window.__twinverse = {
         meanFrameMs: mean(b.intervals),
         p95FrameMs: sorted.length ? sorted[Math.floor(sorted.length * 0.95)] : null,
         meanRenderCallMs: mean(b.renderMs),
+        meanApplyDeltaMs: mean(b.applyMs),
         deltas: app.deltas - b.deltas0,
       };
     },

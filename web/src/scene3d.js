@@ -9,12 +9,27 @@ import { shapeGeometries } from "./shapes.js";
 
 const ZONE_COLORS = [0x3b4048, 0x444a53, 0x4d545e, 0x565e69];
 
+/** True when WebGL runs on a CPU rasteriser rather than a GPU. */
+function isSoftwareGL() {
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return false;
+  const ext = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : "";
+  gl.getExtension("WEBGL_lose_context")?.loseContext();
+  return /swiftshader|llvmpipe|software/i.test(name);
+}
+
 export class Scene3D {
   constructor(container, layout, { instanced = true } = {}) {
     this.container = container;
     this.layout = layout;
     this.instanced = instanced;
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    // Multisampling quadruples the work of a software rasteriser (SwiftShader, llvmpipe):
+    // machines without a GPU draw without it.
+    this.software = isSoftwareGL();
+    const aa = new URLSearchParams(location.search).get("aa");
+    const antialias = aa === null ? !this.software : aa !== "0";
+    this.renderer = new THREE.WebGLRenderer({ antialias, preserveDrawingBuffer: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setClearColor(0x1b1e23);
     container.appendChild(this.renderer.domElement);
