@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..errors import StoreError
 from ..live.batch import QUARANTINE_SCHEMA, TS_TYPE
-from .base import ExportFormat, HistoryQuery
+from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, agg_sql, history_schema, interval_us, to_us, ts_bounds
 
 __all__ = ["DuckDBStore"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Rows per Arrow batch when hashing a segment: bounds memory, not the result.
+_DIGEST_CHUNK = 1 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -164,6 +169,38 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise StoreError(f"export failed: {exc}") from exc
         return int(row[0]) if row else 0  # COPY answers with the number of rows written
+
+    def earliest(self, since: datetime | None = None) -> datetime | None:
+        where, params = _where(None, since, None)
+        try:
+            row = self._cursor().execute(f"SELECT epoch_us(min(ts)) FROM points WHERE {where}", params).fetchone()
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB query failed: {exc}") from exc
+        if row is None or row[0] is None:
+            return None
+        return _EPOCH + timedelta(microseconds=int(row[0]))
+
+    def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
+        where, params = _where(None, start, end)
+        hasher = SegmentHasher()
+        try:
+            # value and quality in the ORDER BY only break ties that a store with intact
+            # (sid, ts) uniqueness never has: they keep a tampered file's digest deterministic.
+            reader = (
+                self._cursor()
+                .sql(
+                    f"""SELECT sid, epoch_us(ts) AS ts, value, quality FROM points WHERE {where}
+                        ORDER BY sid, ts, value, quality""",
+                    params=params,
+                )
+                .to_arrow_reader(_DIGEST_CHUNK)
+            )
+            for batch in reader:
+                sid, ts, value, quality = (np.asarray(c.to_numpy(zero_copy_only=False)) for c in batch.columns)
+                hasher.update(sid, ts, value, quality)
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB segment digest failed: {exc}") from exc
+        return hasher.result()
 
     def close(self) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ..errors import StoreError
 from ..live.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
-from .base import Aggregate, ExportFormat, HistoryQuery
+from .base import Aggregate, ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, history_schema, interval_us
 
 try:
@@ -40,7 +40,8 @@ _T = TypeVar("_T")
 
 #: PostgreSQL counts timestamps in µs from 2000-01-01 UTC; Arrow from 1970-01-01.
 _PG_EPOCH_US = 946_684_800_000_000
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEADER = _COPY_SIGNATURE + bytes(8)  # signature, flags, header extension length
 _COPY_TRAILER = b"\xff\xff"
 
 # One ``points`` row in binary COPY: field count, then (length, big-endian value) per column.
@@ -99,6 +100,10 @@ _AGG_SQL = {
 
 # Binary element layout of the array types we read back: OID -> big-endian NumPy type.
 _ARRAY_ELEM = {1005: ">i2", 1007: ">i4", 1016: ">i8", 1022: ">f8", 1185: ">i8"}
+# A segment is hashed from a binary COPY of (ts, sid, value, quality) in rows of this many
+# bytes (header and trailer aside), parsed this many bytes at a time.
+_DIGEST_BYTES = _POINT_ROW.itemsize * (1 << 16)
+_EARLIEST = _SIDS + "SELECT min((SELECT min(p.ts) FROM points p WHERE p.sid = s.sid AND p.ts >= %s)) FROM s"
 _TIMESTAMPTZ_ARRAY = 1185
 _EXPORT_PAGE = 1_000_000
 
@@ -489,6 +494,46 @@ class PostgresStore:
             writer.close()
         return total
 
+    def earliest(self, since: datetime | None = None) -> datetime | None:
+        # One index probe per signal (the primary key leads with sid, so min(ts) alone
+        # would scan the table).
+        lower = _aware(since) or datetime(1, 1, 1, tzinfo=UTC)
+        row = self._read("earliest", lambda con: con.execute(_EARLIEST, (lower,)).fetchone())
+        return None if row is None or row[0] is None else row[0].astimezone(UTC)
+
+    def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
+        # One binary COPY in primary-key order: a single snapshot, streamed, parsed with
+        # NumPy in blocks of fixed-width rows.
+        stmt = (
+            "COPY (SELECT ts, sid, value, quality FROM points WHERE ts >= %s AND ts < %s ORDER BY sid, ts) "
+            "TO STDOUT (FORMAT BINARY)"
+        )
+
+        def run(con: psycopg.Connection[Any]) -> tuple[int, str]:
+            hasher = SegmentHasher()
+            pending = bytearray()
+            header = True
+            with con.cursor().copy(stmt, (_aware(start), _aware(end))) as cp:
+                for chunk in cp:
+                    pending += chunk
+                    if header:
+                        if len(pending) < 19 or len(pending) < 19 + struct.unpack_from(">i", pending, 15)[0]:
+                            continue
+                        _drop_copy_header(pending)
+                        header = False
+                    if len(pending) >= _DIGEST_BYTES:
+                        _hash_copy_rows(hasher, pending)
+            if header:
+                raise StoreError(f"PostgreSQL {self._where}: segment digest: COPY returned no header")
+            _hash_copy_rows(hasher, pending)
+            if bytes(pending) != _COPY_TRAILER:
+                raise StoreError(
+                    f"PostgreSQL {self._where}: segment digest: malformed COPY data ({len(pending)} bytes left)"
+                )
+            return hasher.result()
+
+        return self._read("segment digest", run)
+
     def close(self) -> None:
         with self._plock:
             self._closed = True
@@ -499,6 +544,27 @@ class PostgresStore:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+
+
+def _drop_copy_header(buf: bytearray) -> None:
+    """Remove a binary COPY header (signature, flags, extension) from the front of ``buf``."""
+    if bytes(buf[: len(_COPY_SIGNATURE)]) != _COPY_SIGNATURE:
+        raise StoreError("PostgreSQL COPY data does not start with the binary COPY signature")
+    (ext,) = struct.unpack_from(">i", buf, 15)
+    del buf[: 19 + ext]
+
+
+def _hash_copy_rows(hasher: SegmentHasher, buf: bytearray) -> None:
+    """Hash every complete ``_POINT_ROW`` at the front of ``buf`` and remove them."""
+    n = len(buf) // _POINT_ROW.itemsize
+    if n == 0:
+        return
+    block = bytes(buf[: n * _POINT_ROW.itemsize])
+    del buf[: n * _POINT_ROW.itemsize]
+    rows = np.frombuffer(block, dtype=_POINT_ROW)
+    if not (np.all(rows["nfields"] == 4) and np.all(rows["quality_len"] == 2) and np.all(rows["ts_len"] == 8)):
+        raise StoreError("PostgreSQL COPY data has an unexpected row layout")
+    hasher.update(rows["sid"], rows["ts"] + _PG_EPOCH_US, rows["value"], rows["quality"])
 
 
 def _ts_array(us: npt.NDArray[np.int64]) -> pa.Array:
