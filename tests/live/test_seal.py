@@ -543,3 +543,12 @@ def test_cli_seal_and_verify(tmp_path: Path) -> None:
         r.output
     )
     assert "1 problem(s)" in r.output
+
+
+def test_module_docstring_example_runs() -> None:
+    import doctest
+
+    import twinverse.live.seal
+
+    result = doctest.testmod(twinverse.live.seal, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

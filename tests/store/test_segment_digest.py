@@ -266,3 +266,12 @@ def test_every_nan_hashes_alike() -> None:
     d = SegmentHasher()
     d.update(np.array([1]), np.array([1]), np.array([0.0]), np.array([0]))
     assert c.hexdigest() != d.hexdigest()
+
+
+def test_hasher_docstring_example_runs() -> None:
+    import doctest
+
+    import twinverse.store.base
+
+    result = doctest.testmod(twinverse.store.base)
+    assert result.attempted > 0 and result.failed == 0
