@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         ),
     )
     tenant: str = Field("default", description="Tenant that owns the plant this process serves.")
+    seal_history: bool = Field(
+        True, description="Seal completed history segments into the transparency log (history:<plant> entries)."
+    )
+    seal_segment: float = Field(600.0, gt=0, description="Length in seconds of a sealed history segment (epoch-aligned).")
+    seal_lag: float = Field(
+        300.0, ge=0, description="Seconds after a segment ends before it is sealed; later rows are flagged by verify."
+    )
     synthetic_rate: float = Field(1.0, gt=0, description="Demo: synthetic plant samples per second per signal.")
     seed: int = Field(42, description="Demo: seed of the synthetic plant.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from .config import Settings
 from .ingest.base import Connector
 from .live.engine import Engine
 from .live.hub import Hub
+from .live.seal import HistorySealer
 from .model import Plant, load_plant
 from .store import Store, open_store
 
@@ -43,6 +45,16 @@ class Platform:
         from .trust import TrustService
 
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
+        self.sealer: HistorySealer | None = None
+        if settings.seal_history:
+            self.sealer = HistorySealer(
+                self.store,
+                self.trust,
+                plant_id=plant.id,
+                tenant=settings.tenant,
+                segment=timedelta(seconds=settings.seal_segment),
+                lag=timedelta(seconds=settings.seal_lag),
+            )
         self.hub = Hub(self.engine)
         self.connectors: list[Connector] = []
         self._started = False
@@ -56,6 +68,8 @@ class Platform:
         for c in self.connectors:
             log.info("starting connector: %s", c.describe())
             c.start(self.engine)
+        if self.sealer is not None:
+            self.sealer.start()
         self._started = True
 
     def stop(self) -> None:
@@ -65,6 +79,8 @@ class Platform:
             except Exception:  # a failing connector must not keep the store open
                 log.exception("connector %s failed to stop", c.describe())
         self._started = False
+        if self.sealer is not None:
+            self.sealer.stop()
         self.hub.close()
         self.store.close()
         self.trust.close()

@@ -66,6 +66,8 @@ def _mount_optional(app: typer.Typer) -> None:
         app.add_typer(trust.token_app, name="token")
         app.add_typer(trust.identity_app, name="identity")
         app.command("verify")(trust.verify)
+    if (history := load("history")) is not None:
+        app.add_typer(history.app, name="history")
     if (scene := load("scene")) is not None:
         app.command("export-scene")(scene.export_scene)
 
