@@ -95,7 +95,7 @@ def serve(plant_path: str, port: int, rate: float) -> None:
     from twinverse.config import load_settings
     from twinverse.platform import Platform
 
-    platform = Platform(load_settings(plant=plant_path, store=":memory:"))
+    platform = Platform(load_settings(plant=plant_path, store=":memory:", auth="open"))
     platform.add_connector(StateChanger(platform.plant, rate))
     uvicorn.run(create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning")
 

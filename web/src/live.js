@@ -3,6 +3,22 @@
 // Protocol (twinverse/api/routes/ws.py): → {"op": "subscribe", "twin": ID};
 // ← {"type": "snapshot", signals: [...], sid, value, ts} then {"type": "delta", sid, value, ts}.
 
+const TOKEN_KEY = "twinverse.token";
+
+/** The API token: from ``#token=…`` or ``?token=…`` once (then kept in localStorage and
+ * removed from the address bar), else the stored one; null when the server is open. */
+export function apiToken() {
+  const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token") ?? new URLSearchParams(location.search).get("token");
+  if (fromUrl) {
+    localStorage.setItem(TOKEN_KEY, fromUrl);
+    const url = new URL(location.href);
+    url.searchParams.delete("token");
+    url.hash = "";
+    history.replaceState(null, "", url);
+  }
+  return localStorage.getItem(TOKEN_KEY);
+}
+
 export class LiveConnection {
   constructor(twin, { onSnapshot, onDelta, onStatus }) {
     this.twin = twin;
@@ -18,7 +34,9 @@ export class LiveConnection {
   start() {
     if (this.closed) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/ws`);
+    const token = apiToken();
+    const query = token ? `?access_token=${encodeURIComponent(token)}` : "";
+    const ws = new WebSocket(`${proto}://${location.host}/ws${query}`);
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
@@ -56,7 +74,16 @@ export class LiveConnection {
 
 /** fetch() JSON, with the problem+json detail in the error. */
 export async function getJSON(url) {
-  const r = await fetch(url);
+  const token = apiToken();
+  const r = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
+  if (r.status === 401) {
+    const err = new Error(
+      "this server needs an API token: open the page as /#token=YOUR_TOKEN " +
+        "(the server writes an admin token to its data directory, admin.token)",
+    );
+    err.status = 401;
+    throw err;
+  }
   if (!r.ok) {
     let detail = r.statusText;
     try {

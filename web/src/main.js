@@ -60,7 +60,7 @@ async function loadLayout() {
     try {
       return await getJSON("/api/scene");
     } catch (err) {
-      banner(`Cannot load the plant (${err.message}); retrying…`);
+      banner(`Cannot load the plant: ${err.message}; retrying…`);
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
     }
   }
