@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench install clean help
+.PHONY: demo test lint bench install web clean help
 
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
@@ -22,18 +22,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The 3D viewer: npm ci + esbuild into twinverse/api/static/viewer/ (quick when up to date).
+web:
+	bash web/build.sh
+
+demo: $(STAMP) web
 	$(VENV)/bin/twinverse demo
 
-test: $(STAMP)
+test: $(STAMP) web
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check twinverse tests benchmarks
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) web
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules twinverse/api/static/viewer
