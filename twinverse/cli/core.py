@@ -37,18 +37,20 @@ def _mqtt(platform: Platform) -> None:
     platform.add_connector(MqttConnector.from_settings(platform.settings))
 
 
-def _serve(platform: Platform) -> None:
+def _serve(platform: Platform, *, show_token: bool = False) -> None:
     import uvicorn
 
     from ..api import create_app
 
     s = platform.settings
     app = create_app(platform=platform)
-    if not platform.trust.open_mode:
-        platform.trust.ensure_admin_token(s.tenant)
+    token = None if platform.trust.open_mode else platform.trust.ensure_admin_token(s.tenant)
     for line in platform.trust.banner():
         console.print(line, style="bold red" if line.startswith("!") else None)
-    if not platform.trust.open_mode:
+    if token is not None and show_token:
+        console.print(f"[bold green]open http://{s.host}:{s.port}/#token={token}[/bold green]  "
+                      f"(API calls: 'Authorization: Bearer {token}')")
+    elif token is not None:
         console.print(f"in a browser, open http://{s.host}:{s.port}/#token=<token> once; API calls send "
                       "'Authorization: Bearer <token>'")
     console.print(f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)")
@@ -66,7 +68,7 @@ def register(app: typer.Typer) -> None:
         no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Feed the synthetic plant in-process."),
         rate: float = typer.Option(1.0, help="Samples per second per signal."),
         seed: int = typer.Option(42, help="Seed of the synthetic plant."),
-        auth: str = typer.Option("open", help="'open' (local demo, announced loudly) or 'token'."),
+        auth: str = typer.Option("token", help="'token' (an admin token is printed) or 'open' (no token, loud)."),
     ) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
         from ..ingest.synthetic import SyntheticPlant
@@ -93,7 +95,7 @@ def register(app: typer.Typer) -> None:
             why = "--no-mqtt given" if no_mqtt else f"no broker reachable at {broker}"
             console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
         console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
-        _serve(platform)
+        _serve(platform, show_token=True)
 
     @app.command()
     def serve(
