@@ -1,6 +1,8 @@
 """A twinverse ingest process for the crash test: DuckDB file store, engine, MQTT connector.
 
-Usage: ``python -m tests.ingest.mqtt_worker PLANT DB BROKER_URL CLIENT_ID`` (from the repo root).
+Usage: ``python -m tests.ingest.mqtt_worker PLANT DB BROKER_URL CLIENT_ID [LINGER_S]`` (from the
+repo root). A long linger widens the window between receiving a message and storing it: the
+window in which a crash would lose data, were messages acknowledged on receipt.
 Prints ``ready <rows>`` once subscribed and ``stored <rows>`` after every durable flush; stops
 cleanly on SIGTERM (the test kills it with SIGKILL mid-stream instead).
 """
@@ -19,7 +21,7 @@ from twinverse.model import load_plant
 from twinverse.store.duckdb import DuckDBStore
 
 
-def main(plant_path: str, db: str, url: str, client_id: str) -> None:
+def main(plant_path: str, db: str, url: str, client_id: str, linger: str = "0.025") -> None:
     store = DuckDBStore(db)
     engine = Engine(load_plant(plant_path), store)
 
@@ -29,7 +31,7 @@ def main(plant_path: str, db: str, url: str, client_id: str) -> None:
     engine.subscribe(report)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    connector = MqttConnector(url, client_id=client_id)
+    connector = MqttConnector(url, client_id=client_id, interval=float(linger), idle=float(linger))
     connector.start(engine)
     print(f"ready {store.count()}", flush=True)
     done.wait()
@@ -39,4 +41,4 @@ def main(plant_path: str, db: str, url: str, client_id: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])
