@@ -128,6 +128,8 @@ class MqttConnector:
             raise ConfigError("a persistent MQTT session needs a client id (mqtt_client_id)")
         if not 1 <= receive_maximum <= 65_535:
             raise ConfigError(f"receive_maximum must be within 1..65535, not {receive_maximum}")
+        if max_points < 1 or interval <= 0 or idle <= 0 or max_message_bytes < 1:
+            raise ConfigError("max_points, max_message_bytes, interval and idle must be positive")
         self.client_id = client_id
         self.max_message_bytes = max_message_bytes
         self._decoder = PayloadDecoder(self.pattern, max_message_bytes)
