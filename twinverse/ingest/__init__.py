@@ -5,6 +5,9 @@ from __future__ import annotations
 from .base import Connector, available_connectors
 from .decode import Decoded, decode_columns, decode_points, parse_timestamps, quarantine_rows
 from .http import ARROW_STREAM, decode_arrow, decode_body, decode_json
+from .mqtt import MqttConnector, MqttStats
+from .mqtt_payload import TopicPattern
+from .publish import MqttPublisher
 from .replay import ReplayConnector, read_series
 from .synthetic import SyntheticPlant
 
@@ -12,8 +15,12 @@ __all__ = [
     "ARROW_STREAM",
     "Connector",
     "Decoded",
+    "MqttConnector",
+    "MqttPublisher",
+    "MqttStats",
     "ReplayConnector",
     "SyntheticPlant",
+    "TopicPattern",
     "available_connectors",
     "decode_arrow",
     "decode_body",

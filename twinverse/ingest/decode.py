@@ -130,6 +130,13 @@ def _one_ts(v: Any, now: int) -> int:
     return _BAD_TS
 
 
+def _missing(values: pa.Array) -> list[str | None]:
+    """Per-row "missing value" for nulls (a null is not a NaN); empty when there are none."""
+    if not values.null_count:
+        return []
+    return ["missing value" if x else None for x in values.is_null().to_numpy(zero_copy_only=False).tolist()]
+
+
 def _values(
     plant: Plant, sid: npt.NDArray[np.int32], values: Sequence[Any] | pa.Array
 ) -> tuple[npt.NDArray[np.float64], list[str | None]]:
@@ -140,13 +147,14 @@ def _values(
         pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)
     ):
         out = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        return out, reasons
+        return out, _missing(values)
     seq = values.to_pylist() if isinstance(values, pa.Array) else values
     if not isinstance(values, pa.Array):
         try:
-            out = np.asarray(pa.array(seq, type=pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+            arr = pa.array(seq, type=pa.float64())
+            out = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
             if not any(isinstance(v, (bool, str)) for v in seq[:1]):
-                return out, reasons
+                return out, _missing(arr)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
             pass
     out = np.full(n, np.nan)
