@@ -61,7 +61,9 @@ def run(total: int, size: int) -> tuple[str, ...]:
         client.post("/api/ingest", content=bodies[0], headers={"content-type": "application/vnd.apache.arrow.stream"})
         t = time.perf_counter()
         for body in bodies[1:]:
-            r = client.post("/api/ingest", content=body, headers={"content-type": "application/vnd.apache.arrow.stream"})
+            r = client.post(
+                "/api/ingest", content=body, headers={"content-type": "application/vnd.apache.arrow.stream"}
+            )
             r.raise_for_status()
         http = (total - data[0].num_rows) / (time.perf_counter() - t)
     return (f"{size:,}", f"{total:,}", f"{py:,.0f}", f"{http:,.0f}", f"{http / py:.0%}")

@@ -36,10 +36,14 @@ async def load(url: str, rate: int, seconds: float, per_batch: int, post_lat: li
         k = 0
         while time.perf_counter() - start < seconds:
             now = time.time()
-            pts = [{"twin": names[(k * per_batch + j) % MACHINES], "signal": "x0", "value": now, "ts": now * 1000}
-                   for j in range(per_batch)]
+            pts = [
+                {"twin": names[(k * per_batch + j) % MACHINES], "signal": "x0", "value": now, "ts": now * 1000}
+                for j in range(per_batch)
+            ]
             t = time.perf_counter()
-            r = await client.post("/api/ingest", content=orjson.dumps(pts), headers={"content-type": "application/json"})
+            r = await client.post(
+                "/api/ingest", content=orjson.dumps(pts), headers={"content-type": "application/json"}
+            )
             post_lat.append(time.perf_counter() - t)
             r.raise_for_status()
             sent += per_batch
@@ -80,13 +84,29 @@ async def main_async(rate: int, seconds: float, ws_rate: float) -> None:
         await watcher
     ms = [x * 1000 for x in lat]
     pm = [x * 1000 for x in post]
-    print(f"ingest → websocket latency at {rate:,} points/s for {seconds:g} s "
-          f"({sent:,} points sent, {len(frames)} frames, {len(ms):,} values delivered)")
-    print(table(
-        [("websocket delivery (end to end)", f"{percentile(ms, 50):.1f}", f"{percentile(ms, 99):.1f}", f"{max(ms):.1f}"),
-         ("baseline: HTTP POST alone", f"{percentile(pm, 50):.1f}", f"{percentile(pm, 99):.1f}", f"{max(pm):.1f}")],
-        ("path", "p50 ms", "p99 ms", "max ms"),
-    ))
+    print(
+        f"ingest → websocket latency at {rate:,} points/s for {seconds:g} s "
+        f"({sent:,} points sent, {len(frames)} frames, {len(ms):,} values delivered)"
+    )
+    print(
+        table(
+            [
+                (
+                    "websocket delivery (end to end)",
+                    f"{percentile(ms, 50):.1f}",
+                    f"{percentile(ms, 99):.1f}",
+                    f"{max(ms):.1f}",
+                ),
+                (
+                    "baseline: HTTP POST alone",
+                    f"{percentile(pm, 50):.1f}",
+                    f"{percentile(pm, 99):.1f}",
+                    f"{max(pm):.1f}",
+                ),
+            ],
+            ("path", "p50 ms", "p99 ms", "max ms"),
+        )
+    )
     print(f"frames per second: {len(frames) / seconds:.1f} (limit ws_max_rate={ws_rate:g})\n")
 
 

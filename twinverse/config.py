@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     seal_history: bool = Field(
         True, description="Seal completed history segments into the transparency log (history:<plant> entries)."
     )
-    seal_segment: float = Field(600.0, gt=0, description="Length in seconds of a sealed history segment (epoch-aligned).")
+    seal_segment: float = Field(
+        600.0, gt=0, description="Length in seconds of a sealed history segment (epoch-aligned)."
+    )
     seal_lag: float = Field(
         300.0, ge=0, description="Seconds after a segment ends before it is sealed; later rows are flagged by verify."
     )

@@ -48,12 +48,18 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
     for line in platform.trust.banner():
         console.print(line, style="bold red" if line.startswith("!") else None)
     if token is not None and show_token:
-        console.print(f"[bold green]open http://{s.host}:{s.port}/#token={token}[/bold green]  "
-                      f"(API calls: 'Authorization: Bearer {token}')")
+        console.print(
+            f"[bold green]open http://{s.host}:{s.port}/#token={token}[/bold green]  "
+            f"(API calls: 'Authorization: Bearer {token}')"
+        )
     elif token is not None:
-        console.print(f"in a browser, open http://{s.host}:{s.port}/#token=<token> once; API calls send "
-                      "'Authorization: Bearer <token>'")
-    console.print(f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)")
+        console.print(
+            f"in a browser, open http://{s.host}:{s.port}/#token=<token> once; API calls send "
+            "'Authorization: Bearer <token>'"
+        )
+    console.print(
+        f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
+    )
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
 
 
@@ -73,8 +79,9 @@ def register(app: typer.Typer) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
         from ..ingest.synthetic import SyntheticPlant
 
-        settings = load_settings(plant=example_path("bottling.yaml"), port=port, data_dir=data_dir,
-                                 synthetic_rate=rate, seed=seed, auth=auth)
+        settings = load_settings(
+            plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate, seed=seed, auth=auth
+        )
         use_mqtt = not no_mqtt and broker_reachable(broker)
         if use_mqtt:
             settings = load_settings(**{**settings.model_dump(), "broker": broker})
@@ -88,8 +95,10 @@ def register(app: typer.Typer) -> None:
             platform.add_connector(
                 SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: publisher.publish_batch(model, b))
             )
-            console.print(f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
-                          f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1")
+            console.print(
+                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
+                f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1"
+            )
         else:
             platform.add_connector(SyntheticPlant(platform.plant, rate=rate, seed=seed))
             why = "--no-mqtt given" if no_mqtt else f"no broker reachable at {broker}"
@@ -108,8 +117,9 @@ def register(app: typer.Typer) -> None:
         auth: str = typer.Option(None, help="'token' (default) or 'open' (demo mode: no token needed)."),
     ) -> None:
         """Serve a plant's live twin: API, websocket and web page; ingest from MQTT if a broker is set."""
-        settings = load_settings(plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir,
-                                 auth=auth)
+        settings = load_settings(
+            plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir, auth=auth
+        )
         platform = Platform(settings)
         if settings.broker:
             _mqtt(platform)
@@ -143,8 +153,17 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings(plant=plant)
         model = _plant(settings)
-        conn = ReplayConnector(model, file, twin, signal, speed=speed, rebase=rebase, unit=unit,
-                               ts_column=ts_column, value_column=value_column)
+        conn = ReplayConnector(
+            model,
+            file,
+            twin,
+            signal,
+            speed=speed,
+            rebase=rebase,
+            unit=unit,
+            ts_column=ts_column,
+            value_column=value_column,
+        )
         accepted = rejected = 0
 
         def count(result: dict[str, int]) -> None:
@@ -178,17 +197,27 @@ def register(app: typer.Typer) -> None:
         from ..api.params import parse_time
         from ..store import ExportFormat
 
-        fmt = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}.get(out.suffix.lower())
+        fmt = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}.get(
+            out.suffix.lower()
+        )
         if fmt is None:
             raise InputError(f"{out}: use a .parquet or .csv file name")
         settings = load_settings(plant=plant)
         platform = Platform(settings)
         try:
-            sids = tuple(int(s) for s in platform.plant.signals.of_twins(platform.plant.subtree(twin))) if twin else None
+            sids = (
+                tuple(int(s) for s in platform.plant.signals.of_twins(platform.plant.subtree(twin))) if twin else None
+            )
             now = datetime.now(UTC)
             with console.status(f"exporting to {out}"):
-                n = platform.store.export(out, fmt, platform.plant.signals.as_table(), sids,
-                                          parse_time(start, "start", now), parse_time(end, "end", now))
+                n = platform.store.export(
+                    out,
+                    fmt,
+                    platform.plant.signals.as_table(),
+                    sids,
+                    parse_time(start, "start", now),
+                    parse_time(end, "end", now),
+                )
         finally:
             platform.stop()
         console.print(f"wrote {n} rows to {out}")
@@ -201,8 +230,13 @@ def _plant(settings: Settings) -> Plant:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeRemainingColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def _http_sink(server: str, count: Callable[[dict[str, int]], None]) -> Callable[[pa.RecordBatch], None]:
@@ -216,8 +250,12 @@ def _http_sink(server: str, count: Callable[[dict[str, int]], None]) -> Callable
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, batch.schema) as w:
             w.write_batch(batch)
-        r = client.post("/api/ingest", params={"partial": "true"}, content=sink.getvalue().to_pybytes(),
-                        headers={"content-type": ARROW_STREAM})
+        r = client.post(
+            "/api/ingest",
+            params={"partial": "true"},
+            content=sink.getvalue().to_pybytes(),
+            headers={"content-type": ARROW_STREAM},
+        )
         if r.status_code >= 400:
             raise InputError(f"server refused the batch ({r.status_code}): {r.text[:300]}")
         count(r.json())

@@ -85,5 +85,9 @@ def make_batch(
     ]
     if unit is None:
         return pa.RecordBatch.from_arrays(arrays, schema=BATCH_SCHEMA)
-    units = unit if isinstance(unit, pa.Array) else pa.array(list(unit) if not isinstance(unit, str) else [unit] * n, type=pa.string())
+    units = (
+        unit
+        if isinstance(unit, pa.Array)
+        else pa.array(list(unit) if not isinstance(unit, str) else [unit] * n, type=pa.string())
+    )
     return pa.RecordBatch.from_arrays([*arrays, units], schema=BATCH_SCHEMA.append(pa.field("unit", units.type)))
