@@ -27,23 +27,36 @@ def bench_plant_yaml(machines: int, signals: int = 1) -> str:
     """A flat plant of ``machines`` twins with ``signals`` unbounded float signals each."""
     sigs = "\n".join(f"      x{j}: {{unit: degC}}" for j in range(signals))
     return (
-        "plant: bench\ntypes:\n  m:\n    signals:\n" + sigs + "\n"
-        f"twins:\n  - {{id: m, type: m, count: {machines}}}\n"
+        "plant: bench\ntypes:\n  m:\n    signals:\n" + sigs + f"\ntwins:\n  - {{id: m, type: m, count: {machines}}}\n"
     )
 
 
 @contextmanager
-def server(plant_yaml: str, *, store: str | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run ``twinverse serve`` on a free port in a subprocess; yields its base URL."""
+def server(
+    plant_yaml: str, *, store: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """Run ``twinverse serve`` (token auth, as deployed) on a free port; yields (base URL, admin token)."""
     with tempfile.TemporaryDirectory(prefix="twinverse-bench-") as tmp:
         plant = Path(tmp) / "plant.yaml"
         plant.write_text(plant_yaml)
         port = free_port()
-        cmd = [sys.executable, "-m", "twinverse", "serve", "--plant", str(plant), "--port", str(port),
-               "--data-dir", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "twinverse",
+            "serve",
+            "--plant",
+            str(plant),
+            "--port",
+            str(port),
+            "--data-dir",
+            tmp,
+        ]
         if store:
             cmd += ["--store", store]
-        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, "TWINVERSE_AUTH": "token", **(env or {})}, stdout=subprocess.DEVNULL
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -53,7 +66,10 @@ def server(plant_yaml: str, *, store: str | None = None, env: dict[str, str] | N
                 if proc.poll() is not None:
                     raise RuntimeError("server exited during start-up")
                 time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}"
+            token_file = Path(tmp) / "admin.token"
+            while not token_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}", token_file.read_text().strip()
         finally:
             proc.terminate()
             proc.wait(20)

@@ -57,7 +57,10 @@ def run(total: int, size: int) -> tuple[str, ...]:
             engine.ingest(b)
         py = total / (time.perf_counter() - t)
         engine.store.close()
-    with server(yaml) as url, httpx.Client(base_url=url, timeout=120) as client:
+    with (
+        server(yaml) as (url, token),
+        httpx.Client(base_url=url, timeout=120, headers={"authorization": f"Bearer {token}"}) as client,
+    ):
         client.post("/api/ingest", content=bodies[0], headers={"content-type": "application/vnd.apache.arrow.stream"})
         t = time.perf_counter()
         for body in bodies[1:]:

@@ -27,11 +27,11 @@ from _common import bench_plant_yaml, percentile, server, table
 MACHINES = 500
 
 
-async def load(url: str, rate: int, seconds: float, per_batch: int, post_lat: list[float]) -> int:
+async def load(url: str, token: str, rate: int, seconds: float, per_batch: int, post_lat: list[float]) -> int:
     names = [f"bench/m{i + 1}" for i in range(MACHINES)]
     sent = 0
     period = per_batch / rate
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers={"authorization": f"Bearer {token}"}) as client:
         start = time.perf_counter()
         k = 0
         while time.perf_counter() - start < seconds:
@@ -52,8 +52,9 @@ async def load(url: str, rate: int, seconds: float, per_batch: int, post_lat: li
     return sent
 
 
-async def watch(url: str, lat: list[float], frames: list[int], stop: asyncio.Event) -> None:
-    async with websockets.connect(url.replace("http", "ws") + "/ws?twin=bench", max_size=1 << 24) as ws:
+async def watch(url: str, token: str, lat: list[float], frames: list[int], stop: asyncio.Event) -> None:
+    ws_url = url.replace("http", "ws") + f"/ws?twin=bench&access_token={token}"
+    async with websockets.connect(ws_url, max_size=1 << 24) as ws:
         await ws.recv()  # snapshot
         while not stop.is_set():
             try:
@@ -69,16 +70,16 @@ async def watch(url: str, lat: list[float], frames: list[int], stop: asyncio.Eve
 
 async def main_async(rate: int, seconds: float, ws_rate: float) -> None:
     env = {"TWINVERSE_WS_MAX_RATE": str(ws_rate)}
-    with server(bench_plant_yaml(MACHINES).replace("{unit: degC}", "{}"), env=env) as url:
+    with server(bench_plant_yaml(MACHINES).replace("{unit: degC}", "{}"), env=env) as (url, token):
         lat: list[float] = []
         post: list[float] = []
         frames: list[int] = []
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(url, lat, frames, stop))
+        watcher = asyncio.create_task(watch(url, token, lat, frames, stop))
         await asyncio.sleep(0.5)
         lat.clear()
         per_batch = max(1, rate // 50)  # 50 requests/s
-        sent = await load(url, rate, seconds, per_batch, post)
+        sent = await load(url, token, rate, seconds, per_batch, post)
         await asyncio.sleep(0.3)
         stop.set()
         await watcher
