@@ -10,7 +10,12 @@ Each class carries the HTTP status the API answers with and enough context
     │   └── ModelLoadError            422  several located problems in one file
     ├── NotFoundError                 404  unknown twin, signal, route object
     ├── InputError                    422  a request or payload is malformed
-    │   └── PayloadTooLarge           413  body above the configured limit
+    │   ├── PayloadTooLarge           413  body above the configured limit
+    │   └── ProofError                422  a Merkle proof, signature or checkpoint does not verify
+    ├── AuthenticationError           401  no, malformed, unknown, expired or revoked credentials
+    ├── PermissionDenied              403  authenticated, but not allowed (role, tenant, classification)
+    ├── ConflictError                 409  the object exists already / contradicts the state
+    ├── IntegrityError                500  stored data no longer matches its hash (tampering, rot)
     ├── StoreError                    503  the store failed (disk, database)
     └── ConnectorError                502  a connector cannot reach its source
 
@@ -25,7 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
+    "ConflictError",
+    "IntegrityError",
+    "PermissionDenied",
+    "ProofError",
     "ConnectorError",
     "InputError",
     "Location",
@@ -160,3 +170,45 @@ class ConnectorError(TwinverseError):
 
     status = 502
     title = "Connector error"
+
+
+class ProofError(InputError):
+    """A Merkle proof, signature or checkpoint does not verify."""
+
+    title = "Verification failed"
+
+
+class AuthenticationError(TwinverseError):
+    """The request carries no valid credentials.
+
+    The message never says *why* a token failed (probing reveals nothing); the reason is
+    kept in ``reason`` for the server log.
+    """
+
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, message: str = "a valid bearer token is required", *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PermissionDenied(TwinverseError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class ConflictError(TwinverseError):
+    """The request contradicts the current state (duplicate name, already revoked)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class IntegrityError(TwinverseError):
+    """Stored bytes no longer match the hash recorded for them."""
+
+    status = 500
+    title = "Integrity check failed"
