@@ -259,7 +259,11 @@ def test_partial_stores_valid_and_quarantines_the_rest(client: TestClient) -> No
     assert r.status_code == 200
     out = r.json()
     assert (out["received"], out["accepted"], out["rejected"], out["stored"]) == (6, 3, 3, 3)
-    assert [e["reason"] for e in out["errors"]] == ["unknown twin 'bottling/nope'", "unparsable timestamp 'garbage'"]
+    assert [e["reason"] for e in out["errors"]] == [
+        "unknown twin 'bottling/nope'",
+        "unparsable timestamp 'garbage'",
+        "value out of range: 1000000.0 not in [-10, 90]",
+    ]
     assert history(client, "temperature")["value"] == [4.5]
     assert history(client, "pressure")["value"] == [2.5]
     assert history(client, "state")["value"] == [0.0]

@@ -56,7 +56,7 @@ class IngestResult:
     accepted: int
     rejected: int
     stored: int  # new rows written (accepted minus redelivered duplicates)
-    errors: tuple[dict[str, object], ...] = ()  # first rejected rows with reasons (atomic ingest)
+    errors: tuple[dict[str, object], ...] = ()  # the first rejected rows with their reasons
 
     def to_dict(self) -> dict[str, int]:
         return {"received": self.received, "accepted": self.accepted, "rejected": self.rejected, "stored": self.stored}
@@ -167,6 +167,7 @@ class Engine:
             ts_ok, sid_ok, value_ok, quality_ok = ts[ok], sid[ok], value[ok], quality[ok]
         else:
             ts_ok, sid_ok, value_ok, quality_ok = ts, sid, value, quality
+        rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source) if n_ok < n else None
         with self._lock:
             stored = 0
             if n_ok:
@@ -174,8 +175,8 @@ class Engine:
                     ts_ok, sid_ok, value_ok, quality_ok, len(self._lo)
                 )
                 stored = self.store.append(clean)
-            if n_ok < n:
-                self.store.append_quarantine(self._reject_rows(batch, ~ok, reason, ts, sid, value, source))
+            if rejects is not None:
+                self.store.append_quarantine(rejects)
             self.received_total += n
             self.accepted_total += n_ok
             self.rejected_total += n - n_ok
@@ -183,7 +184,8 @@ class Engine:
                 self._apply(order_sid, order_ts, order_val, order_q)
                 for listener in list(self._listeners):
                     listener(clean)
-        return IngestResult(n, n_ok, n - n_ok, stored)
+        errors = _errors(rejects, np.flatnonzero(~ok)) if rejects is not None else ()
+        return IngestResult(n, n_ok, n - n_ok, stored, errors=errors)
 
     def reject(self, rows: pa.Table) -> None:
         """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``)."""

@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 
 from ...errors import InputError, NotFoundError, PayloadTooLarge
 from ...ingest.http import ARROW_STREAM, decode_body
+from ...live.engine import IngestResult
 from ...model.types import SignalKind
 from ...store import Aggregate, ExportFormat, HistoryQuery
 from ..params import get_platform, parse_duration, parse_time
@@ -23,6 +24,9 @@ from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_resp
 from ..security import Permission, current_principal, require
 
 router = APIRouter(prefix="/api", tags=["data"])
+
+#: Rejected rows listed in an ingest response.
+MAX_ERRORS = 50
 
 #: Buckets aimed at when ``interval=auto``.
 AUTO_BUCKETS = 600
@@ -101,24 +105,23 @@ async def ingest(
     body = await read_body(request, platform.settings.max_body_bytes)
     decoded = await run_in_threadpool(decode_body, platform.plant, body, request.headers.get("content-type", ""))
     pre = decoded.rejects
+    engine = platform.engine
+    # All or nothing: a request with rows rejected while decoding does not reach the engine.
     if pre.num_rows and not partial:
-        await run_in_threadpool(platform.engine.reject, pre)
-        errors = pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()
-        raise InputError(
-            f"{pre.num_rows} of {pre.num_rows + decoded.batch.num_rows} points rejected, nothing stored: "
-            f"{errors[0]['reason']}",
-            details=[_problem_detail(e) for e in errors],
-        )
-    result = await run_in_threadpool(
-        lambda: platform.engine.ingest(decoded.batch, source="http", atomic=not partial)
-    )
-    if result.errors and not partial:
-        raise InputError(
-            f"{result.rejected} of {result.received} points rejected, nothing stored: {result.errors[0]['reason']}",
-            details=[_problem_detail(e) for e in result.errors],
-        )
+        result = IngestResult(decoded.batch.num_rows, 0, 0, 0)
+    else:
+        result = await run_in_threadpool(lambda: engine.ingest(decoded.batch, source="http", atomic=not partial))
     if pre.num_rows:
-        await run_in_threadpool(platform.engine.reject, pre)
+        await run_in_threadpool(engine.reject, pre)
+    # Row numbers of engine errors count within the decoded batch, not the request: leave them out.
+    engine_errors = [{k: v for k, v in e.items() if k != "row"} for e in result.errors]
+    errors = [*pre.slice(0, MAX_ERRORS).select(["twin", "signal", "value", "reason"]).to_pylist(), *engine_errors]
+    received, rejected = result.received + pre.num_rows, result.rejected + pre.num_rows
+    if rejected and not partial:
+        raise InputError(
+            f"{rejected} of {received} points rejected, nothing stored: {errors[0]['reason']}",
+            details=[_problem_detail(e) for e in errors[:MAX_ERRORS]],
+        )
     # Every mutating call goes in the transparency log: who, what, and the body's hash.
     await run_in_threadpool(
         platform.trust.log_action,
@@ -126,15 +129,14 @@ async def ingest(
         "data.ingest",
         f"plant:{platform.plant.id}",
         hashlib.sha256(body).hexdigest(),
-        {"received": result.received + pre.num_rows, "stored": result.stored},
+        {"received": received, "stored": result.stored},
     )
-    errors = pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist()
     return IngestOut(
-        received=result.received + pre.num_rows,
+        received=received,
         accepted=result.accepted,
-        rejected=result.rejected + pre.num_rows,
+        rejected=rejected,
         stored=result.stored,
-        errors=errors,
+        errors=errors[:MAX_ERRORS],
     )
 
 
