@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 from importlib import resources
@@ -64,7 +65,30 @@ class Platform:
         if self._started:
             connector.start(self.engine)
 
+    def record_model(self) -> int | None:
+        """Log the plant model if it changed since the last start: its file's SHA-256 and summary.
+
+        Returns the log index, or None when the model is the one already logged.
+        """
+        source = self.plant.source
+        if source is None or not Path(source).is_file():
+            return None
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        key = f"plant.sha256.{self.plant.id}"
+        if self.trust.store.meta_get(key) == digest:
+            return None
+        index = self.trust.log_action(
+            self.trust.local_admin(self.settings.tenant),
+            "plant.model.loaded",
+            f"plant:{self.plant.id}",
+            body_sha256=digest,
+            details={**self.plant.summary(), "file": Path(source).name},
+        )
+        self.trust.store.meta_set(key, digest)
+        return index
+
     def start(self) -> None:
+        self.record_model()
         for c in self.connectors:
             log.info("starting connector: %s", c.describe())
             c.start(self.engine)
