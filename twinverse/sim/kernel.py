@@ -1047,7 +1047,14 @@ def check_deadlock(I: Any, b0: int) -> None:
     """
     cap = I[I[BUF_CAP] + b0]
     if I[I[BUF_COUNT] + b0] < cap or cap >= INF_CAP:
-        return  # the common case: room downstream
+        return  # room downstream
+    for i in range(I[I[BUF_C0] + b0], I[I[BUF_C1] + b0]):
+        c = I[I[CONS] + i]
+        a0 = I[I[ST_SRV0] + c]
+        for a in range(a0, a0 + I[I[ST_NSRV] + c]):
+            st = I[I[AG_STATE] + a]
+            if st != A_BLOCKED and st != A_WAIT:
+                return  # the common case: a consumer is working, so parts will move
     nb = I[NB]
     mark = I[MARK]
     stack = mark + nb
@@ -1227,7 +1234,8 @@ def run(I: Any, F: Any, max_events: int) -> int:
         if I[RESCHED] == 0 and I[I[HPOS] + slot] >= 0:
             _remove_at(I, F, I[I[HPOS] + slot])
         I[CUR] = -1
-        drain(I, F)
+        if I[QH] < I[QT]:
+            drain(I, F)
         tgt = I[TARGET]
         if tgt > 0 and I[EXITS] >= tgt and I[I[HPOS] + warm_slot] < 0:
             finalize(I, F, t)
