@@ -294,7 +294,7 @@ def _state_sizes(c: Compiled, block: int, pool: int, ap_cap: int, wqn: int) -> d
         **dict.fromkeys(("st_paused", "st_nproc", "st_nact", "st_nfree", "st_done", "st_bad", "st_active",
                          "st_astart", "st_flast"), ns),
         **dict.fromkeys(("buf_head", "buf_tail", "buf_count", "buf_prom", "buf_wh", "buf_wt", "buf_nbas",
-                         "buf_max", "buf_int", "buf_ne", "buf_last"), nb),
+                         "buf_max", "buf_enq", "buf_direct", "buf_int", "buf_ne", "buf_last"), nb),
         "st_t": ns * K.NSTATES, "fm_rem": n["NM"], "sink_n": n["NK"], "prod_n": n["NP"], "prod_lt": n["NP"],
         "rv_pos": n["NSTREAM"], "rv": n["NSTREAM"] * block, "wq": wqn, "ap_st": ap_cap, "ap_t0": ap_cap,
         "ap_t1": ap_cap, "cal_k": n["NC"], "cal_cyc": n["NC"], "mark": 2 * nb + 1, "src_made": n["NSRC"],

@@ -276,11 +276,13 @@ class _Run:
                                            float(bn["sole"][i]), float(bn["shifting"][i])))
         hours = span * HOURS_PER_UNIT[unit]
         buf_ne, buf_int, buf_max = self.v("buf_ne"), self.v("buf_int"), self.v("buf_max")
+        buf_enq, buf_direct = self.v("buf_enq"), self.v("buf_direct")
         buffers = []
         for j, b in enumerate(net.buffers):
             ne = float(buf_ne[j]) / safe
             kwh = hours * (ne * b.power.get("running", 0.0) + (1 - ne) * b.power.get("idle", 0.0))
-            buffers.append(BufferStats(b.id, float(buf_int[j]) / safe, int(buf_max[j]), kwh))
+            q = int(buf_enq[j])
+            buffers.append(BufferStats(b.id, float(buf_int[j]) / safe, int(buf_max[j]), kwh, q + int(buf_direct[j]), q))
         exits = int(ia[K.EXITS])
         lt = float(fa[K.LT_SUM]) / exits if exits else math.nan
         var = float(fa[K.LT_SQ]) / exits - lt * lt if exits > 1 else math.nan
@@ -293,7 +295,7 @@ class _Run:
             exits=exits, throughput=exits / safe, wip=wip_int / safe, lead_time=lt,
             lead_time_sd=math.sqrt(max(var, 0.0)) if exits > 1 else math.nan, lead_time_max=float(fa[K.LT_MAX]),
             scrapped=int(ia[K.SCRAP]), lost=int(ia[K.LOST]), consumed=int(ia[K.CONSUMED]),
-            created=int(ia[K.CREATED]), little_gap=abs(wip_int - soj) / max(abs(wip_int), 1e-300),
+            created=int(ia[K.CREATED]), wip_start=int(ia[K.WIP0]), wip_end=int(ia[K.WIP]), little_gap=abs(wip_int - soj) / max(abs(wip_int), 1e-300),
             energy_kwh=energy, co2e_kg=energy * grid, stations=tuple(stations), buffers=tuple(buffers),
             bottleneck=c.station_ids[best] if best >= 0 and bn["share"] > 0 else None,
             bottleneck_share=float(bn["share"]),

@@ -38,7 +38,7 @@ _BIG = 1 << 62
 
 # scalar slots in the float state ``fs`` and the int state ``ist``
 (T_PREV_A, T_PREV_R, END, LT_SUM, LT_SQ, LT_MAX, SOJ, SRC_BLOCK, TOP, NFS) = range(10)
-(N, EXITS, TARGET, DONE_FLAG, NEED, NIS) = range(6)
+(N, EXITS, TARGET, DONE_FLAG, NEED, BW, DW, DE, NIS) = range(9)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -56,7 +56,7 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
 
     ``st[i, k]`` accumulates per-station figures (0 busy, 1 blocked, 2 down, 3 done);
     ``bf[j, k]`` per buffer (0 level integral, 1 non-empty time, 2 max level, 3 merged
-    interval start, 4 merged interval end, 5 level at warm-up). ``bf`` row 0 is the entry
+    interval start, 4 merged interval end, 5 unused, 6 parts entered, 7 parts queued). Row 0 is the entry
     buffer of station 0, row j the buffer in front of station j.
     """
     m = S.shape[0]
@@ -98,6 +98,10 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
             start = max(d_prev_station, prev_d[i])
             # time in the buffer in front of station i: [d_prev_station, start)
             if i > 0 or not saturated:
+                if warm < d_prev_station <= hi:
+                    bf[i, 6] += 1.0  # entered the buffer (queued or straight through)
+                    if start > d_prev_station:
+                        bf[i, 7] += 1.0
                 bf[i, 0] += _clip(d_prev_station, start, warm, hi)
                 if start > d_prev_station:
                     if d_prev_station > bf[i, 4]:
@@ -179,7 +183,15 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
                 fs[END] = death
                 fs[TOP] = death
                 hi = death
-        fs[SOJ] += _clip(birth, death, warm, hi if until > 0.0 else fs[TOP])
+        hi = until if until > 0.0 else fs[TOP]
+        fs[SOJ] += _clip(birth, death, warm, hi)
+        # counts for the parts in the system at warm-up and at the end
+        if birth <= warm:
+            ist[BW] += 1
+        if death <= warm:
+            ist[DW] += 1
+        if death <= hi:
+            ist[DE] += 1
         ist[N] = n + 1
         used += 1
     return used
@@ -232,7 +244,7 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
     prng = [stream_rng(cfg.seed, rep, ("process", s.id)) for s in stations]
     arng = None if saturated else stream_rng(cfg.seed, rep, ("arrivals", src.id))
     st = np.zeros((m, 4))
-    bf = np.zeros((m, 6))
+    bf = np.zeros((m, 8))
     bf[:, 3] = bf[:, 4] = -np.inf
     fs = np.zeros(NFS)
     fs[TOP] = np.inf
@@ -301,7 +313,8 @@ def _collect(net: Network, cfg: RunConfig, rep: int, stations: list[Any], satura
         ne = (bf[i, 1] + _clip(bf[i, 3], bf[i, 4], warm, end)) / safe if np.isfinite(bf[i, 3]) else 0.0
         kwh = hours * (ne * b.power.get("running", 0.0) + (1 - ne) * b.power.get("idle", 0.0))
         level_w = lvl_w[i, 0] - lvl_w[i, 1]
-        buffers.append(BufferStats(b.id, float(bf[i, 0]) / safe, int(max(bf[i, 2], level_w)), kwh))
+        buffers.append(BufferStats(b.id, float(bf[i, 0]) / safe, int(max(bf[i, 2], level_w)), kwh,
+                                   int(bf[i, 6]), int(bf[i, 7])))
         wip_int += float(bf[i, 0])
     # parts in the system: held by a blocked source, in buffers, or on a station
     wip_int += float(fs[SRC_BLOCK] + st[:, 0].sum() + st[:, 1].sum() + st[:, 2].sum())
@@ -314,7 +327,8 @@ def _collect(net: Network, cfg: RunConfig, rep: int, stations: list[Any], satura
         rep=rep, seed=cfg.seed, method="fast", warmup=warm, end=end, events=int(ist[N]) * len(stations),
         exits=exits, throughput=exits / safe, wip=wip_int / safe, lead_time=lt,
         lead_time_sd=math.sqrt(max(var, 0.0)) if exits > 1 else math.nan, lead_time_max=float(fs[LT_MAX]),
-        scrapped=0, lost=0, consumed=0, created=int(ist[N]),
+        scrapped=0, lost=0, consumed=0, created=int(ist[N] - ist[BW]), wip_start=int(ist[BW] - ist[DW]),
+        wip_end=int(ist[N] - ist[DE]),
         little_gap=abs(wip_int - soj) / max(abs(wip_int), 1e-300), energy_kwh=energy, co2e_kg=energy * grid,
         stations=tuple(out), buffers=tuple(buffers), bottleneck=None, bottleneck_share=0.0,
         exits_by_sink=((net.sinks[0].id, exits),), exits_by_product=((net.products[0], exits),),

@@ -37,12 +37,12 @@ I_SCALARS = (
     "NS", "NSERV", "NSRC", "NB", "NK", "NP", "NM", "NC", "BBS", "NAG", "NSLOT", "TRACK", "BLOCK",
     "NSTREAM", "POOL", "WQN", "APCAP", "MARGIN", "NOWN", "FAST",
     "EXITS", "TARGET", "HN", "FLAG", "EVENTS", "FREE_N", "WIP", "SCRAP", "LOST", "CONSUMED", "CREATED",
-    "DEAD_B", "QH", "QT", "AP_N", "CUR", "RESCHED",
+    "DEAD_B", "QH", "QT", "AP_N", "CUR", "RESCHED", "WIP0",
 )
 (NS, NSERV, NSRC, NB, NK, NP, NM, NC, BBS, NAG, NSLOT, TRACK, BLOCK,
  NSTREAM, POOL, WQN, APCAP, MARGIN, NOWN, FAST,
  EXITS, TARGET, HN, FLAG, EVENTS, FREE_N, WIP, SCRAP, LOST, CONSUMED, CREATED,
- DEAD_B, QH, QT, AP_N, CUR, RESCHED) = range(37)
+ DEAD_B, QH, QT, AP_N, CUR, RESCHED, WIP0) = range(38)
 
 # -- float scalars at the head of F ---------------------------------------------------------------
 F_SCALARS = ("NOW", "T_END", "T_STAT", "WIP_INT", "WIP_LAST", "LT_SUM", "LT_SQ", "LT_MAX", "SOJ", "CAL_OFF")
@@ -60,7 +60,8 @@ I_FIELDS = (
     # state
     "heap", "hpos", "ag_state", "ag_acc", "ag_part", "ag_dest", "ag_next", "ag_last", "ag_res",
     "st_paused", "st_nproc", "st_nact", "st_nfree", "st_done", "st_bad", "st_active",
-    "buf_head", "buf_tail", "buf_count", "buf_prom", "buf_wh", "buf_wt", "buf_nbas", "buf_max",
+    "buf_head", "buf_tail", "buf_count", "buf_prom", "buf_wh", "buf_wt", "buf_nbas", "buf_max", "buf_enq",
+    "buf_direct",
     "sink_n", "prod_n", "rv_pos", "wq", "ap_st", "cal_k", "cal_cyc", "mark", "src_made",
     # the part pool last: it grows
     "part_prod", "part_next", "free_stack",
@@ -78,14 +79,15 @@ F_FIELDS = (
  CAL_TOFF,
  HEAP, HPOS, AG_STATE, AG_ACC, AG_PART, AG_DEST, AG_NEXT, AG_LAST, AG_RES,
  ST_PAUSED, ST_NPROC, ST_NACT, ST_NFREE, ST_DONE, ST_BAD, ST_ACTIVE,
- BUF_HEAD, BUF_TAIL, BUF_COUNT, BUF_PROM, BUF_WH, BUF_WT, BUF_NBAS, BUF_MAX,
+ BUF_HEAD, BUF_TAIL, BUF_COUNT, BUF_PROM, BUF_WH, BUF_WT, BUF_NBAS, BUF_MAX, BUF_ENQ,
+ BUF_DIRECT,
  SINK_N, PROD_N, RV_POS, WQ, AP_ST, CAL_K, CAL_CYC, MARK, SRC_MADE,
  PART_PROD, PART_NEXT, FREE_STACK,
  ST_SCRAP, ST_REWORK, SETUP_TIME, RT_CUM, SRC_MIX_CUM, CAL_PERIOD, CAL_TT,
  HTIME, AG_SINCE, AG_REM, ST_T, ST_ASTART, ST_FLAST, FM_REM, BUF_INT, BUF_NE,
  BUF_LAST, PROD_LT, AP_T0, AP_T1, RV,
- PART_BIRTH) = range(37, 37 + len(I_FIELDS) + len(F_FIELDS))
-HEADER = 37 + len(I_FIELDS) + len(F_FIELDS)
+ PART_BIRTH) = range(38, 38 + len(I_FIELDS) + len(F_FIELDS))
+HEADER = 38 + len(I_FIELDS) + len(F_FIELDS)
 FHEADER = len(F_SCALARS)
 
 # Accounting states (index into STATES of network.py) and agent states.
@@ -488,6 +490,7 @@ def _enq(I: Any, F: Any, b: int, p: int) -> None:
     else:
         I[pn + t] = p
     I[ot] = p
+    I[I[BUF_ENQ] + b] += 1
     buf_change(I, F, b, 1)
     if asm:
         for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
@@ -544,6 +547,7 @@ def deliver(I: Any, F: Any, b: int, p: int) -> bool:
     if count == 0:
         a = _free_consumer(I, b)
         if a >= 0:
+            I[I[BUF_DIRECT] + b] += 1
             start_part(I, F, a, p)
             return True
     if count < I[I[BUF_CAP] + b]:
@@ -566,6 +570,7 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
     if count == 0:
         a = _free_consumer(I, d)
         if a >= 0:
+            I[I[BUF_DIRECT] + d] += 1
             start_part(I, F, a, p)
             return True
     if count < I[I[BUF_CAP] + d]:
@@ -826,6 +831,7 @@ def complete_simple(I: Any, F: Any, a: int, s: int) -> None:
         if count == 0:
             a2 = _free_consumer(I, d)
             if a2 >= 0:
+                I[I[BUF_DIRECT] + d] += 1
                 start_part(I, F, a2, p)
                 delivered = True
         if not delivered:
@@ -1132,6 +1138,8 @@ def reset_stats(I: Any, F: Any) -> None:
     for b in range(nb):
         buf_change(I, F, b, 0)
         I[I[BUF_MAX] + b] = I[I[BUF_COUNT] + b]
+        I[I[BUF_ENQ] + b] = 0
+        I[I[BUF_DIRECT] + b] = 0
         F[I[BUF_INT] + b] = 0.0
         F[I[BUF_NE] + b] = 0.0
     wip_change(I, F, 0)
@@ -1149,6 +1157,7 @@ def reset_stats(I: Any, F: Any) -> None:
         F[k] = 0.0
     for k in (EXITS, SCRAP, LOST, CONSUMED, CREATED, AP_N):
         I[k] = 0
+    I[WIP0] = I[WIP]
     F[T_STAT] = now
 
 

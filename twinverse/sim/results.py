@@ -63,6 +63,13 @@ class BufferStats:
     mean_level: float
     max_level: int
     energy_kwh: float = 0.0
+    entered: int = 0  # parts that arrived at the buffer (queued or handed straight through)
+    queued: int = 0  # of those, parts that had to wait in it
+
+    @property
+    def wait_probability(self) -> float:
+        """Share of arriving parts that found no idle station and queued."""
+        return self.queued / self.entered if self.entered else math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,8 @@ class Replication:
     lost: int
     consumed: int
     created: int
+    wip_start: int  # parts in the system when observation starts (after warm-up)
+    wip_end: int  # parts in the system at the end
     little_gap: float
     energy_kwh: float
     co2e_kg: float
@@ -242,6 +251,8 @@ class ScenarioResult:
             "id": b.id,
             "mean_level": self.est(lambda r, i=b.id: r.buffer(i).mean_level).to_dict(),
             "max_level": max(r.buffer(b.id).max_level for r in self.reps),
+            "wait_probability": self.est(lambda r, i=b.id: r.buffer(i).wait_probability).to_dict(),
+            "energy_kwh": self.est(lambda r, i=b.id: r.buffer(i).energy_kwh).to_dict(),
         } for b in first.buffers]
         out: dict[str, Any] = {
             "schema": SCHEMA,
