@@ -71,21 +71,26 @@ class Distribution(Protocol):
     def scaled(self, mean: float) -> Distribution: ...
 
 
+def _who(name: str) -> str:
+    # A plain key is named by the error's field path already; an element of a list is not.
+    return "" if name.isidentifier() else f"{name} "
+
+
 def _positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DistributionError(f"{name} must be a number, got {value!r}", name)
+        raise DistributionError(f"{_who(name)}must be a number, got {value!r}", name)
     v = float(value)
     if not math.isfinite(v) or v <= 0:
-        raise DistributionError(f"{name} must be a finite number > 0, got {value!r}", name)
+        raise DistributionError(f"{_who(name)}must be a finite number > 0, got {value!r}", name)
     return v
 
 
 def _non_negative(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DistributionError(f"{name} must be a number, got {value!r}", name)
+        raise DistributionError(f"{_who(name)}must be a number, got {value!r}", name)
     v = float(value)
     if not math.isfinite(v) or v < 0:
-        raise DistributionError(f"{name} must be a finite number >= 0, got {value!r}", name)
+        raise DistributionError(f"{_who(name)}must be a finite number >= 0, got {value!r}", name)
     return v
 
 
@@ -399,6 +404,7 @@ def _empirical(p: Mapping[str, Any], base: Path | None) -> Distribution:
         if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
             raise DistributionError("values must be a non-empty list of numbers", "values")
         vals = [_non_negative(v, f"values[{i}]") for i, v in enumerate(raw)]
+        # (the parser reports these at the 'values' field)
     else:
         vals = _read_values(p["file"], p.get("column"), base)
     if max(vals) <= 0:

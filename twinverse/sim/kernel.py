@@ -618,6 +618,7 @@ def take(I: Any, F: Any, b: int) -> int:
     w = I[I[BUF_WH] + b]
     if w >= 0 and I[I[AG_STATE] + w] == A_BLOCKED and (I[BBS] == 0 or _space(I, b) > 0):
         pop_waiter(I, b)
+        I[I[BUF_DIRECT] + b] += 1  # passes the buffer without queueing in it
         p = I[I[AG_PART] + w]
         unblock(I, F, w)
         return p  # type: ignore[no-any-return]
@@ -1048,8 +1049,9 @@ def check_deadlock(I: Any, b0: int) -> None:
     """Flag a deadlock if ``b0`` belongs to a closed set of full buffers whose consumers all wait.
 
     The set is a greatest fixed point: start from every buffer reachable through waiting
-    servers, drop those with room, a supply, or a consumer that is not waiting (or waits
-    on a dropped buffer), and repeat; anything left can never move again.
+    servers, drop those with room or a consumer that is not waiting (or waits on a dropped
+    buffer), and repeat; anything left can never move again. (A saturated supply feeding a
+    buffer does not help: it gives its consumer work, not room.)
     """
     cap = I[I[BUF_CAP] + b0]
     if I[I[BUF_COUNT] + b0] < cap or cap >= INF_CAP:
@@ -1072,8 +1074,8 @@ def check_deadlock(I: Any, b0: int) -> None:
     while n > 0:
         n -= 1
         b = I[stack + n]
-        if I[I[BUF_COUNT] + b] < I[I[BUF_CAP] + b] or I[I[BUF_SUPPLY] + b] >= 0:
-            I[mark + b] = 2
+        if I[I[BUF_COUNT] + b] < I[I[BUF_CAP] + b]:
+            I[mark + b] = 2  # room: whoever waits on it can move
             continue
         for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
             c = I[I[CONS] + i]

@@ -207,18 +207,18 @@ class _Parser:
                 self.claim(ids, str(eid), (*r, kind, eid))
         for eid, path in sinks_doc.items():
             self.claim(ids, eid, path)
-        if self.problems:
-            raise ModelLoadError(self.problems)
 
         buffers = [self.buffer(str(b), self.mapping(v, (*r, "buffers", b), "a buffer"), (*r, "buffers", b))
                    for b, v in buffers_doc.items()]
         # Stations addressed directly (not through a declared buffer) get a capacity-0 input.
         station_input: dict[str, str] = {}
+        self.implicit: set[str] = set()
         for sid, sdoc in stations_doc.items():
             sdoc = self.mapping(sdoc, (*r, "stations", sid), "a station")
             if "from" not in sdoc and "inputs" not in sdoc:
                 implicit = f"{sid}.in"
                 station_input[str(sid)] = implicit
+                self.implicit.add(implicit)
                 buffers.append(Buffer(implicit, capacity=INF if self.fed_by_source_only(sid, sources_doc) else 0.0))
             elif "from" in sdoc and isinstance(sdoc["from"], str):
                 station_input[str(sid)] = sdoc["from"]
@@ -474,7 +474,7 @@ class _Parser:
             return inp
         if ref in self.targets:
             return ref
-        known = sorted(self.targets | self.station_ids)
+        known = sorted((self.targets - self.implicit) | self.station_ids)
         self.fail(path, f"route to a missing element {ref!r} (elements: {', '.join(known)})")
         return None
 
