@@ -12,9 +12,9 @@ the bottleneck analysis, report progress, and turn a deadlock into a clear error
     ...   stations: {s1: {process: {dist: exponential, mean: 1}, to: out}}
     ...   sinks: [out]
     ... ''')
-    >>> r = simulate(net, RunConfig(until=20_000, warmup=1_000, seed=1))
-    >>> round(r.lead_time)      # M/M/1 with ρ = 0.8: W = 5
-    5
+    >>> r = simulate(net, RunConfig(until=200_000, warmup=1_000, seed=1))
+    >>> 4.5 < r.lead_time < 5.5      # M/M/1 with ρ = 0.8: W = 5
+    True
 """
 
 from __future__ import annotations
