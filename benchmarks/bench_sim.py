@@ -33,10 +33,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simpy_line import run_line  # noqa: E402
+from simpy_line import run_line
 
-from twinverse.sim import RunConfig, loads_network, simulate  # noqa: E402
-from twinverse.sim.sweep import parse_param, run_sweep  # noqa: E402
+from twinverse.sim import RunConfig, loads_network, simulate
+from twinverse.sim.sweep import parse_param, run_sweep
 
 LINE = """
 simulation:
@@ -108,7 +108,8 @@ def main() -> None:
         tol = hw + 2.58 * sd * math.sqrt(n_ref / n)  # the estimate's own 99 % sampling error on top
         ok = abs(thr - mean) <= tol
         ok_all &= ok
-        print(f"  {label:<13} {thr:.5f}  |Δ| = {abs(thr - mean):.5f}  tolerance {tol:.5f}  {'agrees' if ok else 'DIFFERS'}")
+        verdict = "agrees" if ok else "DIFFERS"
+        print(f"  {label:<13} {thr:.5f}  |Δ| = {abs(thr - mean):.5f}  tolerance {tol:.5f}  {verdict}")
     fig["agree"] = ok_all
 
     # Sweep: scenarios × replications with 1 and 2 worker processes.

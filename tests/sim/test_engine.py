@@ -16,8 +16,13 @@ from twinverse.sim.scenario import run_scenario
 from .conftest import check, check_all, line, model, near
 
 
-def same(a: object, b: object) -> None:
-    """Two replications agree on every measured figure (to rounding)."""
+def same(a: object, b: object, *, ties: bool = False) -> None:
+    """Two replications agree on every measured figure (to rounding).
+
+    With ``ties`` (deterministic times, so simultaneous events) a part may enter a buffer
+    and leave it at the same instant in one engine and pass straight through in the other:
+    zero-time visits change the queued count and the maximum level, nothing else.
+    """
     for f in ("exits", "throughput", "wip", "lead_time", "lead_time_max", "created", "wip_start", "wip_end", "end"):
         x, y = getattr(a, f), getattr(b, f)
         assert x == pytest.approx(y, rel=1e-9, abs=1e-9), f
@@ -25,11 +30,13 @@ def same(a: object, b: object) -> None:
         for k in ("busy", "blocked", "starved", "idle", "down", "processed"):
             assert getattr(s, k) == pytest.approx(getattr(t, k), rel=1e-9, abs=1e-9), (s.id, k)
     for p, q in zip(a.buffers, b.buffers, strict=True):  # type: ignore[attr-defined]
-        assert (p.mean_level, p.max_level, p.entered, p.queued) == pytest.approx(
-            (q.mean_level, q.max_level, q.entered, q.queued), rel=1e-9, abs=1e-9)
+        assert (p.mean_level, p.entered) == pytest.approx((q.mean_level, q.entered), rel=1e-9, abs=1e-9)
+        if not ties:
+            assert (p.max_level, p.queued) == (q.max_level, q.queued)
 
 
-@pytest.mark.parametrize("cfg", [RunConfig(parts=30_000, warmup=50, seed=3), RunConfig(until=20_000, warmup=500, seed=4)])
+@pytest.mark.parametrize("cfg", [RunConfig(parts=30_000, warmup=50, seed=3),
+                                 RunConfig(until=20_000, warmup=500, seed=4)])
 def test_fast_path_equals_engine_on_a_serial_line(cfg: RunConfig) -> None:
     net = line([1.0, 1.2, 0.9, 1.1], [2, 0, 5], extra="""
 """)

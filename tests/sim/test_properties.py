@@ -51,7 +51,8 @@ def test_fast_path_equals_engine(spec: list[tuple[float, str]], caps: list[int],
     net = model(serial(spec, caps[: len(spec) - 1], failures))
     cfg = RunConfig(parts=1500, warmup=20, seed=seed)
     same(check(simulate(net, RunConfig(**{**cfg.__dict__, "method": "engine"}))),
-         check(simulate(net, RunConfig(**{**cfg.__dict__, "method": "fast"}))))
+         check(simulate(net, RunConfig(**{**cfg.__dict__, "method": "fast"}))),
+         ties=any(d == "constant" for _, d in spec))
 
 
 @settings(max_examples=40, deadline=None)
@@ -84,10 +85,8 @@ def networks(draw: st.DrawFn) -> str:
         scrap = draw(st.sampled_from([0, 0.05, 0.2]))
         rework = draw(st.sampled_from([0, 0.1, 0.3])) if i > 0 else 0
         nxt = [f"q{j}" for j in range(i + 1, n)] + ["out"]
-        if len(nxt) > 1 and draw(st.booleans()):
-            route = f"to: {{{nxt[0]}: 0.6, {nxt[-1]}: 0.4}}"
-        else:
-            route = f"to: {nxt[0]}"
+        split = len(nxt) > 1 and draw(st.booleans())
+        route = f"to: {{{nxt[0]}: 0.6, {nxt[-1]}: 0.4}}" if split else f"to: {nxt[0]}"
         extra = ""
         if rework:
             extra += f", rework: {{probability: {rework}, to: q{draw(st.integers(0, i))}}}"
@@ -96,8 +95,8 @@ def networks(draw: st.DrawFn) -> str:
             extra += f", failures: [{{basis: {basis}, mtbf: 40, mttr: 2}}]"
         if len(products) == 2 and draw(st.booleans()):
             extra += ", setup: {a: {b: 0.3}, b: {a: 0.2}}"
-        lines.append(f"  s{i}: {{from: q{i}, servers: {servers}, process: {dist(draw(st.sampled_from(sorted(DISTS))), mean)}"
-                     f", scrap: {scrap}{extra}, {route}}}")
+        proc = dist(draw(st.sampled_from(sorted(DISTS))), mean)
+        lines.append(f"  s{i}: {{from: q{i}, servers: {servers}, process: {proc}, scrap: {scrap}{extra}, {route}}}")
     lines.append("sinks: [out]")
     if draw(st.booleans()):
         lines.append("calendars: {shift: {period: 50, off: [[40, 50]]}}")

@@ -82,8 +82,8 @@ def _print_scenario(res: ScenarioResult) -> None:
     out.print(t)
     st = Table(show_header=True, header_style="bold", title="stations (% of time)")
     st.add_column("station")
-    for s in STATES:
-        st.add_column(s, justify="right")
+    for state in STATES:
+        st.add_column(state, justify="right")
     st.add_column("OEE %", justify="right")
     st.add_column("kWh", justify="right")
     st.add_column("bottleneck %", justify="right")
@@ -187,7 +187,8 @@ def _print_sweep(res: SweepResult) -> None:
 def optimise_buffers_cmd(
     file: Path = FILE,
     total: int = typer.Option(..., "--total", help="Buffer places to allocate over the line."),
-    buffers: str | None = typer.Option(None, "--buffers", help="Comma-separated buffer ids (default: all between stations)."),
+    buffers: str | None = typer.Option(None, "--buffers",
+                                       help="Comma-separated buffer ids (default: all between stations)."),
     until: float | None = UNTIL,
     parts: int | None = PARTS,
     warmup: float | None = WARMUP,

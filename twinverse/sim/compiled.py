@@ -141,7 +141,11 @@ def compile_network(net: Network, *, track_bottleneck: bool = True) -> Compiled:
     st_q, st_scrap, st_rework, st_rwd = [], [], [], []
     setups: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     st_setup = []
-    st_fm0, st_fm1, fm_basis, fm_ttf, fm_ttr = [], [], [], [], []
+    st_fm0: list[int] = []
+    st_fm1: list[int] = []
+    fm_basis: list[int] = []
+    fm_ttf: list[int] = []
+    fm_ttr: list[int] = []
     st_cal = []
     cal_index = {c.id: i for i, c in enumerate(c for c in net.calendars if c.off)}
     feeders: dict[str, set[str]] = {b: set() for b in buf_ids}  # buffer -> kinds feeding it
@@ -175,8 +179,8 @@ def compile_network(net: Network, *, track_bottleneck: bool = True) -> Compiled:
         if s.setup:
             m = np.zeros((npr, npr))
             for a, row in s.setup.items():
-                for b2, t in row.items():
-                    m[pidx[a], pidx[b2]] = t
+                for b2, secs in row.items():
+                    m[pidx[a], pidx[b2]] = secs
             st_setup.append(len(setups))
             setups.append(m)
         else:
@@ -191,7 +195,12 @@ def compile_network(net: Network, *, track_bottleneck: bool = True) -> Compiled:
 
     # routes: owners are stations then sources
     owners = [(s.id, s.route) for s in net.stations] + [(s.id, s.route) for s in net.sources]
-    rt_kind, rt0, rt1, rt_dest, rt_cum, rt_stream = [], [], [], [], [], []
+    rt_kind: list[int] = []
+    rt0: list[int] = []
+    rt1: list[int] = []
+    rt_dest: list[int] = []
+    rt_cum: list[float] = []
+    rt_stream: list[int] = []
     rt_prod = np.zeros((len(owners), npr), dtype=np.int64)
     kinds = {RouteKind.SINGLE: K.R_SINGLE, RouteKind.PROBABILITY: K.R_PROB,
              RouteKind.BY_PRODUCT: K.R_PRODUCT, RouteKind.SHORTEST_QUEUE: K.R_SHORTEST}
@@ -213,14 +222,17 @@ def compile_network(net: Network, *, track_bottleneck: bool = True) -> Compiled:
 
     # buffers
     cons: list[int] = []
-    buf_c0, buf_c1, buf_cap, buf_supply = [], [], [], []
+    buf_c0: list[int] = []
+    buf_c1: list[int] = []
+    buf_cap: list[int] = []
+    buf_supply: list[int] = []
     supply = {src.route.targets[0]: i for i, src in enumerate(net.sources) if src.saturated}
-    for b in net.buffers:
+    for buf in net.buffers:
         buf_c0.append(len(cons))
-        cons.extend(i for i, s in enumerate(net.stations) if b.id in s.inputs)
+        cons.extend(i for i, s in enumerate(net.stations) if buf.id in s.inputs)
         buf_c1.append(len(cons))
-        buf_cap.append(K.INF_CAP if b.capacity == INF else int(b.capacity))
-        buf_supply.append(supply.get(b.id, -1))
+        buf_cap.append(K.INF_CAP if buf.capacity == INF else int(buf.capacity))
+        buf_supply.append(supply.get(buf.id, -1))
 
     # sources
     src_stream, src_mix_stream, src_lose, src_limit = [], [], [], []
@@ -239,14 +251,18 @@ def compile_network(net: Network, *, track_bottleneck: bool = True) -> Compiled:
         src_limit.append(src.limit if src.limit is not None else -1)
 
     # calendars
-    cal_period, cal_t0, cal_t1, cal_tt, cal_toff = [], [], [], [], []
+    cal_period: list[float] = []
+    cal_t0: list[int] = []
+    cal_t1: list[int] = []
+    cal_tt: list[float] = []
+    cal_toff: list[int] = []
     for c in net.calendars:
         if c.id not in cal_index:
             continue
         cal_period.append(c.period)
         cal_t0.append(len(cal_tt))
-        for t, off in _toggles(c.period, c.off):
-            cal_tt.append(t)
+        for at, off in _toggles(c.period, c.off):
+            cal_tt.append(at)
             cal_toff.append(off)
         cal_t1.append(len(cal_tt))
     nc = len(cal_period)

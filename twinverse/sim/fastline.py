@@ -224,7 +224,7 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
     prev_d = np.zeros(m)
     fm0 = np.zeros(m, dtype=np.int64)
     fm1 = np.zeros(m, dtype=np.int64)
-    modes = []
+    modes: list[tuple[str, int, Any]] = []
     for i, s in enumerate(stations):
         fm0[i] = len(modes)
         modes.extend((s.id, j, f) for j, f in enumerate(s.failures))
@@ -303,7 +303,7 @@ def _collect(net: Network, cfg: RunConfig, rep: int, stations: list[Any], satura
         fr[STATES.index("blocked")] = blocked
         fr[STATES.index("down")] = down
         out.append(_station_stats(s.id, fr, int(st[i, 3]), 0, 1, span, s.ideal_time or s.process_mean,
-                                  state_energy_kwh(fr, STATES, span, s.power, unit), 0.0, 0.0))
+                                  state_energy_kwh(list(fr), STATES, span, s.power, unit), 0.0, 0.0))
     hours = span * HOURS_PER_UNIT[unit]
     buffers = []
     by_id = {next(iter(s.inputs)): i for i, s in enumerate(stations)}

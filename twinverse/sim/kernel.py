@@ -25,7 +25,8 @@ run from a FIFO work queue rather than by recursion.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
@@ -108,7 +109,14 @@ INF_CAP = 1 << 60
 
 __all__ = ["F_FIELDS", "F_SCALARS", "HEADER", "I_FIELDS", "I_SCALARS", "init", "run"]
 
-_jit = numba.njit(cache=True, nogil=True, _nrt=False)
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+# No reference counting is needed (nothing allocates), and none is wanted (see above).
+_njit = numba.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]
+
+
+def _jit(fn: _Fn) -> _Fn:
+    """Compile ``fn`` with numba, keeping its signature for the type checker."""
+    return cast(_Fn, _njit(fn))
 
 
 # -- random variates ---------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def snapshot_from_live(net: Network, plant: Any, engine: Any, *, store: Any = No
         if math.isnan(v):
             notes.append(f"{b.id}: no level reported yet; starts empty")
             continue
-        n = max(int(round(v)), 0)
+        n = max(round(v), 0)
         if b.capacity != INF and n > b.capacity:
             notes.append(f"{b.id}: level {n} above the capacity {b.capacity:g}; capped")
             n = int(b.capacity)

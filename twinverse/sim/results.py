@@ -129,7 +129,7 @@ _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 
 def t975(df: int) -> float:
     """The 97.5 % quantile of Student's t with ``df`` degrees of freedom."""
     try:
-        from scipy.stats import t
+        from scipy.stats import t  # type: ignore[import-untyped]
 
         return float(t.ppf(0.975, df))
     except ImportError:  # pragma: no cover - scipy is a dependency; keep a table anyway
@@ -247,12 +247,15 @@ class ScenarioResult:
                     "shifting": self.station(s.id, "bottleneck_shifting").to_dict(),
                 },
             })
+        def buf(bid: str, attr: str) -> dict[str, Any]:
+            return self.est(lambda r: float(getattr(r.buffer(bid), attr))).to_dict()
+
         buffers = [{
             "id": b.id,
-            "mean_level": self.est(lambda r, i=b.id: r.buffer(i).mean_level).to_dict(),
+            "mean_level": buf(b.id, "mean_level"),
             "max_level": max(r.buffer(b.id).max_level for r in self.reps),
-            "wait_probability": self.est(lambda r, i=b.id: r.buffer(i).wait_probability).to_dict(),
-            "energy_kwh": self.est(lambda r, i=b.id: r.buffer(i).energy_kwh).to_dict(),
+            "wait_probability": buf(b.id, "wait_probability"),
+            "energy_kwh": buf(b.id, "energy_kwh"),
         } for b in first.buffers]
         out: dict[str, Any] = {
             "schema": SCHEMA,

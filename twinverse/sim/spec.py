@@ -187,6 +187,9 @@ class _Parser:
         run = self.run_options(sim.get("run"), (*r, "run"))
         calendars = self.calendars(sim.get("calendars"), (*r, "calendars"))
 
+        stations_doc: Mapping[str, Any]
+        buffers_doc: Mapping[str, Any]
+        sources_doc: Mapping[str, Any]
         if self.plant is not None and "line" in sim:
             stations_doc, buffers_doc, sources_doc, sinks_doc = self.from_line(sim)
         else:
@@ -401,7 +404,8 @@ class _Parser:
             to = d["to"]
             tp = (*path, "to")
             if isinstance(to, str):
-                return Route.to(self.target(to, tp)) if self.target(to, tp) else None
+                tgt = self.target(to, tp)
+                return Route.to(tgt) if tgt else None
             if isinstance(to, Mapping):
                 return self.split(to, tp)
             self.fail(tp, f"'to' must be an element id or a mapping of id to probability, got {to!r}")
@@ -544,12 +548,12 @@ class _Parser:
             if not inputs and not self.problems:
                 self.fail((*path, "inputs"), "inputs must name at least one buffer")
         else:
-            b = self.station_input.get(sid)
-            if b is None or b not in self.buffer_ids:
+            inp = self.station_input.get(sid)
+            if inp is None or inp not in self.buffer_ids:
                 known = ", ".join(sorted(self.buffer_ids))
                 self.fail((*path, "from"), f"input from a missing buffer {d.get('from')!r} (buffers: {known})")
             else:
-                inputs[b] = 1
+                inputs[inp] = 1
         # process times
         process: dict[str, Distribution] = {}
         if "process" not in merged:
@@ -736,11 +740,11 @@ class _Parser:
                 if t in feeders:
                     feeders[t] += 1
         r = self.root
-        for b in net.buffers:
-            if not consumers[b.id]:
-                self.fail((*r, "buffers", b.id), f"buffer {b.id!r} feeds no station: parts would pile up forever")
-            if feeders[b.id] == 0 and b.initial == 0:
-                self.fail((*r, "buffers", b.id), f"nothing feeds buffer {b.id!r}")
+        for buf in net.buffers:
+            if not consumers[buf.id]:
+                self.fail((*r, "buffers", buf.id), f"buffer {buf.id!r} feeds no station: parts would pile up forever")
+            if feeders[buf.id] == 0 and buf.initial == 0:
+                self.fail((*r, "buffers", buf.id), f"nothing feeds buffer {buf.id!r}")
         for src in net.sources:
             if src.saturated:
                 tgt = src.route.targets[0]
