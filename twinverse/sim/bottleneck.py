@@ -10,14 +10,16 @@ Reference: C. Roser, M. Nakano, M. Tanaka, "Shifting bottleneck detection", Proc
 of the 2002 Winter Simulation Conference, pp. 1079–1086.
 
 Periods arrive from the engine in batches; :class:`ActivePeriods` settles everything
-before the *frontier* (the earliest start of a still-running period) and keeps only the
-periods that may still matter, so memory stays bounded on long runs.
+before the *frontier* (the earliest start of a still-running period) with one compiled
+sweep over the period boundaries, and keeps only the periods that may still matter, so
+memory stays bounded on long runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -25,7 +27,88 @@ __all__ = ["ActivePeriods"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-_CHUNK = 1 << 18
+
+
+@numba.njit(cache=True, nogil=True)
+def _transition(sa: int, aa: float, ba: float, sb: int, ab: float, bb: float, t: float, shift: Any,
+                in_ovl: Any) -> None:
+    """The bottleneck moves from period A to period B at ``t``: their overlap is shifting time."""
+    o0 = max(aa, ab)
+    o1 = min(ba, bb)
+    length = o1 - o0
+    if length <= 0.0:
+        return
+    shift[sa] += length
+    shift[sb] += length
+    # the parts of the overlap during which each was the momentary bottleneck
+    in_ovl[sa] += min(max(t - o0, 0.0), length)
+    in_ovl[sb] += min(max(o1 - t, 0.0), length)
+
+
+def _boundaries(a: F64, b: F64) -> tuple[F64, I64, I64]:
+    """Start and end times of the periods, ordered; at equal times ends come first ([a, b))."""
+    n = len(a)
+    times = np.empty(2 * n)
+    kind = np.empty(2 * n, dtype=np.int64)
+    times[0::2], times[1::2] = a, b
+    kind[0::2] = 2 * np.arange(n) + 1  # start of period i: odd codes sort after the end
+    kind[1::2] = 2 * np.arange(n)  # end of period i
+    return times, kind, np.lexsort((kind, times)).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep(st: Any, a: Any, b: Any, times: Any, kind: Any, order: Any, lo: float, hi: float, ns: int,
+           bneck: Any, shift: Any, in_ovl: Any, carry: Any) -> None:
+    """Momentary bottlenecks over [lo, hi] from periods (st, a, b); accumulate time per station.
+
+    ``carry`` = (station, period start, period end, segment end) of the last bottleneck
+    segment so far (station −1 if none); updated in place.
+    """
+    n = st.shape[0]
+    cur = np.full(ns, -1, dtype=np.int64)
+    c_st = int(carry[0])
+    c_a, c_b, c_end = carry[1], carry[2], carry[3]
+    t_prev = lo
+    k = 0
+    while k < 2 * n:
+        t = times[order[k]]
+        seg_lo = max(t_prev, lo)
+        seg_hi = min(t, hi)
+        if seg_hi > seg_lo:
+            best = -1
+            bd = 0.0
+            for s in range(ns):
+                p = cur[s]
+                if p >= 0:
+                    d = b[p] - a[p]
+                    if d > bd:
+                        bd = d
+                        best = s
+            if best >= 0:
+                p = cur[best]
+                same = c_st == best and c_a == a[p] and c_end == seg_lo
+                if not same:
+                    if c_st >= 0 and c_end == seg_lo:
+                        _transition(c_st, c_a, c_b, best, a[p], b[p], seg_lo, shift, in_ovl)
+                    c_st = best
+                    c_a = a[p]
+                    c_b = b[p]
+                c_end = seg_hi
+                bneck[best] += seg_hi - seg_lo
+        # apply every boundary at time t
+        while k < 2 * n and times[order[k]] == t:
+            e = kind[order[k]]
+            i = e >> 1
+            if e & 1:
+                cur[st[i]] = i
+            elif cur[st[i]] == i:
+                cur[st[i]] = -1
+            k += 1
+        t_prev = t
+    carry[0] = c_st
+    carry[1] = c_a
+    carry[2] = c_b
+    carry[3] = c_end
 
 
 class ActivePeriods:
@@ -38,12 +121,10 @@ class ActivePeriods:
         self.st: I64 = np.empty(0, np.int64)
         self.a: F64 = np.empty(0)
         self.b: F64 = np.empty(0)
-        self.sole = np.zeros(n)
         self.shift = np.zeros(n)
         self.bneck = np.zeros(n)
         self.in_overlap = np.zeros(n)  # bottleneck time that lies inside a shifting overlap
-        # last settled bottleneck segment: station, its period (a, b), segment end
-        self.carry: tuple[int, float, float, float] | None = None
+        self.carry = np.array([-1.0, 0.0, 0.0, -np.inf])
 
     def add(self, st: I64, a: F64, b: F64, frontier: float, running: list[tuple[int, float]], now: float) -> None:
         """Take a batch of finished periods; settle time before ``frontier``.
@@ -79,77 +160,10 @@ class ActivePeriods:
         }
 
     def _settle(self, upto: float) -> None:
-        order = np.lexsort((self.a, self.st))
-        st, a, b = self.st[order], self.a[order], self.b[order]
-        x = np.unique(np.concatenate([a[(a > self.done) & (a < upto)], b[(b > self.done) & (b < upto)],
-                                      [self.done, upto]]))
-        x = x[(x >= self.done) & (x <= upto)]
-        if len(x) >= 2:
-            seg_st, seg_p, seg_lo, seg_hi = self._momentary(st, a, b, x)
-            self._account(seg_st, seg_p, seg_lo, seg_hi, a, b)
+        if len(self.st):
+            times, kind, order = _boundaries(self.a, self.b)
+            _sweep(self.st, self.a, self.b, times, kind, order, self.done, upto, self.n, self.bneck, self.shift,
+                   self.in_overlap, self.carry)
         self.done = upto
-        live = b > upto
-        self.st, self.a, self.b = st[live], a[live], b[live]
-
-    def _momentary(self, st: I64, a: F64, b: F64, x: F64) -> tuple[I64, I64, F64, F64]:
-        """Momentary bottleneck of each elementary interval [x_j, x_j+1), merged into segments."""
-        lo_all = x[:-1]
-        win_st = np.full(len(lo_all), -1, np.int64)
-        win_p = np.full(len(lo_all), -1, np.int64)
-        starts = np.searchsorted(st, np.arange(self.n + 1))
-        for c0 in range(0, len(lo_all), _CHUNK):
-            lo = lo_all[c0:c0 + _CHUNK]
-            best = np.zeros(len(lo))
-            for s in range(self.n):
-                i0, i1 = starts[s], starts[s + 1]
-                if i0 == i1:
-                    continue
-                idx = np.searchsorted(a[i0:i1], lo, side="right") - 1
-                ok = idx >= 0
-                gi = i0 + np.where(ok, idx, 0)
-                covers = ok & (b[gi] > lo)
-                dur = np.where(covers, b[gi] - a[gi], 0.0)
-                better = dur > best
-                best = np.where(better, dur, best)
-                win_st[c0:c0 + len(lo)] = np.where(better, s, win_st[c0:c0 + len(lo)])
-                win_p[c0:c0 + len(lo)] = np.where(better, gi, win_p[c0:c0 + len(lo)])
-        has = win_st >= 0
-        lo, hi = x[:-1][has], x[1:][has]
-        ws, wp = win_st[has], win_p[has]
-        if len(ws) == 0:
-            return ws, wp, lo, hi
-        # merge consecutive intervals of the same period
-        new = np.ones(len(ws), bool)
-        new[1:] = (wp[1:] != wp[:-1]) | (lo[1:] != hi[:-1])
-        ids = np.cumsum(new) - 1
-        seg_lo = lo[new]
-        seg_hi = np.zeros(len(seg_lo))
-        np.maximum.at(seg_hi, ids, hi)
-        return ws[new], wp[new], seg_lo, seg_hi
-
-    def _account(self, ss: I64, sp: I64, lo: F64, hi: F64, a: F64, b: F64) -> None:
-        np.add.at(self.bneck, ss, hi - lo)
-        pa, pb = a[sp], b[sp]
-        # transitions inside this batch
-        if len(ss) > 1:
-            adj = lo[1:] == hi[:-1]
-            self._transitions(ss[:-1][adj], pa[:-1][adj], pb[:-1][adj], ss[1:][adj], pa[1:][adj], pb[1:][adj],
-                              hi[:-1][adj])
-        # the transition from the previous batch's last segment
-        if self.carry is not None and len(ss):
-            cs, ca, cb, cend = self.carry
-            if cend == lo[0] and not (cs == ss[0] and ca == pa[0]):
-                self._transitions(np.array([cs]), np.array([ca]), np.array([cb]), ss[:1], pa[:1], pb[:1],
-                                  lo[:1])
-        if len(ss):
-            self.carry = (int(ss[-1]), float(pa[-1]), float(pb[-1]), float(hi[-1]))
-
-    def _transitions(self, s1: I64, a1: F64, b1: F64, s2: I64, a2: F64, b2: F64, t: F64) -> None:
-        o0 = np.maximum(a1, a2)
-        o1 = np.minimum(b1, b2)
-        length = np.maximum(o1 - o0, 0.0)
-        np.add.at(self.shift, s1, length)
-        np.add.at(self.shift, s2, length)
-        # the parts of the overlap during which each was the momentary bottleneck
-        np.add.at(self.in_overlap, s1, np.clip(t - o0, 0.0, length))
-        np.add.at(self.in_overlap, s2, np.clip(o1 - t, 0.0, length))
+        live = self.b > upto
+        self.st, self.a, self.b = self.st[live], self.a[live], self.b[live]

@@ -28,6 +28,7 @@ import numpy as np
 from .compiled import stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
 from .engine import RunConfig, _station_stats
+from .kernel import _u
 from .network import INF, STATES, Network
 from .results import BufferStats, Replication
 
@@ -67,7 +68,7 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
     for k in range(S.shape[1]):
         # stop when a failure stream could run dry inside this part
         for f in range(nfail):
-            if fpos[f] > ttf.shape[1] - 64:
+            if fpos[_u(f)] > ttf.shape[1] - 64:
                 ist[NEED] = 1
                 return used
         n = ist[N]
@@ -77,12 +78,12 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
             birth = prev_d[0]
             release = birth
         else:
-            arr = fs[T_PREV_R] + X[k]
+            arr = fs[T_PREV_R] + X[_u(k)]
             birth = arr
             release = arr
             b0 = cap[0]
             if b0 < _BIG and n - b0 - 1 >= 0:
-                release = max(arr, dring[0, (dhead[0] - b0 - 1) & dmask])
+                release = max(arr, dring[0, _u((dhead[0] - b0 - 1) & dmask)])
             fs[T_PREV_R] = release
         if until > 0.0 and birth > until:
             ist[DONE_FLAG] = 1
@@ -95,79 +96,79 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
             fs[SRC_BLOCK] += _clip(birth, release, warm, hi)  # held by a blocked source
         d_prev_station = release  # the time the part is available at station i
         for i in range(m):
-            start = max(d_prev_station, prev_d[i])
+            start = max(d_prev_station, prev_d[_u(i)])
             # time in the buffer in front of station i: [d_prev_station, start)
             if i > 0 or not saturated:
                 if warm < d_prev_station <= hi:
-                    bf[i, 6] += 1.0  # entered the buffer (queued or straight through)
+                    bf[_u(i), 6] += 1.0  # entered the buffer (queued or straight through)
                     if start > d_prev_station:
-                        bf[i, 7] += 1.0
-                bf[i, 0] += _clip(d_prev_station, start, warm, hi)
+                        bf[_u(i), 7] += 1.0
+                bf[_u(i), 0] += _clip(d_prev_station, start, warm, hi)
                 if start > d_prev_station:
-                    if d_prev_station > bf[i, 4]:
-                        bf[i, 1] += _clip(bf[i, 3], bf[i, 4], warm, hi)
-                        bf[i, 3] = d_prev_station
-                    bf[i, 4] = max(bf[i, 4], start)
+                    if d_prev_station > bf[_u(i), 4]:
+                        bf[_u(i), 1] += _clip(bf[_u(i), 3], bf[_u(i), 4], warm, hi)
+                        bf[_u(i), 3] = d_prev_station
+                    bf[_u(i), 4] = max(bf[_u(i), 4], start)
             # processing, interrupted by operation-dependent failures
             t = start
-            left = S[i, k]
+            left = S[_u(i), _u(k)]
             while True:
                 best = np.inf
                 which = -1
-                for f in range(fm0[i], fm1[i]):
-                    if rem[f] < best:
-                        best = rem[f]
+                for f in range(fm0[_u(i)], fm1[_u(i)]):
+                    if rem[_u(f)] < best:
+                        best = rem[_u(f)]
                         which = f
                 if which >= 0 and best < left:
-                    st[i, 0] += _clip(t, t + best, warm, hi)
+                    st[_u(i), 0] += _clip(t, t + best, warm, hi)
                     t += best
                     left -= best
-                    for f in range(fm0[i], fm1[i]):
-                        rem[f] -= best
-                    rem[which] = ttf[which, fpos[which]]
-                    r = ttr[which, fpos[which]]
-                    fpos[which] += 1
-                    st[i, 2] += _clip(t, t + r, warm, hi)
+                    for f in range(fm0[_u(i)], fm1[_u(i)]):
+                        rem[_u(f)] -= best
+                    rem[_u(which)] = ttf[_u(which), _u(fpos[_u(which)])]
+                    r = ttr[_u(which), _u(fpos[_u(which)])]
+                    fpos[_u(which)] += 1
+                    st[_u(i), 2] += _clip(t, t + r, warm, hi)
                     t += r
                 else:
-                    st[i, 0] += _clip(t, t + left, warm, hi)
-                    for f in range(fm0[i], fm1[i]):
-                        rem[f] -= left
+                    st[_u(i), 0] += _clip(t, t + left, warm, hi)
+                    for f in range(fm0[_u(i)], fm1[_u(i)]):
+                        rem[_u(f)] -= left
                     t += left
                     break
             c = t
             if warm < c <= hi:
-                st[i, 3] += 1.0
+                st[_u(i), 3] += 1.0
             # leave once a place downstream is free (the next station's ring of departures)
             d = c
             if i + 1 < m:
-                b = cap[i + 1]
+                b = cap[_u(i + 1)]
                 if b < _BIG and n - b - 1 >= 0:
-                    d = max(c, dring[i + 1, (dhead[i + 1] - b - 1) & dmask])
-            st[i, 1] += _clip(c, d, warm, hi)
+                    d = max(c, dring[_u(i + 1), _u((dhead[_u(i + 1)] - b - 1) & dmask)])
+            st[_u(i), 1] += _clip(c, d, warm, hi)
             # level of the buffer in front of station i at this arrival (for its maximum)
             # (once a finite buffer has been full after warm-up its maximum is known: skip)
-            if (i > 0 or not saturated) and not (bf[i, 2] >= cap[i] and d_prev_station > warm):
-                h = shead[i]
-                sring[i, h & smask] = start
-                shead[i] = h + 1
-                p = sptr[i]
-                while p <= n and sring[i, p & smask] <= d_prev_station:
+            if (i > 0 or not saturated) and not (bf[_u(i), 2] >= cap[_u(i)] and d_prev_station > warm):
+                h = shead[_u(i)]
+                sring[_u(i), _u(h & smask)] = start
+                shead[_u(i)] = h + 1
+                p = sptr[_u(i)]
+                while p <= n and sring[_u(i), _u(p & smask)] <= d_prev_station:
                     p += 1
-                sptr[i] = p
+                sptr[_u(i)] = p
                 level = n + 1 - p
                 if level >= sring.shape[1] - 2:
                     ist[DONE_FLAG] = 2  # an unbounded queue outgrew the ring: use the engine
                     return used
-                if d_prev_station > warm and d_prev_station <= hi and level > bf[i, 2]:
-                    bf[i, 2] = level
+                if d_prev_station > warm and d_prev_station <= hi and level > bf[_u(i), 2]:
+                    bf[_u(i), 2] = level
                 if d_prev_station <= warm:
-                    lvl_w[i, 0] += 1.0  # arrivals by warm-up
+                    lvl_w[_u(i), 0] += 1.0  # arrivals by warm-up
                 if start <= warm:
-                    lvl_w[i, 1] += 1.0  # departures by warm-up
-            dring[i, dhead[i] & dmask] = d
-            dhead[i] += 1
-            prev_d[i] = d
+                    lvl_w[_u(i), 1] += 1.0  # departures by warm-up
+            dring[_u(i), _u(dhead[_u(i)] & dmask)] = d
+            dhead[_u(i)] += 1
+            prev_d[_u(i)] = d
             d_prev_station = d
         death = d_prev_station
         # -- the part leaves the line

@@ -30,6 +30,8 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
 
 # ruff: noqa: E741, SIM108, SIM109  (I and F are the integer and float arrays; plain branches for numba)
 
@@ -114,9 +116,31 @@ _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 _njit = numba.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]
 
 
+@intrinsic
+def _unsigned(typingctx: Any, x: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return args[0]
+
+    return types.uint64(types.int64), codegen
+
+
+#: ``x`` as an unsigned index (a no-op reinterpretation). numba then skips the negative-index
+#: wrap-around it otherwise adds to every access: a third of the kernel's instructions. Every
+#: index in the kernel is non-negative by construction.
+_u = cast(Callable[[Any], Any], _unsigned)
+
+
 def _jit(fn: _Fn) -> _Fn:
     """Compile ``fn`` with numba, keeping its signature for the type checker."""
     return cast(_Fn, _njit(fn))
+
+
+_inline_njit = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")  # type: ignore[call-overload]
+
+
+def _inl(fn: _Fn) -> _Fn:
+    """Like :func:`_jit`, inlined into callers by numba (hot, small, few call sites)."""
+    return cast(_Fn, _inline_njit(fn))
 
 
 # -- random variates ---------------------------------------------------------------------------
@@ -125,11 +149,11 @@ def draw(I: Any, F: Any, k: int) -> float:
     o = I[RV_POS] + k
     block = I[BLOCK]
     base = I[RV] + k * block
-    p = I[o]
-    I[o] = p + 1
+    p = I[_u(o)]
+    I[_u(o)] = p + 1
     if p + 1 >= block - I[MARGIN]:
         I[FLAG] |= F_REFILL
-    return F[base + p]  # type: ignore[no-any-return]
+    return F[_u(base + p)]  # type: ignore[no-any-return]
 
 
 # -- indexed heap ------------------------------------------------------------------------------
@@ -138,20 +162,20 @@ def _sift_up(I: Any, F: Any, i: int) -> None:
     h = I[HEAP]
     hp = I[HPOS]
     ht = I[HTIME]
-    x = I[h + i]
-    tx = F[ht + x]
+    x = I[_u(h + i)]
+    tx = F[_u(ht + x)]
     while i > 0:
         parent = (i - 1) >> 1
-        y = I[h + parent]
-        ty = F[ht + y]
+        y = I[_u(h + parent)]
+        ty = F[_u(ht + y)]
         if tx < ty or (tx == ty and x < y):
-            I[h + i] = y
-            I[hp + y] = i
+            I[_u(h + i)] = y
+            I[_u(hp + y)] = i
             i = parent
         else:
             break
-    I[h + i] = x
-    I[hp + x] = i
+    I[_u(h + i)] = x
+    I[_u(hp + x)] = i
 
 
 @_jit
@@ -160,47 +184,47 @@ def _sift_down(I: Any, F: Any, i: int) -> None:
     hp = I[HPOS]
     ht = I[HTIME]
     n = I[HN]
-    x = I[h + i]
-    tx = F[ht + x]
+    x = I[_u(h + i)]
+    tx = F[_u(ht + x)]
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        y = I[h + c]
-        ty = F[ht + y]
+        y = I[_u(h + c)]
+        ty = F[_u(ht + y)]
         if c + 1 < n:
-            z = I[h + c + 1]
-            tz = F[ht + z]
+            z = I[_u(h + c + 1)]
+            tz = F[_u(ht + z)]
             if tz < ty or (tz == ty and z < y):
                 c += 1
                 y = z
                 ty = tz
         if ty < tx or (ty == tx and y < x):
-            I[h + i] = y
-            I[hp + y] = i
+            I[_u(h + i)] = y
+            I[_u(hp + y)] = i
             i = c
         else:
             break
-    I[h + i] = x
-    I[hp + x] = i
+    I[_u(h + i)] = x
+    I[_u(hp + x)] = i
 
 
-@_jit
+@_inl
 def schedule(I: Any, F: Any, slot: int, t: float) -> None:
     """Set timer ``slot`` to fire at ``t`` (insert or move it)."""
     ht = I[HTIME] + slot
     ohp = I[HPOS] + slot
     oh = I[HEAP]
-    old = F[ht]
-    F[ht] = t
+    old = F[_u(ht)]
+    F[_u(ht)] = t
     if slot == I[CUR]:
         I[RESCHED] = 1
-    i = I[ohp]
+    i = I[_u(ohp)]
     if i < 0:
         i = I[HN]
         I[HN] = i + 1
-        I[oh + i] = slot
-        I[ohp] = i
+        I[_u(oh + i)] = slot
+        I[_u(ohp)] = i
         _sift_up(I, F, i)
     elif t < old:
         _sift_up(I, F, i)
@@ -212,21 +236,21 @@ def schedule(I: Any, F: Any, slot: int, t: float) -> None:
 def _remove_at(I: Any, F: Any, i: int) -> None:
     h = I[HEAP]
     hp = I[HPOS]
-    slot = I[h + i]
-    I[hp + slot] = -1
+    slot = I[_u(h + i)]
+    I[_u(hp + slot)] = -1
     n = I[HN] - 1
     I[HN] = n
     if i < n:
-        last = I[h + n]
-        I[h + i] = last
-        I[hp + last] = i
+        last = I[_u(h + n)]
+        I[_u(h + i)] = last
+        I[_u(hp + last)] = i
         _sift_down(I, F, i)
-        _sift_up(I, F, I[hp + last])
+        _sift_up(I, F, I[_u(hp + last)])
 
 
 @_jit
 def cancel(I: Any, F: Any, slot: int) -> None:
-    i = I[I[HPOS] + slot]
+    i = I[_u(I[HPOS] + slot)]
     if i >= 0:
         _remove_at(I, F, i)
 
@@ -239,14 +263,14 @@ def enqueue_work(I: Any, kind: int, ident: int) -> None:
     if t - I[QH] >= n:
         I[FLAG] |= F_QUEUE
         return
-    I[I[WQ] + (t & (n - 1))] = kind * (1 << 32) + ident
+    I[_u(I[WQ] + (t & (n - 1)))] = kind * (1 << 32) + ident
     I[QT] = t + 1
 
 
 # -- statistics ---------------------------------------------------------------------------------
 @_jit
 def _eff(I: Any, s: int, acc: int) -> int:
-    p = I[I[ST_PAUSED] + s]
+    p = I[_u(I[ST_PAUSED] + s)]
     if p & P_OFF:
         return OFF
     if p & P_DOWN:
@@ -260,30 +284,30 @@ def set_acc(I: Any, F: Any, a: int, acc: int) -> None:
     o = I[AG_ACC] + a
     so = I[AG_SINCE] + a
     st = I[ST_T]
-    s = I[I[AG_STATION] + a]
+    s = I[_u(I[AG_STATION] + a)]
     now = F[NOW]
-    old = _eff(I, s, I[o])
-    F[st + s * NSTATES + old] += now - F[so]
-    F[so] = now
-    I[o] = acc
+    old = _eff(I, s, I[_u(o)])
+    F[_u(st + s * NSTATES + old)] += now - F[_u(so)]
+    F[_u(so)] = now
+    I[_u(o)] = acc
 
 
 @_jit
 def flush_station(I: Any, F: Any, s: int) -> None:
     now = F[NOW]
-    a0 = I[I[ST_SRV0] + s]
-    for a in range(a0, a0 + I[I[ST_NSRV] + s]):
+    a0 = I[_u(I[ST_SRV0] + s)]
+    for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
         so = I[AG_SINCE] + a
-        F[I[ST_T] + s * NSTATES + _eff(I, s, I[I[AG_ACC] + a])] += now - F[so]
-        F[so] = now
+        F[_u(I[ST_T] + s * NSTATES + _eff(I, s, I[_u(I[AG_ACC] + a)]))] += now - F[_u(so)]
+        F[_u(so)] = now
 
 
 @_jit
 def _record_period(I: Any, F: Any, s: int, t0: float, t1: float) -> None:
     n = I[AP_N]
-    I[I[AP_ST] + n] = s
-    F[I[AP_T0] + n] = t0
-    F[I[AP_T1] + n] = t1
+    I[_u(I[AP_ST] + n)] = s
+    F[_u(I[AP_T0] + n)] = t0
+    F[_u(I[AP_T1] + n)] = t1
     I[AP_N] = n + 1
     if n + 1 >= I[APCAP] - 2 * I[NS] - 2:
         I[FLAG] |= F_FLUSH  # Python takes the batch before the buffer can overflow
@@ -294,17 +318,17 @@ def upd_active(I: Any, F: Any, s: int) -> None:
     """Track active periods (busy, setup or down, not off) for the bottleneck analysis."""
     if I[TRACK] == 0:
         return
-    p = I[I[ST_PAUSED] + s]
-    act = 1 if ((p & P_OFF) == 0 and (I[I[ST_NACT] + s] > 0 or (p & P_DOWN) != 0)) else 0
+    p = I[_u(I[ST_PAUSED] + s)]
+    act = 1 if ((p & P_OFF) == 0 and (I[_u(I[ST_NACT] + s)] > 0 or (p & P_DOWN) != 0)) else 0
     o = I[ST_ACTIVE] + s
-    if act == I[o]:
+    if act == I[_u(o)]:
         return
     now = F[NOW]
-    I[o] = act
+    I[_u(o)] = act
     if act:
-        F[I[ST_ASTART] + s] = now
+        F[_u(I[ST_ASTART] + s)] = now
     else:
-        t0 = F[I[ST_ASTART] + s]
+        t0 = F[_u(I[ST_ASTART] + s)]
         if now > t0:
             _record_period(I, F, s, t0, now)
 
@@ -325,16 +349,16 @@ def buf_change(I: Any, F: Any, b: int, delta: int) -> None:
     on = I[BUF_NE] + b
     om = I[BUF_MAX] + b
     now = F[NOW]
-    c = I[oc]
-    dt = now - F[ol]
-    F[oi] += c * dt
+    c = I[_u(oc)]
+    dt = now - F[_u(ol)]
+    F[_u(oi)] += c * dt
     if c > 0:
-        F[on] += dt
-    F[ol] = now
+        F[_u(on)] += dt
+    F[_u(ol)] = now
     c += delta
-    I[oc] = c
-    if c > I[om]:
-        I[om] = c
+    I[_u(oc)] = c
+    if c > I[_u(om)]:
+        I[_u(om)] = c
 
 
 # -- parts ---------------------------------------------------------------------------------------
@@ -344,10 +368,10 @@ def new_part(I: Any, F: Any, prod: int) -> int:
     I[FREE_N] = n
     if n < I[MARGIN]:
         I[FLAG] |= F_GROW
-    p = I[I[FREE_STACK] + n]
-    F[I[PART_BIRTH] + p] = F[NOW]
-    I[I[PART_PROD] + p] = prod
-    I[I[PART_NEXT] + p] = -1
+    p = I[_u(I[FREE_STACK] + n)]
+    F[_u(I[PART_BIRTH] + p)] = F[NOW]
+    I[_u(I[PART_PROD] + p)] = prod
+    I[_u(I[PART_NEXT] + p)] = -1
     I[CREATED] += 1
     wip_change(I, F, 1)
     return p  # type: ignore[no-any-return]
@@ -357,21 +381,21 @@ def new_part(I: Any, F: Any, prod: int) -> int:
 def _release(I: Any, F: Any, p: int) -> None:
     now = F[NOW]
     ob = I[PART_BIRTH] + p
-    F[SOJ] += now - max(F[ob], F[T_STAT])
-    F[ob] = -1.0
-    I[I[FREE_STACK] + I[FREE_N]] = p
+    F[SOJ] += now - max(F[_u(ob)], F[T_STAT])
+    F[_u(ob)] = -1.0
+    I[_u(I[FREE_STACK] + I[FREE_N])] = p
     I[FREE_N] += 1
     wip_change(I, F, -1)
 
 
 @_jit
 def part_exit(I: Any, F: Any, p: int, sink: int) -> None:
-    lt = F[NOW] - F[I[PART_BIRTH] + p]
+    lt = F[NOW] - F[_u(I[PART_BIRTH] + p)]
     I[EXITS] += 1
-    I[I[SINK_N] + sink] += 1
-    pr = I[I[PART_PROD] + p]
-    I[I[PROD_N] + pr] += 1
-    F[I[PROD_LT] + pr] += lt
+    I[_u(I[SINK_N] + sink)] += 1
+    pr = I[_u(I[PART_PROD] + p)]
+    I[_u(I[PROD_N] + pr)] += 1
+    F[_u(I[PROD_LT] + pr)] += lt
     F[LT_SUM] += lt
     F[LT_SQ] += lt * lt
     if lt > F[LT_MAX]:
@@ -381,14 +405,14 @@ def part_exit(I: Any, F: Any, p: int, sink: int) -> None:
 
 @_jit
 def _product(I: Any, F: Any, src: int) -> int:
-    k = I[I[SRC_MIX_STREAM] + src]
+    k = I[_u(I[SRC_MIX_STREAM] + src)]
     if k < 0:
         return 0
     u = draw(I, F, k)
     np_ = I[NP]
     base = I[SRC_MIX_CUM] + src * np_
     pr = 0
-    while pr < np_ - 1 and u >= F[base + pr]:
+    while pr < np_ - 1 and u >= F[_u(base + pr)]:
         pr += 1
     return pr
 
@@ -396,28 +420,28 @@ def _product(I: Any, F: Any, src: int) -> int:
 # -- failures ------------------------------------------------------------------------------------
 @_jit
 def _clock_runs(I: Any, s: int, m: int) -> bool:
-    if I[I[ST_PAUSED] + s] != 0:
+    if I[_u(I[ST_PAUSED] + s)] != 0:
         return False
-    return I[I[FM_BASIS] + m] == 0 or I[I[ST_NPROC] + s] > 0  # type: ignore[no-any-return]
+    return I[_u(I[FM_BASIS] + m)] == 0 or I[_u(I[ST_NPROC] + s)] > 0  # type: ignore[no-any-return]
 
 
 @_jit
 def fail_update(I: Any, F: Any, s: int) -> None:
     now = F[NOW]
     ol = I[ST_FLAST] + s
-    dt = now - F[ol]
+    dt = now - F[_u(ol)]
     if dt > 0.0:
-        for m in range(I[I[ST_FM0] + s], I[I[ST_FM1] + s]):
+        for m in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
             if _clock_runs(I, s, m):
-                F[I[FM_REM] + m] -= dt
-    F[ol] = now
+                F[_u(I[FM_REM] + m)] -= dt
+    F[_u(ol)] = now
 
 
 @_jit
 def fail_resched(I: Any, F: Any, s: int) -> None:
     best = np.inf
-    for m in range(I[I[ST_FM0] + s], I[I[ST_FM1] + s]):
-        r = F[I[FM_REM] + m]
+    for m in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
+        r = F[_u(I[FM_REM] + m)]
         if _clock_runs(I, s, m) and r < best:
             best = r
     slot = I[NAG] + s
@@ -432,91 +456,91 @@ def fail_resched(I: Any, F: Any, s: int) -> None:
 def _queue_len(I: Any, d: int) -> int:
     if d < 0:
         return 0
-    q = I[I[BUF_COUNT] + d] + I[I[BUF_PROM] + d] + I[I[BUF_NBAS] + d]
-    for i in range(I[I[BUF_C0] + d], I[I[BUF_C1] + d]):
-        c = I[I[CONS] + i]
-        q += I[I[ST_NSRV] + c] - I[I[ST_NFREE] + c]
+    q = I[_u(I[BUF_COUNT] + d)] + I[_u(I[BUF_PROM] + d)] + I[_u(I[BUF_NBAS] + d)]
+    for i in range(I[_u(I[BUF_C0] + d)], I[_u(I[BUF_C1] + d)]):
+        c = I[_u(I[CONS] + i)]
+        q += I[_u(I[ST_NSRV] + c)] - I[_u(I[ST_NFREE] + c)]
     return q  # type: ignore[no-any-return]
 
 
 @_jit
 def route(I: Any, F: Any, owner: int, p: int) -> int:
     """Next element for part ``p`` leaving ``owner`` (a station, or NS + a source)."""
-    k = I[I[RT_KIND] + owner]
-    i0 = I[I[RT0] + owner]
+    k = I[_u(I[RT_KIND] + owner)]
+    i0 = I[_u(I[RT0] + owner)]
     rd = I[RT_DEST]
     if k == R_SINGLE:
-        return I[rd + i0]  # type: ignore[no-any-return]
+        return I[_u(rd + i0)]  # type: ignore[no-any-return]
     if k == R_PROB:
-        u = draw(I, F, I[I[RT_STREAM] + owner])
+        u = draw(I, F, I[_u(I[RT_STREAM] + owner)])
         i = i0
-        last = I[I[RT1] + owner] - 1
-        while i < last and u >= F[I[RT_CUM] + i]:
+        last = I[_u(I[RT1] + owner)] - 1
+        while i < last and u >= F[_u(I[RT_CUM] + i)]:
             i += 1
-        return I[rd + i]  # type: ignore[no-any-return]
+        return I[_u(rd + i)]  # type: ignore[no-any-return]
     if k == R_PRODUCT:
-        return I[I[RT_PROD] + owner * I[NP] + I[I[PART_PROD] + p]]  # type: ignore[no-any-return]
-    best = I[rd + i0]
+        return I[_u(I[RT_PROD] + owner * I[NP] + I[_u(I[PART_PROD] + p)])]  # type: ignore[no-any-return]
+    best = I[_u(rd + i0)]
     bq = _queue_len(I, best)
-    for i in range(i0 + 1, I[I[RT1] + owner]):
-        q = _queue_len(I, I[rd + i])
+    for i in range(i0 + 1, I[_u(I[RT1] + owner)]):
+        q = _queue_len(I, I[_u(rd + i)])
         if q < bq:
             bq = q
-            best = I[rd + i]
+            best = I[_u(rd + i)]
     return best  # type: ignore[no-any-return]
 
 
 @_jit
 def decide(I: Any, F: Any, s: int, p: int) -> int:
     """Where a part finished at station ``s`` goes: scrap, rework or its route."""
-    k = I[I[ST_QSTREAM] + s]
+    k = I[_u(I[ST_QSTREAM] + s)]
     if k >= 0:
         u = draw(I, F, k)
-        scrap = F[I[ST_SCRAP] + s]
+        scrap = F[_u(I[ST_SCRAP] + s)]
         if u < scrap:
-            I[I[ST_BAD] + s] += 1
+            I[_u(I[ST_BAD] + s)] += 1
             return SCRAP_DEST
-        if u < scrap + F[I[ST_REWORK] + s]:
-            I[I[ST_BAD] + s] += 1
-            return I[I[ST_REWORK_DEST] + s]  # type: ignore[no-any-return]
-    if I[I[RT_KIND] + s] == R_SINGLE:
-        return I[I[RT_DEST] + I[I[RT0] + s]]  # type: ignore[no-any-return]
+        if u < scrap + F[_u(I[ST_REWORK] + s)]:
+            I[_u(I[ST_BAD] + s)] += 1
+            return I[_u(I[ST_REWORK_DEST] + s)]  # type: ignore[no-any-return]
+    if I[_u(I[RT_KIND] + s)] == R_SINGLE:
+        return I[_u(I[RT_DEST] + I[_u(I[RT0] + s)])]  # type: ignore[no-any-return]
     return route(I, F, s, p)
 
 
 # -- buffers -------------------------------------------------------------------------------------
-@_jit
+@_inl
 def _enq(I: Any, F: Any, b: int, p: int) -> None:
     pn = I[PART_NEXT]
     ot = I[BUF_TAIL] + b
     oh = I[BUF_HEAD] + b
-    asm = I[I[BUF_ASM] + b]
-    I[pn + p] = -1
-    t = I[ot]
+    asm = I[_u(I[BUF_ASM] + b)]
+    I[_u(pn + p)] = -1
+    t = I[_u(ot)]
     if t < 0:
-        I[oh] = p
+        I[_u(oh)] = p
     else:
-        I[pn + t] = p
-    I[ot] = p
-    I[I[BUF_ENQ] + b] += 1
+        I[_u(pn + t)] = p
+    I[_u(ot)] = p
+    I[_u(I[BUF_ENQ] + b)] += 1
     buf_change(I, F, b, 1)
     if asm:
-        for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
-            c = I[I[CONS] + i]
-            if I[I[ST_ASM] + c]:
+        for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
+            c = I[_u(I[CONS] + i)]
+            if I[_u(I[ST_ASM] + c)]:
                 enqueue_work(I, W_CHECK, c)
 
 
-@_jit
+@_inl
 def _deq(I: Any, F: Any, b: int) -> int:
     oh = I[BUF_HEAD] + b
     ot = I[BUF_TAIL] + b
     pn = I[PART_NEXT]
-    p = I[oh]
-    nxt = I[pn + p]
-    I[oh] = nxt
+    p = I[_u(oh)]
+    nxt = I[_u(pn + p)]
+    I[_u(oh)] = nxt
     if nxt < 0:
-        I[ot] = -1
+        I[_u(ot)] = -1
     buf_change(I, F, b, -1)
     return p  # type: ignore[no-any-return]
 
@@ -524,12 +548,12 @@ def _deq(I: Any, F: Any, b: int) -> int:
 @_jit
 def _free_consumer(I: Any, b: int) -> int:
     """A free server of an unpaused single-input station fed by ``b``, or -1."""
-    for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
-        c = I[I[CONS] + i]
-        if I[I[ST_ASM] + c] == 0 and I[I[ST_NFREE] + c] > 0 and I[I[ST_PAUSED] + c] == 0:
-            a0 = I[I[ST_SRV0] + c]
-            for a in range(a0, a0 + I[I[ST_NSRV] + c]):
-                if I[I[AG_STATE] + a] == A_FREE:
+    for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
+        c = I[_u(I[CONS] + i)]
+        if I[_u(I[ST_ASM] + c)] == 0 and I[_u(I[ST_NFREE] + c)] > 0 and I[_u(I[ST_PAUSED] + c)] == 0:
+            a0 = I[_u(I[ST_SRV0] + c)]
+            for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
+                if I[_u(I[AG_STATE] + a)] == A_FREE:
                     return a
     return -1
 
@@ -537,28 +561,28 @@ def _free_consumer(I: Any, b: int) -> int:
 @_jit
 def _space(I: Any, b: int) -> int:
     """Places of ``b`` not yet promised (blocking before service)."""
-    cap = I[I[BUF_CAP] + b]
+    cap = I[_u(I[BUF_CAP] + b)]
     if cap >= INF_CAP:
         return INF_CAP
     idle = 0
-    for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
-        c = I[I[CONS] + i]
-        if I[I[ST_ASM] + c] == 0 and I[I[ST_PAUSED] + c] == 0:
-            idle += I[I[ST_NFREE] + c]
-    return cap + idle - I[I[BUF_COUNT] + b] - I[I[BUF_PROM] + b]  # type: ignore[no-any-return]
+    for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
+        c = I[_u(I[CONS] + i)]
+        if I[_u(I[ST_ASM] + c)] == 0 and I[_u(I[ST_PAUSED] + c)] == 0:
+            idle += I[_u(I[ST_NFREE] + c)]
+    return cap + idle - I[_u(I[BUF_COUNT] + b)] - I[_u(I[BUF_PROM] + b)]  # type: ignore[no-any-return]
 
 
 @_jit
 def deliver(I: Any, F: Any, b: int, p: int) -> bool:
     """Hand ``p`` to an idle consumer of ``b`` or store it in ``b``; False if full."""
-    count = I[I[BUF_COUNT] + b]
+    count = I[_u(I[BUF_COUNT] + b)]
     if count == 0:
         a = _free_consumer(I, b)
         if a >= 0:
-            I[I[BUF_DIRECT] + b] += 1
+            I[_u(I[BUF_DIRECT] + b)] += 1
             start_part(I, F, a, p)
             return True
-    if count < I[I[BUF_CAP] + b]:
+    if count < I[_u(I[BUF_CAP] + b)]:
         _enq(I, F, b, p)
         return True
     return False
@@ -570,18 +594,18 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
     if d < 0:
         part_exit(I, F, p, -d - 1)
         return True
-    if I[I[BUF_WH] + d] >= 0:
+    if I[_u(I[BUF_WH] + d)] >= 0:
         return False  # queue behind the agents already waiting
     if I[BBS] and _space(I, d) <= 0:
         return False
-    count = I[I[BUF_COUNT] + d]
+    count = I[_u(I[BUF_COUNT] + d)]
     if count == 0:
         a = _free_consumer(I, d)
         if a >= 0:
-            I[I[BUF_DIRECT] + d] += 1
+            I[_u(I[BUF_DIRECT] + d)] += 1
             start_part(I, F, a, p)
             return True
-    if count < I[I[BUF_CAP] + d]:
+    if count < I[_u(I[BUF_CAP] + d)]:
         _enq(I, F, d, p)
         return True
     return False
@@ -590,47 +614,47 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
 @_jit
 def add_waiter(I: Any, b: int, a: int) -> None:
     an = I[AG_NEXT]
-    I[an + a] = -1
+    I[_u(an + a)] = -1
     ot = I[BUF_WT] + b
-    t = I[ot]
+    t = I[_u(ot)]
     if t < 0:
-        I[I[BUF_WH] + b] = a
+        I[_u(I[BUF_WH] + b)] = a
     else:
-        I[an + t] = a
-    I[ot] = a
-    if I[I[AG_STATE] + a] == A_BLOCKED:
-        I[I[BUF_NBAS] + b] += 1
+        I[_u(an + t)] = a
+    I[_u(ot)] = a
+    if I[_u(I[AG_STATE] + a)] == A_BLOCKED:
+        I[_u(I[BUF_NBAS] + b)] += 1
 
 
 @_jit
 def pop_waiter(I: Any, b: int) -> int:
     oh = I[BUF_WH] + b
-    a = I[oh]
-    nxt = I[I[AG_NEXT] + a]
-    I[oh] = nxt
+    a = I[_u(oh)]
+    nxt = I[_u(I[AG_NEXT] + a)]
+    I[_u(oh)] = nxt
     if nxt < 0:
-        I[I[BUF_WT] + b] = -1
-    if I[I[AG_STATE] + a] == A_BLOCKED:
-        I[I[BUF_NBAS] + b] -= 1
+        I[_u(I[BUF_WT] + b)] = -1
+    if I[_u(I[AG_STATE] + a)] == A_BLOCKED:
+        I[_u(I[BUF_NBAS] + b)] -= 1
     return a  # type: ignore[no-any-return]
 
 
 @_jit
 def take(I: Any, F: Any, b: int) -> int:
     """Take the next part from ``b`` (or from a blocked upstream agent, or the supply)."""
-    if I[I[BUF_COUNT] + b] > 0:
+    if I[_u(I[BUF_COUNT] + b)] > 0:
         p = _deq(I, F, b)
-        if I[I[BUF_WH] + b] >= 0:
+        if I[_u(I[BUF_WH] + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
         return p
-    w = I[I[BUF_WH] + b]
-    if w >= 0 and I[I[AG_STATE] + w] == A_BLOCKED and (I[BBS] == 0 or _space(I, b) > 0):
+    w = I[_u(I[BUF_WH] + b)]
+    if w >= 0 and I[_u(I[AG_STATE] + w)] == A_BLOCKED and (I[BBS] == 0 or _space(I, b) > 0):
         pop_waiter(I, b)
-        I[I[BUF_DIRECT] + b] += 1  # passes the buffer without queueing in it
-        p = I[I[AG_PART] + w]
+        I[_u(I[BUF_DIRECT] + b)] += 1  # passes the buffer without queueing in it
+        p = I[_u(I[AG_PART] + w)]
         unblock(I, F, w)
         return p  # type: ignore[no-any-return]
-    src = I[I[BUF_SUPPLY] + b]
+    src = I[_u(I[BUF_SUPPLY] + b)]
     if src >= 0:
         return new_part(I, F, _product(I, F, src))
     return -1
@@ -638,20 +662,20 @@ def take(I: Any, F: Any, b: int) -> int:
 
 @_jit
 def _available(I: Any, b: int) -> int:
-    if I[I[BUF_SUPPLY] + b] >= 0:
+    if I[_u(I[BUF_SUPPLY] + b)] >= 0:
         return INF_CAP
-    return I[I[BUF_COUNT] + b] + I[I[BUF_NBAS] + b]  # type: ignore[no-any-return]
+    return I[_u(I[BUF_COUNT] + b)] + I[_u(I[BUF_NBAS] + b)]  # type: ignore[no-any-return]
 
 
 @_jit
 def unblock(I: Any, F: Any, a: int) -> None:
     """Agent ``a`` handed its part on: free it (servers pull next, sources arrive next)."""
-    I[I[AG_PART] + a] = -1
+    I[_u(I[AG_PART] + a)] = -1
     if a < I[NSERV]:
-        I[I[AG_STATE] + a] = A_FREE
-        s = I[I[AG_STATION] + a]
-        I[I[ST_NFREE] + s] += 1
-        set_acc(I, F, a, I[I[ST_FREE_ACC] + s])
+        I[_u(I[AG_STATE] + a)] = A_FREE
+        s = I[_u(I[AG_STATION] + a)]
+        I[_u(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
         enqueue_work(I, W_FREE, a)
     else:
         next_arrival(I, F, a - I[NSERV])
@@ -660,23 +684,23 @@ def unblock(I: Any, F: Any, a: int) -> None:
 @_jit
 def notify(I: Any, F: Any, b: int) -> None:
     """Room may have freed in ``b``: move waiting agents in, first come first served."""
-    while I[I[BUF_WH] + b] >= 0:
-        w = I[I[BUF_WH] + b]
-        if I[I[AG_STATE] + w] == A_BLOCKED:
-            count = I[I[BUF_COUNT] + b]
-            if (count == 0 and _free_consumer(I, b) >= 0) or count < I[I[BUF_CAP] + b]:
+    while I[_u(I[BUF_WH] + b)] >= 0:
+        w = I[_u(I[BUF_WH] + b)]
+        if I[_u(I[AG_STATE] + w)] == A_BLOCKED:
+            count = I[_u(I[BUF_COUNT] + b)]
+            if (count == 0 and _free_consumer(I, b) >= 0) or count < I[_u(I[BUF_CAP] + b)]:
                 if I[BBS] and _space(I, b) <= 0:
                     break  # every place is promised to a reservation
                 pop_waiter(I, b)
-                deliver(I, F, b, I[I[AG_PART] + w])
+                deliver(I, F, b, I[_u(I[AG_PART] + w)])
                 unblock(I, F, w)
             else:
                 break
         else:  # waiting to start (blocking before service)
             if _space(I, b) > 0:
                 pop_waiter(I, b)
-                I[I[BUF_PROM] + b] += 1
-                I[I[AG_RES] + w] = 1
+                I[_u(I[BUF_PROM] + b)] += 1
+                I[_u(I[AG_RES] + w)] = 1
                 begin(I, F, w)
             else:
                 break
@@ -686,52 +710,52 @@ def notify(I: Any, F: Any, b: int) -> None:
 @_jit
 def start_part(I: Any, F: Any, a: int, p: int) -> None:
     """Free server ``a`` receives part ``p``."""
-    s = I[I[AG_STATION] + a]
-    I[I[ST_NFREE] + s] -= 1
-    I[I[AG_PART] + a] = p
+    s = I[_u(I[AG_STATION] + a)]
+    I[_u(I[ST_NFREE] + s)] -= 1
+    I[_u(I[AG_PART] + a)] = p
     if I[BBS]:
         d = decide(I, F, s, p)
-        I[I[AG_DEST] + a] = d
-        I[I[AG_RES] + a] = 0
+        I[_u(I[AG_DEST] + a)] = d
+        I[_u(I[AG_RES] + a)] = 0
         if d >= 0:
-            if _space(I, d) > 0 and I[I[BUF_WH] + d] < 0:
-                I[I[BUF_PROM] + d] += 1
-                I[I[AG_RES] + a] = 1
+            if _space(I, d) > 0 and I[_u(I[BUF_WH] + d)] < 0:
+                I[_u(I[BUF_PROM] + d)] += 1
+                I[_u(I[AG_RES] + a)] = 1
             else:
-                I[I[AG_STATE] + a] = A_WAIT
+                I[_u(I[AG_STATE] + a)] = A_WAIT
                 set_acc(I, F, a, BLOCKED)
                 add_waiter(I, d, a)
                 check_deadlock(I, d)
                 return
-    if I[I[ST_SETUP] + s] >= 0 or I[I[ST_PAUSED] + s] != 0 or I[I[ST_FM1] + s] > I[I[ST_FM0] + s]:
+    if I[_u(I[ST_SETUP] + s)] >= 0 or I[_u(I[ST_PAUSED] + s)] != 0 or I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
         begin(I, F, a)
         return
     # The common case written out (no setup, no failures, not paused): one call less per part.
-    pr = I[I[PART_PROD] + p]
-    I[I[AG_LAST] + a] = pr
-    I[I[ST_NACT] + s] += 1
-    I[I[ST_NPROC] + s] += 1
-    I[I[AG_STATE] + a] = A_BUSY
+    pr = I[_u(I[PART_PROD] + p)]
+    I[_u(I[AG_LAST] + a)] = pr
+    I[_u(I[ST_NACT] + s)] += 1
+    I[_u(I[ST_NPROC] + s)] += 1
+    I[_u(I[AG_STATE] + a)] = A_BUSY
     set_acc(I, F, a, BUSY)
-    schedule(I, F, a, F[NOW] + draw(I, F, I[I[ST_PROC] + s * I[NP] + pr]))
+    schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
     upd_active(I, F, s)
 
 
 @_jit
 def begin(I: Any, F: Any, a: int) -> None:
     """Start the setup (if the product changes) or the processing of the part on ``a``."""
-    s = I[I[AG_STATION] + a]
-    pr = I[I[PART_PROD] + I[I[AG_PART] + a]]
-    k = I[I[ST_SETUP] + s]
+    s = I[_u(I[AG_STATION] + a)]
+    pr = I[_u(I[PART_PROD] + I[_u(I[AG_PART] + a)])]
+    k = I[_u(I[ST_SETUP] + s)]
     ol = I[AG_LAST] + a
-    last = I[ol]
-    I[ol] = pr
-    I[I[ST_NACT] + s] += 1
+    last = I[_u(ol)]
+    I[_u(ol)] = pr
+    I[_u(I[ST_NACT] + s)] += 1
     if k >= 0 and last >= 0 and last != pr:
         np_ = I[NP]
-        d = F[I[SETUP_TIME] + (k * np_ + last) * np_ + pr]
+        d = F[_u(I[SETUP_TIME] + (k * np_ + last) * np_ + pr)]
         if d > 0.0:
-            I[I[AG_STATE] + a] = A_SETUP
+            I[_u(I[AG_STATE] + a)] = A_SETUP
             set_acc(I, F, a, SETUP)
             _run_phase(I, F, a, d)
             upd_active(I, F, s)
@@ -742,44 +766,44 @@ def begin(I: Any, F: Any, a: int) -> None:
 
 @_jit
 def _run_phase(I: Any, F: Any, a: int, d: float) -> None:
-    s = I[I[AG_STATION] + a]
-    if I[I[ST_PAUSED] + s] != 0:
-        F[I[AG_REM] + a] = d  # resumes with the station
+    s = I[_u(I[AG_STATION] + a)]
+    if I[_u(I[ST_PAUSED] + s)] != 0:
+        F[_u(I[AG_REM] + a)] = d  # resumes with the station
     else:
         schedule(I, F, a, F[NOW] + d)
 
 
 @_jit
 def start_process(I: Any, F: Any, a: int) -> None:
-    s = I[I[AG_STATION] + a]
-    pr = I[I[PART_PROD] + I[I[AG_PART] + a]]
-    d = draw(I, F, I[I[ST_PROC] + s * I[NP] + pr])
-    I[I[AG_STATE] + a] = A_BUSY
+    s = I[_u(I[AG_STATION] + a)]
+    pr = I[_u(I[PART_PROD] + I[_u(I[AG_PART] + a)])]
+    d = draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)])
+    I[_u(I[AG_STATE] + a)] = A_BUSY
     set_acc(I, F, a, BUSY)
-    if I[I[ST_FM1] + s] > I[I[ST_FM0] + s]:
+    if I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
         fail_update(I, F, s)
-        I[I[ST_NPROC] + s] += 1
+        I[_u(I[ST_NPROC] + s)] += 1
         fail_resched(I, F, s)
     else:
-        I[I[ST_NPROC] + s] += 1
+        I[_u(I[ST_NPROC] + s)] += 1
     _run_phase(I, F, a, d)
 
 
 @_jit
 def finish(I: Any, F: Any, a: int) -> None:
     """Server ``a`` completed processing."""
-    s = I[I[AG_STATION] + a]
-    p = I[I[AG_PART] + a]
-    if I[I[ST_FM1] + s] > I[I[ST_FM0] + s]:
+    s = I[_u(I[AG_STATION] + a)]
+    p = I[_u(I[AG_PART] + a)]
+    if I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
         fail_update(I, F, s)
-        I[I[ST_NPROC] + s] -= 1
+        I[_u(I[ST_NPROC] + s)] -= 1
         fail_resched(I, F, s)
     else:
-        I[I[ST_NPROC] + s] -= 1
-    I[I[ST_NACT] + s] -= 1
-    I[I[ST_DONE] + s] += 1
+        I[_u(I[ST_NPROC] + s)] -= 1
+    I[_u(I[ST_NACT] + s)] -= 1
+    I[_u(I[ST_DONE] + s)] += 1
     if I[BBS]:
-        d = I[I[AG_DEST] + a]
+        d = I[_u(I[AG_DEST] + a)]
     else:
         d = decide(I, F, s, p)
     ok = True
@@ -788,21 +812,21 @@ def finish(I: Any, F: Any, a: int) -> None:
         _release(I, F, p)
     elif d < 0:
         part_exit(I, F, p, -d - 1)
-    elif I[BBS] and I[I[AG_RES] + a]:
-        I[I[BUF_PROM] + d] -= 1
-        I[I[AG_RES] + a] = 0
+    elif I[BBS] and I[_u(I[AG_RES] + a)]:
+        I[_u(I[BUF_PROM] + d)] -= 1
+        I[_u(I[AG_RES] + a)] = 0
         ok = deliver(I, F, d, p)
     else:
         ok = try_push(I, F, p, d)
     if ok:
-        I[I[AG_PART] + a] = -1
-        I[I[AG_STATE] + a] = A_FREE
-        I[I[ST_NFREE] + s] += 1
-        set_acc(I, F, a, I[I[ST_FREE_ACC] + s])
+        I[_u(I[AG_PART] + a)] = -1
+        I[_u(I[AG_STATE] + a)] = A_FREE
+        I[_u(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
         pull(I, F, a)  # safe to call directly: pull defers everything that could recurse
     else:
-        I[I[AG_STATE] + a] = A_BLOCKED
-        I[I[AG_DEST] + a] = d
+        I[_u(I[AG_STATE] + a)] = A_BLOCKED
+        I[_u(I[AG_DEST] + a)] = d
         set_acc(I, F, a, BLOCKED)
         add_waiter(I, d, a)
         check_deadlock(I, d)
@@ -824,107 +848,109 @@ def complete_simple(I: Any, F: Any, a: int, s: int) -> None:
     o_nact = I[ST_NACT]
     o_count = I[BUF_COUNT]
     o_wh = I[BUF_WH]
-    p = I[o_part + a]
-    I[I[ST_DONE] + s] += 1
-    d = I[I[RT_DEST] + I[I[RT0] + s]]
-    I[o_nproc + s] -= 1
-    I[o_nact + s] -= 1
+    p = I[_u(o_part + a)]
+    I[_u(I[ST_DONE] + s)] += 1
+    d = I[_u(I[RT_DEST] + I[_u(I[RT0] + s)])]
+    # The station's processing/active counts stay as they are if it goes straight on to
+    # its next part; the paths that stop (blocked, idle) lower them.
     ok = True
     if d < 0:
         part_exit(I, F, p, -d - 1)
-    elif I[o_wh + d] >= 0:
+    elif I[_u(o_wh + d)] >= 0:
         ok = False
     else:
-        count = I[o_count + d]
+        count = I[_u(o_count + d)]
         delivered = False
         if count == 0:
             a2 = _free_consumer(I, d)
             if a2 >= 0:
-                I[I[BUF_DIRECT] + d] += 1
+                I[_u(I[BUF_DIRECT] + d)] += 1
                 start_part(I, F, a2, p)
                 delivered = True
         if not delivered:
-            if count < I[I[BUF_CAP] + d]:
+            if count < I[_u(I[BUF_CAP] + d)]:
                 _enq(I, F, d, p)
             else:
                 ok = False
     if not ok:
-        I[I[AG_STATE] + a] = A_BLOCKED
-        I[I[AG_DEST] + a] = d
+        I[_u(o_nproc + s)] -= 1
+        I[_u(o_nact + s)] -= 1
+        I[_u(I[AG_STATE] + a)] = A_BLOCKED
+        I[_u(I[AG_DEST] + a)] = d
         set_acc(I, F, a, BLOCKED)
         add_waiter(I, d, a)
         check_deadlock(I, d)
         upd_active(I, F, s)
         return
-    b = I[I[IN_BUF] + I[I[ST_IN0] + s]]
+    b = I[_u(I[IN_BUF] + I[_u(I[ST_IN0] + s)])]
     nxt = -1
-    if I[o_count + b] > 0:
+    if I[_u(o_count + b)] > 0:
         nxt = _deq(I, F, b)
-        if I[o_wh + b] >= 0:
+        if I[_u(o_wh + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
-    elif I[o_wh + b] < 0 and I[I[BUF_SUPPLY] + b] >= 0:
-        nxt = new_part(I, F, _product(I, F, I[I[BUF_SUPPLY] + b]))
+    elif I[_u(o_wh + b)] < 0 and I[_u(I[BUF_SUPPLY] + b)] >= 0:
+        nxt = new_part(I, F, _product(I, F, I[_u(I[BUF_SUPPLY] + b)]))
     if nxt < 0:  # nothing at hand: the general path (waiting agents, or going idle)
-        I[o_part + a] = -1
-        I[I[AG_STATE] + a] = A_FREE
-        I[I[ST_NFREE] + s] += 1
-        set_acc(I, F, a, I[I[ST_FREE_ACC] + s])
+        I[_u(o_nproc + s)] -= 1
+        I[_u(o_nact + s)] -= 1
+        I[_u(o_part + a)] = -1
+        I[_u(I[AG_STATE] + a)] = A_FREE
+        I[_u(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
         pull(I, F, a)
         upd_active(I, F, s)
         return
     # Straight on to the next part: the station stays active, no setup (simple station).
-    pr = I[I[PART_PROD] + nxt]
-    I[o_part + a] = nxt
-    I[I[AG_LAST] + a] = pr
-    I[o_nact + s] += 1
-    I[o_nproc + s] += 1
+    pr = I[_u(I[PART_PROD] + nxt)]
+    I[_u(o_part + a)] = nxt
+    I[_u(I[AG_LAST] + a)] = pr
     set_acc(I, F, a, BUSY)
-    schedule(I, F, a, F[NOW] + draw(I, F, I[I[ST_PROC] + s * I[NP] + pr]))
+    schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
 
 
 @_jit
 def pull(I: Any, F: Any, a: int) -> None:
     """Free server ``a`` looks for work."""
-    if I[I[AG_STATE] + a] != A_FREE:
+    if I[_u(I[AG_STATE] + a)] != A_FREE:
         return
-    s = I[I[AG_STATION] + a]
-    if I[I[ST_PAUSED] + s] != 0:
+    s = I[_u(I[AG_STATION] + a)]
+    if I[_u(I[ST_PAUSED] + s)] != 0:
         return
-    if I[I[ST_ASM] + s]:
+    if I[_u(I[ST_ASM] + s)]:
         assemble(I, F, s)
         return
-    b = I[I[IN_BUF] + I[I[ST_IN0] + s]]
-    if I[I[BUF_COUNT] + b] > 0:
+    b = I[_u(I[IN_BUF] + I[_u(I[ST_IN0] + s)])]
+    if I[_u(I[BUF_COUNT] + b)] > 0:
         p = _deq(I, F, b)
-        if I[I[BUF_WH] + b] >= 0:
+        if I[_u(I[BUF_WH] + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
     else:
         p = take(I, F, b)
     if p >= 0:
         start_part(I, F, a, p)
-    elif I[I[BUF_WH] + b] >= 0:
+    elif I[_u(I[BUF_WH] + b)] >= 0:
         enqueue_work(I, W_NOTIFY, b)  # an idle server is room for a waiting reservation
 
 
 @_jit
 def assemble(I: Any, F: Any, s: int) -> None:
     """Start as many assemblies as free servers and available inputs allow."""
-    i0 = I[I[ST_IN0] + s]
-    i1 = I[I[ST_IN1] + s]
-    while I[I[ST_NFREE] + s] > 0 and I[I[ST_PAUSED] + s] == 0:
+    i0 = I[_u(I[ST_IN0] + s)]
+    i1 = I[_u(I[ST_IN1] + s)]
+    while I[_u(I[ST_NFREE] + s)] > 0 and I[_u(I[ST_PAUSED] + s)] == 0:
         for i in range(i0, i1):
-            if _available(I, I[I[IN_BUF] + i]) < I[I[IN_QTY] + i]:
+            if _available(I, I[_u(I[IN_BUF] + i)]) < I[_u(I[IN_QTY] + i)]:
                 return
         a = -1
-        a0 = I[I[ST_SRV0] + s]
-        for k in range(a0, a0 + I[I[ST_NSRV] + s]):
-            if I[I[AG_STATE] + k] == A_FREE:
+        a0 = I[_u(I[ST_SRV0] + s)]
+        for k in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
+            if I[_u(I[AG_STATE] + k)] == A_FREE:
                 a = k
                 break
         main = -1
         for i in range(i0, i1):
-            for _q in range(I[I[IN_QTY] + i]):
-                p = take(I, F, I[I[IN_BUF] + i])
+            for _q in range(I[_u(I[IN_QTY] + i)]):
+                p = take(I, F, I[_u(I[IN_BUF] + i)])
                 if main < 0:
                     main = p
                 else:
@@ -937,31 +963,31 @@ def assemble(I: Any, F: Any, s: int) -> None:
 @_jit
 def next_arrival(I: Any, F: Any, src: int) -> None:
     a = I[NSERV] + src
-    lim = I[I[SRC_LIMIT] + src]
-    k = I[I[SRC_STREAM] + src]
-    if k < 0 or (lim >= 0 and I[I[SRC_MADE] + src] >= lim):
-        I[I[AG_STATE] + a] = A_DONE
+    lim = I[_u(I[SRC_LIMIT] + src)]
+    k = I[_u(I[SRC_STREAM] + src)]
+    if k < 0 or (lim >= 0 and I[_u(I[SRC_MADE] + src)] >= lim):
+        I[_u(I[AG_STATE] + a)] = A_DONE
         return
-    I[I[AG_STATE] + a] = A_ARRIVING
+    I[_u(I[AG_STATE] + a)] = A_ARRIVING
     schedule(I, F, a, F[NOW] + draw(I, F, k))
 
 
 @_jit
 def arrival(I: Any, F: Any, src: int) -> None:
     a = I[NSERV] + src
-    I[I[SRC_MADE] + src] += 1
+    I[_u(I[SRC_MADE] + src)] += 1
     p = new_part(I, F, _product(I, F, src))
     d = route(I, F, I[NS] + src, p)
     if try_push(I, F, p, d):
         next_arrival(I, F, src)
-    elif I[I[SRC_LOSE] + src]:
+    elif I[_u(I[SRC_LOSE] + src)]:
         I[LOST] += 1
         _release(I, F, p)  # born now: adds no time in system
         next_arrival(I, F, src)
     else:
-        I[I[AG_STATE] + a] = A_BLOCKED
-        I[I[AG_PART] + a] = p
-        I[I[AG_DEST] + a] = d
+        I[_u(I[AG_STATE] + a)] = A_BLOCKED
+        I[_u(I[AG_PART] + a)] = p
+        I[_u(I[AG_DEST] + a)] = d
         add_waiter(I, d, a)
 
 
@@ -969,19 +995,19 @@ def arrival(I: Any, F: Any, src: int) -> None:
 @_jit
 def pause(I: Any, F: Any, s: int, bit: int) -> None:
     op = I[ST_PAUSED] + s
-    if I[op] & bit:
+    if I[_u(op)] & bit:
         return
     fail_update(I, F, s)
     flush_station(I, F, s)
-    was = I[op]
-    I[op] = was | bit
+    was = I[_u(op)]
+    I[_u(op)] = was | bit
     if was == 0:
         now = F[NOW]
-        a0 = I[I[ST_SRV0] + s]
-        for a in range(a0, a0 + I[I[ST_NSRV] + s]):
-            st = I[I[AG_STATE] + a]
-            if (st == A_BUSY or st == A_SETUP) and I[I[HPOS] + a] >= 0:
-                F[I[AG_REM] + a] = F[I[HTIME] + a] - now
+        a0 = I[_u(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
+            st = I[_u(I[AG_STATE] + a)]
+            if (st == A_BUSY or st == A_SETUP) and I[_u(I[HPOS] + a)] >= 0:
+                F[_u(I[AG_REM] + a)] = F[_u(I[HTIME] + a)] - now
                 cancel(I, F, a)
     fail_resched(I, F, s)
     upd_active(I, F, s)
@@ -990,23 +1016,23 @@ def pause(I: Any, F: Any, s: int, bit: int) -> None:
 @_jit
 def unpause(I: Any, F: Any, s: int, bit: int) -> None:
     op = I[ST_PAUSED] + s
-    if (I[op] & bit) == 0:
+    if (I[_u(op)] & bit) == 0:
         return
     fail_update(I, F, s)
     flush_station(I, F, s)
-    I[op] &= ~bit
-    if I[op] == 0:
+    I[_u(op)] &= ~bit
+    if I[_u(op)] == 0:
         now = F[NOW]
-        a0 = I[I[ST_SRV0] + s]
-        for a in range(a0, a0 + I[I[ST_NSRV] + s]):
-            st = I[I[AG_STATE] + a]
+        a0 = I[_u(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
+            st = I[_u(I[AG_STATE] + a)]
             if st == A_BUSY or st == A_SETUP:
-                schedule(I, F, a, now + F[I[AG_REM] + a])
+                schedule(I, F, a, now + F[_u(I[AG_REM] + a)])
             elif st == A_FREE:
                 enqueue_work(I, W_FREE, a)
-        for i in range(I[I[ST_IN0] + s], I[I[ST_IN1] + s]):
-            b = I[I[IN_BUF] + i]
-            if I[I[BUF_WH] + b] >= 0:
+        for i in range(I[_u(I[ST_IN0] + s)], I[_u(I[ST_IN1] + s)]):
+            b = I[_u(I[IN_BUF] + i)]
+            if I[_u(I[BUF_WH] + b)] >= 0:
                 enqueue_work(I, W_NOTIFY, b)
     fail_resched(I, F, s)
     upd_active(I, F, s)
@@ -1017,21 +1043,21 @@ def on_failure(I: Any, F: Any, s: int) -> None:
     fail_update(I, F, s)
     m = -1
     best = np.inf
-    for k in range(I[I[ST_FM0] + s], I[I[ST_FM1] + s]):
-        r = F[I[FM_REM] + k]
+    for k in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
+        r = F[_u(I[FM_REM] + k)]
         if _clock_runs(I, s, k) and r < best:
             best = r
             m = k
-    F[I[FM_REM] + m] = draw(I, F, I[I[FM_TTF] + m])
+    F[_u(I[FM_REM] + m)] = draw(I, F, I[_u(I[FM_TTF] + m)])
     pause(I, F, s, P_DOWN)
-    schedule(I, F, I[NAG] + I[NS] + s, F[NOW] + draw(I, F, I[I[FM_TTR] + m]))
+    schedule(I, F, I[NAG] + I[NS] + s, F[NOW] + draw(I, F, I[_u(I[FM_TTR] + m)]))
 
 
 @_jit
 def on_calendar(I: Any, F: Any, c: int) -> None:
-    off = I[I[CAL_TOFF] + I[I[CAL_K] + c]]
+    off = I[_u(I[CAL_TOFF] + I[_u(I[CAL_K] + c)])]
     for s in range(I[NS]):
-        if I[I[ST_CAL] + s] == c:
+        if I[_u(I[ST_CAL] + s)] == c:
             if off:
                 pause(I, F, s, P_OFF)
             else:
@@ -1042,12 +1068,12 @@ def on_calendar(I: Any, F: Any, c: int) -> None:
 @_jit
 def next_toggle(I: Any, F: Any, c: int) -> None:
     ok = I[CAL_K] + c
-    k = I[ok] + 1
-    if k >= I[I[CAL_T1] + c]:
-        k = I[I[CAL_T0] + c]
-        I[I[CAL_CYC] + c] += 1
-    I[ok] = k
-    t = I[I[CAL_CYC] + c] * F[I[CAL_PERIOD] + c] + F[I[CAL_TT] + k] - F[CAL_OFF]
+    k = I[_u(ok)] + 1
+    if k >= I[_u(I[CAL_T1] + c)]:
+        k = I[_u(I[CAL_T0] + c)]
+        I[_u(I[CAL_CYC] + c)] += 1
+    I[_u(ok)] = k
+    t = I[_u(I[CAL_CYC] + c)] * F[_u(I[CAL_PERIOD] + c)] + F[_u(I[CAL_TT] + k)] - F[CAL_OFF]
     schedule(I, F, I[NAG] + 2 * I[NS] + c, t)
 
 
@@ -1061,59 +1087,59 @@ def check_deadlock(I: Any, b0: int) -> None:
     buffer), and repeat; anything left can never move again. (A saturated supply feeding a
     buffer does not help: it gives its consumer work, not room.)
     """
-    cap = I[I[BUF_CAP] + b0]
-    if I[I[BUF_COUNT] + b0] < cap or cap >= INF_CAP:
+    cap = I[_u(I[BUF_CAP] + b0)]
+    if I[_u(I[BUF_COUNT] + b0)] < cap or cap >= INF_CAP:
         return  # room downstream
-    for i in range(I[I[BUF_C0] + b0], I[I[BUF_C1] + b0]):
-        c = I[I[CONS] + i]
-        a0 = I[I[ST_SRV0] + c]
-        for a in range(a0, a0 + I[I[ST_NSRV] + c]):
-            st = I[I[AG_STATE] + a]
+    for i in range(I[_u(I[BUF_C0] + b0)], I[_u(I[BUF_C1] + b0)]):
+        c = I[_u(I[CONS] + i)]
+        a0 = I[_u(I[ST_SRV0] + c)]
+        for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
+            st = I[_u(I[AG_STATE] + a)]
             if st != A_BLOCKED and st != A_WAIT:
                 return  # the common case: a consumer is working, so parts will move
     nb = I[NB]
     mark = I[MARK]
     stack = mark + nb
     for b in range(nb):
-        I[mark + b] = 0
-    I[stack] = b0
+        I[_u(mark + b)] = 0
+    I[_u(stack)] = b0
     n = 1
-    I[mark + b0] = 1
+    I[_u(mark + b0)] = 1
     while n > 0:
         n -= 1
-        b = I[stack + n]
-        if I[I[BUF_COUNT] + b] < I[I[BUF_CAP] + b]:
-            I[mark + b] = 2  # room: whoever waits on it can move
+        b = I[_u(stack + n)]
+        if I[_u(I[BUF_COUNT] + b)] < I[_u(I[BUF_CAP] + b)]:
+            I[_u(mark + b)] = 2  # room: whoever waits on it can move
             continue
-        for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
-            c = I[I[CONS] + i]
-            a0 = I[I[ST_SRV0] + c]
-            for a in range(a0, a0 + I[I[ST_NSRV] + c]):
-                st = I[I[AG_STATE] + a]
-                d = I[I[AG_DEST] + a]
+        for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
+            c = I[_u(I[CONS] + i)]
+            a0 = I[_u(I[ST_SRV0] + c)]
+            for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
+                st = I[_u(I[AG_STATE] + a)]
+                d = I[_u(I[AG_DEST] + a)]
                 if (st != A_BLOCKED and st != A_WAIT) or d < 0:
-                    I[mark + b] = 2
-                elif I[mark + d] == 0:
-                    I[mark + d] = 1
-                    I[stack + n] = d
+                    I[_u(mark + b)] = 2
+                elif I[_u(mark + d)] == 0:
+                    I[_u(mark + d)] = 1
+                    I[_u(stack + n)] = d
                     n += 1
-        if I[mark + b0] == 2:
+        if I[_u(mark + b0)] == 2:
             return
     changed = True
     while changed:
         changed = False
         for b in range(nb):
-            if I[mark + b] != 1:
+            if I[_u(mark + b)] != 1:
                 continue
-            for i in range(I[I[BUF_C0] + b], I[I[BUF_C1] + b]):
-                c = I[I[CONS] + i]
-                a0 = I[I[ST_SRV0] + c]
-                for a in range(a0, a0 + I[I[ST_NSRV] + c]):
-                    d = I[I[AG_DEST] + a]
-                    if d < 0 or I[mark + d] != 1:
-                        I[mark + b] = 2
+            for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
+                c = I[_u(I[CONS] + i)]
+                a0 = I[_u(I[ST_SRV0] + c)]
+                for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
+                    d = I[_u(I[AG_DEST] + a)]
+                    if d < 0 or I[_u(mark + d)] != 1:
+                        I[_u(mark + b)] = 2
                         changed = True
-    if I[mark + b0] == 1:
+    if I[_u(mark + b0)] == 1:
         I[DEAD_B] = b0
         I[FLAG] |= F_DEADLOCK
 
@@ -1124,7 +1150,7 @@ def drain(I: Any, F: Any) -> None:
     mask = I[WQN] - 1
     wq = I[WQ]
     while I[QH] < I[QT]:
-        item = I[wq + (I[QH] & mask)]
+        item = I[_u(wq + (I[QH] & mask))]
         I[QH] += 1
         kind = item >> 32
         ident = item & 0xFFFFFFFF
@@ -1143,30 +1169,30 @@ def reset_stats(I: Any, F: Any) -> None:
     ns, nb = I[NS], I[NB]
     for s in range(ns):
         flush_station(I, F, s)
-        if I[I[ST_ACTIVE] + s]:
-            F[I[ST_ASTART] + s] = now
+        if I[_u(I[ST_ACTIVE] + s)]:
+            F[_u(I[ST_ASTART] + s)] = now
     for b in range(nb):
         buf_change(I, F, b, 0)
-        I[I[BUF_MAX] + b] = I[I[BUF_COUNT] + b]
-        I[I[BUF_ENQ] + b] = 0
-        I[I[BUF_DIRECT] + b] = 0
-        F[I[BUF_INT] + b] = 0.0
-        F[I[BUF_NE] + b] = 0.0
+        I[_u(I[BUF_MAX] + b)] = I[_u(I[BUF_COUNT] + b)]
+        I[_u(I[BUF_ENQ] + b)] = 0
+        I[_u(I[BUF_DIRECT] + b)] = 0
+        F[_u(I[BUF_INT] + b)] = 0.0
+        F[_u(I[BUF_NE] + b)] = 0.0
     wip_change(I, F, 0)
     for i in range(ns * NSTATES):
-        F[I[ST_T] + i] = 0.0
+        F[_u(I[ST_T] + i)] = 0.0
     for s in range(ns):
-        I[I[ST_DONE] + s] = 0
-        I[I[ST_BAD] + s] = 0
+        I[_u(I[ST_DONE] + s)] = 0
+        I[_u(I[ST_BAD] + s)] = 0
     for k in range(I[NK]):
-        I[I[SINK_N] + k] = 0
+        I[_u(I[SINK_N] + k)] = 0
     for k in range(I[NP]):
-        I[I[PROD_N] + k] = 0
-        F[I[PROD_LT] + k] = 0.0
+        I[_u(I[PROD_N] + k)] = 0
+        F[_u(I[PROD_LT] + k)] = 0.0
     for k in (WIP_INT, LT_SUM, LT_SQ, LT_MAX, SOJ):
-        F[k] = 0.0
+        F[_u(k)] = 0.0
     for k in (EXITS, SCRAP, LOST, CONSUMED, CREATED, AP_N):
-        I[k] = 0
+        I[_u(k)] = 0
     I[WIP0] = I[WIP]
     F[T_STAT] = now
 
@@ -1177,8 +1203,8 @@ def finalize(I: Any, F: Any, t: float) -> None:
     F[NOW] = t
     for s in range(I[NS]):
         flush_station(I, F, s)
-        t0 = F[I[ST_ASTART] + s]
-        if I[I[ST_ACTIVE] + s] and I[TRACK] and t > t0:
+        t0 = F[_u(I[ST_ASTART] + s)]
+        if I[_u(I[ST_ACTIVE] + s)] and I[TRACK] and t > t0:
             _record_period(I, F, s, t0, t)
     for b in range(I[NB]):
         buf_change(I, F, b, 0)
@@ -1186,7 +1212,7 @@ def finalize(I: Any, F: Any, t: float) -> None:
     ts = F[T_STAT]
     pb = I[PART_BIRTH]
     for p in range(I[POOL]):
-        birth = F[pb + p]
+        birth = F[_u(pb + p)]
         if birth >= 0.0:
             F[SOJ] += t - max(birth, ts)
 
@@ -1220,8 +1246,8 @@ def run(I: Any, F: Any, max_events: int) -> int:
             return PAUSE
         if I[HN] == 0:
             return STALL
-        slot = I[heap]
-        t = F[htime + slot]
+        slot = I[_u(heap)]
+        t = F[_u(htime + slot)]
         if t > F[T_END]:
             finalize(I, F, F[T_END])
             return DONE
@@ -1232,14 +1258,13 @@ def run(I: Any, F: Any, max_events: int) -> int:
         F[NOW] = t
         I[EVENTS] += 1
         if slot < nserv:
-            if I[I[AG_STATE] + slot] == A_SETUP:
+            s = I[_u(I[AG_STATION] + slot)]
+            if fast and I[_u(I[ST_SIMPLE] + s)]:  # simple stations have no setups
+                complete_simple(I, F, slot, s)
+            elif I[_u(I[AG_STATE] + slot)] == A_SETUP:
                 start_process(I, F, slot)
             else:
-                s = I[I[AG_STATION] + slot]
-                if I[I[ST_SIMPLE] + s] and fast:
-                    complete_simple(I, F, slot, s)
-                else:
-                    finish(I, F, slot)
+                finish(I, F, slot)
         elif slot < nag:
             arrival(I, F, slot - nserv)
         elif slot < nag + ns:
@@ -1250,13 +1275,13 @@ def run(I: Any, F: Any, max_events: int) -> int:
             on_calendar(I, F, slot - nag - 2 * ns)
         else:
             reset_stats(I, F)
-        if I[RESCHED] == 0 and I[I[HPOS] + slot] >= 0:
-            _remove_at(I, F, I[I[HPOS] + slot])
+        if I[RESCHED] == 0 and I[_u(I[HPOS] + slot)] >= 0:
+            _remove_at(I, F, I[_u(I[HPOS] + slot)])
         I[CUR] = -1
         if I[QH] < I[QT]:
             drain(I, F)
         tgt = I[TARGET]
-        if tgt > 0 and I[EXITS] >= tgt and I[I[HPOS] + warm_slot] < 0:
+        if tgt > 0 and I[EXITS] >= tgt and I[_u(I[HPOS] + warm_slot)] < 0:
             finalize(I, F, t)
             return DONE
 
@@ -1267,32 +1292,32 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
     ns = I[NS]
     nag = I[NAG]
     for a in range(I[NSERV]):
-        s = I[I[AG_STATION] + a]
-        I[I[AG_STATE] + a] = A_FREE
-        I[I[AG_ACC] + a] = I[I[ST_FREE_ACC] + s]
-        I[I[ST_NFREE] + s] += 1
+        s = I[_u(I[AG_STATION] + a)]
+        I[_u(I[AG_STATE] + a)] = A_FREE
+        I[_u(I[AG_ACC] + a)] = I[_u(I[ST_FREE_ACC] + s)]
+        I[_u(I[ST_NFREE] + s)] += 1
     for m in range(I[NM]):
-        F[I[FM_REM] + m] = draw(I, F, I[I[FM_TTF] + m])
+        F[_u(I[FM_REM] + m)] = draw(I, F, I[_u(I[FM_TTF] + m)])
     for c in range(I[NC]):
         # Position within the calendar: the last toggle at or before the start offset.
         off = F[CAL_OFF]
-        per = F[I[CAL_PERIOD] + c]
+        per = F[_u(I[CAL_PERIOD] + c)]
         cyc = np.floor(off / per)
-        I[I[CAL_CYC] + c] = np.int64(cyc)
+        I[_u(I[CAL_CYC] + c)] = np.int64(cyc)
         pos = off - cyc * per
-        t0 = I[I[CAL_T0] + c]
-        t1 = I[I[CAL_T1] + c]
+        t0 = I[_u(I[CAL_T0] + c)]
+        t1 = I[_u(I[CAL_T1] + c)]
         k = t0
-        while k + 1 < t1 and F[I[CAL_TT] + k + 1] <= pos:
+        while k + 1 < t1 and F[_u(I[CAL_TT] + k + 1)] <= pos:
             k += 1
-        if F[I[CAL_TT] + k] > pos:
+        if F[_u(I[CAL_TT] + k)] > pos:
             k = t1 - 1  # before the first toggle: in the state of the period's last toggle
-            I[I[CAL_CYC] + c] -= 1
-        I[I[CAL_K] + c] = k
-        if I[I[CAL_TOFF] + k]:
+            I[_u(I[CAL_CYC] + c)] -= 1
+        I[_u(I[CAL_K] + c)] = k
+        if I[_u(I[CAL_TOFF] + k)]:
             for s in range(ns):
-                if I[I[ST_CAL] + s] == c:
-                    I[I[ST_PAUSED] + s] |= P_OFF
+                if I[_u(I[ST_CAL] + s)] == c:
+                    I[_u(I[ST_PAUSED] + s)] |= P_OFF
         next_toggle(I, F, c)
     for b in range(I[NB]):
         for _i in range(level[b]):
@@ -1302,8 +1327,8 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
         if down[s] >= 0.0:
             pause(I, F, s, P_DOWN)
             schedule(I, F, nag + ns + s, down[s])
-        a0 = I[I[ST_SRV0] + s]
-        for a in range(a0, a0 + min(busy[s], I[I[ST_NSRV] + s])):
+        a0 = I[_u(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + min(busy[s], I[_u(I[ST_NSRV] + s)])):
             p = new_part(I, F, 0)
             start_part(I, F, a, p)
         fail_resched(I, F, s)
@@ -1311,6 +1336,6 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
     for src in range(I[NSRC]):
         next_arrival(I, F, src)
     for a in range(I[NSERV]):
-        if I[I[AG_STATE] + a] == A_FREE:
+        if I[_u(I[AG_STATE] + a)] == A_FREE:
             enqueue_work(I, W_FREE, a)
     drain(I, F)
