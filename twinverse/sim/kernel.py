@@ -16,6 +16,11 @@ random-variate blocks, grow the part pool, take a batch of active periods, repor
 progress — and is called again with the same arrays to continue. So distributions stay
 Python strategy objects sampling in bulk, and nothing in here allocates.
 
+The kernel is one module on purpose, larger than our usual modules: numba's on-disk cache
+is invalidated by changes to the file a function lives in, not by changes to the files it
+calls into or takes constants from, so a kernel split over several files could run stale
+compiled code after an edit.
+
 Timers are slots of an indexed binary heap (one per server, source, station failure,
 station repair, calendar, plus warm-up): rescheduling leaves no stale entries and the heap
 never grows. Ties break by slot number: deterministic. Zero-time consequences of an event
