@@ -114,3 +114,20 @@ def test_every_sim_route_declares_its_permission(client: TestClient) -> None:
         ("/api/sim/runs", "GET"): ("sim:read",),
         ("/api/sim/runs/{run_id}", "GET"): ("sim:read",),
     }
+
+
+def test_stopping_the_server_stops_running_simulations(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", plant=EXAMPLES / "bottling_sim.yaml", store=":memory:")
+    app = create_app(settings)
+    with TestClient(app) as c:
+        rid = c.post("/api/sim/runs", json={"parts": 100_000_000, "reps": 1, "from_live": False}).json()["id"]
+        for _ in range(200):  # until it is under way
+            if c.get(f"/api/sim/runs/{rid}").json()["status"] == "running":
+                break
+            time.sleep(0.02)
+    reg = app.state.sim_runs
+    for _ in range(200):
+        if reg.runs[rid]["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert reg.runs[rid]["status"] == "failed" and reg.runs[rid]["error"] == "the server stopped during the run"

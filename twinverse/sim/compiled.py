@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import kernel as K
-from .distributions import Distribution, Exponential
+from .distributions import Distribution
 from .network import INF, Blocking, FailureBasis, Network, RouteKind
 
 __all__ = ["Compiled", "Stream", "compile_network", "serial_line", "stream_rng"]
@@ -395,8 +395,6 @@ def serial_line(net: Network) -> list[str] | None:
         return None
     src = net.sources[0]
     if src.route.kind is not RouteKind.SINGLE or src.limit is not None or len(net.products) != 1:
-        return None
-    if src.interarrival is not None and not isinstance(src.interarrival, Exponential | Distribution):
         return None
     if net.blocking is not Blocking.AFTER_SERVICE or len(net.sinks) != 1:
         return None

@@ -24,7 +24,6 @@ every element they share: differences between them are not noise from the dice.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from .engine import InitialState, RunConfig, simulate
@@ -57,14 +56,3 @@ def run_scenario(
     cfg = {k: v for k, v in config.__dict__.items() if v is not None}
     return ScenarioResult(name, dict(params or {}), tuple(reps), net.time_unit, grid, cfg)
 
-
-def with_defaults(net: Network, **overrides: Any) -> RunConfig:
-    """A run configuration from the model's ``run:`` section, with ``overrides`` on top."""
-    base: dict[str, Any] = {**net.run, **{k: v for k, v in overrides.items() if v is not None}}
-    if "until" not in base and "parts" not in base:
-        base["parts"] = 10_000
-    if "until" in base and "parts" in base and "parts" in overrides and "until" not in overrides:
-        base.pop("until")  # an explicit --parts replaces the file's stop time
-    if "until" in base and "parts" in base and "until" in overrides and "parts" not in overrides:
-        base.pop("parts")
-    return replace(RunConfig(**base))

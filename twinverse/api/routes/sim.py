@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import NotFoundError
@@ -28,7 +30,18 @@ from ..security import Permission, require
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/sim", tags=["simulation"], responses=problem_responses(404, 422))
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Stop running simulations when the server stops, instead of waiting for them."""
+    yield
+    reg = getattr(app.state, "sim_runs", None)
+    if reg is not None:
+        reg.close()
+
+
+router = APIRouter(prefix="/api/sim", tags=["simulation"], responses=problem_responses(404, 422),
+                   lifespan=_lifespan)
 
 _MAX_PARALLEL = 2
 
@@ -78,10 +91,25 @@ class _Registry:
         self.lock = threading.Lock()
         self.runs: dict[str, dict[str, Any]] = {}
         self.pool = ThreadPoolExecutor(max_workers=_MAX_PARALLEL, thread_name_prefix="twinverse-sim")
+        self.closing = False
 
     def update(self, rid: str, **fields: Any) -> None:
         with self.lock:
             self.runs[rid].update(fields)
+
+    def progress(self, rid: str, fraction: float) -> None:
+        """Record progress; stop the run if the server is stopping."""
+        if self.closing:
+            raise _Stopped
+        self.update(rid, progress=round(fraction, 4))
+
+    def close(self) -> None:
+        self.closing = True
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Stopped(Exception):
+    """Raised inside a run's progress callback when the server stops."""
 
 
 def _registry(request: Request) -> _Registry:
@@ -125,8 +153,10 @@ def start_run(body: RunRequest, request: Request, response: Response) -> RunSumm
         reg.update(rid, status="running", started=datetime.now(UTC))
         try:
             res = run_scenario(net, config, name=f"live-{rid}", initial=initial,
-                               progress=lambda f: reg.update(rid, progress=round(f, 4)))
+                               progress=lambda f: reg.progress(rid, f))
             reg.update(rid, status="done", progress=1.0, result=res.to_dict(), finished=datetime.now(UTC))
+        except _Stopped:
+            reg.update(rid, status="failed", error="the server stopped during the run", finished=datetime.now(UTC))
         except Exception as exc:  # a failed run is reported on the run, never lost
             reg.update(rid, status="failed", error=str(exc), finished=datetime.now(UTC))
 
