@@ -7,10 +7,12 @@ Each class carries the HTTP status the API answers with and enough context
     TwinverseError                    500  root; never raised directly
     ├── ConfigError                   500  bad settings / twinverse.toml
     ├── ModelError                    422  plant model invalid (YAML, DTDL, AAS)
-    │   └── ModelLoadError            422  several located problems in one file
+    │   ├── ModelLoadError            422  several located problems in one file
+    │   └── DeadlockError             422  a simulated line deadlocks (names the cycle)
     ├── NotFoundError                 404  unknown twin, signal, route object
     ├── InputError                    422  a request or payload is malformed
     │   ├── PayloadTooLarge           413  body above the configured limit
+    │   ├── RunConfigError            422  simulation run options are invalid
     │   └── ProofError                422  a Merkle proof, signature or checkpoint does not verify
     ├── AuthenticationError           401  no, malformed, unknown, expired or revoked credentials
     ├── PermissionDenied              403  authenticated, but not allowed (role, tenant, classification)
@@ -34,6 +36,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "ConnectorError",
+    "DeadlockError",
     "InputError",
     "IntegrityError",
     "Location",
@@ -44,6 +47,7 @@ __all__ = [
     "PermissionDenied",
     "Problem",
     "ProofError",
+    "RunConfigError",
     "StoreError",
     "TwinverseError",
 ]
@@ -212,3 +216,22 @@ class IntegrityError(TwinverseError):
 
     status = 500
     title = "Integrity check failed"
+
+
+class DeadlockError(ModelError):
+    """The model deadlocked: every element of ``cycle`` waits for the next one, forever."""
+
+    title = "Simulation deadlock"
+
+    def __init__(self, time: float, cycle: Sequence[str]) -> None:
+        self.time = time
+        self.cycle = tuple(cycle)
+        loop = " → ".join((*self.cycle, self.cycle[0])) if self.cycle else "?"
+        super().__init__(
+            f"deadlock at t={time:.6g}: {loop} (each buffer in the cycle is full and each station "
+            "holds a part it cannot pass on); add capacity to the loop or limit the parts in it"
+        )
+
+
+class RunConfigError(InputError):
+    """Simulation run options are invalid (e.g. neither a stop time nor a part count)."""

@@ -13,7 +13,7 @@ from twinverse.sim.results import SCHEMA
 
 from twinverse.cli.sim import app  # isort: skip
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bottling_sim.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bottling.yaml"
 runner = CliRunner()
 
 LINE = """\

@@ -38,7 +38,7 @@ def test_python_examples_run() -> None:
 
 def test_plant_snippet_is_the_examples_section() -> None:
     snippet = next(b for lang, b in BLOCKS if lang == "yaml" and "line: line1" in b)
-    example = (Path(__file__).resolve().parents[2] / "examples" / "bottling_sim.yaml").read_text()
+    example = (Path(__file__).resolve().parents[2] / "examples" / "bottling.yaml").read_text()
     for line in snippet.splitlines():
         assert line.strip() in example, line
 
