@@ -21,7 +21,8 @@ def open_store(url: str, data_dir: Path | None = None) -> Store:
     if url in ("", "duckdb"):
         return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb")
     if url.startswith("duckdb://"):
-        return DuckDBStore(url.removeprefix("duckdb://").removeprefix("/") if url.startswith("duckdb:///:") else url.removeprefix("duckdb://"))
+        path = url.removeprefix("duckdb://")  # duckdb:///abs/file.duckdb, duckdb://rel.duckdb
+        return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path)
     if "://" in url:
         raise ConfigError(f"unknown store URL {url!r}: use 'duckdb', a file path, or postgresql://…")
     return DuckDBStore(url)
