@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
-from ..errors import InputError
+from ..errors import ConnectorError, InputError
 from ..model import Plant, load_plant
 from ..platform import Platform, example_path
 
@@ -82,26 +82,32 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(
             plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate, seed=seed, auth=auth
         )
-        use_mqtt = not no_mqtt and broker_reachable(broker)
-        if use_mqtt:
-            settings = load_settings(**{**settings.model_dump(), "broker": broker})
-        platform = Platform(settings)
-        if use_mqtt:
+        publisher = None
+        if no_mqtt:
+            why = "--no-mqtt given"
+        elif not broker_reachable(broker):
+            why = f"no broker reachable at {broker}"
+        else:
             from ..ingest.publish import MqttPublisher
 
+            try:
+                publisher = MqttPublisher(broker, settings.mqtt_topic, client_id="twinverse-demo-sensors")
+            except ConnectorError as exc:
+                why = f"the broker at {broker} did not accept a connection ({exc.message})"
+        if publisher is not None:
+            settings = load_settings(**{**settings.model_dump(), "broker": broker})
+        platform = Platform(settings)
+        model = platform.plant
+        if publisher is not None:
             _mqtt(platform)
-            publisher = MqttPublisher(broker, settings.mqtt_topic, client_id="twinverse-demo-sensors")
-            model = platform.plant
-            platform.add_connector(
-                SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: publisher.publish_batch(model, b))
-            )
+            sink = publisher.publish_batch
+            platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: sink(model, b)))
             console.print(
                 f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
                 f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1"
             )
         else:
-            platform.add_connector(SyntheticPlant(platform.plant, rate=rate, seed=seed))
-            why = "--no-mqtt given" if no_mqtt else f"no broker reachable at {broker}"
+            platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed))
             console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
         console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
         _serve(platform, show_token=True)
