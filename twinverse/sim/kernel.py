@@ -603,17 +603,7 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
         return False  # queue behind the agents already waiting
     if I[BBS] and _space(I, d) <= 0:
         return False
-    count = I[_u(I[BUF_COUNT] + d)]
-    if count == 0:
-        a = _free_consumer(I, d)
-        if a >= 0:
-            I[_u(I[BUF_DIRECT] + d)] += 1
-            start_part(I, F, a, p)
-            return True
-    if count < I[_u(I[BUF_CAP] + d)]:
-        _enq(I, F, d, p)
-        return True
-    return False
+    return deliver(I, F, d, p)
 
 
 @_jit
