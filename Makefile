@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
 	@echo "make test   - install, then run the whole test suite"
-	@echo "make lint   - ruff and mypy (strict) on the package"
+	@echo "make lint   - ruff, mypy (strict) and the import contract (lint-imports)"
 	@echo "make bench  - run the benchmarks (figures with their baselines)"
 
 $(STAMP): pyproject.toml
@@ -35,6 +35,7 @@ test: $(STAMP) web
 lint: $(STAMP)
 	$(VENV)/bin/ruff check twinverse tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) web
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)

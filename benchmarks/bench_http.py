@@ -20,7 +20,8 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_plant_yaml, server, table
 
-from twinverse.live import Engine, make_batch
+from twinverse.core import make_batch
+from twinverse.live import Engine
 from twinverse.model import loads_plant
 from twinverse.store import DuckDBStore
 

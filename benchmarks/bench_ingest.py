@@ -30,7 +30,8 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import table
-from twinverse.live import Engine, make_batch
+from twinverse.core import make_batch
+from twinverse.live import Engine
 from twinverse.model import Plant, load_plant
 from twinverse.model.types import KindCode
 from twinverse.platform import example_path

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import table
 from benchmarks.bench_ingest import make_points
+from twinverse.core.batch import ts_to_us
 from twinverse.live import Engine
-from twinverse.live.batch import ts_to_us
 from twinverse.model import load_plant
 from twinverse.platform import example_path
 from twinverse.store.postgres import _COPY_HEADER, _COPY_TRAILER, PostgresStore, _copy_buffer

@@ -63,7 +63,7 @@ class StateChanger:
         self._thread: threading.Thread | None = None
 
     def start(self, engine: Any) -> None:
-        from twinverse.live.batch import make_batch
+        from twinverse.core.batch import make_batch
 
         def run() -> None:
             period = 1.0 / self.rate

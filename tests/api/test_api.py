@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from twinverse.api import create_app
 from twinverse.config import Settings
+from twinverse.core import make_batch
 from twinverse.ingest import ARROW_STREAM
-from twinverse.live import make_batch
 from twinverse.platform import Platform, example_path
 
 L = "bottling/line1"

@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from tests.conftest import free_port
 from twinverse.api import create_app
 from twinverse.config import Settings
-from twinverse.live import make_batch
+from twinverse.core import make_batch
 from twinverse.platform import Platform, example_path
 
 L = "bottling/line1"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from twinverse.core import QUARANTINE_SCHEMA
 from twinverse.errors import InputError
 from twinverse.ingest.decode import decode_columns, decode_points, parse_timestamps, quarantine_rows
-from twinverse.live import QUARANTINE_SCHEMA
 from twinverse.model import Plant
 
 F = "bottling/line1/filler"

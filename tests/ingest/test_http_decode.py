@@ -7,9 +7,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from twinverse.core import make_batch
 from twinverse.errors import InputError
 from twinverse.ingest import ARROW_STREAM, decode_body
-from twinverse.live import make_batch
 from twinverse.model import Plant
 
 F = "bottling/line1/filler"

@@ -21,12 +21,12 @@ from paho.mqtt.properties import Properties
 
 from tests.conftest import Broker, free_port
 from twinverse.config import Settings
+from twinverse.core.batch import make_batch, ts_to_us
 from twinverse.errors import ConfigError, ConnectorError
 from twinverse.ingest.base import Connector, available_connectors
 from twinverse.ingest.mqtt import MqttConnector, TopicPattern, parse_broker_url
 from twinverse.ingest.mqtt_payload import PayloadDecoder, Pending, convert
 from twinverse.ingest.publish import MqttPublisher
-from twinverse.live.batch import make_batch, ts_to_us
 from twinverse.live.engine import Engine
 from twinverse.model import Plant
 from twinverse.store.base import HistoryQuery

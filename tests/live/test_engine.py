@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinverse.live import Engine, make_batch
+from twinverse.core import make_batch
+from twinverse.live import Engine
 from twinverse.live.engine import MIN_TS_US
 from twinverse.model import Plant, loads_plant
 from twinverse.store import DuckDBStore, HistoryQuery

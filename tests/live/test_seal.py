@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twinverse.cli.history import app as history_app
+from twinverse.core import make_batch
 from twinverse.errors import ConfigError
-from twinverse.live import make_batch
 from twinverse.live.seal import (
     SEAL_ACTION,
     HistoryProblem,

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twinverse.config import load_settings
-from twinverse.live.batch import make_batch
+from twinverse.core.batch import make_batch
 from twinverse.model import Plant
 from twinverse.platform import Platform
-from twinverse.scene import SignalSet, display_values, state_at
+from twinverse.scene import SignalSet, state_at
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FILLER = "bottling/line1/filler"
@@ -100,7 +100,7 @@ def test_display_values_follow_signal_kinds(plant: Plant) -> None:
         dtype=np.int32,
     )
     values = np.array([4.0, 1.0, 1234.0, 6.5, np.nan])
-    assert display_values(plant, sids, values) == ["down", True, 1234, 6.5, None]
+    assert plant.signals.format.values(sids, values) == ["down", True, 1234, 6.5, None]
 
 
 @settings(max_examples=25, deadline=None)

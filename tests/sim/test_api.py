@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from twinverse.api import create_app
 from twinverse.api.app import route_table
 from twinverse.config import Settings
-from twinverse.live.batch import make_batch
+from twinverse.core.batch import make_batch
 from twinverse.sim.results import SCHEMA
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

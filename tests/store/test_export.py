@@ -11,8 +11,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from twinverse.core.batch import TS_TYPE
 from twinverse.errors import StoreError
-from twinverse.live.batch import TS_TYPE
 from twinverse.store import ExportFormat, Store
 
 from . import test_store as suite

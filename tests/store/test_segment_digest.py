@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinverse.live import make_batch
+from twinverse.core import make_batch
 from twinverse.store import DuckDBStore, Store
 from twinverse.store.base import SEGMENT_RECORD, SegmentHasher
 

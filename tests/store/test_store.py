@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinverse.live import Engine, make_batch
-from twinverse.live.batch import QUARANTINE_SCHEMA, TS_TYPE
+from twinverse.core import make_batch
+from twinverse.core.batch import QUARANTINE_SCHEMA, TS_TYPE
+from twinverse.live import Engine
 from twinverse.model import loads_plant
 from twinverse.store import Aggregate, DuckDBStore, HistoryQuery, Store
 from twinverse.store.common import history_schema

@@ -16,6 +16,8 @@ __all__ = [
     "ProblemOut",
     "QuarantineOut",
     "Series",
+    "StateInfo",
+    "StateVocabulary",
     "TwinList",
     "TwinOut",
     "TwinSummary",
@@ -40,6 +42,23 @@ class LiveValue(BaseModel):
     ts: str | None = Field(description="Time of the observation (ISO 8601, UTC).")
     quality: int = Field(description="0 good, 1 uncertain, 2 bad.")
     unit: str | None
+
+
+class StateInfo(BaseModel):
+    name: str
+    code: int = Field(description="Stored value of the state in a type that keeps the default list.")
+    color: str = Field(description="sRGB hex colour views show the state in.")
+    alarm: bool = Field(description="The machine needs someone (the viewer pulses it).")
+    label: str
+
+
+class StateVocabulary(BaseModel):
+    model_config = _ex(
+        {"states": [{"name": "running", "code": 0, "color": "#2f9e44", "alarm": False, "label": "running"}],
+         "aliases": {"busy": "running", "offline": "off"}}
+    )
+    states: list[StateInfo]
+    aliases: dict[str, str] = Field(description="Other names accepted for the states.")
 
 
 class TwinSummary(BaseModel):

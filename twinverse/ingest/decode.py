@@ -12,7 +12,6 @@ Timestamps may be ISO 8601 strings (``Z`` or an offset; naive means UTC) or numb
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,14 +22,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
+from ..core.clock import NEVER
+from ..core.clock import now_us as _now_us
+from ..core.values import KindCode
 from ..errors import InputError
-from ..live.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
 from ..model import Plant
-from ..model.types import KindCode
 
 __all__ = ["Decoded", "decode_columns", "decode_points", "parse_timestamps", "quarantine_rows"]
 
-_BAD_TS = np.iinfo(np.int64).min
+_BAD_TS = NEVER
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _short(v: Any, limit: int = 200) -> str | None:
 def parse_timestamps(ts: Sequence[Any] | pa.Array, now_us: int | None = None) -> npt.NDArray[np.int64]:
     """Timestamps (ISO strings, epoch milliseconds, datetimes, None) as µs; unparsable → int64 min."""
     n = len(ts)
-    now = int(time.time() * 1e6) if now_us is None else now_us
+    now = _now_us() if now_us is None else now_us
     if isinstance(ts, pa.Array):
         arr = ts
     else:

@@ -19,8 +19,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
 from ..errors import InputError, Problem
-from ..live.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
 from ..model import Plant
 from .decode import Decoded, decode_columns, decode_points, parse_timestamps
 

@@ -49,8 +49,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ..config import Settings
+from ..core.batch import QUARANTINE_SCHEMA
 from ..errors import ConfigError, ConnectorError, Location, Problem, StoreError
-from ..live.batch import QUARANTINE_SCHEMA
 from ..live.engine import Engine
 from ..model import Plant
 from .mqtt_payload import SOURCE, PayloadDecoder, Pending, TopicPattern, convert, preview

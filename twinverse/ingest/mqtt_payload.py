@@ -10,7 +10,6 @@ rejects their reasons.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from operator import itemgetter
 from typing import Any
@@ -20,8 +19,10 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
+from ..core.batch import BATCH_SCHEMA, make_batch
+from ..core.clock import NEVER
+from ..core.clock import now_us as _now_us
 from ..errors import ConfigError, Location, Problem
-from ..live.batch import BATCH_SCHEMA, make_batch
 from ..model import Plant
 from .decode import decode_columns, parse_timestamps, quarantine_rows
 
@@ -43,7 +44,7 @@ Decoded = tuple[_Fast | None, list[_Part], list[_Bad]]
 _TS = itemgetter("ts")
 _VALUE = itemgetter("value")
 _NUMBER = (int, float)
-_BAD_TS = np.iinfo(np.int64).min
+_BAD_TS = NEVER
 _WITH_UNIT = BATCH_SCHEMA.append(pa.field("unit", pa.string()))
 
 
@@ -396,7 +397,7 @@ def convert(plant: Plant, p: Pending) -> tuple[list[pa.RecordBatch], pa.Table | 
     batches: list[pa.RecordBatch] = []
     rejects: list[pa.Table] = []
     counts: Counter[str] = Counter(b[4] for b in p.bad)
-    now_us = int(time.time() * 1e6)
+    now_us = _now_us()
     if p.fast.size:
         batch, rej = _fast_batch(plant, p.fast, now_us)
         batches.append(batch)

@@ -21,10 +21,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ..core.batch import ts_to_us
+from ..core.values import KindCode
 from ..errors import ConfigError, ConnectorError
-from ..live.batch import ts_to_us
 from ..model import Plant
-from ..model.types import KindCode
 from .mqtt import parse_broker_url
 
 __all__ = ["MqttPublisher"]

@@ -19,8 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..core.batch import TS_TYPE, make_batch, ts_to_us
+from ..core.clock import now_us as _now_us
 from ..errors import InputError, NotFoundError
-from ..live.batch import TS_TYPE, make_batch, ts_to_us
 from ..live.engine import Engine
 from ..model import Plant
 
@@ -105,7 +106,7 @@ class ReplayConnector:
             return
         ts = self.ts
         if self.rebase:
-            ts = ts - ts[0] + (int(time.time() * 1e6) if now_us is None else now_us)
+            ts = ts - ts[0] + (_now_us() if now_us is None else now_us)
         rel = (self.ts - self.ts[0]) / 1e6
         if self.speed == 0:
             edges = np.arange(0, len(ts), self.batch_rows)

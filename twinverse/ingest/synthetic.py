@@ -22,10 +22,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from ..live.batch import make_batch
+from ..core.batch import make_batch
+from ..core.clock import now_us as _now_us
+from ..core.values import KindCode
 from ..live.engine import Engine
 from ..model import Plant
-from ..model.types import KindCode
 
 __all__ = ["SyntheticPlant"]
 
@@ -237,7 +238,7 @@ class SyntheticPlant:
         self._advance()
         values = self._emit()
         self.ticks += 1
-        ts = int(time.time() * 1e6) if now_us is None else now_us
+        ts = _now_us() if now_us is None else now_us
         return make_batch(np.full(len(values), ts, dtype=np.int64), self.sids, values.copy())
 
     # -- connector --------------------------------------------------------------------------

@@ -7,21 +7,22 @@ NumPy passes, never a Python object per point.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
+from ..core.clock import NEVER, iso
+from ..core.clock import now_us as _now_us
+from ..core.reasons import RejectReason as R
+from ..core.values import KindCode
 from ..model import Plant
-from ..model.types import KindCode
 from ..store.base import Store
 from ..units import UnknownUnit, conversion
-from .batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 
 __all__ = ["Engine", "IngestResult", "Listener"]
 
@@ -29,23 +30,6 @@ __all__ = ["Engine", "IngestResult", "Listener"]
 MIN_TS_US = 946_684_800_000_000
 
 Listener = Callable[[pa.RecordBatch], None]
-
-# Rejection reasons, by code; the code array is computed vectorised, text added for rejects only.
-_REASONS = (
-    "",
-    "unknown signal id",
-    "missing value",
-    "value is not a number (NaN)",
-    "value is infinite",
-    "missing timestamp",
-    "timestamp before 2000-01-01",
-    "timestamp too far in the future",
-    "value out of range",
-    "value is not an integer",
-    "state code not in the enumeration",
-    "value is not a boolean (0 or 1)",
-    "unit cannot be converted",
-)
 
 
 @dataclass(frozen=True)
@@ -82,7 +66,7 @@ class Engine:
         idx = plant.signals
         n = len(idx)
         self.value: npt.NDArray[np.float64] = np.full(n, np.nan)
-        self.ts: npt.NDArray[np.int64] = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        self.ts: npt.NDArray[np.int64] = np.full(n, NEVER, dtype=np.int64)
         self.quality: npt.NDArray[np.uint8] = np.zeros(n, dtype=np.uint8)
         self.seq: npt.NDArray[np.int64] = np.zeros(n, dtype=np.int64)
         self.sequence = 0
@@ -139,16 +123,16 @@ class Engine:
         known = (sid >= 0) & (sid < nsig)
         all_known = bool(known.all())
         if not all_known:
-            reason[~known] = 1
+            reason[~known] = R.UNKNOWN_SIGNAL
         safe = sid if all_known else np.where(known, sid, 0)
         # Missing fields first: a null value is filled with NaN above, but it is "missing".
         if vcol.null_count:
-            reason[(reason == 0) & np.asarray(vcol.is_null().to_numpy(zero_copy_only=False))] = 2
+            reason[(reason == 0) & np.asarray(vcol.is_null().to_numpy(zero_copy_only=False))] = R.MISSING_VALUE
         if ts_col.null_count:
-            reason[(reason == 0) & np.asarray(ts_col.is_null().to_numpy(zero_copy_only=False))] = 5
+            reason[(reason == 0) & np.asarray(ts_col.is_null().to_numpy(zero_copy_only=False))] = R.MISSING_TIMESTAMP
         if "unit" in batch.schema.names:
             value = self._convert_units(batch.column("unit"), safe, value, reason)
-        now_us = int(time.time() * 1e6)
+        now_us = _now_us()
         # One combined pass decides whether the batch is clean (the common case); only a batch
         # with a bad row pays for working out which reason applies to each row.
         if not all_known or reason.any() or not self._all_valid(ts, safe, value, now_us):
@@ -217,12 +201,12 @@ class Engine:
             if not src or src == dst:
                 continue
             if dst is None:
-                reason[rows & (reason == 0)] = 12
+                reason[rows & (reason == 0)] = R.UNIT_MISMATCH
                 continue
             try:
                 scale, offset = conversion(src, dst)
             except UnknownUnit:
-                reason[rows & (reason == 0)] = 12
+                reason[rows & (reason == 0)] = R.UNIT_MISMATCH
                 continue
             value[rows] = value[rows] * scale + offset
         return value
@@ -263,16 +247,16 @@ class Engine:
         now_us: int,
     ) -> None:
         """Fill in the first failing check of every row still marked valid (0)."""
-        reason[(reason == 0) & np.isinf(value)] = 4
-        reason[(reason == 0) & np.isnan(value)] = 3
-        reason[(reason == 0) & (ts < MIN_TS_US)] = 6
-        reason[(reason == 0) & (ts > now_us + self.max_future_us)] = 7
+        reason[(reason == 0) & np.isinf(value)] = R.INFINITE
+        reason[(reason == 0) & np.isnan(value)] = R.NAN
+        reason[(reason == 0) & (ts < MIN_TS_US)] = R.TOO_OLD
+        reason[(reason == 0) & (ts > now_us + self.max_future_us)] = R.TOO_NEW
         kind = self._kind[safe]
         out = (value < self._lo[safe]) | (value > self._hi[safe])
-        reason[(reason == 0) & out & (kind == KindCode.STATE)] = 10
-        reason[(reason == 0) & out & (kind == KindCode.BOOL)] = 11
-        reason[(reason == 0) & out] = 8
-        reason[(reason == 0) & self._integral[safe] & (value != np.round(value))] = 9
+        reason[(reason == 0) & out & (kind == KindCode.STATE)] = R.NOT_A_STATE
+        reason[(reason == 0) & out & (kind == KindCode.BOOL)] = R.NOT_BOOLEAN
+        reason[(reason == 0) & out] = R.OUT_OF_RANGE
+        reason[(reason == 0) & self._integral[safe] & (value != np.round(value))] = R.NOT_INTEGER
 
     @staticmethod
     def _sorted_unique(
@@ -340,22 +324,23 @@ class Engine:
         twin = [str(idx.twin[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
         name = [str(idx.name[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
         texts = []
-        for r, code, s in zip(rows, reason[rows], rsid, strict=True):
-            text = _REASONS[code]
-            if code == 1:
+        for r, code, s in zip(rows, reason[rows].tolist(), rsid, strict=True):
+            why = R(code)
+            text = why.text
+            if why is R.UNKNOWN_SIGNAL:
                 text = f"unknown signal id {s}"
-            elif code in (8, 10, 11):
-                text = f"{_REASONS[code]}: {float(value[r])!r} not in [{self._lo[s]:g}, {self._hi[s]:g}]"
-            elif code == 12:
+            elif why in (R.OUT_OF_RANGE, R.NOT_A_STATE, R.NOT_BOOLEAN):
+                text = f"{why.text}: {float(value[r])!r} not in [{self._lo[s]:g}, {self._hi[s]:g}]"
+            elif why is R.UNIT_MISMATCH:
                 unit = batch.column("unit")[int(r)].as_py()
                 text = f"unit {unit!r} cannot be converted to {idx.unit[s]!r}"
             texts.append(text)
         ts_arr = pa.array(ts[rows], type=pa.int64()).cast(TS_TYPE)
         if batch.column("ts").null_count:
-            ts_arr = pc.if_else(pa.array(reason[rows] == 5), pa.nulls(len(rows), TS_TYPE), ts_arr)
+            ts_arr = pc.if_else(pa.array(reason[rows] == R.MISSING_TIMESTAMP), pa.nulls(len(rows), TS_TYPE), ts_arr)
         return pa.table(
             {
-                "received": pa.array([datetime.now(UTC)] * len(rows), type=TS_TYPE),
+                "received": pa.array(np.full(len(rows), _now_us(), dtype=np.int64)).cast(TS_TYPE),
                 "ts": ts_arr,
                 "twin": pa.array(twin, type=pa.string()),
                 "signal": pa.array(name, type=pa.string()),
@@ -390,7 +375,7 @@ class Engine:
                     "twin": idx.twin[s],
                     "signal": idx.name[s],
                     "value": self.display_value(int(s), v),
-                    "ts": None if t == np.iinfo(np.int64).min else _iso(t),
+                    "ts": None if t == NEVER else iso(t),
                     "quality": int(self.quality[s]),
                     "unit": idx.unit[s],
                 }
@@ -399,17 +384,7 @@ class Engine:
 
     def display_value(self, sid: int, v: float) -> object:
         """A stored float as users see it: state name, bool, int or float; None if unknown."""
-        if np.isnan(v):
-            return None
-        kind = self._kind[sid]
-        if kind == KindCode.STATE:
-            states = self.plant.signals.signal[sid].states or ()
-            return states[int(v)] if 0 <= int(v) < len(states) else int(v)
-        if kind == KindCode.BOOL:
-            return bool(v)
-        if kind == KindCode.INT:
-            return int(v)
-        return v
+        return self.plant.signals.format.value(sid, v)
 
     def stats(self) -> dict[str, int]:
         return {
@@ -435,6 +410,3 @@ def _sort_order(sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64], nsig: int
         return np.argsort(key, kind="stable")
     return np.lexsort((ts, sid))
 
-
-def _iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).isoformat().replace("+00:00", "Z")

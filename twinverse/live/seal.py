@@ -20,7 +20,7 @@ was off for a month costs one entry, not 4,000.
 
 >>> import tempfile, pathlib
 >>> from datetime import UTC, datetime
->>> from twinverse.live import make_batch
+>>> from twinverse.core import make_batch
 >>> from twinverse.store import DuckDBStore
 >>> from twinverse.trust import TrustService
 >>> d = pathlib.Path(tempfile.mkdtemp())

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.values import ValueFormatter
 from ..errors import NotFoundError
 from .types import Relationship, Signal, SignalKind, Twin, TwinType
 
@@ -41,6 +42,8 @@ class SignalIndex:
         self.unit: list[str | None] = [s.unit for _, s in entries]
         self._by_key: dict[tuple[str, str], int] = {(t, s.name): i for i, (t, s) in enumerate(entries)}
         self._by_twin: dict[str, tuple[int, int]] = {}
+        #: Stored floats of these sids as users see them (state names, bools, ints).
+        self.format = ValueFormatter(self.kind, [s.states for s in self.signal])
         for i, (t, _) in enumerate(entries):
             start, _stop = self._by_twin.get(t, (i, i))
             self._by_twin[t] = (start, i + 1)

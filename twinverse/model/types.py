@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..core.states import DEFAULT_STATES
+from ..core.values import KindCode
 
 __all__ = [
     "DEFAULT_STATES",
@@ -17,10 +20,6 @@ __all__ = [
     "Twin",
     "TwinType",
 ]
-
-#: Machine states every platform view understands; a type may declare its own list.
-DEFAULT_STATES = ("running", "idle", "starved", "blocked", "down", "setup", "off")
-
 
 class SignalKind(StrEnum):
     """What the values of a signal mean."""
@@ -33,13 +32,6 @@ class SignalKind(StrEnum):
     @property
     def code(self) -> int:
         return _KIND_CODES[self]
-
-
-class KindCode(IntEnum):
-    FLOAT = 0
-    INT = 1
-    BOOL = 2
-    STATE = 3
 
 
 _KIND_CODES = {

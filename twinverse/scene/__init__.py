@@ -14,7 +14,7 @@ from __future__ import annotations
 from .gltf import scene_gltf, to_glb, to_gltf, type_color
 from .layout import Link, Scene, Zone, build_scene, scene_dict
 from .shapes import DEFAULT_SIZES, SHAPES, Mesh, unit_mesh
-from .timetravel import SignalSet, display_values, state_at
+from .timetravel import SignalSet, state_at
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -25,7 +25,6 @@ __all__ = [
     "SignalSet",
     "Zone",
     "build_scene",
-    "display_values",
     "scene_dict",
     "scene_gltf",
     "state_at",

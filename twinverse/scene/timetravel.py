@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..core.clock import NEVER, to_us
 from ..model import Plant
-from ..model.types import KindCode
 from ..store import Aggregate, HistoryQuery, Store
 
-__all__ = ["SignalSet", "display_values", "state_at"]
+__all__ = ["SignalSet", "state_at"]
 
 
 class SignalSet(StrEnum):
@@ -26,26 +26,6 @@ class SignalSet(StrEnum):
 
     STATE = "state"
     ALL = "all"
-
-
-def display_values(plant: Plant, sids: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -> list[Any]:
-    """Stored floats as users see them: state names, bools, ints, floats; None for NaN.
-
-    The same conversion the websocket applies, vectorised by kind.
-    """
-    idx = plant.signals
-    kinds = idx.kind[sids] if len(sids) else np.empty(0, np.uint8)
-    out: list[Any] = [None if np.isnan(v) else v for v in values.tolist()]
-    for i in np.flatnonzero((kinds != KindCode.FLOAT) & ~np.isnan(values)).tolist():
-        v, k = values[i], kinds[i]
-        if k == KindCode.STATE:
-            states = idx.signal[int(sids[i])].states or ()
-            out[i] = states[int(v)] if 0 <= int(v) < len(states) else int(v)
-        elif k == KindCode.BOOL:
-            out[i] = bool(v)
-        else:
-            out[i] = int(v)
-    return out
 
 
 def _sids(plant: Plant, within: str | None, signals: SignalSet) -> npt.NDArray[np.int32]:
@@ -78,10 +58,10 @@ def state_at(
     query = HistoryQuery(tuple(int(s) for s in sids), start, end, lookback, Aggregate.LAST, 10 * len(sids) + 10)
     table = store.history(query)
     value = np.full(len(sids), np.nan)
-    ts = np.full(len(sids), -1, dtype=np.int64)
+    ts = np.full(len(sids), NEVER, dtype=np.int64)
     if table.num_rows:
         t_sid = np.asarray(table.column("sid").to_numpy(zero_copy_only=False), dtype=np.int64)
-        t_ts = np.asarray(table.column("ts").cast("int64").to_numpy(zero_copy_only=False), dtype=np.int64) // 1000
+        t_ts = np.asarray(table.column("ts").cast("int64").to_numpy(zero_copy_only=False), dtype=np.int64)
         t_val = np.asarray(table.column("value").to_numpy(zero_copy_only=False), dtype=np.float64)
         # Rows come ordered by (sid, bucket): the last row of each sid holds its newest value.
         last = np.flatnonzero(np.append(t_sid[1:] != t_sid[:-1], True))
@@ -89,8 +69,6 @@ def state_at(
         value[pos] = t_val[last]
         ts[pos] = t_ts[last]
     return {
-        "at": int(at.timestamp() * 1000),
-        "sid": sids.tolist(),
-        "value": display_values(plant, sids, value),
-        "ts": [None if t < 0 else t for t in ts.tolist()],
+        "at": to_us(at) // 1000,
+        **plant.signals.format.columns(sids, value, ts),
     }

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..live.batch import TS_TYPE, ts_to_us
+from ..core.batch import TS_TYPE, ts_to_us
+from ..core.clock import NEVER, to_us
 from .base import Aggregate
 
 __all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "to_us", "ts_bounds"]
 
-_NONE = np.iinfo(np.int64).min
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NONE = NEVER
 
 
 class Watermarks:
@@ -88,13 +88,6 @@ def _max_sorted(hw: npt.NDArray[np.int64], sid: npt.NDArray[np.integer], ts: npt
 def ts_bounds(batch: pa.RecordBatch) -> tuple[datetime, datetime]:
     lo, hi = pc.min_max(batch.column("ts")).values()
     return lo.as_py(), hi.as_py()
-
-
-def to_us(t: datetime) -> int:
-    """A datetime (naive means UTC) as µs since the epoch."""
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return (t - _EPOCH) // timedelta(microseconds=1)  # exact, unlike float timestamp()
 
 
 def interval_us(interval: timedelta) -> int:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE
+from ..core.clock import from_us, to_us
 from ..errors import StoreError
-from ..live.batch import QUARANTINE_SCHEMA, TS_TYPE
 from .base import ExportFormat, HistoryQuery, SegmentHasher
-from .common import Watermarks, agg_sql, history_schema, interval_us, to_us, ts_bounds
+from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
 
 __all__ = ["DuckDBStore"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Rows per Arrow batch when hashing a segment: bounds memory, not the result.
 _DIGEST_CHUNK = 1 << 20
 
@@ -178,7 +178,7 @@ class DuckDBStore:
             raise StoreError(f"DuckDB query failed: {exc}") from exc
         if row is None or row[0] is None:
             return None
-        return _EPOCH + timedelta(microseconds=int(row[0]))
+        return from_us(int(row[0]))
 
     def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
         where, params = _where(None, start, end)

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 from ..errors import StoreError
-from ..live.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 from .base import Aggregate, ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, history_schema, interval_us
 

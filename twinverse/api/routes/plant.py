@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from ...core.states import vocabulary
 from ...errors import NotFoundError
 from ..params import get_platform
-from ..schemas import LiveValue, PlantOut, TwinList, TwinOut, TwinSummary, problem_responses
+from ..schemas import LiveValue, PlantOut, StateVocabulary, TwinList, TwinOut, TwinSummary, problem_responses
 from ..security import Permission, require
 
 router = APIRouter(
@@ -37,6 +38,16 @@ def plant_summary(request: Request) -> PlantOut:
         roots=p.roots(),
         types_detail={n: t.model_dump(mode="json", exclude={"name"}) for n, t in p.types.items()},
     )
+
+
+@router.get("/states", response_model=StateVocabulary, summary="Machine-state vocabulary")
+def machine_states() -> StateVocabulary:
+    """The machine states every view understands, in code order, with colours and aliases.
+
+    The viewer colours machines and draws its legend from this; a type that declares its
+    own states may report others, which views show in a neutral colour.
+    """
+    return StateVocabulary.model_validate(vocabulary())
 
 
 @router.get("/twins", response_model=TwinList, summary="List twins")

@@ -37,15 +37,7 @@ MAX_FRAME = 64 * 1024
 
 def _values(platform: Platform, sids: npt.NDArray[np.int32]) -> dict[str, Any]:
     eng = platform.engine
-    ts = eng.ts[sids]
-    vals = eng.value[sids]
-    return {
-        "sid": sids.tolist(),
-        "value": [
-            None if np.isnan(v) else eng.display_value(int(s), float(v)) for s, v in zip(sids, vals, strict=True)
-        ],
-        "ts": [None if t == np.iinfo(np.int64).min else int(t // 1000) for t in ts.tolist()],
-    }
+    return platform.plant.signals.format.columns(sids, eng.value[sids], eng.ts[sids])
 
 
 def _describe(platform: Platform, sids: npt.NDArray[np.int32]) -> list[dict[str, Any]]:

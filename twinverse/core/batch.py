@@ -6,22 +6,13 @@ Schema: ``ts timestamp[us, UTC] · sid int32 · value float64 · quality uint8``
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-__all__ = ["BATCH_SCHEMA", "QUARANTINE_SCHEMA", "Quality", "make_batch", "ts_to_us"]
-
-
-class Quality(IntEnum):
-    """Quality of an observation (coarse OPC UA classes)."""
-
-    GOOD = 0
-    UNCERTAIN = 1
-    BAD = 2
+__all__ = ["BATCH_SCHEMA", "QUARANTINE_SCHEMA", "TS_TYPE", "make_batch", "ts_to_us"]
 
 
 TS_TYPE = pa.timestamp("us", tz="UTC")

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from twinverse.live import BATCH_SCHEMA, QUARANTINE_SCHEMA, Quality, batch, make_batch
-from twinverse.live.batch import TS_TYPE, ts_to_us
+from twinverse.core import BATCH_SCHEMA, QUARANTINE_SCHEMA, Quality, batch, make_batch
+from twinverse.core.batch import TS_TYPE, ts_to_us
 
 T0 = 1_700_000_000_123_456  # µs, not a whole second
 

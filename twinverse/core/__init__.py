@@ -1,0 +1,40 @@
+"""The ground floor: what every other package speaks.
+
+The Arrow batch and quarantine schemas, observation :class:`Quality`, the one
+:class:`MachineState` vocabulary, :class:`RejectReason` codes, time conversions (one
+internal unit: int64 µs since the epoch) and the value formatter. It imports nothing of
+twinverse above ``errors``; every other package may import it.
+"""
+
+from __future__ import annotations
+
+from .batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, make_batch, ts_to_us
+from .clock import EPOCH, NEVER, from_us, iso, iso_dt, ms, now_us, parse_iso, to_us
+from .quality import Quality
+from .reasons import RejectReason
+from .states import DEFAULT_STATES, MachineState, vocabulary
+from .values import KindCode, ValueFormatter
+
+__all__ = [
+    "BATCH_SCHEMA",
+    "DEFAULT_STATES",
+    "EPOCH",
+    "NEVER",
+    "QUARANTINE_SCHEMA",
+    "TS_TYPE",
+    "KindCode",
+    "MachineState",
+    "Quality",
+    "RejectReason",
+    "ValueFormatter",
+    "from_us",
+    "iso",
+    "iso_dt",
+    "make_batch",
+    "ms",
+    "now_us",
+    "parse_iso",
+    "to_us",
+    "ts_to_us",
+    "vocabulary",
+]
