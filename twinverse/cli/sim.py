@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from ..errors import InputError
-from ..sim.engine import RunConfig
+from ..sim import RunConfig
 from ..sim.network import STATES
 from ..sim.optimise import BufferPlan, optimise_buffers
 from ..sim.results import ScenarioResult
