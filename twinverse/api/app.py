@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import TwinverseError
 from ..platform import Platform
+from .body import BodyLimit
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.state.settings = settings
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
