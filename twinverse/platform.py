@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -12,9 +10,9 @@ from .config import Settings
 from .ingest.base import Connector
 from .live.engine import Engine
 from .live.hub import Hub
-from .live.seal import HistorySealer
 from .model import Plant, load_plant
 from .store import Store, open_store
+from .trust import HistorySealer, TrustService
 
 __all__ = ["Platform", "example_path"]
 
@@ -43,19 +41,10 @@ class Platform:
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
         self.engine = Engine(plant, self.store)
-        from .trust import TrustService
-
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
         self.sealer: HistorySealer | None = None
         if settings.seal_history:
-            self.sealer = HistorySealer(
-                self.store,
-                self.trust,
-                plant_id=plant.id,
-                tenant=settings.tenant,
-                segment=timedelta(seconds=settings.seal_segment),
-                lag=timedelta(seconds=settings.seal_lag),
-            )
+            self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
         self.connectors: list[Connector] = []
         self._started = False
@@ -68,24 +57,10 @@ class Platform:
     def record_model(self) -> int | None:
         """Log the plant model if it changed since the last start: its file's SHA-256 and summary.
 
-        Returns the log index, or None when the model is the one already logged.
+        Returns the log index, or None when the model is the one already logged
+        (:meth:`TrustService.record_model <twinverse.trust.TrustService.record_model>`).
         """
-        source = self.plant.source
-        if source is None or not Path(source).is_file():
-            return None
-        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
-        key = f"plant.sha256.{self.plant.id}"
-        if self.trust.store.meta_get(key) == digest:
-            return None
-        index = self.trust.log_action(
-            self.trust.local_admin(self.settings.tenant),
-            "plant.model.loaded",
-            f"plant:{self.plant.id}",
-            body_sha256=digest,
-            details={**self.plant.summary(), "file": Path(source).name},
-        )
-        self.trust.store.meta_set(key, digest)
-        return index
+        return self.trust.record_model(self.plant, tenant=self.settings.tenant)
 
     def start(self) -> None:
         self.record_model()

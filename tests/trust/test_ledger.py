@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinverse.trust import TrustService
 from twinverse.trust.errors import ProofError
@@ -118,8 +122,127 @@ def test_entries_are_canonical_json() -> None:
 def test_log_action_records_who_did_what(trust: TrustService) -> None:
     admin = trust.local_admin()
     i = trust.log_action(admin, "plant.update", "twin:plant/line1", body_sha256="00" * 32)
-    import orjson
-
     rec = orjson.loads(trust.ledger.entry(i))
     assert rec["actor"] == admin.id and rec["tenant"] == "default" and rec["action"] == "plant.update"
     assert rec["body_sha256"] == "00" * 32
+
+
+# -- the reader by action ----------------------------------------------------------------------
+def _logged(log: Ledger, records: list[tuple[str, str]]) -> None:
+    with log.transaction():
+        for action, target in records:
+            log.record(action, target)
+
+
+def _naive(log: Ledger, action: str, prefix: str, start: int, stop: int) -> list[int]:
+    """The reader's answer by its definition: parse every entry, compare the fields."""
+    out = []
+    for i, data in enumerate(log.entries(start, stop), start):
+        rec = orjson.loads(data)
+        if rec["action"] == action and rec["target"].startswith(prefix):
+            out.append(i)
+    return out
+
+
+def test_entries_by_action_picks_action_and_target_prefix(tmp_path: Path) -> None:
+    log = _ledger(tmp_path)
+    _logged(
+        log,
+        [
+            ("history.segment.sealed", "history:a:2025-01-01T00:00:00Z"),
+            ("history.segment.sealed", "history:ab:2025-01-01T00:00:00Z"),  # another plant, same prefix start
+            ("plant.update", "history:a:2025-01-01T00:10:00Z"),
+            ("history.segment.sealed", "history:a:2025-01-01T00:10:00Z"),
+        ],
+    )
+    found = list(log.entries_by_action("history.segment.sealed", "history:a:"))
+    assert [e.index for e in found] == [0, 3] and all(e.intact for e in found)
+    assert found[1].record()["target"] == "history:a:2025-01-01T00:10:00Z" and found[1].data == log.entry(3)
+    newest = log.entries_by_action("history.segment.sealed", "history:a:", newest_first=True)
+    assert [e.index for e in newest] == [3, 0]
+    assert [e.index for e in log.entries_by_action("history.segment.sealed")] == [0, 1, 3]
+    assert [e.index for e in log.entries_by_action("history.segment.sealed", start=1, stop=3)] == [1]
+    assert list(log.entries_by_action("plant.update", "twin:")) == []
+
+
+def test_entries_by_action_ignores_fields_of_the_same_name_inside_details(tmp_path: Path) -> None:
+    log = _ledger(tmp_path)
+    with log.transaction():
+        log.record("note", "note:1", details={"action": "plant.update", "target": "plant:x"})
+        log.record("plant.update", "plant:x")
+    assert [e.index for e in log.entries_by_action("plant.update", "plant:")] == [1]
+
+
+def test_a_candidate_that_is_not_json_is_yielded_for_the_caller_to_report(tmp_path: Path) -> None:
+    log = _ledger(tmp_path)
+    log.append([b'{"action":"plant.update","target":"plant:x" broken', b"unrelated"])
+    [e] = log.entries_by_action("plant.update", "plant:")
+    assert (e.index, e.intact) == (0, True)
+    with pytest.raises(ValueError):
+        e.record()
+
+
+def test_check_leaves_flags_an_altered_entry_whatever_its_target(tmp_path: Path) -> None:
+    log = _ledger(tmp_path)
+    _logged(log, [("plant.update", "plant:x"), ("plant.update", "plant:x"), ("plant.update", "plant:y")])
+    con = sqlite3.connect(tmp_path / "t.sqlite")
+    con.execute("DROP TRIGGER log_no_update")
+    # Entry 1 rewritten to name another plant: its target can no longer be trusted.
+    altered = log.entry(1).replace(b"plant:x", b"plant:z")
+    con.execute("UPDATE log_entries SET data = ? WHERE idx = 1", (altered,))
+    con.commit()
+    con.close()
+    assert [e.index for e in log.entries_by_action("plant.update", "plant:x")] == [0]  # unchecked: missed
+    checked = list(log.entries_by_action("plant.update", "plant:x", check_leaves=True))
+    assert [(e.index, e.intact) for e in checked] == [(0, True), (1, False)]
+    back = log.entries_by_action("plant.update", "plant:x", check_leaves=True, newest_first=True)
+    assert [(e.index, e.intact) for e in back] == [(1, False), (0, True)]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+@pytest.mark.parametrize("check_leaves", [False, True])
+def test_entries_by_action_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newest_first: bool, check_leaves: bool
+) -> None:
+    import twinverse.trust.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "_FORWARD_CHUNK", 3)
+    monkeypatch.setattr(ledger_module, "_BACKWARD_CHUNK", 4)
+    log = _ledger(tmp_path)
+    _logged(log, [("a" if i % 3 else "b", f"t:{i}") for i in range(23)])
+    for start, stop in [(0, 23), (1, 22), (5, 6), (7, 7), (4, 19)]:
+        got = [
+            e.index
+            for e in log.entries_by_action(
+                "a", "t:", start=start, stop=stop, newest_first=newest_first, check_leaves=check_leaves
+            )
+        ]
+        want = _naive(log, "a", "t:", start, stop)
+        assert got == (want[::-1] if newest_first else want), (start, stop)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    records=st.lists(st.tuples(st.sampled_from(["x.y", "x.z", "x"]), st.sampled_from(["p:1", "p:12", "q:1", "p:"]))),
+    prefix=st.sampled_from(["", "p:", "p:1", "q"]),
+    data=st.data(),
+)
+def test_entries_by_action_equals_parsing_every_entry(
+    records: list[tuple[str, str]], prefix: str, data: st.DataObject
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        log = _ledger(Path(tmp))
+        try:
+            if records:
+                _logged(log, records)
+            start = data.draw(st.integers(0, len(records)))
+            stop = data.draw(st.integers(start, len(records)))
+            for action in ("x.y", "x.z", "x"):
+                want = _naive(log, action, prefix, start, stop)
+                fwd = [e.index for e in log.entries_by_action(action, prefix, start=start, stop=stop)]
+                back = [
+                    e.index for e in log.entries_by_action(action, prefix, start=start, stop=stop, newest_first=True)
+                ]
+                assert fwd == want and back == want[::-1]
+        finally:
+            log.store.close()

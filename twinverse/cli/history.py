@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ..config import Settings, load_settings
-from ..live.seal import HistorySealer, check_history, iso
+from ..config import load_settings
+from ..core.clock import iso_dt
 from ..platform import Platform
+from ..trust import HistorySealer, check_history
 
 __all__ = ["app", "seal", "sealer_of", "verify"]
 
@@ -25,17 +26,15 @@ DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (default ./da
 
 def sealer_of(platform: Platform, lag: float | None = None) -> HistorySealer:
     """The platform's sealer, or one built from its settings (``seal_segment``, ``seal_lag`` in seconds)."""
-    s: Settings = platform.settings
-    existing = getattr(platform, "sealer", None)
-    if isinstance(existing, HistorySealer) and lag is None:
+    existing = platform.sealer
+    if existing is not None and lag is None:
         return existing
-    return HistorySealer(
+    return HistorySealer.from_settings(
         platform.store,
         platform.trust,
+        platform.settings,
         plant_id=platform.plant.id,
-        tenant=s.tenant,
-        segment=timedelta(seconds=float(getattr(s, "seal_segment", 600.0))),
-        lag=timedelta(seconds=float(getattr(s, "seal_lag", 300.0) if lag is None else lag)),
+        lag=None if lag is None else timedelta(seconds=lag),
     )
 
 
@@ -58,7 +57,7 @@ def seal(
             rows = sum(s.rows for s in sealed)
             typer.echo(
                 f"{name}: sealed {len(sealed)} segment(s), {rows:,} rows, "
-                f"[{iso(sealed[0].start)}, {iso(sealed[-1].end)}) as log entries "
+                f"[{iso_dt(sealed[0].start)}, {iso_dt(sealed[-1].end)}) as log entries "
                 f"#{sealed[0].index}..#{sealed[-1].index}"
             )
         else:
@@ -68,9 +67,9 @@ def seal(
             else:
                 start, end, at = due
                 until = sealer.sealed_until
-                done = "no segment sealed yet" if until is None else f"sealed up to {iso(until)}"
-                nxt = f"[{iso(start)}, {iso(end)})"
-                typer.echo(f"{name}: nothing due: {done}; the next segment {nxt} is due at {iso(at)}")
+                done = "no segment sealed yet" if until is None else f"sealed up to {iso_dt(until)}"
+                nxt = f"[{iso_dt(start)}, {iso_dt(end)})"
+                typer.echo(f"{name}: nothing due: {done}; the next segment {nxt} is due at {iso_dt(at)}")
     finally:
         platform.stop()
 

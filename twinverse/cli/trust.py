@@ -181,7 +181,7 @@ def log_show(
         typer.echo("checkpoint:")
         typer.echo(note, nl=False)
         first = max(0, t.ledger.size - entries)
-        for i, data in enumerate(t.store.log_entries(first, t.ledger.size), first):
+        for i, data in enumerate(t.ledger.entries(first, t.ledger.size), first):
             typer.echo(f"#{i} {data.decode()}")
 
 

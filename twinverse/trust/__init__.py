@@ -8,7 +8,9 @@ The pieces compose in :class:`TrustService`; each is usable alone:
   the RFC 9162 log with C2SP checkpoints;
 - :mod:`~twinverse.trust.assets` — content-addressed assets with licences, lineage,
   GB/T 43697 classification and grants;
-- :mod:`~twinverse.trust.bundle` — log export and the offline verifier.
+- :mod:`~twinverse.trust.bundle` — log export and the offline verifier;
+- :mod:`~twinverse.trust.seal`, :mod:`~twinverse.trust.seal_check` — sealed history:
+  completed segments of a plant's history committed to the log, and checked against it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .blobs import BlobStore
 from .bundle import ExportResult, VerifyReport, export_bundle, verify_bundle
 from .errors import AuthenticationError, ConflictError, IntegrityError, PermissionDenied, ProofError
 from .identity import Keypair, did_document, did_from_public_key, public_key_from_did, verify_signature
-from .ledger import AppendResult, Ledger, make_entry
+from .ledger import AppendResult, Ledger, LogEntry, make_entry
 from .licenses import normalize_license
 from .merkle import MerkleTree, leaf_hash, node_hash, verify_consistency, verify_inclusion
 from .note import Checkpoint, NoteSigner, NoteVerifier, open_note, sign_note
@@ -38,12 +40,15 @@ from .records import (
     Tenant,
     TokenRecord,
 )
+from .seal import SEAL_ACTION, HistorySealer, SealedSegment
+from .seal_check import HistoryProblem, HistoryReport, ProblemKind, check_history, sealed_segments, verify_history
 from .service import OPEN_PRINCIPAL, TrustService
 from .store import SqliteTrustStore, TrustStore
 
 __all__ = [
     "OPEN_PRINCIPAL",
     "ROLE_PERMISSIONS",
+    "SEAL_ACTION",
     "AccessControl",
     "AppendResult",
     "Asset",
@@ -58,25 +63,32 @@ __all__ = [
     "ExportResult",
     "Grant",
     "GrantStatus",
+    "HistoryProblem",
+    "HistoryReport",
+    "HistorySealer",
     "Identity",
     "IdentityKind",
     "IntegrityError",
     "Keypair",
     "Ledger",
+    "LogEntry",
     "MerkleTree",
     "NoteSigner",
     "NoteVerifier",
     "Permission",
     "PermissionDenied",
     "Principal",
+    "ProblemKind",
     "ProofError",
     "Role",
+    "SealedSegment",
     "SqliteTrustStore",
     "Tenant",
     "TokenRecord",
     "TrustService",
     "TrustStore",
     "VerifyReport",
+    "check_history",
     "did_document",
     "did_from_public_key",
     "export_bundle",
@@ -86,10 +98,12 @@ __all__ = [
     "normalize_license",
     "open_note",
     "public_key_from_did",
+    "sealed_segments",
     "sign_note",
     "token_sha256",
     "verify_bundle",
     "verify_consistency",
+    "verify_history",
     "verify_inclusion",
     "verify_signature",
 ]

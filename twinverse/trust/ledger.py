@@ -27,11 +27,16 @@ import orjson
 from ..errors import NotFoundError
 from .errors import IntegrityError, ProofError
 from .identity import Keypair
-from .merkle import MerkleTree, leaf_hashes
+from .merkle import MerkleTree, leaf_hash, leaf_hashes
 from .note import Checkpoint, NoteSigner, NoteVerifier
 from .store import TrustStore
 
-__all__ = ["AppendResult", "ConsistencyProof", "InclusionProof", "Ledger", "make_entry", "utcnow"]
+__all__ = ["AppendResult", "ConsistencyProof", "InclusionProof", "Ledger", "LogEntry", "make_entry", "utcnow"]
+
+# Forward scans read this many entries per query; newest-first scans, which usually stop
+# early (at the newest match), read fewer.
+_FORWARD_CHUNK = 65536
+_BACKWARD_CHUNK = 4096
 
 
 def utcnow() -> datetime:
@@ -101,6 +106,25 @@ class ConsistencyProof:
     root1: bytes
     root2: bytes
     proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One stored entry found by :meth:`Ledger.entries_by_action`: its index and bytes.
+
+    ``intact`` is False when the scan checked leaves and the stored bytes no longer hash
+    to the stored leaf: the entry was altered after logging, so nothing it says (its
+    target included) can be trusted.
+    """
+
+    index: int
+    data: bytes
+    intact: bool = True
+
+    def record(self) -> dict[str, Any]:
+        """The entry parsed (``orjson.JSONDecodeError``, a ValueError, when it is not JSON)."""
+        record: dict[str, Any] = orjson.loads(self.data)
+        return record
 
 
 class Ledger:
@@ -247,6 +271,90 @@ class Ledger:
         if not 0 <= index < self.tree.size:
             raise NotFoundError(f"log entry {index} does not exist (the log has {self.tree.size} entries)")
         return self.store.log_entries(index, index + 1)[0]
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        """The bytes of entries ``[start, stop)`` (as stored; ``stop`` beyond the log is cut)."""
+        return self.store.log_entries(start, stop)
+
+    def entries_by_action(
+        self,
+        action: str,
+        target_prefix: str = "",
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        newest_first: bool = False,
+        check_leaves: bool = False,
+    ) -> Iterator[LogEntry]:
+        """Entries in ``[start, stop)`` with ``action`` whose target starts with ``target_prefix``.
+
+        How services built on the log read it back (the history sealer finds its seals
+        this way) without touching the store. Entries are canonical JSON with sorted keys
+        (:func:`make_entry`), so a byte search picks the candidates out of the log and
+        only those are parsed; a candidate that is not JSON is yielded too, for the
+        caller to report. ``stop`` None means the current size (after :meth:`sync`).
+        ``newest_first`` walks backwards, so a caller that wants the latest match stops
+        after reading only the entries logged since. With ``check_leaves`` every entry
+        naming ``action`` is hashed against its stored leaf, and an altered one is
+        yielded with ``intact`` False whatever its target says.
+
+        >>> import tempfile, pathlib
+        >>> from twinverse.trust.identity import Keypair
+        >>> from twinverse.trust.store import SqliteTrustStore
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> log = Ledger(SqliteTrustStore(d / "t.sqlite"), Keypair.from_seed(bytes(32)), "example.org/log")
+        >>> with log.transaction():
+        ...     for target in ("plant:a", "twin:a/b", "plant:b"):
+        ...         _ = log.record("plant.update", target)
+        >>> [e.index for e in log.entries_by_action("plant.update", "plant:")]
+        [0, 2]
+        >>> [e.record()["target"] for e in log.entries_by_action("plant.update", newest_first=True)]
+        ['plant:b', 'twin:a/b', 'plant:a']
+        """
+        if stop is None:
+            self.sync()
+            stop = self.size
+        action_bytes = b'"action":' + orjson.dumps(action)
+        target_bytes = b'"target":' + orjson.dumps(target_prefix)[:-1]  # without the closing quote
+        for index, leaf, data in self._rows(start, stop, newest_first, check_leaves):
+            if action_bytes not in data:
+                continue
+            if leaf is not None and leaf_hash(data) != leaf:
+                yield LogEntry(index, data, intact=False)
+                continue
+            if target_bytes not in data:
+                continue
+            try:
+                record = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                yield LogEntry(index, data)
+                continue
+            # The bytes may have matched inside ``details``: check the entry's own fields.
+            if not isinstance(record, dict) or record.get("action") != action:
+                continue
+            target = record.get("target")
+            if isinstance(target, str) and target.startswith(target_prefix):
+                yield LogEntry(index, data)
+
+    def _rows(
+        self, start: int, stop: int, newest_first: bool, check_leaves: bool
+    ) -> Iterator[tuple[int, bytes | None, bytes]]:
+        """``(index, stored leaf or None, data)`` of ``[start, stop)``, oldest or newest first."""
+        if not newest_first:
+            for lo in range(start, stop, _FORWARD_CHUNK):
+                yield from self._span(lo, min(stop, lo + _FORWARD_CHUNK), check_leaves)
+            return
+        for hi in range(stop, start, -_BACKWARD_CHUNK):
+            yield from reversed(list(self._span(max(start, hi - _BACKWARD_CHUNK), hi, check_leaves)))
+
+    def _span(self, lo: int, hi: int, check_leaves: bool) -> Iterator[tuple[int, bytes | None, bytes]]:
+        if check_leaves:
+            pairs = (pair for part in self.store.iter_log(lo, hi) for pair in part)
+            for i, (leaf, data) in enumerate(pairs, lo):
+                yield i, leaf, data
+        else:
+            for i, data in enumerate(self.store.log_entries(lo, hi), lo):
+                yield i, None, data
 
     def root(self, size: int | None = None) -> bytes:
         """The root hash at ``size`` (default: now)."""

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .access import AccessControl
@@ -28,6 +28,9 @@ from .identity import Keypair
 from .ledger import Ledger, utcnow
 from .records import IdentityKind, Principal, Role
 from .store import SqliteTrustStore, TrustStore
+
+if TYPE_CHECKING:
+    from ..model import Plant
 
 __all__ = ["ADMIN_TOKEN_FILE", "OPEN_PRINCIPAL", "TrustService"]
 
@@ -126,6 +129,34 @@ class TrustService:
                 body_sha256=body_sha256,
                 details=details,
             )
+
+    def record_model(self, plant: Plant, *, tenant: str = "default") -> int | None:
+        """Log ``plant``'s model if it changed since it was last logged: its file's SHA-256 and summary.
+
+        Logged as ``plant.model.loaded`` on ``plant:<id>`` by the local admin of ``tenant``.
+        Returns the log index, or None when the model is the one already logged (or was
+        not loaded from a file). The entry and the remembered digest commit together.
+        """
+        source = plant.source
+        if source is None or not Path(source).is_file():
+            return None
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        key = f"plant.sha256.{plant.id}"
+        if self.store.meta_get(key) == digest:
+            return None
+        admin = self.local_admin(tenant)
+        with self.ledger.transaction():
+            if self.store.meta_get(key) == digest:  # another process logged it meanwhile
+                return None
+            index = self.log_action(
+                admin,
+                "plant.model.loaded",
+                f"plant:{plant.id}",
+                body_sha256=digest,
+                details={**plant.summary(), "file": Path(source).name},
+            )
+            self.store.meta_set(key, digest)
+        return index
 
     # -- local operator ---------------------------------------------------------------
     def local_admin(self, tenant: str = "default") -> Principal:

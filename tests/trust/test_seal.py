@@ -26,19 +26,19 @@ from typer.testing import CliRunner
 from twinverse.cli.history import app as history_app
 from twinverse.core import make_batch
 from twinverse.errors import ConfigError
-from twinverse.live.seal import (
+from twinverse.platform import example_path
+from twinverse.store import DuckDBStore, Store
+from twinverse.trust import (
     SEAL_ACTION,
     HistoryProblem,
     HistorySealer,
     ProblemKind,
     SealedSegment,
+    TrustService,
     check_history,
     sealed_segments,
     verify_history,
 )
-from twinverse.platform import example_path
-from twinverse.store import DuckDBStore, Store
-from twinverse.trust import TrustService
 from twinverse.trust.merkle import leaf_hash
 
 S = 1_000_000
@@ -548,7 +548,7 @@ def test_cli_seal_and_verify(tmp_path: Path) -> None:
 def test_module_docstring_example_runs() -> None:
     import doctest
 
-    import twinverse.live.seal
+    import twinverse.trust.seal
 
-    result = doctest.testmod(twinverse.live.seal, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(twinverse.trust.seal, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
