@@ -41,6 +41,7 @@ def decode_body(plant: Plant, body: bytes, content_type: str, *, source: str = "
 
 
 def decode_json(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
+    """A JSON body (a list of points, or an object of columns) as a batch plus its rejects."""
     if not body.strip():
         raise InputError("empty body: send a JSON list of points or an object of columns")
     try:
@@ -99,6 +100,7 @@ def _loc(field: str) -> Any:
 
 
 def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
+    """An Arrow IPC stream (columns twin, signal, ts, value[, quality, unit]) as a batch plus its rejects."""
     try:
         reader = pa.ipc.open_stream(pa.BufferReader(body))
         table = reader.read_all()
