@@ -32,7 +32,8 @@ def _ingest(engine: Engine, sids: list[int], t: int = 0) -> None:
 
 def test_changed_is_the_seq_diff_of_the_subscribed_sids(engine: Engine, plant: Plant) -> None:
     idx = plant.signals
-    temp, speed, other = idx.sid(FILLER, "temperature"), idx.sid(FILLER, "speed"), idx.sid("bottling/utilities/air", "running")
+    temp, speed = idx.sid(FILLER, "temperature"), idx.sid(FILLER, "speed")
+    other = idx.sid("bottling/utilities/air", "running")
 
     async def scenario() -> list[list[int]]:
         hub = Hub(engine)
