@@ -25,12 +25,15 @@ from typing import Any
 import numba
 import numpy as np
 
+from . import kernel as K
 from .compiled import stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
-from .engine import RunConfig, _station_stats
-from .kernel import _u
-from .network import INF, STATES, Network
-from .results import BufferStats, Replication
+from .errors import RunConfigError
+from .kernel import unsigned as _u
+from .network import INF, Network, serial_line
+from .results import BufferStats, Replication, station_stats
+from .runconfig import RunConfig
+from .states import STATE_NAMES
 
 __all__ = ["simulate_serial"]
 
@@ -198,14 +201,14 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
     return used
 
 
-def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
-    """Run replication ``rep`` of a serial line (see :func:`twinverse.network.Network.serial_order`)."""
-    from .compiled import serial_line
+def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication | None:
+    """Run replication ``rep`` of a serial line (see :func:`twinverse.sim.network.serial_line`).
 
+    Returns None when an unbounded queue outgrows the recursion's rings: the caller
+    (:func:`twinverse.sim.engine.simulate`) then runs the line with the event engine.
+    """
     order = serial_line(net)
     if order is None:
-        from .errors import RunConfigError
-
         raise RunConfigError("the fast path runs plain serial lines only")
     stations = [net.station(s) for s in order]
     m = len(stations)
@@ -270,9 +273,7 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
                            ttf, ttr, fpos, st, bf, fs, ist, saturated, until, warm)
         pending -= used
         if ist[DONE_FLAG] == 2:
-            from .engine import simulate
-
-            return simulate(net, RunConfig(**{**cfg.__dict__, "method": "engine"}), rep)
+            return None
         if ist[DONE_FLAG]:
             break
         if ist[NEED]:
@@ -299,12 +300,12 @@ def _collect(net: Network, cfg: RunConfig, rep: int, stations: list[Any], satura
         busy, blocked, down = st[i, 0] / safe, st[i, 1] / safe, st[i, 2] / safe
         wait = max(1.0 - busy - blocked - down, 0.0)
         idle_kind = "idle" if (i == 0 and not saturated) else "starved"
-        fr = np.array([wait if k == idle_kind else 0.0 for k in STATES])
-        fr[STATES.index("busy")] = busy
-        fr[STATES.index("blocked")] = blocked
-        fr[STATES.index("down")] = down
-        out.append(_station_stats(s.id, fr, int(st[i, 3]), 0, 1, span, s.ideal_time or s.process_mean,
-                                  state_energy_kwh(list(fr), STATES, span, s.power, unit), 0.0, 0.0))
+        fr = np.array([wait if k == idle_kind else 0.0 for k in STATE_NAMES])
+        fr[K.RUNNING] = busy
+        fr[K.BLOCKED] = blocked
+        fr[K.DOWN] = down
+        out.append(station_stats(s.id, fr, int(st[i, 3]), 0, 1, span, s.ideal_time or s.process_mean,
+                                  state_energy_kwh(list(fr), STATE_NAMES, span, s.power, unit), 0.0, 0.0))
     hours = span * HOURS_PER_UNIT[unit]
     buffers = []
     by_id = {next(iter(s.inputs)): i for i, s in enumerate(stations)}

@@ -50,14 +50,18 @@ I_SCALARS = (
 (NS, NSERV, NSRC, NB, NK, NP, NM, NC, BBS, NAG, NSLOT, TRACK, BLOCK,
  NSTREAM, POOL, WQN, APCAP, MARGIN, NOWN, FAST,
  EXITS, TARGET, HN, FLAG, EVENTS, FREE_N, WIP, SCRAP, LOST, CONSUMED, CREATED,
- DEAD_B, QH, QT, AP_N, CUR, RESCHED, WIP0) = range(38)
+ DEAD_B, QH, QT, AP_N, CUR, RESCHED, WIP0) = range(len(I_SCALARS))
 
 # -- float scalars at the head of F ---------------------------------------------------------------
 F_SCALARS = ("NOW", "T_END", "T_STAT", "WIP_INT", "WIP_LAST", "LT_SUM", "LT_SQ", "LT_MAX", "SOJ", "CAL_OFF")
-NOW, T_END, T_STAT, WIP_INT, WIP_LAST, LT_SUM, LT_SQ, LT_MAX, SOJ, CAL_OFF = range(10)
+NOW, T_END, T_STAT, WIP_INT, WIP_LAST, LT_SUM, LT_SQ, LT_MAX, SOJ, CAL_OFF = range(len(F_SCALARS))
 
 # -- integer fields (offsets into I), then float fields (offsets into F) --------------------------
-#: name -> size expression; sizes are evaluated by compiled.py from the network counts.
+# Each tuple below is the one declaration of its table: the constants unpacked from ``range``
+# under it must list the same names in the same order (the unpacking fails on a count
+# mismatch, tests/sim/test_kernel.py checks the names). They stay plain module-level ints
+# because numba freezes globals into the compiled code as constants.
+# Sizes of the fields are computed by compiled.py from the network counts.
 I_FIELDS = (
     # model
     "st_nsrv", "st_srv0", "st_in0", "st_in1", "st_asm", "st_simple", "st_free_acc", "in_buf", "in_qty", "st_proc",
@@ -94,13 +98,17 @@ F_FIELDS = (
  ST_SCRAP, ST_REWORK, SETUP_TIME, RT_CUM, SRC_MIX_CUM, CAL_PERIOD, CAL_TT,
  HTIME, AG_SINCE, AG_REM, ST_T, ST_ASTART, ST_FLAST, FM_REM, BUF_INT, BUF_NE,
  BUF_LAST, PROD_LT, AP_T0, AP_T1, RV,
- PART_BIRTH) = range(38, 38 + len(I_FIELDS) + len(F_FIELDS))
-HEADER = 38 + len(I_FIELDS) + len(F_FIELDS)
+ PART_BIRTH) = range(len(I_SCALARS), len(I_SCALARS) + len(I_FIELDS) + len(F_FIELDS))
+#: Length of I's header: the integer scalars, then one offset slot per field (integer fields first).
+HEADER = len(I_SCALARS) + len(I_FIELDS) + len(F_FIELDS)
 FHEADER = len(F_SCALARS)
 
-# Accounting states (index into STATES of network.py) and agent states.
-IDLE, STARVED, BUSY, BLOCKED, DOWN, SETUP, OFF = range(7)
-NSTATES = 7
+# Accounting states: the states a server's time is booked in, named by their
+# MachineState values (twinverse.sim.states maps index -> MachineState from this tuple).
+ACC_STATES = ("idle", "starved", "running", "blocked", "down", "setup", "off")
+IDLE, STARVED, RUNNING, BLOCKED, DOWN, SETUP, OFF = range(len(ACC_STATES))
+NSTATES = len(ACC_STATES)
+# Agent states.
 A_FREE, A_SETUP, A_BUSY, A_BLOCKED, A_WAIT, A_ARRIVING, A_DONE = range(7)
 # Route kinds.
 R_SINGLE, R_PROB, R_PRODUCT, R_SHORTEST = range(4)
@@ -114,7 +122,7 @@ P_DOWN, P_OFF = 1, 2
 SCRAP_DEST = -(1 << 40)
 INF_CAP = 1 << 60
 
-__all__ = ["F_FIELDS", "F_SCALARS", "HEADER", "I_FIELDS", "I_SCALARS", "init", "run"]
+__all__ = ["ACC_STATES", "F_FIELDS", "F_SCALARS", "HEADER", "I_FIELDS", "I_SCALARS", "init", "run", "unsigned"]
 
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 # No reference counting is needed (nothing allocates), and none is wanted (see above).
@@ -133,6 +141,8 @@ def _unsigned(typingctx: Any, x: Any) -> Any:
 #: wrap-around it otherwise adds to every access: a third of the kernel's instructions. Every
 #: index in the kernel is non-negative by construction.
 _u = cast(Callable[[Any], Any], _unsigned)
+#: The same, under a public name for the fast path's numba code (fastline.py).
+unsigned = _u
 
 
 def _jit(fn: _Fn) -> _Fn:
@@ -731,7 +741,7 @@ def start_part(I: Any, F: Any, a: int, p: int) -> None:
     I[_u(I[ST_NACT] + s)] += 1
     I[_u(I[ST_NPROC] + s)] += 1
     I[_u(I[AG_STATE] + a)] = A_BUSY
-    set_acc(I, F, a, BUSY)
+    set_acc(I, F, a, RUNNING)
     schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
     upd_active(I, F, s)
 
@@ -774,7 +784,7 @@ def start_process(I: Any, F: Any, a: int) -> None:
     pr = I[_u(I[PART_PROD] + I[_u(I[AG_PART] + a)])]
     d = draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)])
     I[_u(I[AG_STATE] + a)] = A_BUSY
-    set_acc(I, F, a, BUSY)
+    set_acc(I, F, a, RUNNING)
     if I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
         fail_update(I, F, s)
         I[_u(I[ST_NPROC] + s)] += 1
@@ -899,7 +909,7 @@ def complete_simple(I: Any, F: Any, a: int, s: int) -> None:
     pr = I[_u(I[PART_PROD] + nxt)]
     I[_u(o_part + a)] = nxt
     I[_u(I[AG_LAST] + a)] = pr
-    set_acc(I, F, a, BUSY)
+    set_acc(I, F, a, RUNNING)
     schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
 
 
