@@ -14,6 +14,7 @@ from .live.engine import Engine
 from .live.hub import Hub
 from .live.seal import HistorySealer
 from .model import Plant, load_plant
+from .sim.runner import SimRunner
 from .store import Store, open_store
 
 __all__ = ["Platform", "example_path"]
@@ -57,6 +58,7 @@ class Platform:
                 lag=timedelta(seconds=settings.seal_lag),
             )
         self.hub = Hub(self.engine)
+        self.sim = SimRunner()  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.connectors: list[Connector] = []
         self._started = False
 
@@ -94,6 +96,7 @@ class Platform:
             c.start(self.engine)
         if self.sealer is not None:
             self.sealer.start()
+        self.sim.start()
         self._started = True
 
     def stop(self) -> None:
@@ -103,6 +106,7 @@ class Platform:
             except Exception:  # a failing connector must not keep the store open
                 log.exception("connector %s failed to stop", c.describe())
         self._started = False
+        self.sim.close()  # cancels running simulations instead of waiting for them
         if self.sealer is not None:
             self.sealer.stop()
         self.hub.close()
