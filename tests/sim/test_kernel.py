@@ -32,7 +32,7 @@ def test_field_slots_follow_the_integer_scalars_contiguously() -> None:
     slots = [getattr(K, n.upper()) for n in K.I_FIELDS + K.F_FIELDS]
     assert slots == list(range(len(K.I_SCALARS), len(K.I_SCALARS) + len(K.I_FIELDS) + len(K.F_FIELDS)))
     assert K.HEADER == len(K.I_SCALARS) + len(K.I_FIELDS) + len(K.F_FIELDS) == slots[-1] + 1
-    assert K.FHEADER == len(K.F_SCALARS)
+    assert len(K.F_SCALARS) == K.FHEADER
     # no name is both an integer and a float field, nor a field and a scalar
     assert not set(K.I_FIELDS) & set(K.F_FIELDS)
     assert not {n.upper() for n in K.I_FIELDS + K.F_FIELDS} & set(K.I_SCALARS + K.F_SCALARS)
