@@ -160,7 +160,7 @@ class SimRunner:
     def jobs(self) -> list[SimJob]:
         """Every kept job, newest first."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+            return list(reversed(self._jobs.values()))  # kept in submission order
 
     def cancel(self, job_id: str) -> SimJob:
         """Ask a job to stop: a queued job is cancelled at once, a running one at its next progress report.
@@ -199,7 +199,7 @@ class SimRunner:
         extra = len(self._jobs) - self.max_kept
         if extra <= 0:
             return
-        done = sorted((j for j in self._jobs.values() if j.status.finished), key=lambda j: j.created)
+        done = [j for j in self._jobs.values() if j.status.finished]  # oldest first (submission order)
         for j in done[:extra]:
             del self._jobs[j.id]
             self._cancel.pop(j.id, None)
