@@ -11,6 +11,7 @@ from .ingest.base import Connector
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
+from .sim.runner import SimRunner
 from .store import Store, open_store
 from .trust import HistorySealer, TrustService
 
@@ -46,6 +47,7 @@ class Platform:
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
+        self.sim = SimRunner()  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.connectors: list[Connector] = []
         self._started = False
 
@@ -69,6 +71,7 @@ class Platform:
             c.start(self.engine)
         if self.sealer is not None:
             self.sealer.start()
+        self.sim.start()
         self._started = True
 
     def stop(self) -> None:
@@ -78,6 +81,7 @@ class Platform:
             except Exception:  # a failing connector must not keep the store open
                 log.exception("connector %s failed to stop", c.describe())
         self._started = False
+        self.sim.close()  # cancels running simulations instead of waiting for them
         if self.sealer is not None:
             self.sealer.stop()
         self.hub.close()

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from scipy.stats import t
 
 from twinverse.sim import Network, loads_network
-from twinverse.sim.network import STATES
 from twinverse.sim.results import Estimate, Replication, ScenarioResult
+from twinverse.sim.states import STATE_NAMES
 
 
 def model(text: str) -> Network:
@@ -42,7 +42,7 @@ def check(r: Replication) -> Replication:
     assert r.wip_start + r.created == r.exits + r.scrapped + r.consumed + r.lost + r.wip_end
     for s in r.stations:
         fr = s.fractions()
-        assert set(fr) == set(STATES)
+        assert set(fr) == set(STATE_NAMES)
         assert all(-1e-12 <= v <= 1 + 1e-12 for v in fr.values()), fr
         assert math.isclose(sum(fr.values()), 1.0, abs_tol=1e-9), fr
         assert 0.0 <= s.availability <= 1.0 + 1e-12

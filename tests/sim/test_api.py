@@ -52,7 +52,7 @@ def wait_done(c: TestClient, rid: str) -> dict[str, Any]:
         r = c.get(f"/api/sim/runs/{rid}")
         assert r.status_code == 200
         body = r.json()
-        if body["status"] in ("done", "failed"):
+        if body["status"] in ("done", "failed", "cancelled"):
             return dict(body)
         time.sleep(0.05)
     raise AssertionError("the run did not finish")
@@ -114,6 +114,7 @@ def test_every_sim_route_declares_its_permission(client: TestClient) -> None:
         ("/api/sim/runs", "POST"): ("sim:run",),
         ("/api/sim/runs", "GET"): ("sim:read",),
         ("/api/sim/runs/{run_id}", "GET"): ("sim:read",),
+        ("/api/sim/runs/{run_id}", "DELETE"): ("sim:run",),
     }
 
 
@@ -126,9 +127,16 @@ def test_stopping_the_server_stops_running_simulations(tmp_path: Path) -> None:
             if c.get(f"/api/sim/runs/{rid}").json()["status"] == "running":
                 break
             time.sleep(0.02)
-    reg = app.state.sim_runs
-    for _ in range(200):
-        if reg.runs[rid]["status"] != "running":
-            break
-        time.sleep(0.05)
-    assert reg.runs[rid]["status"] == "failed" and reg.runs[rid]["error"] == "the server stopped during the run"
+    runner = app.state.platform.sim
+    job = runner.wait(rid, timeout=60)
+    assert job.status == "cancelled" and job.error == "the server stopped during the run"
+
+
+def test_cancel_a_run(client: TestClient) -> None:
+    rid = client.post("/api/sim/runs", json={"parts": 100_000_000, "reps": 1, "from_live": False}).json()["id"]
+    r = client.delete(f"/api/sim/runs/{rid}")
+    assert r.status_code == 200 and r.json()["id"] == rid
+    body = wait_done(client, rid)
+    assert body["status"] == "cancelled" and body["error"] == "cancelled" and body["result"] is None
+    assert client.delete(f"/api/sim/runs/{rid}").json()["status"] == "cancelled"  # again: unchanged
+    assert client.delete("/api/sim/runs/nope").status_code == 404

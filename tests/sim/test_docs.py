@@ -52,7 +52,7 @@ def test_docs_cover_the_code() -> None:
         for attr in attrs:
             assert f"`{attr}`" in DOC, f"{kind}.{attr}"
     assert SCHEMA in DOC
-    for state in sim.network.STATES:
+    for state in sim.STATE_NAMES:
         assert f"`{state}`" in DOC
     # the grid factor with its year and source
     assert f"{CHINA_GRID_FACTOR}" in DOC and str(CHINA_GRID_FACTOR_YEAR) in DOC

@@ -27,7 +27,7 @@ def same(a: object, b: object, *, ties: bool = False) -> None:
         x, y = getattr(a, f), getattr(b, f)
         assert x == pytest.approx(y, rel=1e-9, abs=1e-9), f
     for s, t in zip(a.stations, b.stations, strict=True):  # type: ignore[attr-defined]
-        for k in ("busy", "blocked", "starved", "idle", "down", "processed"):
+        for k in ("running", "blocked", "starved", "idle", "down", "processed"):
             assert getattr(s, k) == pytest.approx(getattr(t, k), rel=1e-9, abs=1e-9), (s.id, k)
     for p, q in zip(a.buffers, b.buffers, strict=True):  # type: ignore[attr-defined]
         assert (p.mean_level, p.entered) == pytest.approx((q.mean_level, q.entered), rel=1e-9, abs=1e-9)
@@ -114,7 +114,7 @@ sinks: [out_s, out_l]
     assert by["out_s"] == prod["small"] and by["out_l"] == prod["large"]
     assert prod["small"] / r.exits == pytest.approx(0.25, abs=0.01)
     # busy = λ·E[S] = 0.25·0.2 + 0.75·0.4
-    assert r.station("s").busy == pytest.approx(0.35, abs=0.01)
+    assert r.station("s").running == pytest.approx(0.35, abs=0.01)
 
 
 def test_shortest_queue_balances_parallel_stations() -> None:
@@ -131,8 +131,8 @@ sinks: [out]
     jsq = check(simulate(net("route: {shortest_queue: [q1, q2]}"), RunConfig(until=50_000, seed=10)))
     rnd = check(simulate(net("to: {q1: 0.5, q2: 0.5}"), RunConfig(until=50_000, seed=10)))
     # both work (ties go to the first queue, so p1 a little more), and together carry the load
-    assert jsq.station("p1").busy + jsq.station("p2").busy == pytest.approx(2 * 0.909, abs=0.02)
-    assert abs(jsq.station("p1").busy - jsq.station("p2").busy) < 0.06
+    assert jsq.station("p1").running + jsq.station("p2").running == pytest.approx(2 * 0.909, abs=0.02)
+    assert abs(jsq.station("p1").running - jsq.station("p2").running) < 0.06
     assert jsq.lead_time < 0.6 * rnd.lead_time  # joining the shorter queue beats a coin toss
 
 
@@ -146,7 +146,7 @@ sinks: [out]
 """)
     res = check_all(run_scenario(net, RunConfig(until=100_000, warmup=500, reps=5, seed=11)))
     # every pass: scrap 0.1, rework 0.2, good 0.7 → visits 1/(1−0.2); good share 0.7/0.8
-    assert near(res.station("s", "busy"), 0.5 / 0.8)
+    assert near(res.station("s", "running"), 0.5 / 0.8)
     assert near(res.throughput, 0.5 * 0.7 / 0.8)
     assert near(res.est(lambda r: r.scrapped / r.created), 0.1 / 0.8, factor=1.5)
     assert near(res.station("s", "quality"), 0.7)
@@ -259,7 +259,7 @@ sinks: [out]
     assert m.down == pytest.approx(6 / 30)  # 10 − 4 still to repair
     assert r.exits == 5 and r.wip_start == 5  # the five waiting parts, after the repair
     r2 = check(simulate(net, RunConfig(until=30, seed=18), initial=InitialState(busy={"m": 1})))
-    assert r2.exits == 1 and r2.station("m").busy == pytest.approx(1 / 30)
+    assert r2.exits == 1 and r2.station("m").running == pytest.approx(1 / 30)
 
 
 def test_progress_reports_rise_to_one() -> None:

@@ -110,6 +110,6 @@ def test_invariants_on_random_networks(text: str, seed: int, warm: float) -> Non
     """Conservation of parts, Little's law, state fractions in [0, 1] summing to 1, utilisation ≤ 1."""
     r = check(simulate(model(text), RunConfig(until=400, warmup=warm, seed=seed)))
     for s in r.stations:
-        assert s.busy + s.setup <= 1 + 1e-9  # utilisation
+        assert s.running + s.setup <= 1 + 1e-9  # utilisation
         assert s.processed >= s.bad >= 0
     assert r.exits == sum(n for _, n in r.exits_by_product)

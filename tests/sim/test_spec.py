@@ -156,7 +156,7 @@ def test_plant_file_drives_the_simulation() -> None:
     assert c3.capacity == 400 and c3.twin == "bottling/line1/c3"  # capacity from the twin's property
     filler = net.station("filler")
     assert filler.twin == "bottling/line1/filler"
-    assert filler.power["busy"] == 22 and filler.power["down"] == 0.8  # the filler type's power per state
+    assert filler.power["running"] == 22 and filler.power["down"] == 0.8  # the filler type's power per state
     r = simulate(net, RunConfig(until=600, seed=1))
     assert r.exits > 0 and r.energy_kwh > 0
 

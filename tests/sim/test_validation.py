@@ -39,10 +39,10 @@ def test_mm1_waiting_and_sojourn_times() -> None:
     """M/M/1 with λ = 0.8, μ = 1: Wq = 4, W = 5, and Lq = λ·Wq."""
     res = check_all(run_scenario(model(mmc(1, 0.8)), RunConfig(until=250_000, warmup=2_000, reps=8, seed=11)))
     assert near(res.lead_time, 5.0) and res.lead_time.half_width < 0.15
-    wq = res.est(lambda r: r.lead_time - r.stations[0].busy / r.throughput)  # W − 1/μ, μ from the run
+    wq = res.est(lambda r: r.lead_time - r.stations[0].running / r.throughput)  # W − 1/μ, μ from the run
     assert near(wq, 4.0, factor=1.5)
     assert near(res.est(lambda r: r.buffer("q").mean_level), 0.8 * 4.0)
-    assert near(res.est(lambda r: r.stations[0].busy), 0.8)
+    assert near(res.est(lambda r: r.stations[0].running), 0.8)
 
 
 def test_mm2_erlang_c() -> None:
@@ -62,7 +62,7 @@ def test_erlang_c_for_more_servers(c: int, rho: float) -> None:
     pw = erlang_c(c, lam)
     assert near(res.est(lambda r: r.buffer("q").wait_probability), pw, factor=1.5)
     assert near(res.est(lambda r: r.lead_time - 1.0), pw / (c - lam), factor=1.5)
-    assert near(res.est(lambda r: r.stations[0].busy), rho)
+    assert near(res.est(lambda r: r.stations[0].running), rho)
 
 
 def test_jackson_tandem() -> None:
@@ -151,7 +151,7 @@ sinks: [out]
 """)
     res = check_all(run_scenario(net, RunConfig(until=200_000, reps=6, seed=20)))
     assert near(res.station("m", "down"), 0.5 * 5 / 50)
-    assert near(res.station("m", "busy"), 0.5)
+    assert near(res.station("m", "running"), 0.5)
 
 
 def test_line_with_unreliable_bottleneck_and_unlimited_buffer() -> None:

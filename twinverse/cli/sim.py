@@ -14,11 +14,11 @@ from rich.table import Table
 
 from ..errors import InputError
 from ..sim import RunConfig
-from ..sim.network import STATES
 from ..sim.optimise import BufferPlan, optimise_buffers
 from ..sim.results import ScenarioResult
 from ..sim.scenario import run_scenario
 from ..sim.spec import load_network
+from ..sim.states import STATE_NAMES
 from ..sim.sweep import SweepResult, parse_param, run_sweep
 from .output import console, err_console, plain
 
@@ -82,13 +82,13 @@ def _print_scenario(res: ScenarioResult) -> None:
     out.print(t)
     st = Table(show_header=True, header_style="bold", title="stations (% of time)")
     st.add_column("station")
-    for state in STATES:
+    for state in STATE_NAMES:
         st.add_column(state, justify="right")
     st.add_column("OEE %", justify="right")
     st.add_column("kWh", justify="right")
     st.add_column("bottleneck %", justify="right")
     for s in first.stations:
-        row = [_pct(res.station(s.id, k).mean) for k in STATES]
+        row = [_pct(res.station(s.id, k).mean) for k in STATE_NAMES]
         share = res.station(s.id, "bottleneck_sole").mean + res.station(s.id, "bottleneck_shifting").mean
         st.add_row(s.id, *row, _pct(res.station(s.id, "oee").mean), f"{res.station(s.id, 'energy_kwh').mean:.4g}",
                    _pct(share))

@@ -25,7 +25,6 @@ from .errors import DeadlockError, RunConfigError
 from .live import LiveSnapshot, snapshot_from_live
 from .network import (
     INF,
-    STATES,
     Blocking,
     Buffer,
     Calendar,
@@ -43,13 +42,15 @@ from .results import BufferStats, Estimate, Replication, ScenarioResult, Station
 from .runconfig import InitialState, RunConfig
 from .scenario import run_scenario
 from .spec import load_network, loads_network, network_from_plant
+from .states import STATE_NAMES, STATION_STATES
 from .sweep import Param, SweepResult, apply_params, parse_param, run_sweep
 
 __all__ = [
     "CHINA_GRID_FACTOR",
     "DEFAULT_GRID_FACTOR",
     "INF",
-    "STATES",
+    "STATE_NAMES",
+    "STATION_STATES",
     "Blocking",
     "Buffer",
     "BufferPlan",

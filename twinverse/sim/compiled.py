@@ -18,7 +18,7 @@ from . import kernel as K
 from .distributions import Distribution
 from .network import INF, Blocking, FailureBasis, Network, RouteKind
 
-__all__ = ["Compiled", "Stream", "compile_network", "stream_rng"]
+__all__ = ["Compiled", "Layout", "Stream", "compile_network", "grow_pool", "new_state", "stream_rng"]
 
 
 @dataclass(frozen=True)
@@ -387,4 +387,3 @@ def grow_pool(ia: np.ndarray[Any, Any], fa: np.ndarray[Any, Any], lay: Layout,
     ia2[K.POOL] = pool
     ia2[K.FREE_N] = free_n + pool - old
     return ia2, fa2, new
-

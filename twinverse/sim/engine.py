@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,15 @@ from .compiled import Compiled, compile_network, grow_pool, new_state, stream_rn
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
 from .errors import DeadlockError, RunConfigError
 from .fastline import simulate_serial
-from .network import INF, STATES, Network, serial_line
+from .network import INF, Network, serial_line
 from .results import BufferStats, Replication, station_stats
-from .runconfig import InitialState, Progress, RunConfig
+from .runconfig import InitialState, RunConfig
+from .states import STATE_NAMES
 
 __all__ = ["InitialState", "RunConfig", "simulate"]
+
+Progress = Callable[[float], None]
+
 
 _MAX_EVENTS_PER_CALL = 2_000_000
 #: Use the kernel's fused completion path for simple stations (tests turn it off to
@@ -57,8 +62,7 @@ def simulate(
         fast = simulate_serial(net, config, rep)
         if fast is not None:
             return fast
-        # An unbounded queue outgrew the fast path's ring: the general engine runs it.
-        config = RunConfig(**{**config.__dict__, "method": "engine"})
+        # An unbounded queue outgrew the fast path's rings: the event engine runs the line.
     elif config.method == "fast":
         raise RunConfigError("the fast path runs plain serial lines only (see docs/simulation.md); use method=engine")
     return _Run(net, config, rep, initial or InitialState(), progress, compiled).result()
@@ -238,7 +242,7 @@ class _Run:
             fr = st_t[i] / (safe * st.servers)
             stations.append(station_stats(st.id, fr, int(st_done[i]), int(st_bad[i]), st.servers, span,
                                            st.ideal_time or st.process_mean,
-                                           state_energy_kwh(fr, STATES, span, st.power, unit),
+                                           state_energy_kwh(fr, STATE_NAMES, span, st.power, unit),
                                            float(bn["sole"][i]), float(bn["shifting"][i])))
         hours = span * HOURS_PER_UNIT[unit]
         buf_ne, buf_int, buf_max = self.v("buf_ne"), self.v("buf_int"), self.v("buf_max")

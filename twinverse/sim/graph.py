@@ -2,45 +2,26 @@
 
 :func:`line_elements` turns a plant line (twins joined by ``feeds``) into stations and
 buffers; :func:`check_graph` checks the assembled network as a whole. Both report through
-the parser of :mod:`twinverse.sim.spec`, so problems still name file:line and field.
+the :class:`~twinverse.sim.reader.SpecReader` that the parser of :mod:`twinverse.sim.spec`
+builds on, so problems still name file:line and field.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from ..errors import ModelLoadError, Problem
+from ..errors import ModelLoadError
 from ..model.yamlsource import PathKey
 from .network import Network
+from .reader import SpecReader
 
-__all__ = ["Parser", "check_graph", "line_elements"]
-
-
-class Parser(Protocol):
-    """What the graph checks need of the simulation-section parser (spec.py implements it).
-
-    A protocol rather than an import of the parser keeps spec -> graph one-way.
-    """
-
-    root: PathKey
-    plant: Any
-    problems: list[Problem]
-    twin_of: dict[str, str]
-
-    def fail(self, path: PathKey, message: str) -> None:
-        """Record a located problem."""
-
-    def mapping(self, value: Any, path: PathKey, what: str) -> Mapping[str, Any]:
-        """``value`` as a mapping (a problem recorded if it is not one)."""
-
-    def sink_ids(self, v: Any, path: PathKey) -> dict[str, PathKey]:
-        """The sink ids a section declares, with their paths."""
+__all__ = ["check_graph", "line_elements"]
 
 
 def line_elements(
-    p: Parser, sim: Mapping[str, Any]
+    p: SpecReader, sim: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, PathKey]]:
     """Stations, buffers, sources and sinks of a plant line: its children joined by ``feeds``."""
     r = p.root
@@ -103,7 +84,7 @@ def line_elements(
 # -- whole-graph checks --------------------------------------------------------------------------
 
 
-def check_graph(p: Parser, net: Network) -> None:
+def check_graph(p: SpecReader, net: Network) -> None:
     """Whole-model checks: every buffer is fed and drained, every station can reach a sink."""
     consumers: dict[str, list[str]] = {b.id: [] for b in net.buffers}
     for s in net.stations:

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core.states import MachineState
 from .energy import HOURS_PER_UNIT
-from .engine import InitialState
 from .network import INF, Network
+from .runconfig import InitialState
 
 __all__ = ["LiveSnapshot", "snapshot_from_live"]
 
@@ -92,18 +93,19 @@ def snapshot_from_live(net: Network, plant: Any, engine: Any, *, store: Any = No
         if math.isnan(v):
             notes.append(f"{st.id}: no state reported yet; starts idle")
             continue
-        state = states[int(v)] if 0 <= int(v) < len(states) else "?"
-        if state == "down":
+        name = states[int(v)] if 0 <= int(v) < len(states) else "?"
+        state = MachineState.parse(name)
+        if state is MachineState.DOWN:
             since = _since(store, sid, v, int(engine.ts[sid]), now)
             elapsed = max(now_us - since, 0) / 1e6 / per_unit_s
             down[st.id] = elapsed
             how = "repair time drawn given the time already spent" if st.failures else \
                 "no failure model, restarts at once"
             notes.append(f"{st.id}: down for {elapsed:.4g} {net.time_unit} ({how})")
-        elif state in ("running", "busy", "setup"):
+        elif state in (MachineState.RUNNING, MachineState.SETUP):
             busy[st.id] = st.servers
-        elif state not in ("idle", "starved", "blocked", "off"):
-            notes.append(f"{st.id}: state {state!r} read as idle")
+        elif state not in (MachineState.IDLE, MachineState.STARVED, MachineState.BLOCKED, MachineState.OFF):
+            notes.append(f"{st.id}: state {name!r} read as idle")
     for b in net.buffers:
         if b.twin is None:
             continue

@@ -28,7 +28,6 @@ from .distributions import Distribution, Exponential
 
 __all__ = [
     "INF",
-    "STATES",
     "Blocking",
     "Buffer",
     "Calendar",
@@ -45,10 +44,6 @@ __all__ = [
 
 #: Unlimited buffer capacity.
 INF = math.inf
-
-#: Station states whose time fractions every result reports, in this order.
-STATES = ("idle", "starved", "busy", "blocked", "down", "setup", "off")
-
 
 class Blocking(StrEnum):
     """Where a station waits when the next buffer is full."""
@@ -143,7 +138,7 @@ class Station:
     failures: tuple[FailureMode, ...] = ()
     setup: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # from product -> to product -> time
     calendar: str | None = None
-    power: Mapping[str, float] = field(default_factory=dict)  # kW per state in STATES
+    power: Mapping[str, float] = field(default_factory=dict)  # kW per state (names of sim.states.STATE_NAMES)
     twin: str | None = None
     ideal_time: float | None = None  # ideal cycle time for OEE performance (default: process mean)
 
@@ -223,6 +218,7 @@ class Network:
         """
         return serial_line(self)
 
+
 def serial_line(net: Network) -> list[str] | None:
     """Station ids in flow order if ``net`` is a plain serial line the fast path can run."""
     if len(net.sources) != 1 or (net.calendars and any(s.calendar for s in net.stations)):
@@ -261,4 +257,3 @@ def serial_line(net: Network) -> list[str] | None:
     if src.interarrival is not None and src.when_full != "block":
         return None
     return order
-

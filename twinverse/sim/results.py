@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .network import STATES
+from .states import STATE_NAMES
 
 __all__ = [
     "SCHEMA",
@@ -36,7 +36,7 @@ class StationStats:
     id: str
     idle: float
     starved: float
-    busy: float
+    running: float
     blocked: float
     down: float
     setup: float
@@ -53,7 +53,7 @@ class StationStats:
 
     def fractions(self) -> dict[str, float]:
         """Fraction of time in each state (sums to 1)."""
-        return {s: getattr(self, s) for s in STATES}
+        return {s: getattr(self, s) for s in STATE_NAMES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,20 @@ class Replication:
 
     def buffer(self, bid: str) -> BufferStats:
         return next(b for b in self.buffers if b.id == bid)
+
+
+
+def station_stats(sid: str, fr: Any, done: int, bad: int, servers: int, span: float, ideal: float,
+                   kwh: float, sole: float, shifting: float) -> StationStats:
+    """State fractions plus OEE = availability × performance × quality (planned time excludes 'off')."""
+    f = {s: float(fr[i]) for i, s in enumerate(STATE_NAMES)}
+    planned = 1.0 - f["off"]
+    running = planned - f["down"] - f["setup"]
+    avail = running / planned if planned > 0 else 0.0
+    perf = (ideal * done / servers) / (running * span) if running > 0 and span > 0 else 0.0
+    qual = (done - bad) / done if done else 1.0
+    return StationStats(sid, f["idle"], f["starved"], f["running"], f["blocked"], f["down"], f["setup"], f["off"],
+                        done, bad, avail, perf, qual, avail * perf * qual, kwh, sole, shifting)
 
 
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -233,7 +247,7 @@ class ScenarioResult:
         bn, share = self.bottleneck()
         stations = []
         for s in first.stations:
-            fr = {st: self.station(s.id, st).to_dict() for st in STATES}
+            fr = {st: self.station(s.id, st).to_dict() for st in STATE_NAMES}
             stations.append({
                 "id": s.id,
                 "states": fr,
@@ -286,16 +300,3 @@ class ScenarioResult:
                 "throughput": r.throughput, "wip": r.wip, "lead_time": r.lead_time,
             } for r in self.reps]
         return out
-
-
-def station_stats(sid: str, fr: Any, done: int, bad: int, servers: int, span: float, ideal: float,
-                  kwh: float, sole: float, shifting: float) -> StationStats:
-    """State fractions plus OEE = availability × performance × quality (planned time excludes 'off')."""
-    f = {s: float(fr[i]) for i, s in enumerate(STATES)}
-    planned = 1.0 - f["off"]
-    running = planned - f["down"] - f["setup"]
-    avail = running / planned if planned > 0 else 0.0
-    perf = (ideal * done / servers) / (running * span) if running > 0 and span > 0 else 0.0
-    qual = (done - bad) / done if done else 1.0
-    return StationStats(sid, f["idle"], f["starved"], f["busy"], f["blocked"], f["down"], f["setup"], f["off"],
-                        done, bad, avail, perf, qual, avail * perf * qual, kwh, sole, shifting)

@@ -1,21 +1,19 @@
-"""How a run is configured and where it starts: :class:`RunConfig`, :class:`InitialState`.
+"""How a run is configured: when to stop, what to observe, where to start.
 
-Kept apart from the engine so the event engine and the serial fast path both use them
-without importing each other.
+These records sit below both engines (the event engine of :mod:`twinverse.sim.engine` and
+the serial-line recursion of :mod:`twinverse.sim.fastline`), so neither imports the other
+for them. Both are validated when built: a bad value fails here, not deep in a run.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import RunConfigError
 
-__all__ = ["InitialState", "Progress", "RunConfig"]
-
-#: Called with the fraction done (0..1) while a replication runs.
-Progress = Callable[[float], None]
+__all__ = ["InitialState", "RunConfig"]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .energy import DEFAULT_GRID_FACTOR
 from .engine import InitialState, RunConfig, simulate
 from .network import Network
 from .results import ScenarioResult
@@ -50,8 +51,6 @@ def run_scenario(
                 progress((r + fr) / config.reps)
 
         reps.append(simulate(net, config, r, initial=initial, progress=sub if progress else None))
-    from .energy import DEFAULT_GRID_FACTOR
-
     grid = net.grid_factor if net.grid_factor is not None else DEFAULT_GRID_FACTOR
     cfg = {k: v for k, v in config.__dict__.items() if v is not None}
     return ScenarioResult(name, dict(params or {}), tuple(reps), net.time_unit, grid, cfg)

@@ -17,18 +17,16 @@ The format is documented in docs/simulation.md.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelLoadError, Problem
+from ..errors import ModelLoadError
 from ..model.yamlsource import LocatedDoc, PathKey, read_yaml
-from .distributions import Distribution, DistributionError, parse_distribution
+from .distributions import Distribution
 from .graph import check_graph, line_elements
 from .network import (
     INF,
-    STATES,
     Blocking,
     Buffer,
     Calendar,
@@ -41,6 +39,8 @@ from .network import (
     Source,
     Station,
 )
+from .reader import SpecReader, is_num
+from .states import parse_state
 
 __all__ = ["load_network", "loads_network", "network_from_doc", "network_from_plant"]
 
@@ -56,8 +56,6 @@ _SOURCE = {"interarrival", "saturated", "to", "route", "mix", "when_full", "limi
 _BUFFER = {"capacity", "initial", "twin", "power"}
 _RUN = {"until", "parts", "warmup", "reps", "seed"}
 _TIME_UNITS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0}
-#: Plant state names accepted in ``power`` as aliases of simulation states.
-_STATE_ALIASES = {"running": "busy"}
 _PROB_EPS = 1e-9
 
 
@@ -101,69 +99,8 @@ def network_from_plant(plant: Any) -> Network:
     return _Parser(doc, plant).parse()
 
 
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-class _Parser:
-    def __init__(self, doc: LocatedDoc, plant: Any) -> None:
-        self.doc = doc
-        self.plant = plant
-        self.problems: list[Problem] = []
-        self.base = Path(doc.file).parent if doc.file and not doc.file.startswith("<") else None
-        self.root: PathKey = ("simulation",)
-        self.twin_of: dict[str, str] = {}  # element id -> twin id
-
-    # -- helpers -------------------------------------------------------------------------------
-    def fail(self, path: PathKey, message: str) -> None:
-        self.problems.append(self.doc.problem(path, message))
-
-    def mapping(self, value: Any, path: PathKey, what: str) -> Mapping[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.fail(path, f"{what} must be a mapping, got {type(value).__name__}")
-            return {}
-        return value
-
-    def unknown(self, data: Mapping[str, Any], allowed: set[str], path: PathKey) -> None:
-        for k in data:
-            if k not in allowed:
-                self.fail((*path, k), f"unknown field {k!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def dist(self, spec: Any, path: PathKey) -> Distribution | None:
-        try:
-            return parse_distribution(spec, self.base)
-        except DistributionError as exc:
-            where = (*path, exc.field) if exc.field and isinstance(spec, Mapping) and exc.field in spec else path
-            self.fail(where, str(exc))
-            return None
-
-    def number(self, v: Any, path: PathKey, *, lo: float = 0.0, lo_open: bool = False, hi: float | None = None,
-               integer: bool = False, allow_inf: bool = False) -> float | None:
-        if allow_inf and (v == "inf" or v == ".inf" or (isinstance(v, float) and v == math.inf)):
-            return INF
-        if not _is_num(v) or (isinstance(v, float) and math.isnan(v)):
-            self.fail(path, f"expected a number, got {v!r}")
-            return None
-        f = float(v)
-        if integer and f != int(f):
-            self.fail(path, f"expected an integer, got {v!r}")
-            return None
-        if (lo_open and f <= lo) or f < lo:
-            self.fail(path, f"must be {'>' if lo_open else '>='} {lo:g}, got {v!r}")
-            return None
-        if hi is not None and f > hi:
-            self.fail(path, f"must be <= {hi:g}, got {v!r}")
-            return None
-        if math.isinf(f) and not allow_inf:
-            self.fail(path, f"must be finite, got {v!r}")
-            return None
-        return f
-
-    def probability(self, v: Any, path: PathKey) -> float:
-        p = self.number(v, path, hi=1.0)
-        return 0.0 if p is None else p
+class _Parser(SpecReader):
+    """Reads the elements and the top level of a ``simulation:`` section (helpers: SpecReader)."""
 
     # -- top level -----------------------------------------------------------------------------
     def parse(self) -> Network:
@@ -309,7 +246,7 @@ class _Parser:
             for i, iv in enumerate(raw):
                 ip = (*cp, "off", i)
                 pair = isinstance(iv, Sequence) and not isinstance(iv, str) and len(iv) == 2
-                if not (pair and all(map(_is_num, iv))):
+                if not (pair and all(map(is_num, iv))):
                     self.fail(ip, f"expected [start, end], got {iv!r}")
                     continue
                 a, b = float(iv[0]), float(iv[1])
@@ -326,24 +263,6 @@ class _Parser:
                 out.append(Calendar(str(cid), period, tuple(offs)))
         return out
 
-    def sink_ids(self, v: Any, path: PathKey) -> dict[str, PathKey]:
-        if v is None:
-            return {}
-        if isinstance(v, str):
-            return {v: path}
-        if isinstance(v, Mapping):
-            return {str(k): (*path, k) for k in v}
-        if isinstance(v, Sequence):
-            out: dict[str, PathKey] = {}
-            for i, s in enumerate(v):
-                if not isinstance(s, str):
-                    self.fail((*path, i), f"a sink is a name, got {s!r}")
-                else:
-                    out[s] = (*path, i)
-            return out
-        self.fail(path, "sinks must be a list of names")
-        return {}
-
     # -- elements ------------------------------------------------------------------------------
     def buffer(self, bid: str, d: Mapping[str, Any], path: PathKey) -> Buffer:
         self.unknown(d, _BUFFER, path)
@@ -354,46 +273,19 @@ class _Parser:
             cap = INF if c is None else c
         elif (twin := self.twin_of.get(bid)) is not None and self.plant is not None:
             prop = self.plant.twins[twin].properties.get("capacity")
-            if _is_num(prop) and prop >= 0:
+            if is_num(prop) and prop >= 0:
                 cap = float(int(prop))
         initial = 0
         if "initial" in d and (x := self.number(d["initial"], (*path, "initial"), integer=True)) is not None:
             initial = int(x)
             if initial > cap:
                 self.fail((*path, "initial"), f"initial level {initial} exceeds the capacity {cap:g}")
-        power = self.power(d.get("power"), (*path, "power"), allowed={"running", "idle"}) if "power" in d else {}
+        power = self.power(d.get("power"), (*path, "power"), allowed=("running", "idle")) if "power" in d else {}
         twin = self.twin_ref(d.get("twin"), (*path, "twin")) or self.twin_of.get(bid)
         if twin is not None and not power and self.plant is not None:
             tp = self.plant.type_of(twin).power
             power = {k: float(tp[k]) for k in ("running", "idle") if k in tp}
         return Buffer(bid, capacity=cap, initial=initial, twin=twin, power=power)
-
-    def twin_ref(self, v: Any, path: PathKey) -> str | None:
-        if v is None:
-            return None
-        if self.plant is None:
-            self.fail(path, "'twin' needs a plant file (a top-level 'plant:')")
-            return None
-        if not isinstance(v, str):
-            self.fail(path, f"twin must be a twin id, got {v!r}")
-            return None
-        for cand in (v, f"{self.plant.id}/{v}"):
-            if cand in self.plant.twins:
-                return str(cand)
-        self.fail(path, f"no twin {v!r} in plant {self.plant.id!r}")
-        return None
-
-    def power(self, v: Any, path: PathKey, allowed: set[str] | None = None) -> dict[str, float]:
-        allowed = allowed or set(STATES) | set(_STATE_ALIASES)
-        out: dict[str, float] = {}
-        for k, kw in self.mapping(v, path, "power").items():
-            if k not in allowed:
-                self.fail((*path, k), f"unknown state {k!r} (states: {', '.join(sorted(allowed))})")
-                continue
-            x = self.number(kw, (*path, k))
-            if x is not None:
-                out[_STATE_ALIASES.get(k, k)] = x
-        return out
 
     def route(self, d: Mapping[str, Any], path: PathKey, products: tuple[str, ...],
               required: bool = True) -> Route | None:
@@ -598,7 +490,7 @@ class _Parser:
         power = self.power(merged["power"], where("power")) if "power" in merged else {}
         if not power and twin is not None and self.plant is not None:
             tp = self.plant.type_of(twin).power
-            power = {_STATE_ALIASES.get(k, k): float(v) for k, v in tp.items() if _STATE_ALIASES.get(k, k) in STATES}
+            power = {state.value: float(v) for k, v in tp.items() if (state := parse_state(k)) is not None}
         ideal = None
         if "ideal_time" in merged:
             ideal = self.number(merged["ideal_time"], where("ideal_time"), lo_open=True)
