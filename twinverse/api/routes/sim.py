@@ -24,6 +24,7 @@ from ...sim.engine import InitialState, RunConfig
 from ...sim.live import snapshot_from_live
 from ...sim.scenario import run_scenario
 from ...sim.spec import network_from_plant
+from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
 from ..security import Permission, require
@@ -126,7 +127,9 @@ _CREATE = threading.Lock()
 
 @router.post("/runs", response_model=RunSummary, status_code=202, summary="Start a simulation run",
              dependencies=[Depends(require(Permission.SIM_RUN))])
-def start_run(body: RunRequest, request: Request, response: Response) -> RunSummary:
+def start_run(
+    body: Annotated[RunRequest, Depends(JsonBody(RunRequest))], request: Request, response: Response
+) -> RunSummary:
     """Forecast the plant from its live state; poll ``GET /api/sim/runs/{id}`` for the result."""
     platform = get_platform(request)
     net = network_from_plant(platform.plant)
