@@ -10,15 +10,15 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
+from ..core.timetext import parse_time
 from ..errors import ConnectorError, InputError
 from ..model import Plant, load_plant
 from ..platform import Platform, example_path
-
-console = Console(highlight=False, soft_wrap=True)
+from ..store import export_history, format_for
+from .output import console, escape
 
 
 def broker_reachable(url: str, timeout: float = 0.5) -> bool:
@@ -137,8 +137,8 @@ def register(app: typer.Typer) -> None:
         p = load_plant(file)
         s = p.summary()
         console.print(
-            f"[green]ok[/green] {file}: plant {s['id']!r}, {s['twins']} twins, {s['types']} types, "
-            f"{s['signals']} signals, {s['relationships']} relationships"
+            f"[green]ok[/green] {escape(str(file))}: plant {escape(repr(s['id']))}, {s['twins']} twins, "
+            f"{s['types']} types, {s['signals']} signals, {s['relationships']} relationships"
         )
 
     @app.command()
@@ -189,44 +189,27 @@ def register(app: typer.Typer) -> None:
                     conn.run(lambda b: count(platform.engine.ingest(b, source=f"replay:{file.name}").to_dict()))
                 finally:
                     platform.stop()
-        console.print(f"replayed {len(conn)} rows: {accepted} accepted, {rejected} quarantined")
+        console.print(f"replayed {len(conn)} rows: {accepted} accepted, {rejected} quarantined", markup=False)
 
     @app.command()
     def export(
         out: Path = typer.Option(..., "--out", "-o", help="Output file (.parquet or .csv)."),
         twin: str = typer.Option(None, help="Only this twin's subtree."),
-        start: str = typer.Option(None, help="ISO 8601 start time."),
-        end: str = typer.Option(None, help="ISO 8601 end time."),
+        start: str = typer.Option(None, help="Start: ISO 8601, 'now' or relative like -1h."),
+        end: str = typer.Option(None, help="End: ISO 8601, 'now' or relative like -15m."),
         plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML (or TWINVERSE_PLANT)."),
     ) -> None:
         """Export history with twin and signal names to Parquet or CSV."""
-        from ..api.params import parse_time
-        from ..store import ExportFormat
-
-        fmt = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}.get(
-            out.suffix.lower()
-        )
-        if fmt is None:
-            raise InputError(f"{out}: use a .parquet or .csv file name")
-        settings = load_settings(plant=plant)
-        platform = Platform(settings)
+        fmt = format_for(out)
+        now = datetime.now(UTC)
+        t0, t1 = parse_time(start, "start", now), parse_time(end, "end", now)
+        platform = Platform(load_settings(plant=plant))
         try:
-            sids = (
-                tuple(int(s) for s in platform.plant.signals.of_twins(platform.plant.subtree(twin))) if twin else None
-            )
-            now = datetime.now(UTC)
-            with console.status(f"exporting to {out}"):
-                n = platform.store.export(
-                    out,
-                    fmt,
-                    platform.plant.signals.as_table(),
-                    sids,
-                    parse_time(start, "start", now),
-                    parse_time(end, "end", now),
-                )
+            with console.status(f"exporting to {escape(str(out))}"):
+                result = export_history(platform.store, platform.plant, out, fmt, twin=twin, start=t0, end=t1)
         finally:
             platform.stop()
-        console.print(f"wrote {n} rows to {out}")
+        console.print(f"wrote {result.rows} rows to {out}", markup=False)
 
 
 def _plant(settings: Settings) -> Plant:

@@ -28,8 +28,8 @@ app = typer.Typer(
     help="Simulate production lines: run a model, sweep parameters, optimise buffer sizes.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                       help="Plant YAML with a simulation: section, or a pure network file.")
