@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from ..platform import Platform
 
 __all__ = ["get_platform"]
 
 
-def get_platform(request: Request) -> Platform:
-    """The platform of the app (``app.state.platform``), typed."""
-    platform: Platform = request.app.state.platform
+def get_platform(conn: HTTPConnection) -> Platform:
+    """The platform of the app (``app.state.platform``) of a request or websocket, typed."""
+    platform: Platform = conn.app.state.platform
     return platform
