@@ -37,6 +37,9 @@ _USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID}'
 class LiveSession:
     """The state and event handlers of one websocket client; :meth:`run` drives them."""
 
+    #: What a client needs to connect (checked at the handshake, before ``accept``).
+    permission = Permission.DATA_READ
+
     def __init__(self, websocket: WebSocket, platform: Platform) -> None:
         self.websocket = websocket
         self.platform = platform
@@ -69,7 +72,7 @@ class LiveSession:
     # -- events ---------------------------------------------------------------------------
     async def on_connect(self) -> bool:
         """Authorise (close 1008 if not), accept, subscribe to ``?twin=`` if given."""
-        if await authorize_ws(self.websocket, Permission.DATA_READ) is None:
+        if await authorize_ws(self.websocket, self.permission) is None:
             return False
         await self.websocket.accept()
         self.sub = self.platform.hub.subscribe()
