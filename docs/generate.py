@@ -1,4 +1,4 @@
-"""Generate docs/cli.md from the CLI's --help and the settings table of docs/configuration.md.
+"""Generate docs/cli.md (from --help), the settings table of docs/configuration.md and the route table of docs/api.md.
 
 Run ``python docs/generate.py`` after changing commands or settings; tests/test_docs.py
 fails when the committed files differ from what this script produces.
@@ -62,10 +62,59 @@ def configuration_markdown() -> str:
     return f"{head}{start}\n{settings_table()}\n{end}{tail}"
 
 
+#: Routes that are not the API proper: the web page, its files and FastAPI's own docs.
+NOT_API = frozenset({"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/static"})
+
+
+def api_routes() -> list[tuple[str, str, str, str]]:
+    """``(method, path, permission, summary)`` of every API route, from the app's route table."""
+    import tempfile
+
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from twinverse.api import create_app, route_table
+    from twinverse.api.ws import LiveSession
+    from twinverse.config import Settings
+    from twinverse.platform import example_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(data_dir=Path(tmp), plant=example_path(), auth="open"))
+        summaries = {}
+        for rc in iter_route_contexts(app.routes):
+            route = rc.original_route
+            if isinstance(route, APIRoute):
+                doc = (route.description or "").strip().splitlines()
+                for method in route.methods:
+                    summaries[method, route.path] = route.summary or (doc[0] if doc else "")
+        rows = []
+        for r in route_table(app):
+            if r.path in NOT_API:
+                continue
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", r.path)
+            if r.websocket:
+                rows.append(("WS", path, str(LiveSession.permission), "Live values of twin subtrees (see below)"))
+                continue
+            for method in r.methods:
+                rows.append((method, path, ", ".join(r.permissions), summaries[method, r.path]))
+        app.state.platform.stop()
+    return rows
+
+
+def api_markdown() -> str:
+    rows = ["| method | path | permission | summary |", "|---|---|---|---|"]
+    rows += [f"| {m} | `{p}` | `{perm}` | {summary} |" for m, p, perm, summary in api_routes()]
+    text = (DOCS / "api.md").read_text()
+    start, end = "<!-- routes:start -->", "<!-- routes:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}"
+
+
 def main() -> None:
     (DOCS / "cli.md").write_text(cli_markdown())
     (DOCS / "configuration.md").write_text(configuration_markdown())
-    print("wrote docs/cli.md and docs/configuration.md", file=sys.stderr)
+    (DOCS / "api.md").write_text(api_markdown())
+    print("wrote docs/cli.md, docs/configuration.md and docs/api.md", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from twinverse.config import Settings
+from twinverse.platform import example_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +41,34 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert lines[1] == "```"
     assert lines[2].startswith("make demo")
     assert lines[3].startswith("make test")
+
+
+def test_api_reference_is_current(generate) -> None:  # type: ignore[no-untyped-def]
+    assert (ROOT / "docs" / "api.md").read_text() == generate.api_markdown(), "run: python docs/generate.py"
+
+
+def test_every_route_is_documented_and_every_documented_route_exists(tmp_path: Path) -> None:
+    """As datasette's docs tests do for views: the app's route table and docs/api.md agree both ways."""
+    import re
+
+    from twinverse.api import create_app, route_table
+
+    app = create_app(Settings(data_dir=tmp_path, plant=example_path()))
+    routes = set()
+    for r in route_table(app):
+        if r.path in {"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/static"}:
+            continue
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", r.path)
+        routes |= {("WS", path)} if r.websocket else {(m, path) for m in r.methods}
+    app.state.platform.stop()
+    text = (ROOT / "docs" / "api.md").read_text()
+    documented = set(re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE|WS) \| `([^`]+)` \| `[^`]*` \| \S", text, re.M))
+    assert sorted(routes - documented) == [], "routes missing from docs/api.md"
+    assert sorted(documented - routes) == [], "docs/api.md lists routes the app does not have"
+    assert len(routes) >= 42
+
+
+def test_readme_points_to_the_api_reference() -> None:
+    readme = (ROOT / "README.md").read_text()
+    api = readme.split("## API", 1)[1].split("\n## ", 1)[0]
+    assert "docs/api.md" in api and "| route |" not in api

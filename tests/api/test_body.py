@@ -1,63 +1,181 @@
-"""Every POST/PUT body is limited, whether it declares its length or streams (chunked)."""
+"""The one body reader (twinverse/api/body.py): size limit for declared and streamed bodies, JSON bodies."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Annotated, Any
 
+import orjson
 import pytest
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from twinverse.api import create_app
+from twinverse.api.body import JsonBody, RawBody, request_body
 from twinverse.config import Settings
-from twinverse.platform import Platform, example_path
+from twinverse.errors import PayloadTooLarge
+from twinverse.platform import example_path
 
-LIMIT = 2048
+LIMIT = 1024
+PROBLEM = "application/problem+json"
+F = "bottling/line1/filler"
+#: POST and PUT routes that take no body at all (nothing to read, nothing to limit).
+BODYLESS = {("POST", "/api/grants/{grant_id}/approve")}
 
 
-@pytest.fixture()
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(plant=example_path(), data_dir=tmp_path, store=":memory:", auth="open",
-                        max_body_bytes=LIMIT, seal_history=False)
-    with TestClient(create_app(platform=Platform(settings))) as c:
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("body"), plant=example_path(), max_body_bytes=LIMIT)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
         yield c
 
 
-def _points(n_bytes: int) -> bytes:
-    """A JSON ingest body of exactly ``n_bytes`` bytes (padded with spaces)."""
-    body = b'[{"twin":"bottling/line1/filler","signal":"speed","ts":"2026-01-01T00:00:00Z","value":600}]'
-    assert len(body) <= n_bytes
-    return body + b" " * (n_bytes - len(body))
+def call(
+    app: FastAPI, path: str, headers: dict[str, str], chunks: list[bytes]
+) -> tuple[int, dict[str, str], bytes, int]:
+    """One request straight through ASGI: (status, headers, body, how many times the app read the body)."""
+    reads = 0
+    queue = [*chunks]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        chunk = queue.pop(0) if queue else b""
+        return {"type": "http.request", "body": chunk, "more_body": bool(queue)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1234), "server": ("testserver", 80), "state": {},
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body, reads
 
 
-def _chunks(body: bytes, size: int = 512) -> Iterator[bytes]:
-    for i in range(0, len(body), size):
-        yield body[i : i + size]
+def padded(points: list[dict[str, Any]], size: int) -> bytes:
+    """A JSON body of exactly ``size`` bytes (trailing spaces are valid JSON whitespace)."""
+    raw = orjson.dumps(points)
+    assert len(raw) <= size
+    return raw + b" " * (size - len(raw))
 
 
-@pytest.mark.parametrize("path", ["/api/ingest", "/api/sim/runs", "/api/tokens", "/api/assets?name=x"])
-def test_declared_length_over_the_limit_is_413(client: TestClient, path: str) -> None:
-    r = client.post(path, content=_points(LIMIT + 1), headers={"content-type": "application/json"})
-    assert r.status_code == 413
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["detail"] == f"body of {LIMIT + 1} bytes exceeds the limit of {LIMIT} bytes"
+def test_declared_length_over_the_limit_is_413_before_reading(app: FastAPI) -> None:
+    headers = {"content-type": "application/json", "content-length": str(LIMIT + 1)}
+    status, resp_headers, body, reads = call(app, "/api/ingest", headers, [b"x" * (LIMIT + 1)])
+    assert status == 413 and resp_headers["content-type"] == PROBLEM
+    assert orjson.loads(body)["detail"] == f"body of {LIMIT + 1} bytes exceeds the limit of {LIMIT} bytes"
+    assert reads == 0
 
 
-@pytest.mark.parametrize("path", ["/api/ingest", "/api/sim/runs", "/api/assets?name=x"])
-def test_streamed_body_over_the_limit_is_413(client: TestClient, path: str) -> None:
-    r = client.post(path, content=_chunks(_points(LIMIT + 1)), headers={"content-type": "application/json"})
-    assert "content-length" not in r.request.headers  # really chunked
-    assert r.status_code == 413, r.text
-    assert r.json()["detail"] == f"body exceeds the limit of {LIMIT} bytes"
+def test_streamed_body_over_the_limit_is_413_while_reading(app: FastAPI) -> None:
+    status, resp_headers, body, reads = call(
+        app, "/api/ingest", {"content-type": "application/json"}, [b" " * 512, b" " * 512, b" ", b" " * 512]
+    )
+    assert status == 413 and resp_headers["content-type"] == PROBLEM
+    assert orjson.loads(body)["detail"] == f"body exceeds the limit of {LIMIT} bytes"
+    assert reads == 3  # stopped at the chunk that passed the limit, the rest never read
 
 
-def test_body_at_the_limit_is_accepted_both_ways(client: TestClient) -> None:
-    for content in (_points(LIMIT), _chunks(_points(LIMIT))):
-        r = client.post("/api/ingest", content=content, headers={"content-type": "application/json"})
-        assert r.status_code == 200, r.text
-        assert r.json()["accepted"] == 1
+def test_a_json_body_route_is_limited_too(app: FastAPI) -> None:
+    headers = {"content-type": "application/json", "content-length": str(10 * LIMIT)}
+    status, _, body, reads = call(app, "/api/tokens", headers, [b"{}"])
+    assert (status, reads) == (413, 0)
+    status, _, body, _ = call(app, "/api/sim/runs", {"content-type": "application/json"}, [b" " * 700] * 2)
+    assert status == 413 and orjson.loads(body)["title"] == "Payload too large"
 
 
-def test_bad_content_length_is_400(client: TestClient) -> None:
-    r = client.post("/api/ingest", content=b"[]", headers={"content-type": "application/json", "content-length": "-5"})
-    assert r.status_code == 400
+def test_invalid_content_length_is_422(app: FastAPI) -> None:
+    status, _, body, reads = call(app, "/api/ingest", {"content-length": "lots"}, [b"[]"])
+    assert (status, reads) == (422, 0) and orjson.loads(body)["detail"] == "invalid Content-Length 'lots'"
+
+
+def test_a_body_at_the_limit_is_accepted(client: TestClient) -> None:
+    point = {"twin": F, "signal": "temperature", "value": 4.0}
+    r = client.post("/api/ingest", content=padded([point], LIMIT), headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
+    chunks = iter([padded([point], LIMIT)[:600], padded([point], LIMIT)[600:]])  # streamed, no Content-Length
+    r = client.post("/api/ingest", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+
+
+class Thing(BaseModel):
+    name: str
+    size: int = 1
+
+
+def thing_app(limit: int) -> FastAPI:
+    from types import SimpleNamespace
+
+    app = FastAPI()
+    app.state.platform = SimpleNamespace(settings=SimpleNamespace(max_body_bytes=limit))
+
+    @app.post("/things")
+    def make(thing: Annotated[Thing, Depends(JsonBody(Thing))], raw: RawBody) -> dict[str, Any]:
+        return {"thing": thing.model_dump(), "bytes": len(raw)}
+
+    return app
+
+
+def test_json_body_validates_like_fastapi() -> None:
+    with TestClient(thing_app(64)) as c:
+        r = c.post("/things", json={"name": "press", "size": 3})
+        assert r.status_code == 200
+        assert r.json() == {"thing": {"name": "press", "size": 3}, "bytes": len(r.request.content)}
+        r = c.post("/things", json={"size": "big"})
+        assert r.status_code == 422
+        assert sorted(tuple(e["loc"]) for e in r.json()["detail"]) == [("body", "name"), ("body", "size")]
+        assert c.post("/things").json()["detail"][0]["loc"] == ["body"]
+        assert c.post("/things", content=b"{nope", headers={"content-type": "application/json"}).status_code == 422
+        r = c.post("/things", content=b'{"name": "x"}', headers={"content-type": "text/plain"})
+        assert r.status_code == 422 and r.json()["detail"][0]["msg"] == "send application/json"
+        # this app's limit is 64 bytes (and it has no problem+json handler: the error itself shows)
+        with pytest.raises(PayloadTooLarge, match=r"^body of 65 bytes exceeds the limit of 64 bytes$"):
+            c.post("/things", content=b'{"name": "' + b"x" * 53 + b'"}', headers={"content-type": "application/json"})
+
+
+def test_every_post_and_put_route_reads_its_body_through_the_reader(app: FastAPI) -> None:
+    """No route lets FastAPI parse a body (unbounded); every body goes through request_body."""
+    checked = []
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        assert route.body_field is None, f"{route.path} has a FastAPI body parameter; use JsonBody or RawBody"
+        for method in route.methods & {"POST", "PUT", "PATCH"}:
+            if (method, route.path_format) in BODYLESS:
+                continue
+            stack, calls = list(route.dependant.dependencies), []
+            while stack:
+                dep = stack.pop()
+                calls.append(dep.call)
+                stack.extend(dep.dependencies)
+            assert request_body in calls, f"{method} {route.path_format} does not read its body through body.py"
+            checked.append(f"{method} {route.path_format}")
+    assert {"POST /api/ingest", "POST /api/assets", "POST /api/tokens", "PUT /api/identities/{did}/role",
+            "POST /api/sim/runs"} <= set(checked)  # fmt: skip
+
+
+def test_json_bodies_are_documented(app: FastAPI) -> None:
+    spec = app.openapi()
+    op = spec["paths"]["/api/tokens"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TokenIn"}
+    assert "name" in spec["components"]["schemas"]["TokenIn"]["properties"]
+    assert op["responses"]["422"]["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+    run = spec["paths"]["/api/sim/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert run == {"$ref": "#/components/schemas/RunRequest"}

@@ -221,3 +221,49 @@ def test_error_locations_and_brackets_print_verbatim(capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "validate", str(good))
     assert code == 0, out
     assert out.startswith(f"ok {good}: plant 'p',")
+
+
+# -- messages are printed verbatim, never read as Rich markup or emoji codes -------------------------
+def plant_with_bad_field_on(line: int) -> str:
+    """A plant YAML whose unknown field ``colour`` is on ``line`` (1-based): filler twins before it."""
+    head = ["plant: p", "twins:"]
+    fillers = [f"  - {{id: m{i}, type: cell}}" for i in range(line - len(head) - 3)]
+    lines = [*head, *fillers, "  - id: bad", "    type: cell", "    colour: red"]
+    assert lines[line - 1] == "    colour: red"
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("line", [100, 1234])
+def test_validate_keeps_line_numbers_that_look_like_emoji_codes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: int
+) -> None:
+    path = tmp_path / "plant.yaml"
+    path.write_text(plant_with_bad_field_on(line))
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1
+    assert err.splitlines()[0] == f"error: {path}:{line}: twins[{line - 5}].colour: unknown field 'colour'"
+    assert "💯" not in err and "🔢" not in err
+
+
+def test_validate_prints_brackets_verbatim(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "plant.yaml"
+    path.write_text(
+        "plant: p\ntypes:\n  pump:\n    signals:\n      flow: {range: [10, 0]}\n"
+        'twins:\n  - {id: pump1, type: "[bold]x[/bold]"}\n'
+    )
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: {path}:5: types.pump.signals.flow.range: range must be [low, high] with low <= high, "
+        "got [10.0, 0.0]",
+        f"error: {path}:7: twins[0].type: unknown type '[bold]x[/bold]' (known types: "
+        "area, cell, group, line, pump, site)",
+        "2 problem(s) found",
+    ]
+
+
+def test_ok_line_prints_a_file_name_with_brackets(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "[red]plant[x].yaml"
+    path.write_text(example_path().read_text())
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0 and out.startswith(f"ok {path}: plant 'bottling'")

@@ -1,109 +1,124 @@
-"""Request bodies: one size limit for every route, whatever reads the body.
+"""Request bodies: one reader, with the configured size limit, for every POST and PUT route.
 
-:class:`BodyLimit` is an ASGI middleware rather than a per-route helper so that no route
-can forget it: FastAPI's own JSON parsing (``/api/sim/runs``, ``/api/tokens`` …), the raw
-readers of ``/api/ingest`` and the streamed asset upload all read through it.
+A limit that one route checks and another forgets is no limit, so no route reads its body
+itself and none lets FastAPI parse it unbounded: raw bodies arrive through
+:func:`request_body` (``body: RawBody``), JSON documents through :class:`JsonBody`
+(``body: Annotated[TokenIn, Depends(JsonBody(TokenIn))]``), which is built on it.
 
-- A declared ``Content-Length`` above the limit is refused with 413 before one byte is read.
-- A body without a length (chunked) or one that lies about it is counted while it streams;
-  the read that passes the limit raises :class:`PayloadTooLarge` (413) inside the route.
-- A ``Content-Length`` that is not a non-negative integer is a 400.
+Two checks, because a client may or may not say how much it sends: a declared
+``Content-Length`` above ``settings.max_body_bytes`` is refused with 413 before a byte is
+read; a body without one (chunked) is counted while it streams in and refused as soon as
+it passes the limit. The bytes are kept on ``request.state`` so that later readers (the
+audit log hashing the body) see the same bytes without reading the stream twice.
 
-Routes that want the bytes call :func:`read_body`; routes that stream (asset uploads) iterate
-``request.stream()`` and are limited all the same.
+A route answering 413 documents it with ``problem_responses(413)``; :func:`body_models`
+tells the OpenAPI document which JSON schema a route's body follows.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import email.message
+from collections.abc import Iterator
+from typing import Annotated, Any, Generic, TypeVar
 
-import orjson
-from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.requests import HTTPConnection
 
+from ..config import Settings
 from ..errors import InputError, PayloadTooLarge
 
-__all__ = ["BodyLimit", "read_body"]
+__all__ = ["DEFAULT_LIMIT", "JsonBody", "RawBody", "body_limit", "body_models", "read_body", "request_body"]
 
-_PROBLEM = b"application/problem+json"
+#: The limit when the app's platform carries no settings (stand-in platforms in tests).
+DEFAULT_LIMIT: int = Settings.model_fields["max_body_bytes"].default
+
+M = TypeVar("M", bound=BaseModel)
 
 
-class BodyLimit:
-    """Refuse request bodies above ``limit`` bytes (413 problem+json)."""
+def body_limit(conn: HTTPConnection) -> int:
+    """The largest body this app accepts: ``platform.settings.max_body_bytes``."""
+    settings = getattr(getattr(conn.app.state, "platform", None), "settings", None)
+    limit = getattr(settings, "max_body_bytes", None)
+    return limit if isinstance(limit, int) else DEFAULT_LIMIT
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _content_length(scope)
-        if declared is not None and (declared < 0 or declared > self.limit):
-            if declared < 0:
-                await _refuse(send, 400, "Invalid input", "Content-Length must be a non-negative integer")
-            else:
-                await _refuse(
-                    send, 413, "Payload too large", f"body of {declared} bytes exceeds the limit of {self.limit} bytes"
-                )
-            return
-        seen = 0
-        limit = self.limit
-        over = False  # the body passed the limit: whatever the app answers becomes a 413
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen, over
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit and not started:
-                    over = True
-                    raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
-            return message
-
-        async def guarded(message: Message) -> None:
-            nonlocal started
-            if over:
-                return  # FastAPI may turn the error into its own 400 "error parsing the body"
-            started = True
-            await send(message)
-
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything above ``limit`` bytes, declared or streamed."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
         try:
-            await self.app(scope, counted, guarded)
-        except PayloadTooLarge:
-            if not over:
-                raise
-        if over:
-            await _refuse(send, 413, "Payload too large", f"body exceeds the limit of {limit} bytes")
+            size = int(declared)
+        except ValueError:
+            raise InputError(f"invalid Content-Length {declared!r}") from None
+        if size > limit:
+            raise PayloadTooLarge(f"body of {size} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return -1
-    return None
+async def request_body(request: Request) -> bytes:
+    """The FastAPI dependency: the body within the app's limit, read once per request."""
+    cached = getattr(request.state, "body", None)
+    if isinstance(cached, bytes):
+        return cached
+    body = await read_body(request, body_limit(request))
+    request.state.body = body
+    return body
 
 
-async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
-    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    headers: list[tuple[bytes, bytes]] = [(b"content-type", _PROBLEM), (b"content-length", str(len(body)).encode())]
-    if status == 413:
-        headers.append((b"connection", b"close"))  # the unread body is not worth draining
-    start: dict[str, Any] = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
+#: A route parameter holding the raw body: ``async def ingest(body: RawBody) -> …``.
+RawBody = Annotated[bytes, Depends(request_body)]
 
 
-async def read_body(request: Request) -> bytes:
-    """The whole request body (already limited by :class:`BodyLimit`)."""
-    try:
-        return await request.body()
-    except PayloadTooLarge:
-        raise
-    except Exception as exc:  # a client that disconnects mid-body
-        raise InputError(f"could not read the request body: {exc}") from exc
+class JsonBody(Generic[M]):
+    """A dependency giving a route its JSON body validated as ``model`` (422 like FastAPI's own).
+
+    >>> from pydantic import BaseModel
+    >>> class RoleIn(BaseModel):
+    ...     role: str | None = None
+    >>> JsonBody(RoleIn).model.__name__
+    'RoleIn'
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+
+    async def __call__(self, request: Request, raw: RawBody) -> M:
+        content_type = request.headers.get("content-type")
+        if content_type:
+            message = email.message.Message()
+            message["content-type"] = content_type
+            subtype = message.get_content_subtype()
+            if message.get_content_maintype() != "application" or not (subtype == "json" or subtype.endswith("+json")):
+                raise _invalid([{"type": "model_attributes_type", "loc": (), "msg": "send application/json",
+                                 "input": None}])  # fmt: skip
+        if not raw:
+            raise _invalid([{"type": "missing", "loc": (), "msg": "Field required", "input": None}])
+        try:
+            return self.model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False)) from None
+
+
+def _invalid(errors: Any) -> RequestValidationError:
+    """The error FastAPI raises for a bad body: locations start at ``body``."""
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
+
+
+def body_models(route: APIRoute) -> Iterator[type[BaseModel]]:
+    """The models of the :class:`JsonBody` dependencies of ``route`` (for its OpenAPI request body)."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, JsonBody):
+            yield dep.call.model
+        stack.extend(dep.dependencies)

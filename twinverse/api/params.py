@@ -1,64 +1,15 @@
-"""Parsing of query parameters shared by routes: times, durations, the platform."""
+"""What every route needs from the request: the platform it serves."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from starlette.requests import HTTPConnection
 
-from fastapi import Request
-
-from ..errors import InputError
 from ..platform import Platform
 
-__all__ = ["get_platform", "parse_duration", "parse_time"]
-
-_DUR = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|min|h|d|w)?$")
-_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-_ISO_DUR = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+__all__ = ["get_platform"]
 
 
-def get_platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
+def get_platform(conn: HTTPConnection) -> Platform:
+    """The platform of the app (``app.state.platform``) of a request or websocket, typed."""
+    platform: Platform = conn.app.state.platform
     return platform
-
-
-def parse_duration(text: str, field: str = "interval") -> timedelta:
-    """``"500ms"``, ``"10s"``, ``"5m"``, ``"1h"``, ``"7d"``, a number of seconds, or ISO ``PT5M``."""
-    t = text.strip()
-    m = _DUR.match(t)
-    if m:
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    elif (iso := _ISO_DUR.match(t)) and t not in ("P", "PT"):
-        d, h, mi, s = (float(x) if x else 0.0 for x in iso.groups())
-        seconds = d * 86400 + h * 3600 + mi * 60 + s
-    else:
-        raise InputError(f"{field}: cannot read duration {text!r} (use e.g. 10s, 5m, 1h, 7d or PT5M)")
-    if seconds <= 0:
-        raise InputError(f"{field}: duration must be positive, got {text!r}")
-    try:
-        delta = timedelta(seconds=seconds)
-    except OverflowError:
-        raise InputError(f"{field}: duration {text!r} is too long") from None
-    if delta < timedelta(microseconds=1):  # rounds to zero: would silently mean "no interval"
-        raise InputError(f"{field}: duration must be at least 1 µs, got {text!r}")
-    return delta
-
-
-def parse_time(text: str | None, field: str, now: datetime | None = None) -> datetime | None:
-    """An ISO 8601 time (naive = UTC), ``now``, or ``-<duration>`` relative to now."""
-    if text is None or text == "":
-        return None
-    now = now or datetime.now(UTC)
-    t = text.strip()
-    if t == "now":
-        return now
-    if t.startswith("-"):
-        try:
-            return now - parse_duration(t[1:], field)
-        except OverflowError:
-            raise InputError(f"{field}: {text!r} reaches before year 1") from None
-    try:
-        d = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{field}: cannot read time {text!r} (use ISO 8601, 'now' or e.g. -1h)") from None
-    return d if d.tzinfo else d.replace(tzinfo=UTC)

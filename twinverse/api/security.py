@@ -29,6 +29,7 @@ from starlette.requests import HTTPConnection
 from ..trust.errors import AuthenticationError, PermissionDenied
 from ..trust.records import Permission, Principal
 from ..trust.service import OPEN_PRINCIPAL, TrustService
+from .body import request_body
 
 __all__ = [
     "OPEN",
@@ -77,6 +78,7 @@ def plant_tenant(conn: HTTPConnection) -> str:
 
 
 def _trust(conn: HTTPConnection) -> TrustService:
+    """The platform's trust layer; every platform has one (there is no unauthenticated wiring)."""
     trust: TrustService = conn.app.state.platform.trust
     return trust
 
@@ -165,9 +167,10 @@ async def audit(request: Request, action: str, target: str, details: Mapping[str
     """Log a mutating request: who, ``action``, ``target`` and the SHA-256 of its body.
 
     Returns the log index. Call it after the change succeeded, e.g.
-    ``await audit(request, "plant.update", f"twin:{twin_id}")``.
+    ``await audit(request, "data.ingest", f"plant:{plant_id}")``; the body is the one the
+    route read through :mod:`twinverse.api.body` (read now, within the limit, if it read none).
     """
     trust = _trust(request)
-    digest = hashlib.sha256(await request.body()).hexdigest()
+    digest = hashlib.sha256(await request_body(request)).hexdigest()
     index: int = await run_in_threadpool(trust.log_action, authenticate(request), action, target, digest, details)
     return index

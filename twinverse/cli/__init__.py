@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
 from . import history, scene, sim, trust
 from .core import register
-from .output import err_console, plain
+from .output import err_console, print_error
 
 __all__ = ["app", "main"]
 
@@ -54,7 +54,7 @@ app.add_typer(trust.token_app, name="token")
 app.add_typer(trust.identity_app, name="identity")
 app.command("verify")(trust.verify)
 app.add_typer(history.app, name="history")
-app.command("export-scene")(scene.export_scene)
+scene.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if isinstance(exc, ModelLoadError):
             for p in exc.details:
-                err_console.print(f"[red]error:[/red] {plain(p)}")
-            err_console.print(f"{len(exc.details)} problem(s) found")
+                print_error(p)
+            err_console.print(f"{len(exc.details)} problem(s) found", markup=False)
         else:
-            err_console.print(f"[red]error:[/red] {plain(exc.message)}")
+            print_error(exc.message)
         sys.exit(1)

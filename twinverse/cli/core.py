@@ -13,10 +13,12 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
+from ..core.timetext import parse_time
 from ..errors import ConnectorError, InputError
 from ..model import Plant, load_plant
 from ..platform import Platform, example_path
-from .output import console, plain
+from ..store import export_history, format_for
+from .output import console, escape
 
 
 def broker_reachable(url: str, timeout: float = 0.5) -> bool:
@@ -44,7 +46,7 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
     app = create_app(platform=platform)
     token = None if platform.trust.open_mode else platform.trust.ensure_admin_token(s.tenant)
     for line in platform.trust.banner():
-        console.print(line, style="bold red" if line.startswith("!") else None, markup=False)
+        console.print(line, style="bold red" if line.startswith("!") else None)
     if token is not None and show_token:
         console.print(
             f"[bold green]open http://{s.host}:{s.port}/#token={token}[/bold green]  "
@@ -56,7 +58,7 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
             "'Authorization: Bearer <token>'"
         )
     console.print(
-        f"twinverse serving [bold]{plain(platform.plant.name)}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
+        f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
     )
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
 
@@ -101,13 +103,13 @@ def register(app: typer.Typer) -> None:
             sink = publisher.publish_batch
             platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: sink(model, b)))
             console.print(
-                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {plain(broker)} "
-                f"(topic {plain(settings.mqtt_topic)}); twinverse ingests them with QoS 1"
+                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
+                f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1"
             )
         else:
             platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed))
-            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({plain(why)})")
-        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}", markup=False)
+            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
+        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
         _serve(platform, show_token=True)
 
     @app.command()
@@ -135,8 +137,8 @@ def register(app: typer.Typer) -> None:
         p = load_plant(file)
         s = p.summary()
         console.print(
-            f"[green]ok[/green] {plain(file)}: plant {plain(repr(s['id']))}, {s['twins']} twins, {s['types']} types, "
-            f"{s['signals']} signals, {s['relationships']} relationships"
+            f"[green]ok[/green] {escape(str(file))}: plant {escape(repr(s['id']))}, {s['twins']} twins, "
+            f"{s['types']} types, {s['signals']} signals, {s['relationships']} relationships"
         )
 
     @app.command()
@@ -193,38 +195,21 @@ def register(app: typer.Typer) -> None:
     def export(
         out: Path = typer.Option(..., "--out", "-o", help="Output file (.parquet or .csv)."),
         twin: str = typer.Option(None, help="Only this twin's subtree."),
-        start: str = typer.Option(None, help="ISO 8601 start time."),
-        end: str = typer.Option(None, help="ISO 8601 end time."),
+        start: str = typer.Option(None, help="Start: ISO 8601, 'now' or relative like -1h."),
+        end: str = typer.Option(None, help="End: ISO 8601, 'now' or relative like -15m."),
         plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML (or TWINVERSE_PLANT)."),
     ) -> None:
         """Export history with twin and signal names to Parquet or CSV."""
-        from ..api.params import parse_time
-        from ..store import ExportFormat
-
-        fmt = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}.get(
-            out.suffix.lower()
-        )
-        if fmt is None:
-            raise InputError(f"{out}: use a .parquet or .csv file name")
-        settings = load_settings(plant=plant)
-        platform = Platform(settings)
+        fmt = format_for(out)
+        now = datetime.now(UTC)
+        t0, t1 = parse_time(start, "start", now), parse_time(end, "end", now)
+        platform = Platform(load_settings(plant=plant))
         try:
-            sids = (
-                tuple(int(s) for s in platform.plant.signals.of_twins(platform.plant.subtree(twin))) if twin else None
-            )
-            now = datetime.now(UTC)
-            with console.status(f"exporting to {out}"):
-                n = platform.store.export(
-                    out,
-                    fmt,
-                    platform.plant.signals.as_table(),
-                    sids,
-                    parse_time(start, "start", now),
-                    parse_time(end, "end", now),
-                )
+            with console.status(f"exporting to {escape(str(out))}"):
+                result = export_history(platform.store, platform.plant, out, fmt, twin=twin, start=t0, end=t1)
         finally:
             platform.stop()
-        console.print(f"wrote {n} rows to {out}", markup=False)
+        console.print(f"wrote {result.rows} rows to {out}", markup=False)
 
 
 def _plant(settings: Settings) -> Plant:

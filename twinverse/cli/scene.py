@@ -10,7 +10,7 @@ from ..config import load_settings
 from ..errors import InputError
 from ..model import load_plant
 from ..scene import build_scene, to_glb, to_gltf
-from .output import console
+from .output import console, escape
 
 __all__ = ["export_scene", "register"]
 
@@ -34,9 +34,8 @@ def export_scene(
     except OSError as exc:
         raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
     console.print(
-        f"wrote {out} ({len(data):,} bytes): {len(scene)} objects, {int(scene.machine.sum())} machines, "
-        f"{len(scene.zones)} zones, {len(scene.links)} belts",
-        markup=False,
+        f"wrote {escape(str(out))} ({len(data):,} bytes): {len(scene)} objects, {int(scene.machine.sum())} machines, "
+        f"{len(scene.zones)} zones, {len(scene.links)} belts"
     )
 
 

@@ -20,7 +20,7 @@ from ..sim.scenario import run_scenario
 from ..sim.spec import load_network
 from ..sim.states import STATE_NAMES
 from ..sim.sweep import SweepResult, parse_param, run_sweep
-from .output import console, err_console, plain
+from .output import console, err_console, escape
 
 __all__ = ["app"]
 
@@ -66,7 +66,7 @@ def _print_scenario(res: ScenarioResult) -> None:
     first = res.reps[0]
     cfg = res.config
     stop = f"until t={cfg['until']:g}" if "until" in cfg else f"{cfg.get('parts', 0):,} parts"
-    out.print(f"[bold]{plain(res.name)}[/bold]: {len(res.reps)} replication(s), {stop}, warm-up {first.warmup:g}, "
+    out.print(f"[bold]{escape(res.name)}[/bold]: {len(res.reps)} replication(s), {stop}, warm-up {first.warmup:g}, "
               f"method {first.method}, time unit {res.time_unit}")
     t = Table(show_header=True, header_style="bold")
     t.add_column("figure")
@@ -95,7 +95,7 @@ def _print_scenario(res: ScenarioResult) -> None:
     out.print(st)
     bn, share = res.bottleneck()
     if bn is not None:
-        out.print(f"bottleneck (active-period method): [bold]{plain(bn)}[/bold], {100 * share:.1f} % of the time "
+        out.print(f"bottleneck (active-period method): [bold]{escape(bn)}[/bold], {100 * share:.1f} % of the time "
                   "(sole + shifting)")
     elif first.method == "fast":
         out.print("bottleneck: not computed by the fast path (use --method engine)")

@@ -13,6 +13,7 @@ from .clock import EPOCH, NEVER, from_us, iso, iso_dt, ms, now_us, parse_iso, to
 from .quality import Quality
 from .reasons import RejectReason
 from .states import DEFAULT_STATES, MachineState, vocabulary
+from .timetext import parse_duration, parse_time
 from .values import KindCode, ValueFormatter
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "make_batch",
     "ms",
     "now_us",
+    "parse_duration",
     "parse_iso",
+    "parse_time",
     "to_us",
     "ts_to_us",
     "vocabulary",

@@ -9,12 +9,24 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Aggregate, ExportFormat, HistoryQuery, Store
 from .duckdb import DuckDBStore
+from .export import ExportResult, export_history, format_for
 from .factory import open_store
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
 
-__all__ = ["Aggregate", "DuckDBStore", "ExportFormat", "HistoryQuery", "PostgresStore", "Store", "open_store"]
+__all__ = [
+    "Aggregate",
+    "DuckDBStore",
+    "ExportFormat",
+    "ExportResult",
+    "HistoryQuery",
+    "PostgresStore",
+    "Store",
+    "export_history",
+    "format_for",
+    "open_store",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,13 +15,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from ...core.timetext import parse_duration, parse_time
 from ...errors import InputError, NotFoundError
 from ...ingest.http import ARROW_STREAM, decode_body
 from ...live.engine import IngestResult
 from ...model.types import SignalKind
-from ...store import Aggregate, ExportFormat, HistoryQuery
-from ..body import read_body
-from ..params import get_platform, parse_duration, parse_time
+from ...store import Aggregate, ExportFormat, HistoryQuery, export_history
+from ..body import RawBody
+from ..params import get_platform
 from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_responses
 from ..security import Permission, current_principal, require
 
@@ -73,6 +75,7 @@ _INGEST_EXAMPLES = {
 )
 async def ingest(
     request: Request,
+    body: RawBody,
     partial: Annotated[
         bool, Query(description="Store the valid points even if some are rejected (default: all or nothing).")
     ] = False,
@@ -83,7 +86,6 @@ async def ingest(
     rejected point stores nothing and answers 422 listing the first errors.
     """
     platform = get_platform(request)
-    body = await read_body(request)
     decoded = await run_in_threadpool(decode_body, platform.plant, body, request.headers.get("content-type", ""))
     pre = decoded.rejects
     engine = platform.engine
@@ -246,18 +248,17 @@ def export(
 ) -> FileResponse:
     """Download history (ts, twin, signal, value, quality) as Parquet or CSV."""
     platform = get_platform(request)
-    plant = platform.plant
-    sids = tuple(int(s) for s in plant.signals.of_twins(plant.subtree(twin))) if twin else None
     now = datetime.now(UTC)
-    tmp = Path(tempfile.mkdtemp(prefix="twinverse-export-"))
-    out = tmp / f"{plant.id}-history.{format.value}"
     t0, t1 = parse_time(start, "start", now), parse_time(end, "end", now)
-    platform.store.export(out, format, plant.signals.as_table(), sids, t0, t1)
-    media = "application/vnd.apache.parquet" if format is ExportFormat.PARQUET else "text/csv"
+    tmp = Path(tempfile.mkdtemp(prefix="twinverse-export-"))
+    out = tmp / f"{platform.plant.id}-history.{format.value}"
+    try:
+        result = export_history(platform.store, platform.plant, out, format, twin=twin, start=t0, end=t1)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
     def cleanup() -> None:
-        out.unlink(missing_ok=True)
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    return FileResponse(out, media_type=media, filename=out.name, background=BackgroundTask(cleanup))
-
+    return FileResponse(out, media_type=result.media_type, filename=out.name, background=BackgroundTask(cleanup))

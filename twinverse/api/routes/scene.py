@@ -10,10 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from ...core.timetext import parse_duration, parse_time
 from ...errors import InputError
 from ...model import Plant
 from ...scene import Scene, SignalSet, build_scene, scene_dict, state_at, to_glb, to_gltf
-from ..params import get_platform, parse_duration, parse_time
+from ..params import get_platform
 from ..schemas import problem_responses
 from ..security import Permission, require
 

@@ -19,6 +19,7 @@ from ...sim.live import snapshot_from_live
 from ...sim.runconfig import InitialState, RunConfig
 from ...sim.runner import SimJob, SimRunner
 from ...sim.spec import network_from_plant
+from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
 from ..security import Permission, require
@@ -85,7 +86,9 @@ def _detail(job: SimJob) -> RunDetail:
 
 @router.post("/runs", response_model=RunSummary, status_code=202, summary="Start a simulation run",
              dependencies=[Depends(require(Permission.SIM_RUN))])
-def start_run(body: RunRequest, request: Request, response: Response) -> RunSummary:
+def start_run(
+    body: Annotated[RunRequest, Depends(JsonBody(RunRequest))], request: Request, response: Response
+) -> RunSummary:
     """Forecast the plant from its live state; poll ``GET /api/sim/runs/{id}`` for the result."""
     platform = get_platform(request)
     net = network_from_plant(platform.plant)

@@ -7,7 +7,6 @@ classification rules and logging are enforced in the service, not here.
 from __future__ import annotations
 
 import base64
-import tempfile
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from ...trust import (
     did_document,
 )
 from ...trust.merkle import leaf_hash
+from ..body import JsonBody, RawBody
 from ..security import Permission, Principal, current_principal, require
 
 __all__ = ["router"]
@@ -352,6 +352,7 @@ def list_assets(request: Request) -> list[AssetOut]:
 )
 async def register_asset(
     request: Request,
+    body: RawBody,
     name: Annotated[str, Query(description="Name in your tenant; an existing name gets a new version.")],
     license: Annotated[str | None, Query(description="SPDX licence expression (required for a new asset).")] = None,
     classification: Annotated[str | None, Query(description="general, important or core (GB/T 43697).")] = None,
@@ -362,22 +363,18 @@ async def register_asset(
     """Upload the request body as a content-addressed asset version."""
     principal = current_principal(request)
     trust = _trust(request)
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        async for chunk in request.stream():  # limited by BodyLimit, Content-Length or not
-            spool.write(chunk)
-        spool.seek(0)
-        mt = media_type or request.headers.get("content-type") or "application/octet-stream"
-        asset, _ = await run_in_threadpool(
-            trust.assets.register,
-            principal,
-            name,
-            spool,  # type: ignore[arg-type]  # SpooledTemporaryFile is a binary file
-            license=license,
-            classification=classification,
-            description=description,
-            derived_from=derived_from or (),
-            media_type=mt,
-        )
+    mt = media_type or request.headers.get("content-type") or "application/octet-stream"
+    asset, _ = await run_in_threadpool(
+        trust.assets.register,
+        principal,
+        name,
+        body,
+        license=license,
+        classification=classification,
+        description=description,
+        derived_from=derived_from or (),
+        media_type=mt,
+    )
     return AssetOut.of(trust.assets.show(principal, asset.id))
 
 
@@ -415,7 +412,7 @@ def asset_grants(request: Request, asset_id: str) -> list[GrantOut]:
     status_code=201,
     dependencies=[Depends(require(_P.ASSET_GRANT))],
 )
-def grant_asset(request: Request, asset_id: str, body: GrantIn) -> GrantOut:
+def grant_asset(request: Request, asset_id: str, body: Annotated[GrantIn, Depends(JsonBody(GrantIn))]) -> GrantOut:
     """Let another tenant read an asset until the grant expires (core data: refused)."""
     g = _trust(request).assets.grant(
         current_principal(request), asset_id, body.tenant, ttl=timedelta(days=body.ttl_days), expires=body.expires
@@ -443,7 +440,7 @@ def list_tokens(request: Request) -> list[TokenOut]:
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, dependencies=[Depends(require(_P.TOKEN_CREATE))])
-def create_token(request: Request, body: TokenIn) -> TokenCreated:
+def create_token(request: Request, body: Annotated[TokenIn, Depends(JsonBody(TokenIn))]) -> TokenCreated:
     """A new token; the response is the only time the secret is shown."""
     p = current_principal(request)
     rec, token = _trust(request).access.create_token(
@@ -483,7 +480,7 @@ def list_identities(request: Request) -> list[IdentityOut]:
 @router.post(
     "/identities", response_model=IdentityOut, status_code=201, dependencies=[Depends(require(_P.IDENTITY_ADMIN))]
 )
-def create_identity(request: Request, body: IdentityIn) -> IdentityOut:
+def create_identity(request: Request, body: Annotated[IdentityIn, Depends(JsonBody(IdentityIn))]) -> IdentityOut:
     """Register a person's or machine's did:key in your tenant with a role."""
     p = current_principal(request)
     ident, _ = _trust(request).access.create_identity(
@@ -493,7 +490,7 @@ def create_identity(request: Request, body: IdentityIn) -> IdentityOut:
 
 
 @router.put("/identities/{did}/role", response_model=IdentityOut, dependencies=[Depends(require(_P.IDENTITY_ADMIN))])
-def set_role(request: Request, did: str, body: RoleIn) -> IdentityOut:
+def set_role(request: Request, did: str, body: Annotated[RoleIn, Depends(JsonBody(RoleIn))]) -> IdentityOut:
     """Change (or remove) an identity's role in your tenant; its tokens follow at once."""
     p = current_principal(request)
     access = _trust(request).access

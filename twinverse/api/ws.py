@@ -1,0 +1,181 @@
+"""One session per ``/ws`` connection, in the style of Starlette's ``WebSocketEndpoint``.
+
+:class:`LiveSession` holds what one client follows (its subscribed subtrees and its hub
+subscription) and reacts to three events: :meth:`~LiveSession.on_connect` (authorise,
+accept, optional ``?twin=`` subscription), :meth:`~LiveSession.on_receive` (one text frame:
+subscribe or unsubscribe) and :meth:`~LiveSession.on_disconnect` (release the
+subscription). Alongside the receive loop a pusher sends coalesced deltas, at most
+``ws_max_rate`` frames per second. Values are formatted by the plant's one formatter
+(``plant.signals.format.columns``), as REST and time travel format them. The protocol is
+described in :mod:`twinverse.api.routes.ws`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from fastapi import WebSocket, WebSocketDisconnect
+
+from ..errors import NotFoundError, TwinverseError
+from ..live.hub import Subscription
+from ..platform import Platform
+from .security import Permission, authorize_ws
+
+__all__ = ["MAX_FRAME", "LiveSession"]
+
+#: Largest client message accepted (bytes of text).
+MAX_FRAME = 64 * 1024
+_USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID}'
+
+
+class LiveSession:
+    """The state and event handlers of one websocket client; :meth:`run` drives them."""
+
+    #: What a client needs to connect (checked at the handshake, before ``accept``).
+    permission = Permission.DATA_READ
+
+    def __init__(self, websocket: WebSocket, platform: Platform) -> None:
+        self.websocket = websocket
+        self.platform = platform
+        self.subtrees: dict[str, npt.NDArray[np.int32]] = {}
+        self.sub: Subscription | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        """Connect, then receive and push until the client goes or a task fails."""
+        if not await self.on_connect():
+            return
+        tasks = [asyncio.create_task(self._receive_loop()), asyncio.create_task(self._push_loop())]
+        close_code = 1000
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for t in done:
+                failure = t.exception()
+                if isinstance(failure, WebSocketDisconnect):
+                    close_code = failure.code
+                elif failure is not None:
+                    raise failure
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            await self.on_disconnect(close_code)
+
+    # -- events ---------------------------------------------------------------------------
+    async def on_connect(self) -> bool:
+        """Authorise (close 1008 if not), accept, subscribe to ``?twin=`` if given."""
+        if await authorize_ws(self.websocket, self.permission) is None:
+            return False
+        await self.websocket.accept()
+        self.sub = self.platform.hub.subscribe()
+        initial = self.websocket.query_params.get("twin")
+        if initial:
+            try:
+                await self.subscribe(initial)
+            except NotFoundError as exc:
+                await self.send({"type": "error", "detail": exc.message})
+            except BaseException:
+                await self.on_disconnect(1011)
+                raise
+        return True
+
+    async def on_receive(self, raw: str) -> None:
+        """One text frame from the client; a bad one gets an error frame, the connection stays."""
+        if len(raw) > MAX_FRAME:
+            await self.send({"type": "error", "detail": f"message above {MAX_FRAME} bytes"})
+            return
+        try:
+            msg = orjson.loads(raw)
+            if not isinstance(msg, dict) or msg.get("op") not in ("subscribe", "unsubscribe"):
+                raise ValueError(_USAGE)
+            twin = msg.get("twin")
+            if not isinstance(twin, str):
+                raise ValueError("'twin' must be a twin id string")
+            if msg["op"] == "subscribe":
+                await self.subscribe(twin)
+            else:
+                await self.unsubscribe(twin)
+        except orjson.JSONDecodeError as exc:
+            await self.send({"type": "error", "detail": f"malformed JSON: {exc}"})
+        except ValueError as exc:
+            await self.send({"type": "error", "detail": str(exc)})
+        except TwinverseError as exc:
+            await self.send({"type": "error", "detail": exc.message})
+
+    async def on_disconnect(self, close_code: int) -> None:
+        """Release the hub subscription (the client is gone or the session failed)."""
+        if self.sub is not None:
+            self.sub.close()
+            self.sub = None
+
+    # -- actions --------------------------------------------------------------------------
+    async def send(self, msg: dict[str, Any]) -> None:
+        """One JSON text frame (receive and push loops share the socket: one sender at a time)."""
+        async with self._send_lock:
+            await self.websocket.send_text(orjson.dumps(msg).decode())
+
+    async def subscribe(self, twin: str) -> None:
+        """Follow ``twin``'s subtree: snapshot now, deltas from here on."""
+        plant = self.platform.plant
+        sids = plant.signals.of_twins(plant.subtree(twin))
+        self.subtrees[twin] = sids
+        self._follow()
+        await self.send({"type": "snapshot", "twin": twin, "seq": self.platform.engine.sequence,
+                         "signals": self._describe(sids), **self._values(sids)})  # fmt: skip
+
+    async def unsubscribe(self, twin: str) -> None:
+        self.subtrees.pop(twin, None)
+        self._follow()
+        await self.send({"type": "unsubscribed", "twin": twin})
+
+    # -- internals ------------------------------------------------------------------------
+    def _follow(self) -> None:
+        assert self.sub is not None
+        self.sub.set_sids(np.concatenate(list(self.subtrees.values())) if self.subtrees else [])
+
+    def _values(self, sids: npt.NDArray[np.int32]) -> dict[str, Any]:
+        eng = self.platform.engine
+        return self.platform.plant.signals.format.columns(sids, eng.value[sids], eng.ts[sids])
+
+    def _describe(self, sids: npt.NDArray[np.int32]) -> list[dict[str, Any]]:
+        idx = self.platform.plant.signals
+        out = []
+        for s in sids.tolist():
+            sig = idx.signal[s]
+            out.append({"sid": s, "twin": idx.twin[s], "signal": sig.name, "unit": sig.unit, "kind": sig.kind.value,
+                        "states": list(sig.states) if sig.states else None})  # fmt: skip
+        return out
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            raw = message.get("text")
+            if raw is None:  # a binary frame: answer, do not drop the connection
+                await self.send({"type": "error", "detail": "send JSON text frames, not binary"})
+                continue
+            await self.on_receive(raw)
+
+    async def _push_loop(self) -> None:
+        sub = self.sub
+        assert sub is not None
+        min_gap = 1.0 / self.platform.settings.ws_max_rate
+        last_sent = 0.0
+        while True:
+            await sub.wait(timeout=5.0)
+            gap = time.monotonic() - last_sent
+            if gap < min_gap:
+                await asyncio.sleep(min_gap - gap)
+            changed = sub.changed()
+            if len(changed):
+                last_sent = time.monotonic()
+                await self.send({"type": "delta", "seq": sub.last, **self._values(changed)})
