@@ -364,7 +364,7 @@ def test_audit_logs_mutating_requests_with_the_body_hash(world: World) -> None:
 
     app = build_app(world.trust)
 
-    @app.post("/api/things/{name}", dependencies=[Depends(require(Permission.PLANT_WRITE))])
+    @app.post("/api/things/{name}", dependencies=[Depends(require(Permission.DATA_WRITE))])
     async def change(request: Request, name: str) -> dict[str, int | None]:
         return {"index": await audit(request, "thing.update", f"thing:{name}")}
 

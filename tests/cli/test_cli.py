@@ -189,3 +189,35 @@ def test_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "validate")
     assert code == 2
     assert "Missing argument" in err
+
+
+def test_error_locations_and_brackets_print_verbatim(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Rich must not read ``:100:`` as an emoji code or ``[low, high]`` / ``[bold]`` as markup."""
+    padding = "".join(f"# filler line {i}\n" for i in range(1, 93))  # lines 1..92
+    text = padding + (
+        "plant: p\n"  # 93
+        "name: '[bold]x[/bold]'\n"  # 94
+        "types:\n"  # 95
+        "  m:\n"  # 96
+        "    signals:\n"  # 97
+        "      speed: {unit: m/s}\n"  # 98
+        "      t: {unit: degC,\n"  # 99
+        "          range: [5, 1]}\n"  # 100
+        "twins:\n"
+        "  - {id: a, type: m}\n"
+        "  - {id: b, type: '[bold]x[/bold]'}\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    code, _, err = run(capsys, "validate", str(bad))
+    assert code == 1
+    assert f"{bad}:100: types.m.signals.t.range:" in err
+    assert "range must be [low, high] with low <= high" in err
+    assert "💯" not in err
+    assert "'[bold]x[/bold]'" in err
+
+    good = tmp_path / "good.yaml"
+    good.write_text(text.replace("range: [5, 1]", "range: [1, 5]").replace("'[bold]x[/bold]'", "m"))
+    code, out, _ = run(capsys, "validate", str(good))
+    assert code == 0, out
+    assert out.startswith(f"ok {good}: plant 'p',")

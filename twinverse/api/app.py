@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import TwinverseError
 from ..platform import Platform
+from .body import BodyLimit
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.state.settings = settings
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
@@ -103,21 +105,25 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response = _problem(exc.status_code, str(exc.detail), str(exc.detail))
+        for name, value in (exc.headers or {}).items():  # e.g. Allow on a 405
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _problem(500, "Internal error", "the server failed; the error is in its log")
 
-    from .routes import data, plant, system, ws
+    from .routes import data, plant, scene, sim, system, trust, ws
 
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(plant.router)
     app.include_router(ws.router)
-    for extra in _optional_routers():
-        app.include_router(extra)
+    app.include_router(sim.router)
+    app.include_router(trust.router)
+    app.include_router(scene.router)
 
     _document_problems(app)
     static = static_dir()
@@ -197,17 +203,3 @@ def _document_problems(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-
-def _optional_routers() -> list[Any]:
-    """Routers of areas that ship in their own modules (simulation, trust)."""
-    out = []
-    for module in ("sim", "trust", "scene"):
-        name = f"twinverse.api.routes.{module}"
-        try:
-            mod = __import__(name, fromlist=["router"])
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        out.append(mod.router)
-    return out

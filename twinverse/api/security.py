@@ -49,7 +49,6 @@ __all__ = [
 log = logging.getLogger("twinverse.api.security")
 
 OPEN = OPEN_PRINCIPAL
-_warned_unwired = False
 
 #: Permissions on the platform's plant (its twins, data, simulations): only principals of the
 #: tenant that owns the plant get them, whatever their role elsewhere.
@@ -57,15 +56,12 @@ PLANT_SCOPED = frozenset(
     {
         Permission.HEALTH,
         Permission.PLANT_READ,
-        Permission.PLANT_WRITE,
         Permission.DATA_READ,
         Permission.DATA_WRITE,
         Permission.DATA_EXPORT,
         Permission.QUARANTINE_READ,
-        Permission.ALARM_ACK,
         Permission.SIM_READ,
         Permission.SIM_RUN,
-        Permission.SIM_PUBLISH,
     }
 )
 
@@ -80,9 +76,8 @@ def plant_tenant(conn: HTTPConnection) -> str:
     return "default"
 
 
-def _trust(conn: HTTPConnection) -> TrustService | None:
-    platform = getattr(conn.app.state, "platform", None)
-    trust: TrustService | None = getattr(platform, "trust", None)
+def _trust(conn: HTTPConnection) -> TrustService:
+    trust: TrustService = conn.app.state.platform.trust
     return trust
 
 
@@ -100,14 +95,7 @@ def bearer_token(conn: HTTPConnection, *, allow_query: bool = False) -> str | No
 
 
 def _authenticate(conn: HTTPConnection, *, allow_query: bool) -> Principal:
-    global _warned_unwired
     trust = _trust(conn)
-    if trust is None:
-        # The platform was built without a trust layer (older wiring, bare test apps): open.
-        if not _warned_unwired:
-            log.warning("no trust layer on the platform: every request is admitted as the open principal")
-            _warned_unwired = True
-        return OPEN
     try:
         return trust.authenticate(bearer_token(conn, allow_query=allow_query))
     except AuthenticationError as exc:
@@ -173,15 +161,13 @@ async def authorize_ws(websocket: WebSocket, permission: Permission) -> Principa
     return principal
 
 
-async def audit(request: Request, action: str, target: str, details: Mapping[str, Any] | None = None) -> int | None:
+async def audit(request: Request, action: str, target: str, details: Mapping[str, Any] | None = None) -> int:
     """Log a mutating request: who, ``action``, ``target`` and the SHA-256 of its body.
 
-    Returns the log index, or None when the platform has no trust layer. Call it after the
-    change succeeded, e.g. ``await audit(request, "plant.update", f"twin:{twin_id}")``.
+    Returns the log index. Call it after the change succeeded, e.g.
+    ``await audit(request, "plant.update", f"twin:{twin_id}")``.
     """
     trust = _trust(request)
-    if trust is None:
-        return None
     digest = hashlib.sha256(await request.body()).hexdigest()
     index: int = await run_in_threadpool(trust.log_action, authenticate(request), action, target, digest, details)
     return index

@@ -13,7 +13,9 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
+from . import history, scene, sim, trust
 from .core import register
+from .output import err_console, plain
 
 __all__ = ["app", "main"]
 
@@ -45,34 +47,14 @@ def _root(
 register(app)
 
 
-def _mount_optional(app: typer.Typer) -> None:
-    """Sub-commands of areas that ship in their own modules (simulation, trust, scene)."""
-    import importlib
-
-    def load(module: str) -> Any:
-        name = f"twinverse.cli.{module}"
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            return None
-
-    if (sim := load("sim")) is not None:
-        app.add_typer(sim.app, name="sim")
-    if (trust := load("trust")) is not None:
-        app.add_typer(trust.asset_app, name="asset")
-        app.add_typer(trust.log_app, name="log")
-        app.add_typer(trust.token_app, name="token")
-        app.add_typer(trust.identity_app, name="identity")
-        app.command("verify")(trust.verify)
-    if (history := load("history")) is not None:
-        app.add_typer(history.app, name="history")
-    if (scene := load("scene")) is not None:
-        app.command("export-scene")(scene.export_scene)
-
-
-_mount_optional(app)
+app.add_typer(sim.app, name="sim")
+app.add_typer(trust.asset_app, name="asset")
+app.add_typer(trust.log_app, name="log")
+app.add_typer(trust.token_app, name="token")
+app.add_typer(trust.identity_app, name="identity")
+app.command("verify")(trust.verify)
+app.add_typer(history.app, name="history")
+app.command("export-scene")(scene.export_scene)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,13 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     except TwinverseError as exc:
         if _state["debug"]:
             raise
-        from rich.console import Console
-
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
         if isinstance(exc, ModelLoadError):
             for p in exc.details:
-                err.print(f"[red]error:[/red] {p}", markup=True)
-            err.print(f"{len(exc.details)} problem(s) found")
+                err_console.print(f"[red]error:[/red] {plain(p)}")
+            err_console.print(f"{len(exc.details)} problem(s) found")
         else:
-            err.print(f"[red]error:[/red] {exc.message}", markup=True)
+            err_console.print(f"[red]error:[/red] {plain(exc.message)}")
         sys.exit(1)

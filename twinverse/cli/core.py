@@ -10,15 +10,13 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
 from ..errors import ConnectorError, InputError
 from ..model import Plant, load_plant
 from ..platform import Platform, example_path
-
-console = Console(highlight=False, soft_wrap=True)
+from .output import console, plain
 
 
 def broker_reachable(url: str, timeout: float = 0.5) -> bool:
@@ -46,7 +44,7 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
     app = create_app(platform=platform)
     token = None if platform.trust.open_mode else platform.trust.ensure_admin_token(s.tenant)
     for line in platform.trust.banner():
-        console.print(line, style="bold red" if line.startswith("!") else None)
+        console.print(line, style="bold red" if line.startswith("!") else None, markup=False)
     if token is not None and show_token:
         console.print(
             f"[bold green]open http://{s.host}:{s.port}/#token={token}[/bold green]  "
@@ -58,7 +56,7 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
             "'Authorization: Bearer <token>'"
         )
     console.print(
-        f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
+        f"twinverse serving [bold]{plain(platform.plant.name)}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
     )
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
 
@@ -103,13 +101,13 @@ def register(app: typer.Typer) -> None:
             sink = publisher.publish_batch
             platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: sink(model, b)))
             console.print(
-                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
-                f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1"
+                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {plain(broker)} "
+                f"(topic {plain(settings.mqtt_topic)}); twinverse ingests them with QoS 1"
             )
         else:
             platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed))
-            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
-        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
+            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({plain(why)})")
+        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}", markup=False)
         _serve(platform, show_token=True)
 
     @app.command()
@@ -137,7 +135,7 @@ def register(app: typer.Typer) -> None:
         p = load_plant(file)
         s = p.summary()
         console.print(
-            f"[green]ok[/green] {file}: plant {s['id']!r}, {s['twins']} twins, {s['types']} types, "
+            f"[green]ok[/green] {plain(file)}: plant {plain(repr(s['id']))}, {s['twins']} twins, {s['types']} types, "
             f"{s['signals']} signals, {s['relationships']} relationships"
         )
 
@@ -189,7 +187,7 @@ def register(app: typer.Typer) -> None:
                     conn.run(lambda b: count(platform.engine.ingest(b, source=f"replay:{file.name}").to_dict()))
                 finally:
                     platform.stop()
-        console.print(f"replayed {len(conn)} rows: {accepted} accepted, {rejected} quarantined")
+        console.print(f"replayed {len(conn)} rows: {accepted} accepted, {rejected} quarantined", markup=False)
 
     @app.command()
     def export(
@@ -226,7 +224,7 @@ def register(app: typer.Typer) -> None:
                 )
         finally:
             platform.stop()
-        console.print(f"wrote {n} rows to {out}")
+        console.print(f"wrote {n} rows to {out}", markup=False)
 
 
 def _plant(settings: Settings) -> Plant:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from ..config import load_settings
 from ..errors import InputError
 from ..model import load_plant
 from ..scene import build_scene, to_glb, to_gltf
+from .output import console
 
 __all__ = ["export_scene", "register"]
 
-console = Console(highlight=False, soft_wrap=True)
 
 
 def export_scene(
@@ -36,7 +35,8 @@ def export_scene(
         raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
     console.print(
         f"wrote {out} ({len(data):,} bytes): {len(scene)} objects, {int(scene.machine.sum())} machines, "
-        f"{len(scene.zones)} zones, {len(scene.links)} belts"
+        f"{len(scene.zones)} zones, {len(scene.links)} belts",
+        markup=False,
     )
 
 

@@ -9,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..errors import InputError
-from ..sim.engine import RunConfig
+from ..sim import RunConfig
 from ..sim.network import STATES
 from ..sim.optimise import BufferPlan, optimise_buffers
 from ..sim.results import ScenarioResult
 from ..sim.scenario import run_scenario
 from ..sim.spec import load_network
 from ..sim.sweep import SweepResult, parse_param, run_sweep
+from .output import console, err_console, plain
 
 __all__ = ["app"]
 
@@ -28,8 +28,8 @@ app = typer.Typer(
     help="Simulate production lines: run a model, sweep parameters, optimise buffer sizes.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = console
+err = err_console
 
 FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                       help="Plant YAML with a simulation: section, or a pure network file.")
@@ -66,7 +66,7 @@ def _print_scenario(res: ScenarioResult) -> None:
     first = res.reps[0]
     cfg = res.config
     stop = f"until t={cfg['until']:g}" if "until" in cfg else f"{cfg.get('parts', 0):,} parts"
-    out.print(f"[bold]{res.name}[/bold]: {len(res.reps)} replication(s), {stop}, warm-up {first.warmup:g}, "
+    out.print(f"[bold]{plain(res.name)}[/bold]: {len(res.reps)} replication(s), {stop}, warm-up {first.warmup:g}, "
               f"method {first.method}, time unit {res.time_unit}")
     t = Table(show_header=True, header_style="bold")
     t.add_column("figure")
@@ -95,7 +95,7 @@ def _print_scenario(res: ScenarioResult) -> None:
     out.print(st)
     bn, share = res.bottleneck()
     if bn is not None:
-        out.print(f"bottleneck (active-period method): [bold]{bn}[/bold], {100 * share:.1f} % of the time "
+        out.print(f"bottleneck (active-period method): [bold]{plain(bn)}[/bold], {100 * share:.1f} % of the time "
                   "(sole + shifting)")
     elif first.method == "fast":
         out.print("bottleneck: not computed by the fast path (use --method engine)")

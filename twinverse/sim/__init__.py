@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .distributions import Distribution, DistributionError, parse_distribution, register_distribution
 from .energy import CHINA_GRID_FACTOR, DEFAULT_GRID_FACTOR
-from .engine import InitialState, RunConfig, simulate
+from .engine import simulate
 from .errors import DeadlockError, RunConfigError
 from .live import LiveSnapshot, snapshot_from_live
 from .network import (
@@ -40,6 +40,7 @@ from .network import (
 )
 from .optimise import BufferPlan, optimise_buffers
 from .results import BufferStats, Estimate, Replication, ScenarioResult, StationStats
+from .runconfig import InitialState, RunConfig
 from .scenario import run_scenario
 from .spec import load_network, loads_network, network_from_plant
 from .sweep import Param, SweepResult, apply_params, parse_param, run_sweep

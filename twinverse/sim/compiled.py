@@ -18,7 +18,7 @@ from . import kernel as K
 from .distributions import Distribution
 from .network import INF, Blocking, FailureBasis, Network, RouteKind
 
-__all__ = ["Compiled", "Stream", "compile_network", "serial_line", "stream_rng"]
+__all__ = ["Compiled", "Stream", "compile_network", "stream_rng"]
 
 
 @dataclass(frozen=True)
@@ -388,42 +388,3 @@ def grow_pool(ia: np.ndarray[Any, Any], fa: np.ndarray[Any, Any], lay: Layout,
     ia2[K.FREE_N] = free_n + pool - old
     return ia2, fa2, new
 
-
-def serial_line(net: Network) -> list[str] | None:
-    """Station ids in flow order if ``net`` is a plain serial line the fast path can run."""
-    if len(net.sources) != 1 or (net.calendars and any(s.calendar for s in net.stations)):
-        return None
-    src = net.sources[0]
-    if src.route.kind is not RouteKind.SINGLE or src.limit is not None or len(net.products) != 1:
-        return None
-    if net.blocking is not Blocking.AFTER_SERVICE or len(net.sinks) != 1:
-        return None
-    by_input: dict[str, list[str]] = {}
-    for s in net.stations:
-        if (s.servers != 1 or s.is_assembly or s.scrap or s.rework or s.setup or s.calendar
-                or any(f.basis is FailureBasis.TIME for f in s.failures) or s.route.kind is not RouteKind.SINGLE):
-            return None
-        by_input.setdefault(next(iter(s.inputs)), []).append(s.id)
-    if any(len(v) != 1 for v in by_input.values()) or any(b.initial for b in net.buffers):
-        return None
-    order: list[str] = []
-    b = src.route.targets[0]
-    sinks = {k.id for k in net.sinks}
-    seen: set[str] = set()
-    while True:
-        nxt = by_input.get(b)
-        if nxt is None:
-            return None
-        sid = nxt[0]
-        if sid in seen:
-            return None
-        seen.add(sid)
-        order.append(sid)
-        b = net.station(sid).route.targets[0]
-        if b in sinks:
-            break
-    if len(order) != len(net.stations):
-        return None
-    if src.interarrival is not None and src.when_full != "block":
-        return None
-    return order

@@ -21,77 +21,21 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import kernel as K
 from .bottleneck import ActivePeriods
-from .compiled import Compiled, compile_network, grow_pool, new_state, serial_line, stream_rng
+from .compiled import Compiled, compile_network, grow_pool, new_state, stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
 from .errors import DeadlockError, RunConfigError
-from .network import INF, STATES, Network
-from .results import BufferStats, Replication, StationStats
+from .fastline import simulate_serial
+from .network import INF, STATES, Network, serial_line
+from .results import BufferStats, Replication, station_stats
+from .runconfig import InitialState, Progress, RunConfig
 
 __all__ = ["InitialState", "RunConfig", "simulate"]
-
-Progress = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """How long to run and how to observe.
-
-    Stop at model time ``until``, or once ``parts`` parts have left after the warm-up
-    (whichever comes first when both are given). Statistics start at ``warmup``.
-    ``method``: ``"engine"`` (general event engine), ``"fast"`` (serial-line recursion,
-    see fastline.py), or ``"auto"`` (fast when the model allows it).
-    """
-
-    until: float | None = None
-    parts: int | None = None
-    warmup: float = 0.0
-    reps: int = 1
-    seed: int = 0
-    method: str = "engine"
-    track_bottleneck: bool = True
-    start_offset: float = 0.0  # where time 0 falls in the calendars' periods
-
-    def __post_init__(self) -> None:
-        if self.until is None and self.parts is None:
-            raise RunConfigError("give a stop time (until) or a number of parts")
-        if self.until is not None and not (self.until > 0 and math.isfinite(self.until)):
-            raise RunConfigError(f"until must be a finite time > 0, got {self.until}")
-        if self.parts is not None and self.parts < 1:
-            raise RunConfigError(f"parts must be >= 1, got {self.parts}")
-        if not (self.warmup >= 0 and math.isfinite(self.warmup)):
-            raise RunConfigError(f"warmup must be >= 0, got {self.warmup}")
-        if self.until is not None and self.warmup >= self.until:
-            raise RunConfigError(f"warmup ({self.warmup}) must end before until ({self.until})")
-        if self.reps < 1:
-            raise RunConfigError(f"reps must be >= 1, got {self.reps}")
-        if self.method not in ("engine", "fast", "auto"):
-            raise RunConfigError(f"method must be engine, fast or auto, got {self.method!r}")
-
-
-@dataclass(frozen=True)
-class InitialState:
-    """Where a run starts: buffer levels, stations under repair, busy servers.
-
-    ``down`` maps a station to the time its repair has already taken; the remaining
-    repair time is drawn from its first failure mode's repair distribution conditioned
-    on exceeding the elapsed time.
-    """
-
-    levels: Mapping[str, int] = field(default_factory=dict)
-    down: Mapping[str, float] = field(default_factory=dict)
-    busy: Mapping[str, int] = field(default_factory=dict)
-
-    def is_empty(self) -> bool:
-        return not (self.levels or self.down or self.busy)
-
 
 _MAX_EVENTS_PER_CALL = 2_000_000
 #: Use the kernel's fused completion path for simple stations (tests turn it off to
@@ -110,10 +54,12 @@ def simulate(
 ) -> Replication:
     """Run replication ``rep`` of ``net``; streams are seeded from ``(config.seed, rep)``."""
     if config.method != "engine" and (initial is None or initial.is_empty()) and serial_line(net) is not None:
-        from .fastline import simulate_serial
-
-        return simulate_serial(net, config, rep)
-    if config.method == "fast":
+        fast = simulate_serial(net, config, rep)
+        if fast is not None:
+            return fast
+        # An unbounded queue outgrew the fast path's ring: the general engine runs it.
+        config = RunConfig(**{**config.__dict__, "method": "engine"})
+    elif config.method == "fast":
         raise RunConfigError("the fast path runs plain serial lines only (see docs/simulation.md); use method=engine")
     return _Run(net, config, rep, initial or InitialState(), progress, compiled).result()
 
@@ -290,7 +236,7 @@ class _Run:
         stations = []
         for i, st in enumerate(net.stations):
             fr = st_t[i] / (safe * st.servers)
-            stations.append(_station_stats(st.id, fr, int(st_done[i]), int(st_bad[i]), st.servers, span,
+            stations.append(station_stats(st.id, fr, int(st_done[i]), int(st_bad[i]), st.servers, span,
                                            st.ideal_time or st.process_mean,
                                            state_energy_kwh(fr, STATES, span, st.power, unit),
                                            float(bn["sole"][i]), float(bn["shifting"][i])))
@@ -326,15 +272,3 @@ class _Run:
                                        for i, p in enumerate(net.products)),
         )
 
-
-def _station_stats(sid: str, fr: Any, done: int, bad: int, servers: int, span: float, ideal: float,
-                   kwh: float, sole: float, shifting: float) -> StationStats:
-    """State fractions plus OEE = availability × performance × quality (planned time excludes 'off')."""
-    f = {s: float(fr[i]) for i, s in enumerate(STATES)}
-    planned = 1.0 - f["off"]
-    running = planned - f["down"] - f["setup"]
-    avail = running / planned if planned > 0 else 0.0
-    perf = (ideal * done / servers) / (running * span) if running > 0 and span > 0 else 0.0
-    qual = (done - bad) / done if done else 1.0
-    return StationStats(sid, f["idle"], f["starved"], f["busy"], f["blocked"], f["down"], f["setup"], f["off"],
-                        done, bad, avail, perf, qual, avail * perf * qual, kwh, sole, shifting)

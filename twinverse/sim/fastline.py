@@ -27,10 +27,11 @@ import numpy as np
 
 from .compiled import stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
-from .engine import RunConfig, _station_stats
-from .kernel import _u
-from .network import INF, STATES, Network
-from .results import BufferStats, Replication
+from .errors import RunConfigError
+from .kernel import ui
+from .network import INF, STATES, Network, serial_line
+from .results import BufferStats, Replication, station_stats
+from .runconfig import RunConfig
 
 __all__ = ["simulate_serial"]
 
@@ -68,7 +69,7 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
     for k in range(S.shape[1]):
         # stop when a failure stream could run dry inside this part
         for f in range(nfail):
-            if fpos[_u(f)] > ttf.shape[1] - 64:
+            if fpos[ui(f)] > ttf.shape[1] - 64:
                 ist[NEED] = 1
                 return used
         n = ist[N]
@@ -78,12 +79,12 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
             birth = prev_d[0]
             release = birth
         else:
-            arr = fs[T_PREV_R] + X[_u(k)]
+            arr = fs[T_PREV_R] + X[ui(k)]
             birth = arr
             release = arr
             b0 = cap[0]
             if b0 < _BIG and n - b0 - 1 >= 0:
-                release = max(arr, dring[0, _u((dhead[0] - b0 - 1) & dmask)])
+                release = max(arr, dring[0, ui((dhead[0] - b0 - 1) & dmask)])
             fs[T_PREV_R] = release
         if until > 0.0 and birth > until:
             ist[DONE_FLAG] = 1
@@ -96,79 +97,79 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
             fs[SRC_BLOCK] += _clip(birth, release, warm, hi)  # held by a blocked source
         d_prev_station = release  # the time the part is available at station i
         for i in range(m):
-            start = max(d_prev_station, prev_d[_u(i)])
+            start = max(d_prev_station, prev_d[ui(i)])
             # time in the buffer in front of station i: [d_prev_station, start)
             if i > 0 or not saturated:
                 if warm < d_prev_station <= hi:
-                    bf[_u(i), 6] += 1.0  # entered the buffer (queued or straight through)
+                    bf[ui(i), 6] += 1.0  # entered the buffer (queued or straight through)
                     if start > d_prev_station:
-                        bf[_u(i), 7] += 1.0
-                bf[_u(i), 0] += _clip(d_prev_station, start, warm, hi)
+                        bf[ui(i), 7] += 1.0
+                bf[ui(i), 0] += _clip(d_prev_station, start, warm, hi)
                 if start > d_prev_station:
-                    if d_prev_station > bf[_u(i), 4]:
-                        bf[_u(i), 1] += _clip(bf[_u(i), 3], bf[_u(i), 4], warm, hi)
-                        bf[_u(i), 3] = d_prev_station
-                    bf[_u(i), 4] = max(bf[_u(i), 4], start)
+                    if d_prev_station > bf[ui(i), 4]:
+                        bf[ui(i), 1] += _clip(bf[ui(i), 3], bf[ui(i), 4], warm, hi)
+                        bf[ui(i), 3] = d_prev_station
+                    bf[ui(i), 4] = max(bf[ui(i), 4], start)
             # processing, interrupted by operation-dependent failures
             t = start
-            left = S[_u(i), _u(k)]
+            left = S[ui(i), ui(k)]
             while True:
                 best = np.inf
                 which = -1
-                for f in range(fm0[_u(i)], fm1[_u(i)]):
-                    if rem[_u(f)] < best:
-                        best = rem[_u(f)]
+                for f in range(fm0[ui(i)], fm1[ui(i)]):
+                    if rem[ui(f)] < best:
+                        best = rem[ui(f)]
                         which = f
                 if which >= 0 and best < left:
-                    st[_u(i), 0] += _clip(t, t + best, warm, hi)
+                    st[ui(i), 0] += _clip(t, t + best, warm, hi)
                     t += best
                     left -= best
-                    for f in range(fm0[_u(i)], fm1[_u(i)]):
-                        rem[_u(f)] -= best
-                    rem[_u(which)] = ttf[_u(which), _u(fpos[_u(which)])]
-                    r = ttr[_u(which), _u(fpos[_u(which)])]
-                    fpos[_u(which)] += 1
-                    st[_u(i), 2] += _clip(t, t + r, warm, hi)
+                    for f in range(fm0[ui(i)], fm1[ui(i)]):
+                        rem[ui(f)] -= best
+                    rem[ui(which)] = ttf[ui(which), ui(fpos[ui(which)])]
+                    r = ttr[ui(which), ui(fpos[ui(which)])]
+                    fpos[ui(which)] += 1
+                    st[ui(i), 2] += _clip(t, t + r, warm, hi)
                     t += r
                 else:
-                    st[_u(i), 0] += _clip(t, t + left, warm, hi)
-                    for f in range(fm0[_u(i)], fm1[_u(i)]):
-                        rem[_u(f)] -= left
+                    st[ui(i), 0] += _clip(t, t + left, warm, hi)
+                    for f in range(fm0[ui(i)], fm1[ui(i)]):
+                        rem[ui(f)] -= left
                     t += left
                     break
             c = t
             if warm < c <= hi:
-                st[_u(i), 3] += 1.0
+                st[ui(i), 3] += 1.0
             # leave once a place downstream is free (the next station's ring of departures)
             d = c
             if i + 1 < m:
-                b = cap[_u(i + 1)]
+                b = cap[ui(i + 1)]
                 if b < _BIG and n - b - 1 >= 0:
-                    d = max(c, dring[_u(i + 1), _u((dhead[_u(i + 1)] - b - 1) & dmask)])
-            st[_u(i), 1] += _clip(c, d, warm, hi)
+                    d = max(c, dring[ui(i + 1), ui((dhead[ui(i + 1)] - b - 1) & dmask)])
+            st[ui(i), 1] += _clip(c, d, warm, hi)
             # level of the buffer in front of station i at this arrival (for its maximum)
             # (once a finite buffer has been full after warm-up its maximum is known: skip)
-            if (i > 0 or not saturated) and not (bf[_u(i), 2] >= cap[_u(i)] and d_prev_station > warm):
-                h = shead[_u(i)]
-                sring[_u(i), _u(h & smask)] = start
-                shead[_u(i)] = h + 1
-                p = sptr[_u(i)]
-                while p <= n and sring[_u(i), _u(p & smask)] <= d_prev_station:
+            if (i > 0 or not saturated) and not (bf[ui(i), 2] >= cap[ui(i)] and d_prev_station > warm):
+                h = shead[ui(i)]
+                sring[ui(i), ui(h & smask)] = start
+                shead[ui(i)] = h + 1
+                p = sptr[ui(i)]
+                while p <= n and sring[ui(i), ui(p & smask)] <= d_prev_station:
                     p += 1
-                sptr[_u(i)] = p
+                sptr[ui(i)] = p
                 level = n + 1 - p
                 if level >= sring.shape[1] - 2:
                     ist[DONE_FLAG] = 2  # an unbounded queue outgrew the ring: use the engine
                     return used
-                if d_prev_station > warm and d_prev_station <= hi and level > bf[_u(i), 2]:
-                    bf[_u(i), 2] = level
+                if d_prev_station > warm and d_prev_station <= hi and level > bf[ui(i), 2]:
+                    bf[ui(i), 2] = level
                 if d_prev_station <= warm:
-                    lvl_w[_u(i), 0] += 1.0  # arrivals by warm-up
+                    lvl_w[ui(i), 0] += 1.0  # arrivals by warm-up
                 if start <= warm:
-                    lvl_w[_u(i), 1] += 1.0  # departures by warm-up
-            dring[_u(i), _u(dhead[_u(i)] & dmask)] = d
-            dhead[_u(i)] += 1
-            prev_d[_u(i)] = d
+                    lvl_w[ui(i), 1] += 1.0  # departures by warm-up
+            dring[ui(i), ui(dhead[ui(i)] & dmask)] = d
+            dhead[ui(i)] += 1
+            prev_d[ui(i)] = d
             d_prev_station = d
         death = d_prev_station
         # -- the part leaves the line
@@ -198,14 +199,10 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
     return used
 
 
-def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
-    """Run replication ``rep`` of a serial line (see :func:`twinverse.network.Network.serial_order`)."""
-    from .compiled import serial_line
-
+def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication | None:
+    """Run replication ``rep`` of a serial line (see :meth:`twinverse.sim.network.Network.serial_order`)."""
     order = serial_line(net)
     if order is None:
-        from .errors import RunConfigError
-
         raise RunConfigError("the fast path runs plain serial lines only")
     stations = [net.station(s) for s in order]
     m = len(stations)
@@ -270,9 +267,7 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication:
                            ttf, ttr, fpos, st, bf, fs, ist, saturated, until, warm)
         pending -= used
         if ist[DONE_FLAG] == 2:
-            from .engine import simulate
-
-            return simulate(net, RunConfig(**{**cfg.__dict__, "method": "engine"}), rep)
+            return None  # the caller runs the general engine instead
         if ist[DONE_FLAG]:
             break
         if ist[NEED]:
@@ -303,7 +298,7 @@ def _collect(net: Network, cfg: RunConfig, rep: int, stations: list[Any], satura
         fr[STATES.index("busy")] = busy
         fr[STATES.index("blocked")] = blocked
         fr[STATES.index("down")] = down
-        out.append(_station_stats(s.id, fr, int(st[i, 3]), 0, 1, span, s.ideal_time or s.process_mean,
+        out.append(station_stats(s.id, fr, int(st[i, 3]), 0, 1, span, s.ideal_time or s.process_mean,
                                   state_energy_kwh(list(fr), STATES, span, s.power, unit), 0.0, 0.0))
     hours = span * HOURS_PER_UNIT[unit]
     buffers = []

@@ -9,16 +9,34 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, Problem
 from ..model.yamlsource import PathKey
 from .network import Network
 
-if TYPE_CHECKING:
-    from .spec import _Parser as Parser
+__all__ = ["Parser", "check_graph", "line_elements"]
 
-__all__ = ["check_graph", "line_elements"]
+
+class Parser(Protocol):
+    """What the graph checks need of the simulation-section parser (spec.py implements it).
+
+    A protocol rather than an import of the parser keeps spec -> graph one-way.
+    """
+
+    root: PathKey
+    plant: Any
+    problems: list[Problem]
+    twin_of: dict[str, str]
+
+    def fail(self, path: PathKey, message: str) -> None:
+        """Record a located problem."""
+
+    def mapping(self, value: Any, path: PathKey, what: str) -> Mapping[str, Any]:
+        """``value`` as a mapping (a problem recorded if it is not one)."""
+
+    def sink_ids(self, v: Any, path: PathKey) -> dict[str, PathKey]:
+        """The sink ids a section declares, with their paths."""
 
 
 def line_elements(

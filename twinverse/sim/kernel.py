@@ -114,7 +114,7 @@ P_DOWN, P_OFF = 1, 2
 SCRAP_DEST = -(1 << 40)
 INF_CAP = 1 << 60
 
-__all__ = ["F_FIELDS", "F_SCALARS", "HEADER", "I_FIELDS", "I_SCALARS", "init", "run"]
+__all__ = ["F_FIELDS", "F_SCALARS", "HEADER", "I_FIELDS", "I_SCALARS", "init", "run", "ui"]
 
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 # No reference counting is needed (nothing allocates), and none is wanted (see above).
@@ -132,7 +132,7 @@ def _unsigned(typingctx: Any, x: Any) -> Any:
 #: ``x`` as an unsigned index (a no-op reinterpretation). numba then skips the negative-index
 #: wrap-around it otherwise adds to every access: a third of the kernel's instructions. Every
 #: index in the kernel is non-negative by construction.
-_u = cast(Callable[[Any], Any], _unsigned)
+ui = cast(Callable[[Any], Any], _unsigned)
 
 
 def _jit(fn: _Fn) -> _Fn:
@@ -154,11 +154,11 @@ def draw(I: Any, F: Any, k: int) -> float:
     o = I[RV_POS] + k
     block = I[BLOCK]
     base = I[RV] + k * block
-    p = I[_u(o)]
-    I[_u(o)] = p + 1
+    p = I[ui(o)]
+    I[ui(o)] = p + 1
     if p + 1 >= block - I[MARGIN]:
         I[FLAG] |= F_REFILL
-    return F[_u(base + p)]  # type: ignore[no-any-return]
+    return F[ui(base + p)]  # type: ignore[no-any-return]
 
 
 # -- indexed heap ------------------------------------------------------------------------------
@@ -167,20 +167,20 @@ def _sift_up(I: Any, F: Any, i: int) -> None:
     h = I[HEAP]
     hp = I[HPOS]
     ht = I[HTIME]
-    x = I[_u(h + i)]
-    tx = F[_u(ht + x)]
+    x = I[ui(h + i)]
+    tx = F[ui(ht + x)]
     while i > 0:
         parent = (i - 1) >> 1
-        y = I[_u(h + parent)]
-        ty = F[_u(ht + y)]
+        y = I[ui(h + parent)]
+        ty = F[ui(ht + y)]
         if tx < ty or (tx == ty and x < y):
-            I[_u(h + i)] = y
-            I[_u(hp + y)] = i
+            I[ui(h + i)] = y
+            I[ui(hp + y)] = i
             i = parent
         else:
             break
-    I[_u(h + i)] = x
-    I[_u(hp + x)] = i
+    I[ui(h + i)] = x
+    I[ui(hp + x)] = i
 
 
 @_jit
@@ -189,29 +189,29 @@ def _sift_down(I: Any, F: Any, i: int) -> None:
     hp = I[HPOS]
     ht = I[HTIME]
     n = I[HN]
-    x = I[_u(h + i)]
-    tx = F[_u(ht + x)]
+    x = I[ui(h + i)]
+    tx = F[ui(ht + x)]
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        y = I[_u(h + c)]
-        ty = F[_u(ht + y)]
+        y = I[ui(h + c)]
+        ty = F[ui(ht + y)]
         if c + 1 < n:
-            z = I[_u(h + c + 1)]
-            tz = F[_u(ht + z)]
+            z = I[ui(h + c + 1)]
+            tz = F[ui(ht + z)]
             if tz < ty or (tz == ty and z < y):
                 c += 1
                 y = z
                 ty = tz
         if ty < tx or (ty == tx and y < x):
-            I[_u(h + i)] = y
-            I[_u(hp + y)] = i
+            I[ui(h + i)] = y
+            I[ui(hp + y)] = i
             i = c
         else:
             break
-    I[_u(h + i)] = x
-    I[_u(hp + x)] = i
+    I[ui(h + i)] = x
+    I[ui(hp + x)] = i
 
 
 @_inl
@@ -220,16 +220,16 @@ def schedule(I: Any, F: Any, slot: int, t: float) -> None:
     ht = I[HTIME] + slot
     ohp = I[HPOS] + slot
     oh = I[HEAP]
-    old = F[_u(ht)]
-    F[_u(ht)] = t
+    old = F[ui(ht)]
+    F[ui(ht)] = t
     if slot == I[CUR]:
         I[RESCHED] = 1
-    i = I[_u(ohp)]
+    i = I[ui(ohp)]
     if i < 0:
         i = I[HN]
         I[HN] = i + 1
-        I[_u(oh + i)] = slot
-        I[_u(ohp)] = i
+        I[ui(oh + i)] = slot
+        I[ui(ohp)] = i
         _sift_up(I, F, i)
     elif t < old:
         _sift_up(I, F, i)
@@ -241,21 +241,21 @@ def schedule(I: Any, F: Any, slot: int, t: float) -> None:
 def _remove_at(I: Any, F: Any, i: int) -> None:
     h = I[HEAP]
     hp = I[HPOS]
-    slot = I[_u(h + i)]
-    I[_u(hp + slot)] = -1
+    slot = I[ui(h + i)]
+    I[ui(hp + slot)] = -1
     n = I[HN] - 1
     I[HN] = n
     if i < n:
-        last = I[_u(h + n)]
-        I[_u(h + i)] = last
-        I[_u(hp + last)] = i
+        last = I[ui(h + n)]
+        I[ui(h + i)] = last
+        I[ui(hp + last)] = i
         _sift_down(I, F, i)
-        _sift_up(I, F, I[_u(hp + last)])
+        _sift_up(I, F, I[ui(hp + last)])
 
 
 @_jit
 def cancel(I: Any, F: Any, slot: int) -> None:
-    i = I[_u(I[HPOS] + slot)]
+    i = I[ui(I[HPOS] + slot)]
     if i >= 0:
         _remove_at(I, F, i)
 
@@ -268,14 +268,14 @@ def enqueue_work(I: Any, kind: int, ident: int) -> None:
     if t - I[QH] >= n:
         I[FLAG] |= F_QUEUE
         return
-    I[_u(I[WQ] + (t & (n - 1)))] = kind * (1 << 32) + ident
+    I[ui(I[WQ] + (t & (n - 1)))] = kind * (1 << 32) + ident
     I[QT] = t + 1
 
 
 # -- statistics ---------------------------------------------------------------------------------
 @_jit
 def _eff(I: Any, s: int, acc: int) -> int:
-    p = I[_u(I[ST_PAUSED] + s)]
+    p = I[ui(I[ST_PAUSED] + s)]
     if p & P_OFF:
         return OFF
     if p & P_DOWN:
@@ -289,30 +289,30 @@ def set_acc(I: Any, F: Any, a: int, acc: int) -> None:
     o = I[AG_ACC] + a
     so = I[AG_SINCE] + a
     st = I[ST_T]
-    s = I[_u(I[AG_STATION] + a)]
+    s = I[ui(I[AG_STATION] + a)]
     now = F[NOW]
-    old = _eff(I, s, I[_u(o)])
-    F[_u(st + s * NSTATES + old)] += now - F[_u(so)]
-    F[_u(so)] = now
-    I[_u(o)] = acc
+    old = _eff(I, s, I[ui(o)])
+    F[ui(st + s * NSTATES + old)] += now - F[ui(so)]
+    F[ui(so)] = now
+    I[ui(o)] = acc
 
 
 @_jit
 def flush_station(I: Any, F: Any, s: int) -> None:
     now = F[NOW]
-    a0 = I[_u(I[ST_SRV0] + s)]
-    for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
+    a0 = I[ui(I[ST_SRV0] + s)]
+    for a in range(a0, a0 + I[ui(I[ST_NSRV] + s)]):
         so = I[AG_SINCE] + a
-        F[_u(I[ST_T] + s * NSTATES + _eff(I, s, I[_u(I[AG_ACC] + a)]))] += now - F[_u(so)]
-        F[_u(so)] = now
+        F[ui(I[ST_T] + s * NSTATES + _eff(I, s, I[ui(I[AG_ACC] + a)]))] += now - F[ui(so)]
+        F[ui(so)] = now
 
 
 @_jit
 def _record_period(I: Any, F: Any, s: int, t0: float, t1: float) -> None:
     n = I[AP_N]
-    I[_u(I[AP_ST] + n)] = s
-    F[_u(I[AP_T0] + n)] = t0
-    F[_u(I[AP_T1] + n)] = t1
+    I[ui(I[AP_ST] + n)] = s
+    F[ui(I[AP_T0] + n)] = t0
+    F[ui(I[AP_T1] + n)] = t1
     I[AP_N] = n + 1
     if n + 1 >= I[APCAP] - 2 * I[NS] - 2:
         I[FLAG] |= F_FLUSH  # Python takes the batch before the buffer can overflow
@@ -323,17 +323,17 @@ def upd_active(I: Any, F: Any, s: int) -> None:
     """Track active periods (busy, setup or down, not off) for the bottleneck analysis."""
     if I[TRACK] == 0:
         return
-    p = I[_u(I[ST_PAUSED] + s)]
-    act = 1 if ((p & P_OFF) == 0 and (I[_u(I[ST_NACT] + s)] > 0 or (p & P_DOWN) != 0)) else 0
+    p = I[ui(I[ST_PAUSED] + s)]
+    act = 1 if ((p & P_OFF) == 0 and (I[ui(I[ST_NACT] + s)] > 0 or (p & P_DOWN) != 0)) else 0
     o = I[ST_ACTIVE] + s
-    if act == I[_u(o)]:
+    if act == I[ui(o)]:
         return
     now = F[NOW]
-    I[_u(o)] = act
+    I[ui(o)] = act
     if act:
-        F[_u(I[ST_ASTART] + s)] = now
+        F[ui(I[ST_ASTART] + s)] = now
     else:
-        t0 = F[_u(I[ST_ASTART] + s)]
+        t0 = F[ui(I[ST_ASTART] + s)]
         if now > t0:
             _record_period(I, F, s, t0, now)
 
@@ -354,16 +354,16 @@ def buf_change(I: Any, F: Any, b: int, delta: int) -> None:
     on = I[BUF_NE] + b
     om = I[BUF_MAX] + b
     now = F[NOW]
-    c = I[_u(oc)]
-    dt = now - F[_u(ol)]
-    F[_u(oi)] += c * dt
+    c = I[ui(oc)]
+    dt = now - F[ui(ol)]
+    F[ui(oi)] += c * dt
     if c > 0:
-        F[_u(on)] += dt
-    F[_u(ol)] = now
+        F[ui(on)] += dt
+    F[ui(ol)] = now
     c += delta
-    I[_u(oc)] = c
-    if c > I[_u(om)]:
-        I[_u(om)] = c
+    I[ui(oc)] = c
+    if c > I[ui(om)]:
+        I[ui(om)] = c
 
 
 # -- parts ---------------------------------------------------------------------------------------
@@ -373,10 +373,10 @@ def new_part(I: Any, F: Any, prod: int) -> int:
     I[FREE_N] = n
     if n < I[MARGIN]:
         I[FLAG] |= F_GROW
-    p = I[_u(I[FREE_STACK] + n)]
-    F[_u(I[PART_BIRTH] + p)] = F[NOW]
-    I[_u(I[PART_PROD] + p)] = prod
-    I[_u(I[PART_NEXT] + p)] = -1
+    p = I[ui(I[FREE_STACK] + n)]
+    F[ui(I[PART_BIRTH] + p)] = F[NOW]
+    I[ui(I[PART_PROD] + p)] = prod
+    I[ui(I[PART_NEXT] + p)] = -1
     I[CREATED] += 1
     wip_change(I, F, 1)
     return p  # type: ignore[no-any-return]
@@ -386,21 +386,21 @@ def new_part(I: Any, F: Any, prod: int) -> int:
 def _release(I: Any, F: Any, p: int) -> None:
     now = F[NOW]
     ob = I[PART_BIRTH] + p
-    F[SOJ] += now - max(F[_u(ob)], F[T_STAT])
-    F[_u(ob)] = -1.0
-    I[_u(I[FREE_STACK] + I[FREE_N])] = p
+    F[SOJ] += now - max(F[ui(ob)], F[T_STAT])
+    F[ui(ob)] = -1.0
+    I[ui(I[FREE_STACK] + I[FREE_N])] = p
     I[FREE_N] += 1
     wip_change(I, F, -1)
 
 
 @_jit
 def part_exit(I: Any, F: Any, p: int, sink: int) -> None:
-    lt = F[NOW] - F[_u(I[PART_BIRTH] + p)]
+    lt = F[NOW] - F[ui(I[PART_BIRTH] + p)]
     I[EXITS] += 1
-    I[_u(I[SINK_N] + sink)] += 1
-    pr = I[_u(I[PART_PROD] + p)]
-    I[_u(I[PROD_N] + pr)] += 1
-    F[_u(I[PROD_LT] + pr)] += lt
+    I[ui(I[SINK_N] + sink)] += 1
+    pr = I[ui(I[PART_PROD] + p)]
+    I[ui(I[PROD_N] + pr)] += 1
+    F[ui(I[PROD_LT] + pr)] += lt
     F[LT_SUM] += lt
     F[LT_SQ] += lt * lt
     if lt > F[LT_MAX]:
@@ -410,14 +410,14 @@ def part_exit(I: Any, F: Any, p: int, sink: int) -> None:
 
 @_jit
 def _product(I: Any, F: Any, src: int) -> int:
-    k = I[_u(I[SRC_MIX_STREAM] + src)]
+    k = I[ui(I[SRC_MIX_STREAM] + src)]
     if k < 0:
         return 0
     u = draw(I, F, k)
     np_ = I[NP]
     base = I[SRC_MIX_CUM] + src * np_
     pr = 0
-    while pr < np_ - 1 and u >= F[_u(base + pr)]:
+    while pr < np_ - 1 and u >= F[ui(base + pr)]:
         pr += 1
     return pr
 
@@ -425,28 +425,28 @@ def _product(I: Any, F: Any, src: int) -> int:
 # -- failures ------------------------------------------------------------------------------------
 @_jit
 def _clock_runs(I: Any, s: int, m: int) -> bool:
-    if I[_u(I[ST_PAUSED] + s)] != 0:
+    if I[ui(I[ST_PAUSED] + s)] != 0:
         return False
-    return I[_u(I[FM_BASIS] + m)] == 0 or I[_u(I[ST_NPROC] + s)] > 0  # type: ignore[no-any-return]
+    return I[ui(I[FM_BASIS] + m)] == 0 or I[ui(I[ST_NPROC] + s)] > 0  # type: ignore[no-any-return]
 
 
 @_jit
 def fail_update(I: Any, F: Any, s: int) -> None:
     now = F[NOW]
     ol = I[ST_FLAST] + s
-    dt = now - F[_u(ol)]
+    dt = now - F[ui(ol)]
     if dt > 0.0:
-        for m in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
+        for m in range(I[ui(I[ST_FM0] + s)], I[ui(I[ST_FM1] + s)]):
             if _clock_runs(I, s, m):
-                F[_u(I[FM_REM] + m)] -= dt
-    F[_u(ol)] = now
+                F[ui(I[FM_REM] + m)] -= dt
+    F[ui(ol)] = now
 
 
 @_jit
 def fail_resched(I: Any, F: Any, s: int) -> None:
     best = np.inf
-    for m in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
-        r = F[_u(I[FM_REM] + m)]
+    for m in range(I[ui(I[ST_FM0] + s)], I[ui(I[ST_FM1] + s)]):
+        r = F[ui(I[FM_REM] + m)]
         if _clock_runs(I, s, m) and r < best:
             best = r
     slot = I[NAG] + s
@@ -461,55 +461,55 @@ def fail_resched(I: Any, F: Any, s: int) -> None:
 def _queue_len(I: Any, d: int) -> int:
     if d < 0:
         return 0
-    q = I[_u(I[BUF_COUNT] + d)] + I[_u(I[BUF_PROM] + d)] + I[_u(I[BUF_NBAS] + d)]
-    for i in range(I[_u(I[BUF_C0] + d)], I[_u(I[BUF_C1] + d)]):
-        c = I[_u(I[CONS] + i)]
-        q += I[_u(I[ST_NSRV] + c)] - I[_u(I[ST_NFREE] + c)]
+    q = I[ui(I[BUF_COUNT] + d)] + I[ui(I[BUF_PROM] + d)] + I[ui(I[BUF_NBAS] + d)]
+    for i in range(I[ui(I[BUF_C0] + d)], I[ui(I[BUF_C1] + d)]):
+        c = I[ui(I[CONS] + i)]
+        q += I[ui(I[ST_NSRV] + c)] - I[ui(I[ST_NFREE] + c)]
     return q  # type: ignore[no-any-return]
 
 
 @_jit
 def route(I: Any, F: Any, owner: int, p: int) -> int:
     """Next element for part ``p`` leaving ``owner`` (a station, or NS + a source)."""
-    k = I[_u(I[RT_KIND] + owner)]
-    i0 = I[_u(I[RT0] + owner)]
+    k = I[ui(I[RT_KIND] + owner)]
+    i0 = I[ui(I[RT0] + owner)]
     rd = I[RT_DEST]
     if k == R_SINGLE:
-        return I[_u(rd + i0)]  # type: ignore[no-any-return]
+        return I[ui(rd + i0)]  # type: ignore[no-any-return]
     if k == R_PROB:
-        u = draw(I, F, I[_u(I[RT_STREAM] + owner)])
+        u = draw(I, F, I[ui(I[RT_STREAM] + owner)])
         i = i0
-        last = I[_u(I[RT1] + owner)] - 1
-        while i < last and u >= F[_u(I[RT_CUM] + i)]:
+        last = I[ui(I[RT1] + owner)] - 1
+        while i < last and u >= F[ui(I[RT_CUM] + i)]:
             i += 1
-        return I[_u(rd + i)]  # type: ignore[no-any-return]
+        return I[ui(rd + i)]  # type: ignore[no-any-return]
     if k == R_PRODUCT:
-        return I[_u(I[RT_PROD] + owner * I[NP] + I[_u(I[PART_PROD] + p)])]  # type: ignore[no-any-return]
-    best = I[_u(rd + i0)]
+        return I[ui(I[RT_PROD] + owner * I[NP] + I[ui(I[PART_PROD] + p)])]  # type: ignore[no-any-return]
+    best = I[ui(rd + i0)]
     bq = _queue_len(I, best)
-    for i in range(i0 + 1, I[_u(I[RT1] + owner)]):
-        q = _queue_len(I, I[_u(rd + i)])
+    for i in range(i0 + 1, I[ui(I[RT1] + owner)]):
+        q = _queue_len(I, I[ui(rd + i)])
         if q < bq:
             bq = q
-            best = I[_u(rd + i)]
+            best = I[ui(rd + i)]
     return best  # type: ignore[no-any-return]
 
 
 @_jit
 def decide(I: Any, F: Any, s: int, p: int) -> int:
     """Where a part finished at station ``s`` goes: scrap, rework or its route."""
-    k = I[_u(I[ST_QSTREAM] + s)]
+    k = I[ui(I[ST_QSTREAM] + s)]
     if k >= 0:
         u = draw(I, F, k)
-        scrap = F[_u(I[ST_SCRAP] + s)]
+        scrap = F[ui(I[ST_SCRAP] + s)]
         if u < scrap:
-            I[_u(I[ST_BAD] + s)] += 1
+            I[ui(I[ST_BAD] + s)] += 1
             return SCRAP_DEST
-        if u < scrap + F[_u(I[ST_REWORK] + s)]:
-            I[_u(I[ST_BAD] + s)] += 1
-            return I[_u(I[ST_REWORK_DEST] + s)]  # type: ignore[no-any-return]
-    if I[_u(I[RT_KIND] + s)] == R_SINGLE:
-        return I[_u(I[RT_DEST] + I[_u(I[RT0] + s)])]  # type: ignore[no-any-return]
+        if u < scrap + F[ui(I[ST_REWORK] + s)]:
+            I[ui(I[ST_BAD] + s)] += 1
+            return I[ui(I[ST_REWORK_DEST] + s)]  # type: ignore[no-any-return]
+    if I[ui(I[RT_KIND] + s)] == R_SINGLE:
+        return I[ui(I[RT_DEST] + I[ui(I[RT0] + s)])]  # type: ignore[no-any-return]
     return route(I, F, s, p)
 
 
@@ -519,20 +519,20 @@ def _enq(I: Any, F: Any, b: int, p: int) -> None:
     pn = I[PART_NEXT]
     ot = I[BUF_TAIL] + b
     oh = I[BUF_HEAD] + b
-    asm = I[_u(I[BUF_ASM] + b)]
-    I[_u(pn + p)] = -1
-    t = I[_u(ot)]
+    asm = I[ui(I[BUF_ASM] + b)]
+    I[ui(pn + p)] = -1
+    t = I[ui(ot)]
     if t < 0:
-        I[_u(oh)] = p
+        I[ui(oh)] = p
     else:
-        I[_u(pn + t)] = p
-    I[_u(ot)] = p
-    I[_u(I[BUF_ENQ] + b)] += 1
+        I[ui(pn + t)] = p
+    I[ui(ot)] = p
+    I[ui(I[BUF_ENQ] + b)] += 1
     buf_change(I, F, b, 1)
     if asm:
-        for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
-            c = I[_u(I[CONS] + i)]
-            if I[_u(I[ST_ASM] + c)]:
+        for i in range(I[ui(I[BUF_C0] + b)], I[ui(I[BUF_C1] + b)]):
+            c = I[ui(I[CONS] + i)]
+            if I[ui(I[ST_ASM] + c)]:
                 enqueue_work(I, W_CHECK, c)
 
 
@@ -541,11 +541,11 @@ def _deq(I: Any, F: Any, b: int) -> int:
     oh = I[BUF_HEAD] + b
     ot = I[BUF_TAIL] + b
     pn = I[PART_NEXT]
-    p = I[_u(oh)]
-    nxt = I[_u(pn + p)]
-    I[_u(oh)] = nxt
+    p = I[ui(oh)]
+    nxt = I[ui(pn + p)]
+    I[ui(oh)] = nxt
     if nxt < 0:
-        I[_u(ot)] = -1
+        I[ui(ot)] = -1
     buf_change(I, F, b, -1)
     return p  # type: ignore[no-any-return]
 
@@ -553,12 +553,12 @@ def _deq(I: Any, F: Any, b: int) -> int:
 @_jit
 def _free_consumer(I: Any, b: int) -> int:
     """A free server of an unpaused single-input station fed by ``b``, or -1."""
-    for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
-        c = I[_u(I[CONS] + i)]
-        if I[_u(I[ST_ASM] + c)] == 0 and I[_u(I[ST_NFREE] + c)] > 0 and I[_u(I[ST_PAUSED] + c)] == 0:
-            a0 = I[_u(I[ST_SRV0] + c)]
-            for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
-                if I[_u(I[AG_STATE] + a)] == A_FREE:
+    for i in range(I[ui(I[BUF_C0] + b)], I[ui(I[BUF_C1] + b)]):
+        c = I[ui(I[CONS] + i)]
+        if I[ui(I[ST_ASM] + c)] == 0 and I[ui(I[ST_NFREE] + c)] > 0 and I[ui(I[ST_PAUSED] + c)] == 0:
+            a0 = I[ui(I[ST_SRV0] + c)]
+            for a in range(a0, a0 + I[ui(I[ST_NSRV] + c)]):
+                if I[ui(I[AG_STATE] + a)] == A_FREE:
                     return a
     return -1
 
@@ -566,28 +566,28 @@ def _free_consumer(I: Any, b: int) -> int:
 @_jit
 def _space(I: Any, b: int) -> int:
     """Places of ``b`` not yet promised (blocking before service)."""
-    cap = I[_u(I[BUF_CAP] + b)]
+    cap = I[ui(I[BUF_CAP] + b)]
     if cap >= INF_CAP:
         return INF_CAP
     idle = 0
-    for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
-        c = I[_u(I[CONS] + i)]
-        if I[_u(I[ST_ASM] + c)] == 0 and I[_u(I[ST_PAUSED] + c)] == 0:
-            idle += I[_u(I[ST_NFREE] + c)]
-    return cap + idle - I[_u(I[BUF_COUNT] + b)] - I[_u(I[BUF_PROM] + b)]  # type: ignore[no-any-return]
+    for i in range(I[ui(I[BUF_C0] + b)], I[ui(I[BUF_C1] + b)]):
+        c = I[ui(I[CONS] + i)]
+        if I[ui(I[ST_ASM] + c)] == 0 and I[ui(I[ST_PAUSED] + c)] == 0:
+            idle += I[ui(I[ST_NFREE] + c)]
+    return cap + idle - I[ui(I[BUF_COUNT] + b)] - I[ui(I[BUF_PROM] + b)]  # type: ignore[no-any-return]
 
 
 @_jit
 def deliver(I: Any, F: Any, b: int, p: int) -> bool:
     """Hand ``p`` to an idle consumer of ``b`` or store it in ``b``; False if full."""
-    count = I[_u(I[BUF_COUNT] + b)]
+    count = I[ui(I[BUF_COUNT] + b)]
     if count == 0:
         a = _free_consumer(I, b)
         if a >= 0:
-            I[_u(I[BUF_DIRECT] + b)] += 1
+            I[ui(I[BUF_DIRECT] + b)] += 1
             start_part(I, F, a, p)
             return True
-    if count < I[_u(I[BUF_CAP] + b)]:
+    if count < I[ui(I[BUF_CAP] + b)]:
         _enq(I, F, b, p)
         return True
     return False
@@ -599,7 +599,7 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
     if d < 0:
         part_exit(I, F, p, -d - 1)
         return True
-    if I[_u(I[BUF_WH] + d)] >= 0:
+    if I[ui(I[BUF_WH] + d)] >= 0:
         return False  # queue behind the agents already waiting
     if I[BBS] and _space(I, d) <= 0:
         return False
@@ -609,47 +609,47 @@ def try_push(I: Any, F: Any, p: int, d: int) -> bool:
 @_jit
 def add_waiter(I: Any, b: int, a: int) -> None:
     an = I[AG_NEXT]
-    I[_u(an + a)] = -1
+    I[ui(an + a)] = -1
     ot = I[BUF_WT] + b
-    t = I[_u(ot)]
+    t = I[ui(ot)]
     if t < 0:
-        I[_u(I[BUF_WH] + b)] = a
+        I[ui(I[BUF_WH] + b)] = a
     else:
-        I[_u(an + t)] = a
-    I[_u(ot)] = a
-    if I[_u(I[AG_STATE] + a)] == A_BLOCKED:
-        I[_u(I[BUF_NBAS] + b)] += 1
+        I[ui(an + t)] = a
+    I[ui(ot)] = a
+    if I[ui(I[AG_STATE] + a)] == A_BLOCKED:
+        I[ui(I[BUF_NBAS] + b)] += 1
 
 
 @_jit
 def pop_waiter(I: Any, b: int) -> int:
     oh = I[BUF_WH] + b
-    a = I[_u(oh)]
-    nxt = I[_u(I[AG_NEXT] + a)]
-    I[_u(oh)] = nxt
+    a = I[ui(oh)]
+    nxt = I[ui(I[AG_NEXT] + a)]
+    I[ui(oh)] = nxt
     if nxt < 0:
-        I[_u(I[BUF_WT] + b)] = -1
-    if I[_u(I[AG_STATE] + a)] == A_BLOCKED:
-        I[_u(I[BUF_NBAS] + b)] -= 1
+        I[ui(I[BUF_WT] + b)] = -1
+    if I[ui(I[AG_STATE] + a)] == A_BLOCKED:
+        I[ui(I[BUF_NBAS] + b)] -= 1
     return a  # type: ignore[no-any-return]
 
 
 @_jit
 def take(I: Any, F: Any, b: int) -> int:
     """Take the next part from ``b`` (or from a blocked upstream agent, or the supply)."""
-    if I[_u(I[BUF_COUNT] + b)] > 0:
+    if I[ui(I[BUF_COUNT] + b)] > 0:
         p = _deq(I, F, b)
-        if I[_u(I[BUF_WH] + b)] >= 0:
+        if I[ui(I[BUF_WH] + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
         return p
-    w = I[_u(I[BUF_WH] + b)]
-    if w >= 0 and I[_u(I[AG_STATE] + w)] == A_BLOCKED and (I[BBS] == 0 or _space(I, b) > 0):
+    w = I[ui(I[BUF_WH] + b)]
+    if w >= 0 and I[ui(I[AG_STATE] + w)] == A_BLOCKED and (I[BBS] == 0 or _space(I, b) > 0):
         pop_waiter(I, b)
-        I[_u(I[BUF_DIRECT] + b)] += 1  # passes the buffer without queueing in it
-        p = I[_u(I[AG_PART] + w)]
+        I[ui(I[BUF_DIRECT] + b)] += 1  # passes the buffer without queueing in it
+        p = I[ui(I[AG_PART] + w)]
         unblock(I, F, w)
         return p  # type: ignore[no-any-return]
-    src = I[_u(I[BUF_SUPPLY] + b)]
+    src = I[ui(I[BUF_SUPPLY] + b)]
     if src >= 0:
         return new_part(I, F, _product(I, F, src))
     return -1
@@ -657,20 +657,20 @@ def take(I: Any, F: Any, b: int) -> int:
 
 @_jit
 def _available(I: Any, b: int) -> int:
-    if I[_u(I[BUF_SUPPLY] + b)] >= 0:
+    if I[ui(I[BUF_SUPPLY] + b)] >= 0:
         return INF_CAP
-    return I[_u(I[BUF_COUNT] + b)] + I[_u(I[BUF_NBAS] + b)]  # type: ignore[no-any-return]
+    return I[ui(I[BUF_COUNT] + b)] + I[ui(I[BUF_NBAS] + b)]  # type: ignore[no-any-return]
 
 
 @_jit
 def unblock(I: Any, F: Any, a: int) -> None:
     """Agent ``a`` handed its part on: free it (servers pull next, sources arrive next)."""
-    I[_u(I[AG_PART] + a)] = -1
+    I[ui(I[AG_PART] + a)] = -1
     if a < I[NSERV]:
-        I[_u(I[AG_STATE] + a)] = A_FREE
-        s = I[_u(I[AG_STATION] + a)]
-        I[_u(I[ST_NFREE] + s)] += 1
-        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
+        I[ui(I[AG_STATE] + a)] = A_FREE
+        s = I[ui(I[AG_STATION] + a)]
+        I[ui(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[ui(I[ST_FREE_ACC] + s)])
         enqueue_work(I, W_FREE, a)
     else:
         next_arrival(I, F, a - I[NSERV])
@@ -679,23 +679,23 @@ def unblock(I: Any, F: Any, a: int) -> None:
 @_jit
 def notify(I: Any, F: Any, b: int) -> None:
     """Room may have freed in ``b``: move waiting agents in, first come first served."""
-    while I[_u(I[BUF_WH] + b)] >= 0:
-        w = I[_u(I[BUF_WH] + b)]
-        if I[_u(I[AG_STATE] + w)] == A_BLOCKED:
-            count = I[_u(I[BUF_COUNT] + b)]
-            if (count == 0 and _free_consumer(I, b) >= 0) or count < I[_u(I[BUF_CAP] + b)]:
+    while I[ui(I[BUF_WH] + b)] >= 0:
+        w = I[ui(I[BUF_WH] + b)]
+        if I[ui(I[AG_STATE] + w)] == A_BLOCKED:
+            count = I[ui(I[BUF_COUNT] + b)]
+            if (count == 0 and _free_consumer(I, b) >= 0) or count < I[ui(I[BUF_CAP] + b)]:
                 if I[BBS] and _space(I, b) <= 0:
                     break  # every place is promised to a reservation
                 pop_waiter(I, b)
-                deliver(I, F, b, I[_u(I[AG_PART] + w)])
+                deliver(I, F, b, I[ui(I[AG_PART] + w)])
                 unblock(I, F, w)
             else:
                 break
         else:  # waiting to start (blocking before service)
             if _space(I, b) > 0:
                 pop_waiter(I, b)
-                I[_u(I[BUF_PROM] + b)] += 1
-                I[_u(I[AG_RES] + w)] = 1
+                I[ui(I[BUF_PROM] + b)] += 1
+                I[ui(I[AG_RES] + w)] = 1
                 begin(I, F, w)
             else:
                 break
@@ -705,52 +705,52 @@ def notify(I: Any, F: Any, b: int) -> None:
 @_jit
 def start_part(I: Any, F: Any, a: int, p: int) -> None:
     """Free server ``a`` receives part ``p``."""
-    s = I[_u(I[AG_STATION] + a)]
-    I[_u(I[ST_NFREE] + s)] -= 1
-    I[_u(I[AG_PART] + a)] = p
+    s = I[ui(I[AG_STATION] + a)]
+    I[ui(I[ST_NFREE] + s)] -= 1
+    I[ui(I[AG_PART] + a)] = p
     if I[BBS]:
         d = decide(I, F, s, p)
-        I[_u(I[AG_DEST] + a)] = d
-        I[_u(I[AG_RES] + a)] = 0
+        I[ui(I[AG_DEST] + a)] = d
+        I[ui(I[AG_RES] + a)] = 0
         if d >= 0:
-            if _space(I, d) > 0 and I[_u(I[BUF_WH] + d)] < 0:
-                I[_u(I[BUF_PROM] + d)] += 1
-                I[_u(I[AG_RES] + a)] = 1
+            if _space(I, d) > 0 and I[ui(I[BUF_WH] + d)] < 0:
+                I[ui(I[BUF_PROM] + d)] += 1
+                I[ui(I[AG_RES] + a)] = 1
             else:
-                I[_u(I[AG_STATE] + a)] = A_WAIT
+                I[ui(I[AG_STATE] + a)] = A_WAIT
                 set_acc(I, F, a, BLOCKED)
                 add_waiter(I, d, a)
                 check_deadlock(I, d)
                 return
-    if I[_u(I[ST_SETUP] + s)] >= 0 or I[_u(I[ST_PAUSED] + s)] != 0 or I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
+    if I[ui(I[ST_SETUP] + s)] >= 0 or I[ui(I[ST_PAUSED] + s)] != 0 or I[ui(I[ST_FM1] + s)] > I[ui(I[ST_FM0] + s)]:
         begin(I, F, a)
         return
     # The common case written out (no setup, no failures, not paused): one call less per part.
-    pr = I[_u(I[PART_PROD] + p)]
-    I[_u(I[AG_LAST] + a)] = pr
-    I[_u(I[ST_NACT] + s)] += 1
-    I[_u(I[ST_NPROC] + s)] += 1
-    I[_u(I[AG_STATE] + a)] = A_BUSY
+    pr = I[ui(I[PART_PROD] + p)]
+    I[ui(I[AG_LAST] + a)] = pr
+    I[ui(I[ST_NACT] + s)] += 1
+    I[ui(I[ST_NPROC] + s)] += 1
+    I[ui(I[AG_STATE] + a)] = A_BUSY
     set_acc(I, F, a, BUSY)
-    schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
+    schedule(I, F, a, F[NOW] + draw(I, F, I[ui(I[ST_PROC] + s * I[NP] + pr)]))
     upd_active(I, F, s)
 
 
 @_jit
 def begin(I: Any, F: Any, a: int) -> None:
     """Start the setup (if the product changes) or the processing of the part on ``a``."""
-    s = I[_u(I[AG_STATION] + a)]
-    pr = I[_u(I[PART_PROD] + I[_u(I[AG_PART] + a)])]
-    k = I[_u(I[ST_SETUP] + s)]
+    s = I[ui(I[AG_STATION] + a)]
+    pr = I[ui(I[PART_PROD] + I[ui(I[AG_PART] + a)])]
+    k = I[ui(I[ST_SETUP] + s)]
     ol = I[AG_LAST] + a
-    last = I[_u(ol)]
-    I[_u(ol)] = pr
-    I[_u(I[ST_NACT] + s)] += 1
+    last = I[ui(ol)]
+    I[ui(ol)] = pr
+    I[ui(I[ST_NACT] + s)] += 1
     if k >= 0 and last >= 0 and last != pr:
         np_ = I[NP]
-        d = F[_u(I[SETUP_TIME] + (k * np_ + last) * np_ + pr)]
+        d = F[ui(I[SETUP_TIME] + (k * np_ + last) * np_ + pr)]
         if d > 0.0:
-            I[_u(I[AG_STATE] + a)] = A_SETUP
+            I[ui(I[AG_STATE] + a)] = A_SETUP
             set_acc(I, F, a, SETUP)
             _run_phase(I, F, a, d)
             upd_active(I, F, s)
@@ -761,44 +761,44 @@ def begin(I: Any, F: Any, a: int) -> None:
 
 @_jit
 def _run_phase(I: Any, F: Any, a: int, d: float) -> None:
-    s = I[_u(I[AG_STATION] + a)]
-    if I[_u(I[ST_PAUSED] + s)] != 0:
-        F[_u(I[AG_REM] + a)] = d  # resumes with the station
+    s = I[ui(I[AG_STATION] + a)]
+    if I[ui(I[ST_PAUSED] + s)] != 0:
+        F[ui(I[AG_REM] + a)] = d  # resumes with the station
     else:
         schedule(I, F, a, F[NOW] + d)
 
 
 @_jit
 def start_process(I: Any, F: Any, a: int) -> None:
-    s = I[_u(I[AG_STATION] + a)]
-    pr = I[_u(I[PART_PROD] + I[_u(I[AG_PART] + a)])]
-    d = draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)])
-    I[_u(I[AG_STATE] + a)] = A_BUSY
+    s = I[ui(I[AG_STATION] + a)]
+    pr = I[ui(I[PART_PROD] + I[ui(I[AG_PART] + a)])]
+    d = draw(I, F, I[ui(I[ST_PROC] + s * I[NP] + pr)])
+    I[ui(I[AG_STATE] + a)] = A_BUSY
     set_acc(I, F, a, BUSY)
-    if I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
+    if I[ui(I[ST_FM1] + s)] > I[ui(I[ST_FM0] + s)]:
         fail_update(I, F, s)
-        I[_u(I[ST_NPROC] + s)] += 1
+        I[ui(I[ST_NPROC] + s)] += 1
         fail_resched(I, F, s)
     else:
-        I[_u(I[ST_NPROC] + s)] += 1
+        I[ui(I[ST_NPROC] + s)] += 1
     _run_phase(I, F, a, d)
 
 
 @_jit
 def finish(I: Any, F: Any, a: int) -> None:
     """Server ``a`` completed processing."""
-    s = I[_u(I[AG_STATION] + a)]
-    p = I[_u(I[AG_PART] + a)]
-    if I[_u(I[ST_FM1] + s)] > I[_u(I[ST_FM0] + s)]:
+    s = I[ui(I[AG_STATION] + a)]
+    p = I[ui(I[AG_PART] + a)]
+    if I[ui(I[ST_FM1] + s)] > I[ui(I[ST_FM0] + s)]:
         fail_update(I, F, s)
-        I[_u(I[ST_NPROC] + s)] -= 1
+        I[ui(I[ST_NPROC] + s)] -= 1
         fail_resched(I, F, s)
     else:
-        I[_u(I[ST_NPROC] + s)] -= 1
-    I[_u(I[ST_NACT] + s)] -= 1
-    I[_u(I[ST_DONE] + s)] += 1
+        I[ui(I[ST_NPROC] + s)] -= 1
+    I[ui(I[ST_NACT] + s)] -= 1
+    I[ui(I[ST_DONE] + s)] += 1
     if I[BBS]:
-        d = I[_u(I[AG_DEST] + a)]
+        d = I[ui(I[AG_DEST] + a)]
     else:
         d = decide(I, F, s, p)
     ok = True
@@ -807,21 +807,21 @@ def finish(I: Any, F: Any, a: int) -> None:
         _release(I, F, p)
     elif d < 0:
         part_exit(I, F, p, -d - 1)
-    elif I[BBS] and I[_u(I[AG_RES] + a)]:
-        I[_u(I[BUF_PROM] + d)] -= 1
-        I[_u(I[AG_RES] + a)] = 0
+    elif I[BBS] and I[ui(I[AG_RES] + a)]:
+        I[ui(I[BUF_PROM] + d)] -= 1
+        I[ui(I[AG_RES] + a)] = 0
         ok = deliver(I, F, d, p)
     else:
         ok = try_push(I, F, p, d)
     if ok:
-        I[_u(I[AG_PART] + a)] = -1
-        I[_u(I[AG_STATE] + a)] = A_FREE
-        I[_u(I[ST_NFREE] + s)] += 1
-        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
+        I[ui(I[AG_PART] + a)] = -1
+        I[ui(I[AG_STATE] + a)] = A_FREE
+        I[ui(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[ui(I[ST_FREE_ACC] + s)])
         pull(I, F, a)  # safe to call directly: pull defers everything that could recurse
     else:
-        I[_u(I[AG_STATE] + a)] = A_BLOCKED
-        I[_u(I[AG_DEST] + a)] = d
+        I[ui(I[AG_STATE] + a)] = A_BLOCKED
+        I[ui(I[AG_DEST] + a)] = d
         set_acc(I, F, a, BLOCKED)
         add_waiter(I, d, a)
         check_deadlock(I, d)
@@ -843,109 +843,109 @@ def complete_simple(I: Any, F: Any, a: int, s: int) -> None:
     o_nact = I[ST_NACT]
     o_count = I[BUF_COUNT]
     o_wh = I[BUF_WH]
-    p = I[_u(o_part + a)]
-    I[_u(I[ST_DONE] + s)] += 1
-    d = I[_u(I[RT_DEST] + I[_u(I[RT0] + s)])]
+    p = I[ui(o_part + a)]
+    I[ui(I[ST_DONE] + s)] += 1
+    d = I[ui(I[RT_DEST] + I[ui(I[RT0] + s)])]
     # The station's processing/active counts stay as they are if it goes straight on to
     # its next part; the paths that stop (blocked, idle) lower them.
     ok = True
     if d < 0:
         part_exit(I, F, p, -d - 1)
-    elif I[_u(o_wh + d)] >= 0:
+    elif I[ui(o_wh + d)] >= 0:
         ok = False
     else:
-        count = I[_u(o_count + d)]
+        count = I[ui(o_count + d)]
         delivered = False
         if count == 0:
             a2 = _free_consumer(I, d)
             if a2 >= 0:
-                I[_u(I[BUF_DIRECT] + d)] += 1
+                I[ui(I[BUF_DIRECT] + d)] += 1
                 start_part(I, F, a2, p)
                 delivered = True
         if not delivered:
-            if count < I[_u(I[BUF_CAP] + d)]:
+            if count < I[ui(I[BUF_CAP] + d)]:
                 _enq(I, F, d, p)
             else:
                 ok = False
     if not ok:
-        I[_u(o_nproc + s)] -= 1
-        I[_u(o_nact + s)] -= 1
-        I[_u(I[AG_STATE] + a)] = A_BLOCKED
-        I[_u(I[AG_DEST] + a)] = d
+        I[ui(o_nproc + s)] -= 1
+        I[ui(o_nact + s)] -= 1
+        I[ui(I[AG_STATE] + a)] = A_BLOCKED
+        I[ui(I[AG_DEST] + a)] = d
         set_acc(I, F, a, BLOCKED)
         add_waiter(I, d, a)
         check_deadlock(I, d)
         upd_active(I, F, s)
         return
-    b = I[_u(I[IN_BUF] + I[_u(I[ST_IN0] + s)])]
+    b = I[ui(I[IN_BUF] + I[ui(I[ST_IN0] + s)])]
     nxt = -1
-    if I[_u(o_count + b)] > 0:
+    if I[ui(o_count + b)] > 0:
         nxt = _deq(I, F, b)
-        if I[_u(o_wh + b)] >= 0:
+        if I[ui(o_wh + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
-    elif I[_u(o_wh + b)] < 0 and I[_u(I[BUF_SUPPLY] + b)] >= 0:
-        nxt = new_part(I, F, _product(I, F, I[_u(I[BUF_SUPPLY] + b)]))
+    elif I[ui(o_wh + b)] < 0 and I[ui(I[BUF_SUPPLY] + b)] >= 0:
+        nxt = new_part(I, F, _product(I, F, I[ui(I[BUF_SUPPLY] + b)]))
     if nxt < 0:  # nothing at hand: the general path (waiting agents, or going idle)
-        I[_u(o_nproc + s)] -= 1
-        I[_u(o_nact + s)] -= 1
-        I[_u(o_part + a)] = -1
-        I[_u(I[AG_STATE] + a)] = A_FREE
-        I[_u(I[ST_NFREE] + s)] += 1
-        set_acc(I, F, a, I[_u(I[ST_FREE_ACC] + s)])
+        I[ui(o_nproc + s)] -= 1
+        I[ui(o_nact + s)] -= 1
+        I[ui(o_part + a)] = -1
+        I[ui(I[AG_STATE] + a)] = A_FREE
+        I[ui(I[ST_NFREE] + s)] += 1
+        set_acc(I, F, a, I[ui(I[ST_FREE_ACC] + s)])
         pull(I, F, a)
         upd_active(I, F, s)
         return
     # Straight on to the next part: the station stays active, no setup (simple station).
-    pr = I[_u(I[PART_PROD] + nxt)]
-    I[_u(o_part + a)] = nxt
-    I[_u(I[AG_LAST] + a)] = pr
+    pr = I[ui(I[PART_PROD] + nxt)]
+    I[ui(o_part + a)] = nxt
+    I[ui(I[AG_LAST] + a)] = pr
     set_acc(I, F, a, BUSY)
-    schedule(I, F, a, F[NOW] + draw(I, F, I[_u(I[ST_PROC] + s * I[NP] + pr)]))
+    schedule(I, F, a, F[NOW] + draw(I, F, I[ui(I[ST_PROC] + s * I[NP] + pr)]))
 
 
 @_jit
 def pull(I: Any, F: Any, a: int) -> None:
     """Free server ``a`` looks for work."""
-    if I[_u(I[AG_STATE] + a)] != A_FREE:
+    if I[ui(I[AG_STATE] + a)] != A_FREE:
         return
-    s = I[_u(I[AG_STATION] + a)]
-    if I[_u(I[ST_PAUSED] + s)] != 0:
+    s = I[ui(I[AG_STATION] + a)]
+    if I[ui(I[ST_PAUSED] + s)] != 0:
         return
-    if I[_u(I[ST_ASM] + s)]:
+    if I[ui(I[ST_ASM] + s)]:
         assemble(I, F, s)
         return
-    b = I[_u(I[IN_BUF] + I[_u(I[ST_IN0] + s)])]
-    if I[_u(I[BUF_COUNT] + b)] > 0:
+    b = I[ui(I[IN_BUF] + I[ui(I[ST_IN0] + s)])]
+    if I[ui(I[BUF_COUNT] + b)] > 0:
         p = _deq(I, F, b)
-        if I[_u(I[BUF_WH] + b)] >= 0:
+        if I[ui(I[BUF_WH] + b)] >= 0:
             enqueue_work(I, W_NOTIFY, b)
     else:
         p = take(I, F, b)
     if p >= 0:
         start_part(I, F, a, p)
-    elif I[_u(I[BUF_WH] + b)] >= 0:
+    elif I[ui(I[BUF_WH] + b)] >= 0:
         enqueue_work(I, W_NOTIFY, b)  # an idle server is room for a waiting reservation
 
 
 @_jit
 def assemble(I: Any, F: Any, s: int) -> None:
     """Start as many assemblies as free servers and available inputs allow."""
-    i0 = I[_u(I[ST_IN0] + s)]
-    i1 = I[_u(I[ST_IN1] + s)]
-    while I[_u(I[ST_NFREE] + s)] > 0 and I[_u(I[ST_PAUSED] + s)] == 0:
+    i0 = I[ui(I[ST_IN0] + s)]
+    i1 = I[ui(I[ST_IN1] + s)]
+    while I[ui(I[ST_NFREE] + s)] > 0 and I[ui(I[ST_PAUSED] + s)] == 0:
         for i in range(i0, i1):
-            if _available(I, I[_u(I[IN_BUF] + i)]) < I[_u(I[IN_QTY] + i)]:
+            if _available(I, I[ui(I[IN_BUF] + i)]) < I[ui(I[IN_QTY] + i)]:
                 return
         a = -1
-        a0 = I[_u(I[ST_SRV0] + s)]
-        for k in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
-            if I[_u(I[AG_STATE] + k)] == A_FREE:
+        a0 = I[ui(I[ST_SRV0] + s)]
+        for k in range(a0, a0 + I[ui(I[ST_NSRV] + s)]):
+            if I[ui(I[AG_STATE] + k)] == A_FREE:
                 a = k
                 break
         main = -1
         for i in range(i0, i1):
-            for _q in range(I[_u(I[IN_QTY] + i)]):
-                p = take(I, F, I[_u(I[IN_BUF] + i)])
+            for _q in range(I[ui(I[IN_QTY] + i)]):
+                p = take(I, F, I[ui(I[IN_BUF] + i)])
                 if main < 0:
                     main = p
                 else:
@@ -958,31 +958,31 @@ def assemble(I: Any, F: Any, s: int) -> None:
 @_jit
 def next_arrival(I: Any, F: Any, src: int) -> None:
     a = I[NSERV] + src
-    lim = I[_u(I[SRC_LIMIT] + src)]
-    k = I[_u(I[SRC_STREAM] + src)]
-    if k < 0 or (lim >= 0 and I[_u(I[SRC_MADE] + src)] >= lim):
-        I[_u(I[AG_STATE] + a)] = A_DONE
+    lim = I[ui(I[SRC_LIMIT] + src)]
+    k = I[ui(I[SRC_STREAM] + src)]
+    if k < 0 or (lim >= 0 and I[ui(I[SRC_MADE] + src)] >= lim):
+        I[ui(I[AG_STATE] + a)] = A_DONE
         return
-    I[_u(I[AG_STATE] + a)] = A_ARRIVING
+    I[ui(I[AG_STATE] + a)] = A_ARRIVING
     schedule(I, F, a, F[NOW] + draw(I, F, k))
 
 
 @_jit
 def arrival(I: Any, F: Any, src: int) -> None:
     a = I[NSERV] + src
-    I[_u(I[SRC_MADE] + src)] += 1
+    I[ui(I[SRC_MADE] + src)] += 1
     p = new_part(I, F, _product(I, F, src))
     d = route(I, F, I[NS] + src, p)
     if try_push(I, F, p, d):
         next_arrival(I, F, src)
-    elif I[_u(I[SRC_LOSE] + src)]:
+    elif I[ui(I[SRC_LOSE] + src)]:
         I[LOST] += 1
         _release(I, F, p)  # born now: adds no time in system
         next_arrival(I, F, src)
     else:
-        I[_u(I[AG_STATE] + a)] = A_BLOCKED
-        I[_u(I[AG_PART] + a)] = p
-        I[_u(I[AG_DEST] + a)] = d
+        I[ui(I[AG_STATE] + a)] = A_BLOCKED
+        I[ui(I[AG_PART] + a)] = p
+        I[ui(I[AG_DEST] + a)] = d
         add_waiter(I, d, a)
 
 
@@ -990,19 +990,19 @@ def arrival(I: Any, F: Any, src: int) -> None:
 @_jit
 def pause(I: Any, F: Any, s: int, bit: int) -> None:
     op = I[ST_PAUSED] + s
-    if I[_u(op)] & bit:
+    if I[ui(op)] & bit:
         return
     fail_update(I, F, s)
     flush_station(I, F, s)
-    was = I[_u(op)]
-    I[_u(op)] = was | bit
+    was = I[ui(op)]
+    I[ui(op)] = was | bit
     if was == 0:
         now = F[NOW]
-        a0 = I[_u(I[ST_SRV0] + s)]
-        for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
-            st = I[_u(I[AG_STATE] + a)]
-            if (st == A_BUSY or st == A_SETUP) and I[_u(I[HPOS] + a)] >= 0:
-                F[_u(I[AG_REM] + a)] = F[_u(I[HTIME] + a)] - now
+        a0 = I[ui(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + I[ui(I[ST_NSRV] + s)]):
+            st = I[ui(I[AG_STATE] + a)]
+            if (st == A_BUSY or st == A_SETUP) and I[ui(I[HPOS] + a)] >= 0:
+                F[ui(I[AG_REM] + a)] = F[ui(I[HTIME] + a)] - now
                 cancel(I, F, a)
     fail_resched(I, F, s)
     upd_active(I, F, s)
@@ -1011,23 +1011,23 @@ def pause(I: Any, F: Any, s: int, bit: int) -> None:
 @_jit
 def unpause(I: Any, F: Any, s: int, bit: int) -> None:
     op = I[ST_PAUSED] + s
-    if (I[_u(op)] & bit) == 0:
+    if (I[ui(op)] & bit) == 0:
         return
     fail_update(I, F, s)
     flush_station(I, F, s)
-    I[_u(op)] &= ~bit
-    if I[_u(op)] == 0:
+    I[ui(op)] &= ~bit
+    if I[ui(op)] == 0:
         now = F[NOW]
-        a0 = I[_u(I[ST_SRV0] + s)]
-        for a in range(a0, a0 + I[_u(I[ST_NSRV] + s)]):
-            st = I[_u(I[AG_STATE] + a)]
+        a0 = I[ui(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + I[ui(I[ST_NSRV] + s)]):
+            st = I[ui(I[AG_STATE] + a)]
             if st == A_BUSY or st == A_SETUP:
-                schedule(I, F, a, now + F[_u(I[AG_REM] + a)])
+                schedule(I, F, a, now + F[ui(I[AG_REM] + a)])
             elif st == A_FREE:
                 enqueue_work(I, W_FREE, a)
-        for i in range(I[_u(I[ST_IN0] + s)], I[_u(I[ST_IN1] + s)]):
-            b = I[_u(I[IN_BUF] + i)]
-            if I[_u(I[BUF_WH] + b)] >= 0:
+        for i in range(I[ui(I[ST_IN0] + s)], I[ui(I[ST_IN1] + s)]):
+            b = I[ui(I[IN_BUF] + i)]
+            if I[ui(I[BUF_WH] + b)] >= 0:
                 enqueue_work(I, W_NOTIFY, b)
     fail_resched(I, F, s)
     upd_active(I, F, s)
@@ -1038,21 +1038,21 @@ def on_failure(I: Any, F: Any, s: int) -> None:
     fail_update(I, F, s)
     m = -1
     best = np.inf
-    for k in range(I[_u(I[ST_FM0] + s)], I[_u(I[ST_FM1] + s)]):
-        r = F[_u(I[FM_REM] + k)]
+    for k in range(I[ui(I[ST_FM0] + s)], I[ui(I[ST_FM1] + s)]):
+        r = F[ui(I[FM_REM] + k)]
         if _clock_runs(I, s, k) and r < best:
             best = r
             m = k
-    F[_u(I[FM_REM] + m)] = draw(I, F, I[_u(I[FM_TTF] + m)])
+    F[ui(I[FM_REM] + m)] = draw(I, F, I[ui(I[FM_TTF] + m)])
     pause(I, F, s, P_DOWN)
-    schedule(I, F, I[NAG] + I[NS] + s, F[NOW] + draw(I, F, I[_u(I[FM_TTR] + m)]))
+    schedule(I, F, I[NAG] + I[NS] + s, F[NOW] + draw(I, F, I[ui(I[FM_TTR] + m)]))
 
 
 @_jit
 def on_calendar(I: Any, F: Any, c: int) -> None:
-    off = I[_u(I[CAL_TOFF] + I[_u(I[CAL_K] + c)])]
+    off = I[ui(I[CAL_TOFF] + I[ui(I[CAL_K] + c)])]
     for s in range(I[NS]):
-        if I[_u(I[ST_CAL] + s)] == c:
+        if I[ui(I[ST_CAL] + s)] == c:
             if off:
                 pause(I, F, s, P_OFF)
             else:
@@ -1063,12 +1063,12 @@ def on_calendar(I: Any, F: Any, c: int) -> None:
 @_jit
 def next_toggle(I: Any, F: Any, c: int) -> None:
     ok = I[CAL_K] + c
-    k = I[_u(ok)] + 1
-    if k >= I[_u(I[CAL_T1] + c)]:
-        k = I[_u(I[CAL_T0] + c)]
-        I[_u(I[CAL_CYC] + c)] += 1
-    I[_u(ok)] = k
-    t = I[_u(I[CAL_CYC] + c)] * F[_u(I[CAL_PERIOD] + c)] + F[_u(I[CAL_TT] + k)] - F[CAL_OFF]
+    k = I[ui(ok)] + 1
+    if k >= I[ui(I[CAL_T1] + c)]:
+        k = I[ui(I[CAL_T0] + c)]
+        I[ui(I[CAL_CYC] + c)] += 1
+    I[ui(ok)] = k
+    t = I[ui(I[CAL_CYC] + c)] * F[ui(I[CAL_PERIOD] + c)] + F[ui(I[CAL_TT] + k)] - F[CAL_OFF]
     schedule(I, F, I[NAG] + 2 * I[NS] + c, t)
 
 
@@ -1082,59 +1082,59 @@ def check_deadlock(I: Any, b0: int) -> None:
     buffer), and repeat; anything left can never move again. (A saturated supply feeding a
     buffer does not help: it gives its consumer work, not room.)
     """
-    cap = I[_u(I[BUF_CAP] + b0)]
-    if I[_u(I[BUF_COUNT] + b0)] < cap or cap >= INF_CAP:
+    cap = I[ui(I[BUF_CAP] + b0)]
+    if I[ui(I[BUF_COUNT] + b0)] < cap or cap >= INF_CAP:
         return  # room downstream
-    for i in range(I[_u(I[BUF_C0] + b0)], I[_u(I[BUF_C1] + b0)]):
-        c = I[_u(I[CONS] + i)]
-        a0 = I[_u(I[ST_SRV0] + c)]
-        for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
-            st = I[_u(I[AG_STATE] + a)]
+    for i in range(I[ui(I[BUF_C0] + b0)], I[ui(I[BUF_C1] + b0)]):
+        c = I[ui(I[CONS] + i)]
+        a0 = I[ui(I[ST_SRV0] + c)]
+        for a in range(a0, a0 + I[ui(I[ST_NSRV] + c)]):
+            st = I[ui(I[AG_STATE] + a)]
             if st != A_BLOCKED and st != A_WAIT:
                 return  # the common case: a consumer is working, so parts will move
     nb = I[NB]
     mark = I[MARK]
     stack = mark + nb
     for b in range(nb):
-        I[_u(mark + b)] = 0
-    I[_u(stack)] = b0
+        I[ui(mark + b)] = 0
+    I[ui(stack)] = b0
     n = 1
-    I[_u(mark + b0)] = 1
+    I[ui(mark + b0)] = 1
     while n > 0:
         n -= 1
-        b = I[_u(stack + n)]
-        if I[_u(I[BUF_COUNT] + b)] < I[_u(I[BUF_CAP] + b)]:
-            I[_u(mark + b)] = 2  # room: whoever waits on it can move
+        b = I[ui(stack + n)]
+        if I[ui(I[BUF_COUNT] + b)] < I[ui(I[BUF_CAP] + b)]:
+            I[ui(mark + b)] = 2  # room: whoever waits on it can move
             continue
-        for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
-            c = I[_u(I[CONS] + i)]
-            a0 = I[_u(I[ST_SRV0] + c)]
-            for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
-                st = I[_u(I[AG_STATE] + a)]
-                d = I[_u(I[AG_DEST] + a)]
+        for i in range(I[ui(I[BUF_C0] + b)], I[ui(I[BUF_C1] + b)]):
+            c = I[ui(I[CONS] + i)]
+            a0 = I[ui(I[ST_SRV0] + c)]
+            for a in range(a0, a0 + I[ui(I[ST_NSRV] + c)]):
+                st = I[ui(I[AG_STATE] + a)]
+                d = I[ui(I[AG_DEST] + a)]
                 if (st != A_BLOCKED and st != A_WAIT) or d < 0:
-                    I[_u(mark + b)] = 2
-                elif I[_u(mark + d)] == 0:
-                    I[_u(mark + d)] = 1
-                    I[_u(stack + n)] = d
+                    I[ui(mark + b)] = 2
+                elif I[ui(mark + d)] == 0:
+                    I[ui(mark + d)] = 1
+                    I[ui(stack + n)] = d
                     n += 1
-        if I[_u(mark + b0)] == 2:
+        if I[ui(mark + b0)] == 2:
             return
     changed = True
     while changed:
         changed = False
         for b in range(nb):
-            if I[_u(mark + b)] != 1:
+            if I[ui(mark + b)] != 1:
                 continue
-            for i in range(I[_u(I[BUF_C0] + b)], I[_u(I[BUF_C1] + b)]):
-                c = I[_u(I[CONS] + i)]
-                a0 = I[_u(I[ST_SRV0] + c)]
-                for a in range(a0, a0 + I[_u(I[ST_NSRV] + c)]):
-                    d = I[_u(I[AG_DEST] + a)]
-                    if d < 0 or I[_u(mark + d)] != 1:
-                        I[_u(mark + b)] = 2
+            for i in range(I[ui(I[BUF_C0] + b)], I[ui(I[BUF_C1] + b)]):
+                c = I[ui(I[CONS] + i)]
+                a0 = I[ui(I[ST_SRV0] + c)]
+                for a in range(a0, a0 + I[ui(I[ST_NSRV] + c)]):
+                    d = I[ui(I[AG_DEST] + a)]
+                    if d < 0 or I[ui(mark + d)] != 1:
+                        I[ui(mark + b)] = 2
                         changed = True
-    if I[_u(mark + b0)] == 1:
+    if I[ui(mark + b0)] == 1:
         I[DEAD_B] = b0
         I[FLAG] |= F_DEADLOCK
 
@@ -1145,7 +1145,7 @@ def drain(I: Any, F: Any) -> None:
     mask = I[WQN] - 1
     wq = I[WQ]
     while I[QH] < I[QT]:
-        item = I[_u(wq + (I[QH] & mask))]
+        item = I[ui(wq + (I[QH] & mask))]
         I[QH] += 1
         kind = item >> 32
         ident = item & 0xFFFFFFFF
@@ -1164,30 +1164,30 @@ def reset_stats(I: Any, F: Any) -> None:
     ns, nb = I[NS], I[NB]
     for s in range(ns):
         flush_station(I, F, s)
-        if I[_u(I[ST_ACTIVE] + s)]:
-            F[_u(I[ST_ASTART] + s)] = now
+        if I[ui(I[ST_ACTIVE] + s)]:
+            F[ui(I[ST_ASTART] + s)] = now
     for b in range(nb):
         buf_change(I, F, b, 0)
-        I[_u(I[BUF_MAX] + b)] = I[_u(I[BUF_COUNT] + b)]
-        I[_u(I[BUF_ENQ] + b)] = 0
-        I[_u(I[BUF_DIRECT] + b)] = 0
-        F[_u(I[BUF_INT] + b)] = 0.0
-        F[_u(I[BUF_NE] + b)] = 0.0
+        I[ui(I[BUF_MAX] + b)] = I[ui(I[BUF_COUNT] + b)]
+        I[ui(I[BUF_ENQ] + b)] = 0
+        I[ui(I[BUF_DIRECT] + b)] = 0
+        F[ui(I[BUF_INT] + b)] = 0.0
+        F[ui(I[BUF_NE] + b)] = 0.0
     wip_change(I, F, 0)
     for i in range(ns * NSTATES):
-        F[_u(I[ST_T] + i)] = 0.0
+        F[ui(I[ST_T] + i)] = 0.0
     for s in range(ns):
-        I[_u(I[ST_DONE] + s)] = 0
-        I[_u(I[ST_BAD] + s)] = 0
+        I[ui(I[ST_DONE] + s)] = 0
+        I[ui(I[ST_BAD] + s)] = 0
     for k in range(I[NK]):
-        I[_u(I[SINK_N] + k)] = 0
+        I[ui(I[SINK_N] + k)] = 0
     for k in range(I[NP]):
-        I[_u(I[PROD_N] + k)] = 0
-        F[_u(I[PROD_LT] + k)] = 0.0
+        I[ui(I[PROD_N] + k)] = 0
+        F[ui(I[PROD_LT] + k)] = 0.0
     for k in (WIP_INT, LT_SUM, LT_SQ, LT_MAX, SOJ):
-        F[_u(k)] = 0.0
+        F[ui(k)] = 0.0
     for k in (EXITS, SCRAP, LOST, CONSUMED, CREATED, AP_N):
-        I[_u(k)] = 0
+        I[ui(k)] = 0
     I[WIP0] = I[WIP]
     F[T_STAT] = now
 
@@ -1198,8 +1198,8 @@ def finalize(I: Any, F: Any, t: float) -> None:
     F[NOW] = t
     for s in range(I[NS]):
         flush_station(I, F, s)
-        t0 = F[_u(I[ST_ASTART] + s)]
-        if I[_u(I[ST_ACTIVE] + s)] and I[TRACK] and t > t0:
+        t0 = F[ui(I[ST_ASTART] + s)]
+        if I[ui(I[ST_ACTIVE] + s)] and I[TRACK] and t > t0:
             _record_period(I, F, s, t0, t)
     for b in range(I[NB]):
         buf_change(I, F, b, 0)
@@ -1207,7 +1207,7 @@ def finalize(I: Any, F: Any, t: float) -> None:
     ts = F[T_STAT]
     pb = I[PART_BIRTH]
     for p in range(I[POOL]):
-        birth = F[_u(pb + p)]
+        birth = F[ui(pb + p)]
         if birth >= 0.0:
             F[SOJ] += t - max(birth, ts)
 
@@ -1241,8 +1241,8 @@ def run(I: Any, F: Any, max_events: int) -> int:
             return PAUSE
         if I[HN] == 0:
             return STALL
-        slot = I[_u(heap)]
-        t = F[_u(htime + slot)]
+        slot = I[ui(heap)]
+        t = F[ui(htime + slot)]
         if t > F[T_END]:
             finalize(I, F, F[T_END])
             return DONE
@@ -1253,10 +1253,10 @@ def run(I: Any, F: Any, max_events: int) -> int:
         F[NOW] = t
         I[EVENTS] += 1
         if slot < nserv:
-            s = I[_u(I[AG_STATION] + slot)]
-            if fast and I[_u(I[ST_SIMPLE] + s)]:  # simple stations have no setups
+            s = I[ui(I[AG_STATION] + slot)]
+            if fast and I[ui(I[ST_SIMPLE] + s)]:  # simple stations have no setups
                 complete_simple(I, F, slot, s)
-            elif I[_u(I[AG_STATE] + slot)] == A_SETUP:
+            elif I[ui(I[AG_STATE] + slot)] == A_SETUP:
                 start_process(I, F, slot)
             else:
                 finish(I, F, slot)
@@ -1270,13 +1270,13 @@ def run(I: Any, F: Any, max_events: int) -> int:
             on_calendar(I, F, slot - nag - 2 * ns)
         else:
             reset_stats(I, F)
-        if I[RESCHED] == 0 and I[_u(I[HPOS] + slot)] >= 0:
-            _remove_at(I, F, I[_u(I[HPOS] + slot)])
+        if I[RESCHED] == 0 and I[ui(I[HPOS] + slot)] >= 0:
+            _remove_at(I, F, I[ui(I[HPOS] + slot)])
         I[CUR] = -1
         if I[QH] < I[QT]:
             drain(I, F)
         tgt = I[TARGET]
-        if tgt > 0 and I[EXITS] >= tgt and I[_u(I[HPOS] + warm_slot)] < 0:
+        if tgt > 0 and I[EXITS] >= tgt and I[ui(I[HPOS] + warm_slot)] < 0:
             finalize(I, F, t)
             return DONE
 
@@ -1287,32 +1287,32 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
     ns = I[NS]
     nag = I[NAG]
     for a in range(I[NSERV]):
-        s = I[_u(I[AG_STATION] + a)]
-        I[_u(I[AG_STATE] + a)] = A_FREE
-        I[_u(I[AG_ACC] + a)] = I[_u(I[ST_FREE_ACC] + s)]
-        I[_u(I[ST_NFREE] + s)] += 1
+        s = I[ui(I[AG_STATION] + a)]
+        I[ui(I[AG_STATE] + a)] = A_FREE
+        I[ui(I[AG_ACC] + a)] = I[ui(I[ST_FREE_ACC] + s)]
+        I[ui(I[ST_NFREE] + s)] += 1
     for m in range(I[NM]):
-        F[_u(I[FM_REM] + m)] = draw(I, F, I[_u(I[FM_TTF] + m)])
+        F[ui(I[FM_REM] + m)] = draw(I, F, I[ui(I[FM_TTF] + m)])
     for c in range(I[NC]):
         # Position within the calendar: the last toggle at or before the start offset.
         off = F[CAL_OFF]
-        per = F[_u(I[CAL_PERIOD] + c)]
+        per = F[ui(I[CAL_PERIOD] + c)]
         cyc = np.floor(off / per)
-        I[_u(I[CAL_CYC] + c)] = np.int64(cyc)
+        I[ui(I[CAL_CYC] + c)] = np.int64(cyc)
         pos = off - cyc * per
-        t0 = I[_u(I[CAL_T0] + c)]
-        t1 = I[_u(I[CAL_T1] + c)]
+        t0 = I[ui(I[CAL_T0] + c)]
+        t1 = I[ui(I[CAL_T1] + c)]
         k = t0
-        while k + 1 < t1 and F[_u(I[CAL_TT] + k + 1)] <= pos:
+        while k + 1 < t1 and F[ui(I[CAL_TT] + k + 1)] <= pos:
             k += 1
-        if F[_u(I[CAL_TT] + k)] > pos:
+        if F[ui(I[CAL_TT] + k)] > pos:
             k = t1 - 1  # before the first toggle: in the state of the period's last toggle
-            I[_u(I[CAL_CYC] + c)] -= 1
-        I[_u(I[CAL_K] + c)] = k
-        if I[_u(I[CAL_TOFF] + k)]:
+            I[ui(I[CAL_CYC] + c)] -= 1
+        I[ui(I[CAL_K] + c)] = k
+        if I[ui(I[CAL_TOFF] + k)]:
             for s in range(ns):
-                if I[_u(I[ST_CAL] + s)] == c:
-                    I[_u(I[ST_PAUSED] + s)] |= P_OFF
+                if I[ui(I[ST_CAL] + s)] == c:
+                    I[ui(I[ST_PAUSED] + s)] |= P_OFF
         next_toggle(I, F, c)
     for b in range(I[NB]):
         for _i in range(level[b]):
@@ -1322,8 +1322,8 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
         if down[s] >= 0.0:
             pause(I, F, s, P_DOWN)
             schedule(I, F, nag + ns + s, down[s])
-        a0 = I[_u(I[ST_SRV0] + s)]
-        for a in range(a0, a0 + min(busy[s], I[_u(I[ST_NSRV] + s)])):
+        a0 = I[ui(I[ST_SRV0] + s)]
+        for a in range(a0, a0 + min(busy[s], I[ui(I[ST_NSRV] + s)])):
             p = new_part(I, F, 0)
             start_part(I, F, a, p)
         fail_resched(I, F, s)
@@ -1331,6 +1331,6 @@ def init(I: Any, F: Any, level: Any, down: Any, busy: Any) -> None:
     for src in range(I[NSRC]):
         next_arrival(I, F, src)
     for a in range(I[NSERV]):
-        if I[_u(I[AG_STATE] + a)] == A_FREE:
+        if I[ui(I[AG_STATE] + a)] == A_FREE:
             enqueue_work(I, W_FREE, a)
     drain(I, F)

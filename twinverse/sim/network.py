@@ -40,6 +40,7 @@ __all__ = [
     "Sink",
     "Source",
     "Station",
+    "serial_line",
 ]
 
 #: Unlimited buffer capacity.
@@ -220,6 +221,44 @@ class Network:
         single-server with one input and one output, no split, scrap, setup, calendar or
         time-based failure, and the last station feeding a sink.
         """
-        from .compiled import serial_line
-
         return serial_line(self)
+
+def serial_line(net: Network) -> list[str] | None:
+    """Station ids in flow order if ``net`` is a plain serial line the fast path can run."""
+    if len(net.sources) != 1 or (net.calendars and any(s.calendar for s in net.stations)):
+        return None
+    src = net.sources[0]
+    if src.route.kind is not RouteKind.SINGLE or src.limit is not None or len(net.products) != 1:
+        return None
+    if net.blocking is not Blocking.AFTER_SERVICE or len(net.sinks) != 1:
+        return None
+    by_input: dict[str, list[str]] = {}
+    for s in net.stations:
+        if (s.servers != 1 or s.is_assembly or s.scrap or s.rework or s.setup or s.calendar
+                or any(f.basis is FailureBasis.TIME for f in s.failures) or s.route.kind is not RouteKind.SINGLE):
+            return None
+        by_input.setdefault(next(iter(s.inputs)), []).append(s.id)
+    if any(len(v) != 1 for v in by_input.values()) or any(b.initial for b in net.buffers):
+        return None
+    order: list[str] = []
+    b = src.route.targets[0]
+    sinks = {k.id for k in net.sinks}
+    seen: set[str] = set()
+    while True:
+        nxt = by_input.get(b)
+        if nxt is None:
+            return None
+        sid = nxt[0]
+        if sid in seen:
+            return None
+        seen.add(sid)
+        order.append(sid)
+        b = net.station(sid).route.targets[0]
+        if b in sinks:
+            break
+    if len(order) != len(net.stations):
+        return None
+    if src.interarrival is not None and src.when_full != "block":
+        return None
+    return order
+

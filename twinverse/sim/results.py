@@ -23,6 +23,7 @@ __all__ = [
     "ScenarioResult",
     "StationStats",
     "estimate",
+    "station_stats",
 ]
 
 SCHEMA = "twinverse.sim.result/1"
@@ -285,3 +286,16 @@ class ScenarioResult:
                 "throughput": r.throughput, "wip": r.wip, "lead_time": r.lead_time,
             } for r in self.reps]
         return out
+
+
+def station_stats(sid: str, fr: Any, done: int, bad: int, servers: int, span: float, ideal: float,
+                  kwh: float, sole: float, shifting: float) -> StationStats:
+    """State fractions plus OEE = availability × performance × quality (planned time excludes 'off')."""
+    f = {s: float(fr[i]) for i, s in enumerate(STATES)}
+    planned = 1.0 - f["off"]
+    running = planned - f["down"] - f["setup"]
+    avail = running / planned if planned > 0 else 0.0
+    perf = (ideal * done / servers) / (running * span) if running > 0 and span > 0 else 0.0
+    qual = (done - bad) / done if done else 1.0
+    return StationStats(sid, f["idle"], f["starved"], f["busy"], f["blocked"], f["down"], f["setup"], f["off"],
+                        done, bad, avail, perf, qual, avail * perf * qual, kwh, sole, shifting)

@@ -32,15 +32,12 @@ class Permission(StrEnum):
 
     HEALTH = "health"
     PLANT_READ = "plant:read"
-    PLANT_WRITE = "plant:write"
     DATA_READ = "data:read"
     DATA_WRITE = "data:write"
     DATA_EXPORT = "data:export"
     QUARANTINE_READ = "quarantine:read"
-    ALARM_ACK = "alarm:ack"
     SIM_READ = "sim:read"
     SIM_RUN = "sim:run"
-    SIM_PUBLISH = "sim:publish"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -75,12 +72,10 @@ _VIEWER = frozenset(
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.ALARM_ACK, _P.SIM_RUN}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN}
 _ENGINEER = _OPERATOR | {
-    _P.PLANT_WRITE,
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,
-    _P.SIM_PUBLISH,
     _P.ASSET_WRITE,
     _P.ASSET_GRANT,
 }

@@ -14,11 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from ...errors import InputError, NotFoundError, PayloadTooLarge
+from ...errors import InputError, NotFoundError
 from ...ingest.http import ARROW_STREAM, decode_body
 from ...live.engine import IngestResult
 from ...model.types import SignalKind
 from ...store import Aggregate, ExportFormat, HistoryQuery
+from ..body import read_body
 from ..params import get_platform, parse_duration, parse_time
 from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_responses
 from ..security import Permission, current_principal, require
@@ -47,26 +48,6 @@ _INGEST_EXAMPLES = {
                   "value": [598.0, 601.5]},
     },
 }
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything above ``limit`` bytes before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise InputError(f"invalid Content-Length {declared!r}") from None
-        if size > limit:
-            raise PayloadTooLarge(f"body of {size} bytes exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(
@@ -102,7 +83,7 @@ async def ingest(
     rejected point stores nothing and answers 422 listing the first errors.
     """
     platform = get_platform(request)
-    body = await read_body(request, platform.settings.max_body_bytes)
+    body = await read_body(request)
     decoded = await run_in_threadpool(decode_body, platform.plant, body, request.headers.get("content-type", ""))
     pre = decoded.rejects
     engine = platform.engine

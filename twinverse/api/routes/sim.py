@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import NotFoundError
-from ...sim.engine import InitialState, RunConfig
+from ...sim import InitialState, RunConfig
 from ...sim.live import snapshot_from_live
 from ...sim.scenario import run_scenario
 from ...sim.spec import network_from_plant

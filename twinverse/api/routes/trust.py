@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from ...errors import NotFoundError, PayloadTooLarge
+from ...errors import NotFoundError
 from ...trust import TrustService, did_document, leaf_hash
 from ..schemas import (
     AssetOut,
@@ -160,13 +160,8 @@ async def register_asset(
     """Upload the request body as a content-addressed asset version."""
     principal = current_principal(request)
     trust = _trust(request)
-    limit = int(getattr(getattr(request.app.state, "settings", None), "max_body_bytes", 64 * 1024 * 1024))
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body: more than {limit} bytes")
+        async for chunk in request.stream():  # limited by BodyLimit, Content-Length or not
             spool.write(chunk)
         spool.seek(0)
         mt = media_type or request.headers.get("content-type") or "application/octet-stream"
