@@ -9,7 +9,10 @@ Prints, in one run:
   checkpoint signature per batch) for batches of 1, 100 and 10,000 entries, with the
   durable default ``synchronous=FULL`` and with ``NORMAL``;
 - inclusion and consistency proof generation and verification at 1M entries;
-- ``verify_bundle`` time for an exported 1M-entry log.
+- ``verify_bundle`` time for an exported 1M-entry log;
+- :meth:`~twinverse.trust.Ledger.entries_by_action` (how the history sealer and its
+  verifier read the log back) over that log with one matching entry in 100: a full scan
+  hashing every candidate against its leaf, and a newest-first look for the latest match.
 
 Targets (issue 6): >= 20,000 appends/s, proofs < 1 ms.
 
@@ -110,6 +113,28 @@ def bench_bundle(root: Path, data: list[bytes], n: int, batch: int) -> dict[str,
     return {"fill": fill, "export": export, "verify": verify, "mb": size_mb, "checkpoints": report.checkpoints}
 
 
+def bench_reader(root: Path, n: int, batch: int) -> dict[str, float]:
+    d = Path(tempfile.mkdtemp(dir=root))
+    log = Ledger(SqliteTrustStore(d / "t.sqlite", synchronous="OFF"), Keypair.from_seed(bytes(32)), "bench/log")
+    for lo in range(0, n, batch):
+        with log.transaction():
+            for i in range(lo, min(n, lo + batch)):
+                if i % 100 == 0:
+                    log.record("history.segment.sealed", f"history:bench:{i}", details={"rows": i})
+                else:
+                    log.record("plant.update", f"twin:bench/{i}", details={"n": i})
+    t0 = time.perf_counter()
+    found = sum(1 for _ in log.entries_by_action("history.segment.sealed", "history:bench:", check_leaves=True))
+    scan = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    latest = next(log.entries_by_action("history.segment.sealed", "history:bench:", newest_first=True))
+    newest = time.perf_counter() - t0
+    assert found == (n + 99) // 100 and latest.index == (n - 1) // 100 * 100
+    log.store.close()
+    shutil.rmtree(d)
+    return {"scan": scan, "newest": newest, "found": found}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
@@ -144,6 +169,10 @@ def main() -> None:
         print(f"bundle of {big:,} entries ({b['mb']:.0f} MB, {b['checkpoints']} checkpoints):")
         print(f"  fill {b['fill']:.1f} s   export {b['export']:.1f} s   verify {b['verify']:.1f} s")
         print(f"  baseline: hashing {big:,} entries alone takes {big / sha_rate:.1f} s")
+        print()
+        r = bench_reader(root, big, 10_000)
+        print(f"reader by action over {big:,} entries ({r['found']:,.0f} matching, one in 100):")
+        print(f"  full scan with leaf checks {r['scan'] * 1e3:.0f} ms   newest match first {r['newest'] * 1e3:.1f} ms")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -25,7 +25,7 @@ from .conftest import Clock
 
 
 def _entries(trust: TrustService) -> list[dict[str, object]]:
-    return [orjson.loads(e) for e in trust.store.log_entries(0, trust.ledger.size)]
+    return [orjson.loads(e) for e in trust.ledger.entries(0, trust.ledger.size)]
 
 
 def test_roles_are_nested_sets() -> None:

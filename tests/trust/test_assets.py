@@ -24,7 +24,7 @@ def acme(trust: TrustService) -> Principal:
 
 
 def _actions(trust: TrustService) -> list[str]:
-    return [orjson.loads(e)["action"] for e in trust.store.log_entries(0, trust.ledger.size)]
+    return [orjson.loads(e)["action"] for e in trust.ledger.entries(0, trust.ledger.size)]
 
 
 def _last(trust: TrustService) -> dict[str, object]:

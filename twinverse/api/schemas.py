@@ -1,26 +1,55 @@
-"""Response bodies of the API, with examples for the OpenAPI document."""
+"""Request and response bodies of the API, with examples for the OpenAPI document.
+
+Trust bodies (the log, assets, grants, tokens, identities) are built from the trust
+layer's records with ``model_validate(record)`` (``from_attributes``) or, where one body
+joins several records, a ``of`` classmethod.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..trust import IdentityKind, Role
+
+if TYPE_CHECKING:
+    from ..trust import AssetView, ConsistencyProof, Identity, InclusionProof, Ledger
 
 __all__ = [
+    "AssetOut",
+    "CheckpointOut",
+    "ConsistencyProofOut",
+    "EntryOut",
+    "GrantIn",
+    "GrantOut",
     "HealthOut",
     "HistoryOut",
+    "IdentityIn",
+    "IdentityOut",
+    "InclusionProofOut",
     "IngestOut",
     "LiveValue",
+    "LogInfo",
     "PlantOut",
+    "PrincipalOut",
     "ProblemDetail",
     "ProblemOut",
     "QuarantineOut",
+    "RoleIn",
     "Series",
     "StateInfo",
     "StateVocabulary",
+    "TokenCreated",
+    "TokenIn",
+    "TokenOut",
     "TwinList",
     "TwinOut",
     "TwinSummary",
+    "VersionOut",
     "problem_responses",
 ]
 
@@ -220,3 +249,204 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+# -- trust: the log and its proofs, assets and grants, tokens, identities ---------------------------
+_RECORD = ConfigDict(from_attributes=True)
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+class LogInfo(BaseModel):
+    """The log's identity and its latest signed state."""
+
+    origin: str
+    size: int
+    root: str = Field(description="Base64 SHA-256 root hash at `size`.")
+    checkpoint: str = Field(description="The latest C2SP checkpoint (signed note).")
+    log_key: str = Field(description="Verifier key `name+keyid+base64`, for `twinverse verify --key`.")
+    log_did: str
+
+    @classmethod
+    def of(cls, ledger: Ledger, checkpoint: str) -> LogInfo:
+        """``ledger``'s identity and the size and root its signed ``checkpoint`` states."""
+        lines = checkpoint.split("\n")
+        return cls(
+            origin=ledger.origin,
+            size=int(lines[1]),
+            root=lines[2],
+            checkpoint=checkpoint,
+            log_key=ledger.verifier.key,
+            log_did=ledger.verifier.did,
+        )
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    checkpoint: str
+
+
+class InclusionProofOut(BaseModel):
+    """RFC 9162 inclusion proof (base64 hashes, leaf to root)."""
+
+    index: int
+    size: int
+    leaf_hash: str
+    root: str
+    proof: list[str]
+
+    @classmethod
+    def of(cls, p: InclusionProof) -> InclusionProofOut:
+        return cls(index=p.index, size=p.size, leaf_hash=_b64(p.leaf), root=_b64(p.root),
+                   proof=[_b64(h) for h in p.proof])  # fmt: skip
+
+
+class ConsistencyProofOut(BaseModel):
+    """RFC 9162 consistency proof between two tree sizes."""
+
+    first: int
+    second: int
+    root1: str
+    root2: str
+    proof: list[str]
+
+    @classmethod
+    def of(cls, p: ConsistencyProof) -> ConsistencyProofOut:
+        return cls(first=p.first, second=p.second, root1=_b64(p.root1), root2=_b64(p.root2),
+                   proof=[_b64(h) for h in p.proof])  # fmt: skip
+
+
+class EntryOut(BaseModel):
+    index: int
+    leaf_hash: str
+    entry: dict[str, Any]
+
+    @classmethod
+    def of(cls, index: int, leaf: bytes, entry: dict[str, Any]) -> EntryOut:
+        return cls(index=index, leaf_hash=_b64(leaf), entry=entry)
+
+
+class VersionOut(BaseModel):
+    model_config = _RECORD
+
+    version: int
+    sha256: str
+    size: int
+    media_type: str
+    created: datetime
+    created_by: str
+    derived_from: list[str]
+    log_index: int | None
+
+
+class GrantOut(BaseModel):
+    model_config = _RECORD
+
+    id: str
+    asset: str
+    tenant: str
+    status: str
+    created: datetime
+    created_by: str
+    expires: datetime
+    approved_by: str | None
+    revoked: datetime | None
+
+
+class AssetOut(BaseModel):
+    model_config = _RECORD
+
+    id: str
+    tenant: str
+    name: str
+    owner: str
+    description: str
+    license: str
+    classification: str
+    created: datetime
+    access: str = Field(description="`owner` (your tenant's) or `grant` (shared with you).")
+    versions: list[VersionOut]
+    grants: list[GrantOut]
+
+    @classmethod
+    def of(cls, view: AssetView) -> AssetOut:
+        """The asset with what ``view`` shows of it: its versions, grants and how it is reached."""
+        return cls.model_validate(
+            {**asdict(view.asset), "access": view.access, "versions": view.versions, "grants": view.grants}
+        )
+
+
+class GrantIn(BaseModel):
+    tenant: str = Field(description="The tenant that may read the asset.")
+    expires: datetime | None = Field(None, description="When the grant ends (default: in `ttl_days`).")
+    ttl_days: float = Field(30, gt=0, le=3650)
+
+
+class TokenOut(BaseModel):
+    model_config = _RECORD
+
+    id: str
+    name: str
+    did: str
+    tenant: str
+    scopes: list[str] | None
+    created: datetime
+    expires: datetime | None
+    revoked: datetime | None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _sorted(cls, scopes: Any) -> Any:
+        return None if scopes is None else sorted(scopes)
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The bearer token. Shown this once; only its SHA-256 is kept.")
+
+
+class TokenIn(BaseModel):
+    name: str = ""
+    did: str | None = Field(None, description="Whose token (default: yours; others need token:admin).")
+    scopes: list[str] | None = Field(None, description="Narrow the token to these permissions.")
+    ttl_days: float | None = Field(90, gt=0, le=3650, description="Lifetime; null for no expiry.")
+
+
+class IdentityIn(BaseModel):
+    did: str = Field(description="The holder's did:key; the private key stays with the holder.")
+    name: str
+    kind: IdentityKind = IdentityKind.USER
+    role: Role = Role.VIEWER
+
+
+class RoleIn(BaseModel):
+    role: Role | None = Field(description="The new role in your tenant; null removes the identity from it.")
+
+
+class IdentityOut(BaseModel):
+    did: str
+    name: str
+    kind: str
+    role: str | None
+    disabled: bool
+
+    @classmethod
+    def of(cls, identity: Identity, role: Role | None) -> IdentityOut:
+        """``identity`` with its ``role`` in the caller's tenant (None: none)."""
+        return cls.model_validate({**asdict(identity), "role": role})
+
+
+class PrincipalOut(BaseModel):
+    model_config = _RECORD
+
+    id: str
+    tenant: str
+    role: str | None
+    permissions: list[str]
+    token_id: str | None
+
+    @field_validator("permissions", mode="before")
+    @classmethod
+    def _sorted(cls, permissions: Any) -> Any:
+        return sorted(permissions)

@@ -21,7 +21,7 @@ from .blobs import BlobStore
 from .bundle import ExportResult, VerifyReport, export_bundle, verify_bundle
 from .errors import AuthenticationError, ConflictError, IntegrityError, PermissionDenied, ProofError
 from .identity import Keypair, did_document, did_from_public_key, public_key_from_did, verify_signature
-from .ledger import AppendResult, Ledger, LogEntry, make_entry
+from .ledger import AppendResult, ConsistencyProof, InclusionProof, Ledger, LogEntry, make_entry
 from .licenses import normalize_license
 from .merkle import MerkleTree, leaf_hash, node_hash, verify_consistency, verify_inclusion
 from .note import Checkpoint, NoteSigner, NoteVerifier, open_note, sign_note
@@ -60,6 +60,7 @@ __all__ = [
     "Checkpoint",
     "Classification",
     "ConflictError",
+    "ConsistencyProof",
     "ExportResult",
     "Grant",
     "GrantStatus",
@@ -68,6 +69,7 @@ __all__ = [
     "HistorySealer",
     "Identity",
     "IdentityKind",
+    "InclusionProof",
     "IntegrityError",
     "Keypair",
     "Ledger",
