@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twinverse.cli.history import app as history_app
+from twinverse.config import Settings
 from twinverse.core import make_batch
 from twinverse.errors import ConfigError
 from twinverse.platform import example_path
@@ -216,6 +217,13 @@ def test_a_run_of_empty_segments_is_one_entry_and_still_guarded(store: DuckDBSto
             NOON + timedelta(days=1, minutes=m),
             0,
         )
+
+
+def test_a_sealer_from_settings(store: DuckDBStore, trust: TrustService) -> None:
+    settings = Settings(tenant="acme", seal_segment=120, seal_lag=30)
+    s = HistorySealer.from_settings(store, trust, settings, plant_id=PLANT)
+    assert (s.plant_id, s.tenant, s.segment, s.lag) == (PLANT, "acme", timedelta(minutes=2), timedelta(seconds=30))
+    assert HistorySealer.from_settings(store, trust, settings, plant_id=PLANT, lag=timedelta(0)).lag == timedelta(0)
 
 
 def test_validation_of_settings(store: DuckDBStore, trust: TrustService) -> None:
