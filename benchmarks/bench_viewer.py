@@ -96,7 +96,7 @@ def serve(plant_path: str, port: int, rate: float) -> None:
     from twinverse.platform import Platform
 
     platform = Platform(load_settings(plant=plant_path, store=":memory:", auth="open"))
-    platform.add_connector(StateChanger(platform.plant, rate))
+    platform.add_source(StateChanger(platform.plant, rate))
     uvicorn.run(create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning")
 
 

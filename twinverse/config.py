@@ -35,7 +35,12 @@ class Settings(BaseSettings):
         description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL.",
     )
     broker: str | None = Field(
-        None, description="MQTT broker URL such as mqtt://127.0.0.1:1883; unset means no MQTT connector."
+        None, description="MQTT broker URL such as mqtt://127.0.0.1:1883; set means the 'mqtt' source starts."
+    )
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Sources to start by name (built-ins 'mqtt', 'synthetic', or plugins of the "
+        "twinverse.sources entry-point group); 'mqtt' is implied when broker is set.",
     )
     mqtt_topic: str = Field(
         "twinverse/{twin}/{signal}",

@@ -1,4 +1,4 @@
-"""Compose a running platform from settings: plant, store, engine, hub, connectors."""
+"""Compose a running platform from settings: plant, store, engine, hub, trust, sources, simulation runner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
-from .ingest.base import Connector
+from .ingest.base import Source, make_source
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
@@ -48,13 +48,23 @@ class Platform:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
         self.sim = SimRunner()  # simulation jobs (``/api/sim/runs``); closed with the platform
-        self.connectors: list[Connector] = []
+        self.sources: list[Source] = []
         self._started = False
+        for name in self.configured_sources():
+            self.add_source(make_source(name, plant, settings))
 
-    def add_connector(self, connector: Connector) -> None:
-        self.connectors.append(connector)
+    def configured_sources(self) -> list[str]:
+        """Names of the sources the settings ask for: ``sources``, plus ``mqtt`` when a broker is set."""
+        names = list(dict.fromkeys(self.settings.sources))
+        if self.settings.broker and "mqtt" not in names:
+            names.append("mqtt")
+        return names
+
+    def add_source(self, source: Source) -> None:
+        """Feed the engine from ``source`` too (started now if the platform is running)."""
+        self.sources.append(source)
         if self._started:
-            connector.start(self.engine)
+            source.start(self.engine)
 
     def record_model(self) -> int | None:
         """Log the plant model if it changed since the last start: its file's SHA-256 and summary.
@@ -66,8 +76,8 @@ class Platform:
 
     def start(self) -> None:
         self.record_model()
-        for c in self.connectors:
-            log.info("starting connector: %s", c.describe())
+        for c in self.sources:
+            log.info("starting source: %s", c.describe())
             c.start(self.engine)
         if self.sealer is not None:
             self.sealer.start()
@@ -75,11 +85,11 @@ class Platform:
         self._started = True
 
     def stop(self) -> None:
-        for c in reversed(self.connectors):
+        for c in reversed(self.sources):
             try:
                 c.stop()
-            except Exception:  # a failing connector must not keep the store open
-                log.exception("connector %s failed to stop", c.describe())
+            except Exception:  # a failing source must not keep the store open
+                log.exception("source %s failed to stop", c.describe())
         self._started = False
         self.sim.close()  # cancels running simulations instead of waiting for them
         if self.sealer is not None:

@@ -23,7 +23,7 @@ from tests.conftest import Broker, free_port
 from twinverse.config import Settings
 from twinverse.core.batch import make_batch, ts_to_us
 from twinverse.errors import ConfigError, ConnectorError
-from twinverse.ingest.base import Connector, available_connectors
+from twinverse.ingest.base import Source, available_sources
 from twinverse.ingest.mqtt import MqttConnector, TopicPattern, parse_broker_url
 from twinverse.ingest.mqtt_payload import PayloadDecoder, Pending, convert
 from twinverse.ingest.publish import MqttPublisher
@@ -157,8 +157,8 @@ def test_describe_and_settings() -> None:
     assert c.describe() == (
         "MQTT mqtt://127.0.0.1:1883 topic twinverse/{twin}/{signal} (QoS 1, persistent session edge-7)"
     )
-    assert isinstance(c, Connector)
-    assert available_connectors()["mqtt"] == "twinverse.ingest.mqtt:MqttConnector"
+    assert isinstance(c, Source)
+    assert available_sources()["mqtt"] == "twinverse.ingest.mqtt:mqtt_source"
     with pytest.raises(ConfigError, match="no MQTT broker"):
         MqttConnector.from_settings(Settings())
 

@@ -193,7 +193,7 @@ class QuarantineOut(BaseModel):
 class HealthOut(BaseModel):
     model_config = _ex(
         {"status": "ok", "version": "0.1.0", "plant": "bottling", "store": "DuckDBStore", "history_rows": 1200,
-         "ingest": {"received": 1300, "accepted": 1200, "rejected": 100, "sequence": 40}, "connectors": [],
+         "ingest": {"received": 1300, "accepted": 1200, "rejected": 100, "sequence": 40}, "sources": [],
          "subscribers": 1}
     )
     status: str
@@ -202,7 +202,7 @@ class HealthOut(BaseModel):
     store: str
     history_rows: int
     ingest: dict[str, int]
-    connectors: list[str]
+    sources: list[str] = Field(description="The running sources, one line each.")
     subscribers: int
 
 

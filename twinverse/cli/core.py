@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pyarrow as pa
 import typer
@@ -14,27 +12,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
 from ..core.timetext import parse_time
-from ..errors import ConnectorError, InputError
+from ..demo import DemoFeed, build_demo
+from ..errors import InputError
 from ..model import Plant, load_plant
-from ..platform import Platform, example_path
+from ..platform import Platform
 from ..store import export_history, format_for
 from .output import console, escape
-
-
-def broker_reachable(url: str, timeout: float = 0.5) -> bool:
-    """True if something accepts TCP connections at the broker URL's host and port."""
-    u = urlparse(url)
-    try:
-        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 1883), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _mqtt(platform: Platform) -> None:
-    from ..ingest.mqtt import MqttConnector
-
-    platform.add_connector(MqttConnector.from_settings(platform.settings))
 
 
 def _serve(platform: Platform, *, show_token: bool = False) -> None:
@@ -77,39 +60,12 @@ def register(app: typer.Typer) -> None:
         auth: str = typer.Option("token", help="'token' (an admin token is printed) or 'open' (no token, loud)."),
     ) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
-        from ..ingest.synthetic import SyntheticPlant
 
-        settings = load_settings(
-            plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate, seed=seed, auth=auth
-        )
-        publisher = None
-        if no_mqtt:
-            why = "--no-mqtt given"
-        elif not broker_reachable(broker):
-            why = f"no broker reachable at {broker}"
-        else:
-            from ..ingest.publish import MqttPublisher
-
-            try:
-                publisher = MqttPublisher(broker, settings.mqtt_topic, client_id="twinverse-demo-sensors")
-            except ConnectorError as exc:
-                why = f"the broker at {broker} did not accept a connection ({exc.message})"
-        if publisher is not None:
-            settings = load_settings(**{**settings.model_dump(), "broker": broker})
-        platform = Platform(settings)
-        model = platform.plant
-        if publisher is not None:
-            _mqtt(platform)
-            sink = publisher.publish_batch
-            platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed, sink=lambda b: sink(model, b)))
-            console.print(
-                f"[green]demo data:[/green] synthetic sensors publish over MQTT to {broker} "
-                f"(topic {settings.mqtt_topic}); twinverse ingests them with QoS 1"
-            )
-        else:
-            platform.add_connector(SyntheticPlant(model, rate=rate, seed=seed))
-            console.print(f"[yellow]demo data:[/yellow] synthetic sensors feed the engine in-process ({why})")
-        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}")
+        demo = build_demo(port=port, data_dir=data_dir, broker=broker, no_mqtt=no_mqtt, rate=rate, seed=seed, auth=auth)
+        colour = "green" if demo.feed is DemoFeed.MQTT else "yellow"
+        console.print(f"[{colour}]demo data:[/{colour}] {escape(demo.message)}")
+        platform, settings = demo.platform, demo.platform.settings
+        console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}", markup=False)
         _serve(platform, show_token=True)
 
     @app.command()
@@ -126,10 +82,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(
             plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir, auth=auth
         )
-        platform = Platform(settings)
-        if settings.broker:
-            _mqtt(platform)
-        _serve(platform)
+        _serve(Platform(settings))  # a broker in the settings starts the mqtt source
 
     @app.command()
     def validate(file: Path = typer.Argument(..., help="Plant YAML file.")) -> None:

@@ -1,8 +1,8 @@
-"""Connectors: decode bytes from HTTP, MQTT, files and the synthetic plant into engine batches."""
+"""Sources: decode bytes from HTTP, MQTT, files and the synthetic plant into engine batches."""
 
 from __future__ import annotations
 
-from .base import Connector, available_connectors
+from .base import Source, SourceFactory, available_sources, make_source
 from .decode import Decoded, decode_columns, decode_points, parse_timestamps, quarantine_rows
 from .http import ARROW_STREAM, decode_arrow, decode_body, decode_json
 from .mqtt import MqttConnector, MqttStats
@@ -13,20 +13,22 @@ from .synthetic import SyntheticPlant
 
 __all__ = [
     "ARROW_STREAM",
-    "Connector",
     "Decoded",
     "MqttConnector",
     "MqttPublisher",
     "MqttStats",
     "ReplayConnector",
+    "Source",
+    "SourceFactory",
     "SyntheticPlant",
     "TopicPattern",
-    "available_connectors",
+    "available_sources",
     "decode_arrow",
     "decode_body",
     "decode_columns",
     "decode_json",
     "decode_points",
+    "make_source",
     "parse_timestamps",
     "quarantine_rows",
     "read_series",

@@ -55,7 +55,7 @@ from ..live.engine import Engine
 from ..model import Plant
 from .mqtt_payload import SOURCE, PayloadDecoder, Pending, TopicPattern, convert, preview
 
-__all__ = ["MqttConnector", "MqttStats", "TopicPattern", "parse_broker_url"]
+__all__ = ["MqttConnector", "MqttStats", "TopicPattern", "mqtt_source", "parse_broker_url"]
 
 log = logging.getLogger("twinverse.ingest.mqtt")
 
@@ -431,3 +431,8 @@ class MqttConnector:
         with self._cond:
             self._acked += n
             self._flushes += 1
+
+
+def mqtt_source(plant: Plant, settings: Settings) -> MqttConnector:
+    """The ``mqtt`` source plugin: JSON over MQTT from ``settings.broker`` (QoS 1, ack after durable)."""
+    return MqttConnector.from_settings(settings)

@@ -22,13 +22,14 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from ..config import Settings
 from ..core.batch import make_batch
 from ..core.clock import now_us as _now_us
 from ..core.values import KindCode
 from ..live.engine import Engine
 from ..model import Plant
 
-__all__ = ["SyntheticPlant"]
+__all__ = ["SyntheticPlant", "synthetic_source"]
 
 log = logging.getLogger("twinverse.synthetic")
 
@@ -270,3 +271,8 @@ class SyntheticPlant:
             f"synthetic plant: {len(self.machines)} machines, {len(self.buffers)} buffers, "
             f"{len(self.sids)} signals at {self.rate:g} Hz"
         )
+
+
+def synthetic_source(plant: Plant, settings: Settings) -> SyntheticPlant:
+    """The ``synthetic`` source plugin: the whole plant at ``synthetic_rate`` with ``seed``."""
+    return SyntheticPlant(plant, rate=settings.synthetic_rate, seed=settings.seed)

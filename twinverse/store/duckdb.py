@@ -16,7 +16,7 @@ from ..errors import StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
 
-__all__ = ["DuckDBStore"]
+__all__ = ["DuckDBStore", "open_duckdb"]
 
 #: Rows per Arrow batch when hashing a segment: bounds memory, not the result.
 _DIGEST_CHUNK = 1 << 20
@@ -219,3 +219,12 @@ def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime |
         clauses.append("ts < make_timestamp(?)")
         params.append(to_us(end))
     return " AND ".join(clauses), params
+
+
+def open_duckdb(url: str, data_dir: Path | None = None) -> DuckDBStore:
+    """The ``duckdb`` store plugin: ``duckdb`` (``DATA_DIR/twinverse.duckdb``), ``duckdb:///abs.duckdb``,
+    ``duckdb://rel.duckdb``, ``duckdb://:memory:``, a plain path or ``:memory:``."""
+    if url in ("", "duckdb"):
+        return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb")
+    path = url.removeprefix("duckdb://")
+    return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path)

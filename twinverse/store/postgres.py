@@ -34,7 +34,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise StoreError("the PostgreSQL store needs psycopg: pip install 'twinverse[postgres]'") from exc
 
-__all__ = ["PostgresStore"]
+__all__ = ["PostgresStore", "open_postgres"]
 
 _T = TypeVar("_T")
 
@@ -591,3 +591,8 @@ def _where(
         clauses.append(sql.SQL("ts < %s"))
         params.append(_aware(end))
     return sql.SQL(" AND ").join(clauses), params
+
+
+def open_postgres(url: str, data_dir: Path | None = None) -> PostgresStore:
+    """The ``postgresql`` store plugin: a ``postgresql://`` (or ``postgres://``) connection URL."""
+    return PostgresStore(url)

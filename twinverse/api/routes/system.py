@@ -29,6 +29,6 @@ def healthz(request: Request) -> HealthOut:
         store=type(p.store).__name__,
         history_rows=p.store.count(),
         ingest=p.engine.stats(),
-        connectors=[c.describe() for c in p.connectors],
+        sources=[c.describe() for c in p.sources],
         subscribers=len(p.hub),
     )
