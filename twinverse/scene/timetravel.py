@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from ..core.clock import NEVER, to_us
 from ..model import Plant
-from ..store import Aggregate, HistoryQuery, Store
+from ..store import Aggregate, HistoryQuery, HistoryReader
 
 __all__ = ["SignalSet", "state_at"]
 
@@ -38,7 +38,7 @@ def _sids(plant: Plant, within: str | None, signals: SignalSet) -> npt.NDArray[n
 
 def state_at(
     plant: Plant,
-    store: Store,
+    store: HistoryReader,
     at: datetime,
     *,
     within: str | None = None,

@@ -1,4 +1,5 @@
-"""Durable history: the :class:`Store` protocol and its implementations.
+"""Durable history: the store protocols (writer, reader, quarantine, segments, export), their
+union :class:`Store`, the DuckDB and PostgreSQL implementations and the export service.
 
 ``PostgresStore`` needs the ``postgres`` extra (psycopg); it is imported on first use.
 """
@@ -7,7 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Aggregate, ExportFormat, HistoryQuery, Store
+from .base import (
+    Aggregate,
+    Exporter,
+    ExportFormat,
+    HistoryQuery,
+    HistoryReader,
+    HistoryWriter,
+    QuarantineStore,
+    SegmentSource,
+    Store,
+)
 from .duckdb import DuckDBStore
 from .export import ExportResult, export_history, format_for
 from .factory import open_store
@@ -20,8 +31,13 @@ __all__ = [
     "DuckDBStore",
     "ExportFormat",
     "ExportResult",
+    "Exporter",
     "HistoryQuery",
+    "HistoryReader",
+    "HistoryWriter",
     "PostgresStore",
+    "QuarantineStore",
+    "SegmentSource",
     "Store",
     "export_history",
     "format_for",

@@ -1,4 +1,8 @@
-"""The storage extension point: a :class:`Store` keeps history, quarantine and exports."""
+"""The storage extension point: small protocols and their union :class:`Store`.
+
+Writer, reader, quarantine, segments and export are separate protocols so that a new
+backend implements what it needs and each user asks for no more than it uses.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,13 @@ __all__ = [
     "SEGMENT_RECORD",
     "Aggregate",
     "ExportFormat",
+    "Exporter",
     "HistoryQuery",
+    "HistoryReader",
+    "HistoryWriter",
+    "QuarantineStore",
     "SegmentHasher",
+    "SegmentSource",
     "Store",
 ]
 
@@ -62,11 +71,11 @@ class HistoryQuery:
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Durable history of observations.
+class HistoryWriter(Protocol):
+    """Where the engine writes accepted observations.
 
-    ``append`` receives batches from the engine already validated, sorted by (sid, ts) and
-    free of duplicates within the batch. It must skip rows whose (sid, ts) it already holds
+    ``append`` receives batches already validated, sorted by (sid, ts) and free of
+    duplicates within the batch. It must skip rows whose (sid, ts) it already holds
     (at-least-once sources redeliver), and return only once the rows are durable.
 
     Duplicate rule: within one batch the last row received for a (sid, ts) wins (the
@@ -77,9 +86,14 @@ class Store(Protocol):
         """Write a batch durably; returns the number of new rows (duplicates are skipped)."""
         ...
 
-    def append_quarantine(self, rows: pa.Table) -> None:
-        """Keep rejected observations (``QUARANTINE_SCHEMA``) durably."""
+    def close(self) -> None:
+        """Release the store's files or connections."""
         ...
+
+
+@runtime_checkable
+class HistoryReader(Protocol):
+    """Reading history back: newest values, ranges (raw or downsampled), counts, the oldest time."""
 
     def latest(self) -> pa.Table:
         """Newest ``(sid, ts, value, quality)`` of every signal with history."""
@@ -89,16 +103,52 @@ class Store(Protocol):
         """``(sid, ts, value)`` rows, raw or downsampled (then also ``n``), ordered by sid, ts."""
         ...
 
+    def count(self) -> int:
+        """Rows of history held."""
+        ...
+
+    def earliest(self, since: datetime | None = None) -> datetime | None:
+        """The oldest stored timestamp at or after ``since`` (all history when None); None if none."""
+        ...
+
+
+@runtime_checkable
+class QuarantineStore(Protocol):
+    """Rejected observations, kept with their reasons."""
+
+    def append_quarantine(self, rows: pa.Table) -> None:
+        """Keep rejected observations (``QUARANTINE_SCHEMA``) durably."""
+        ...
+
     def quarantine(self, limit: int = 100, offset: int = 0) -> pa.Table:
         """Quarantined rows, newest first."""
         ...
 
     def quarantine_count(self) -> int:
+        """Rows in quarantine."""
         ...
 
-    def count(self) -> int:
-        """Rows of history held."""
+
+@runtime_checkable
+class SegmentSource(Protocol):
+    """History as canonical digests of time segments, for sealing and verification."""
+
+    def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
+        """Rows with ``start <= ts < end`` and the hex SHA-256 of their ``twinverse-seg-v1`` encoding.
+
+        The rows are fetched as columns and fed to a :class:`SegmentHasher` in chunks, so
+        every store gives the same digest for the same rows.
+        """
         ...
+
+    def earliest(self, since: datetime | None = None) -> datetime | None:
+        """The oldest stored timestamp at or after ``since``; None if none."""
+        ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """Writing named history rows to a file."""
 
     def export(
         self,
@@ -112,20 +162,14 @@ class Store(Protocol):
         """Write history with twin/signal names (``names``: sid, twin, signal) to a file."""
         ...
 
-    def earliest(self, since: datetime | None = None) -> datetime | None:
-        """The oldest stored timestamp at or after ``since`` (all history when None); None if none."""
-        ...
 
-    def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
-        """Rows with ``start <= ts < end`` and the hex SHA-256 of their ``twinverse-seg-v1`` encoding.
+@runtime_checkable
+class Store(HistoryWriter, HistoryReader, QuarantineStore, SegmentSource, Exporter, Protocol):
+    """A full history backend: every small protocol at once (DuckDB and PostgreSQL are ones).
 
-        The rows are fetched as columns and fed to a :class:`SegmentHasher` in chunks, so
-        every store gives the same digest for the same rows.
-        """
-        ...
-
-    def close(self) -> None:
-        ...
+    A new backend implements what it needs: a write-only archive is a
+    :class:`HistoryWriter`; something the viewer can chart from is a :class:`HistoryReader`.
+    """
 
 
 class SegmentHasher:

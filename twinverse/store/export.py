@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
-
-import pyarrow as pa
 
 from ..errors import InputError
 from ..model import Plant
-from .base import ExportFormat
+from .base import Exporter, ExportFormat
 
-__all__ = ["MEDIA_TYPES", "ExportResult", "HistoryExporter", "export_history", "format_for"]
+__all__ = ["MEDIA_TYPES", "ExportResult", "export_history", "format_for"]
 
 #: The media type of each export format (the HTTP download's Content-Type).
 MEDIA_TYPES: dict[ExportFormat, str] = {
@@ -28,20 +25,6 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
 }
 
 _SUFFIXES = {".parquet": ExportFormat.PARQUET, ".pq": ExportFormat.PARQUET, ".csv": ExportFormat.CSV}
-
-
-class HistoryExporter(Protocol):
-    """The part of a store an export needs: write named history rows to a file."""
-
-    def export(
-        self,
-        path: Path,
-        fmt: ExportFormat,
-        names: pa.Table,
-        sids: tuple[int, ...] | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +53,7 @@ def format_for(path: Path) -> ExportFormat:
 
 
 def export_history(
-    store: HistoryExporter,
+    store: Exporter,
     plant: Plant,
     out: Path,
     fmt: ExportFormat | None = None,

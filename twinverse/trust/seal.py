@@ -2,7 +2,7 @@
 
 Telemetry is not logged point by point. Instead time is cut into segments aligned to the
 Unix epoch (``[k·segment, (k+1)·segment)``); once a segment has ended and a further
-``lag`` has passed, :class:`HistorySealer` hashes its rows (:meth:`Store.segment_digest`,
+``lag`` has passed, :class:`HistorySealer` hashes its rows (:meth:`SegmentSource.segment_digest`,
 encoding ``twinverse-seg-v1``) and appends one log entry::
 
     action  history.segment.sealed
@@ -55,7 +55,7 @@ import orjson
 from ..config import Settings
 from ..core.clock import US, from_us, iso_dt, to_us
 from ..errors import ConfigError
-from ..store.base import SEGMENT_ENCODING, Store
+from ..store.base import SEGMENT_ENCODING, SegmentSource
 from .ledger import LogEntry, utcnow
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class HistorySealer:
 
     def __init__(
         self,
-        store: Store,
+        store: SegmentSource,
         trust: TrustService,
         *,
         plant_id: str,
@@ -173,7 +173,13 @@ class HistorySealer:
 
     @classmethod
     def from_settings(
-        cls, store: Store, trust: TrustService, settings: Settings, *, plant_id: str, lag: timedelta | None = None
+        cls,
+        store: SegmentSource,
+        trust: TrustService,
+        settings: Settings,
+        *,
+        plant_id: str,
+        lag: timedelta | None = None,
     ) -> HistorySealer:
         """The sealer the settings describe (``tenant``, ``seal_segment``, ``seal_lag``; ``lag`` overrides)."""
         return cls(

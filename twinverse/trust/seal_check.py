@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..core.clock import EPOCH, iso_dt
-from ..store.base import Store
+from ..store.base import SegmentSource
 from .seal import SEAL_ACTION, SealedSegment, parse_seal, seal_prefix
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def sealed_segments(trust: TrustService, *, plant_id: str) -> list[SealedSegment
 
 
 # -- verification ------------------------------------------------------------------------------
-def check_history(store: Store, trust: TrustService, *, plant_id: str) -> HistoryReport:
+def check_history(store: SegmentSource, trust: TrustService, *, plant_id: str) -> HistoryReport:
     """Recompute every sealed segment of ``plant_id`` from ``store`` and compare with the log.
 
     Reports, per segment and naming its log entry: rows inserted after sealing (late data
@@ -165,7 +165,7 @@ def check_history(store: Store, trust: TrustService, *, plant_id: str) -> Histor
     return HistoryReport(plant_id, len(segments), total, problems, until)
 
 
-def _coverage(store: Store, segments: list[SealedSegment], plant_id: str) -> Iterator[HistoryProblem]:
+def _coverage(store: SegmentSource, segments: list[SealedSegment], plant_id: str) -> Iterator[HistoryProblem]:
     """Rows outside every sealed segment but before the newest sealed end."""
     if not segments:
         return
@@ -203,6 +203,6 @@ def _coverage(store: Store, segments: list[SealedSegment], plant_id: str) -> Ite
         reach = max(reach, seg.end)
 
 
-def verify_history(store: Store, trust: TrustService, *, plant_id: str) -> list[HistoryProblem]:
+def verify_history(store: SegmentSource, trust: TrustService, *, plant_id: str) -> list[HistoryProblem]:
     """Every sealed segment of ``plant_id`` whose rows or digest differ now; empty when intact."""
     return check_history(store, trust, plant_id=plant_id).problems
