@@ -170,3 +170,41 @@ def write_file(tmp_path: Path) -> Callable[[str, str], Path]:
         return p
 
     return write
+
+
+# -- reference data in ../shared/data ------------------------------------------------------
+#: The project's shared reference data sets: ``../shared/data`` beside the checkout (see its
+#: README.md), read where they are and never copied into the repository;
+#: ``TWINVERSE_SHARED_DATA`` points elsewhere (e.g. from a git worktree one level deeper).
+SHARED_DATA = Path(
+    os.environ.get("TWINVERSE_SHARED_DATA") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+).resolve()
+#: The NAB file the replay tests play: an industrial machine's temperature before known failures.
+NAB_FILE = "nab/realKnownCause/machine_temperature_system_failure.csv"
+NAB_ROWS = 2000
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: skips when it is absent, fails instead under ``TWINVERSE_REQUIRE_SERVICES=1``."""
+    need(
+        SHARED_DATA.is_dir(),
+        f"the shared reference data {SHARED_DATA} is absent (tests read it where it is, beside the checkout)",
+    )
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def nab_csv(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 2,000 rows of NAB's machine-temperature series, as a CSV file to replay.
+
+    Written to a temporary file from the shared original (header kept), so tests can count
+    on exactly 2,000 rows (2013-12-02 21:15 onwards, one every 5 minutes).
+    """
+    source = shared_data / NAB_FILE
+    need(source.is_file(), f"{source} is missing from the shared reference data")
+    with source.open() as f:
+        head = [next(f) for _ in range(NAB_ROWS + 1)]
+    out = tmp_path_factory.mktemp("nab") / "machine_temperature_head2000.csv"
+    out.write_text("".join(head))
+    return out

@@ -17,7 +17,6 @@ from twinverse.platform import example_path
 
 DATA = Path(__file__).parents[1] / "data"
 PLANTS = DATA / "plants"
-NAB = DATA / "nab" / "machine_temperature_head2000.csv"
 FILLER = "bottling/line1/filler"
 
 
@@ -125,9 +124,9 @@ def test_serve_refuses_a_bad_plant_before_starting(capsys: pytest.CaptureFixture
     assert "Traceback" not in err
 
 
-def test_replay_then_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_replay_then_export(capsys: pytest.CaptureFixture[str], tmp_path: Path, nab_csv: Path) -> None:
     plant = str(example_path())
-    code, out, err = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature", "--unit", "degF",
+    code, out, err = run(capsys, "replay", str(nab_csv), "--twin", FILLER, "--signal", "temperature", "--unit", "degF",
                          "--plant", plant)  # fmt: skip
     assert code == 0, err
     assert "replayed 2000 rows: 2000 accepted, 0 quarantined" in out
@@ -152,8 +151,8 @@ def test_replay_then_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert len(csv.read_text().splitlines()) == 289
 
 
-def test_replay_out_of_range_rows_are_quarantined(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature",
+def test_replay_out_of_range_rows_are_quarantined(capsys: pytest.CaptureFixture[str], nab_csv: Path) -> None:
+    code, out, _ = run(capsys, "replay", str(nab_csv), "--twin", FILLER, "--signal", "temperature",
                        "--plant", str(example_path()))  # fmt: skip
     assert code == 0
     assert "replayed 2000 rows: 1871 accepted, 129 quarantined" in out
@@ -163,24 +162,25 @@ def test_replay_out_of_range_rows_are_quarantined(capsys: pytest.CaptureFixture[
     ("args", "message"),
     [
         (["replay", "missing.csv", "--twin", FILLER, "--signal", "temperature"], "missing.csv: no such file"),
-        (["replay", str(NAB), "--twin", "bottling/nope", "--signal", "temperature"], "no twin 'bottling/nope'"),
-        (["replay", str(NAB), "--twin", FILLER, "--signal", "nope"], f"twin '{FILLER}' has no signal 'nope'"),
+        (["replay", "{nab}", "--twin", "bottling/nope", "--signal", "temperature"], "no twin 'bottling/nope'"),
+        (["replay", "{nab}", "--twin", FILLER, "--signal", "nope"], f"twin '{FILLER}' has no signal 'nope'"),
         (
-            ["replay", str(NAB), "--twin", FILLER, "--signal", "temperature", "--ts-column", "time"],
+            ["replay", "{nab}", "--twin", FILLER, "--signal", "temperature", "--ts-column", "time"],
             "no column 'time' (columns: timestamp, value)",
         ),
         (["export", "--out", "history.xlsx"], "history.xlsx: use a .parquet or .csv file name"),
     ],
 )
-def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str], message: str, nab_csv: Path) -> None:
+    args = [a.replace("{nab}", str(nab_csv)) for a in args]
     code, _, err = run(capsys, *args, "--plant", str(example_path()))
     assert code == 1
     assert message in err and err.startswith("error: ")
     assert "Traceback" not in err
 
 
-def test_no_plant_given(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "replay", str(NAB), "--twin", FILLER, "--signal", "temperature")
+def test_no_plant_given(capsys: pytest.CaptureFixture[str], nab_csv: Path) -> None:
+    code, _, err = run(capsys, "replay", str(nab_csv), "--twin", FILLER, "--signal", "temperature")
     assert code == 1
     assert "no plant given: pass --plant FILE or set TWINVERSE_PLANT" in err
 

@@ -18,7 +18,6 @@ from twinverse.live import Engine
 from twinverse.model import Plant
 from twinverse.store import DuckDBStore, HistoryQuery
 
-NAB = Path(__file__).parents[1] / "data" / "nab" / "machine_temperature_head2000.csv"
 FILLER = "bottling/line1/filler"
 
 
@@ -26,8 +25,8 @@ def us(text: str) -> int:
     return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1_000_000)
 
 
-def nab_rows() -> list[tuple[int, float]]:
-    with NAB.open() as f:
+def nab_rows(nab_csv: Path) -> list[tuple[int, float]]:
+    with nab_csv.open() as f:
         return [(us(r["timestamp"]), float(r["value"])) for r in csv.DictReader(f)]
 
 
@@ -38,9 +37,9 @@ def engine(plant: Plant, tmp_path: Path) -> Iterator[Engine]:
     store.close()
 
 
-def test_read_nab() -> None:
-    ts, v = read_series(NAB)
-    rows = nab_rows()
+def test_read_nab(nab_csv: Path) -> None:
+    ts, v = read_series(nab_csv)
+    rows = nab_rows(nab_csv)
     assert len(ts) == len(v) == 2000 == len(rows)
     assert ts[0] == us("2013-12-02T21:15:00") and v[0] == 73.96732207
     assert ts[-1] == us("2013-12-09T19:50:00") and v[-1] == 60.91248286
@@ -61,26 +60,26 @@ def test_read_parquet_and_epoch_ms(tmp_path: Path) -> None:
     assert read_series(p2)[0].tolist() == [us("2024-01-01T00:00:00")]
 
 
-def test_speed_zero_covers_all_rows_in_order(plant: Plant) -> None:
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=0, batch_rows=300)
+def test_speed_zero_covers_all_rows_in_order(plant: Plant, nab_csv: Path) -> None:
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=0, batch_rows=300)
     pairs = list(conn.batches())
     assert [due for due, _ in pairs] == [0.0] * 7
     assert [b.num_rows for _, b in pairs] == [300] * 6 + [200]
     table = pa.Table.from_batches([b for _, b in pairs])
-    rows = nab_rows()
+    rows = nab_rows(nab_csv)
     assert table.column("ts").cast(pa.int64()).to_pylist() == [t for t, _ in rows]
     assert table.column("value").to_pylist() == [v for _, v in rows]
     assert set(table.column("sid").to_pylist()) == {plant.signals.sid(FILLER, "temperature")}
 
 
 @pytest.mark.parametrize("speed", [600.0, 60_000.0])
-def test_speed_factor_schedules_offset_over_speed(plant: Plant, speed: float) -> None:
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=speed)
+def test_speed_factor_schedules_offset_over_speed(plant: Plant, speed: float, nab_csv: Path) -> None:
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=speed)
     pairs = list(conn.batches())
     ts0 = us("2013-12-02T21:15:00")
     table = pa.Table.from_batches([b for _, b in pairs])
     assert table.num_rows == 2000
-    assert table.column("ts").cast(pa.int64()).to_pylist() == [t for t, _ in nab_rows()]
+    assert table.column("ts").cast(pa.int64()).to_pylist() == [t for t, _ in nab_rows(nab_csv)]
     for due, batch in pairs:
         first = batch.column("ts").cast(pa.int64())[0].as_py()
         assert due == pytest.approx((first - ts0) / 1e6 / speed, abs=1e-9)
@@ -93,8 +92,8 @@ def test_speed_factor_schedules_offset_over_speed(plant: Plant, speed: float) ->
         assert dues[-1] == pytest.approx(1999 * 0.005, abs=0.05)
 
 
-def test_rebase_moves_the_first_row_to_now(plant: Plant) -> None:
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=0, rebase=True)
+def test_rebase_moves_the_first_row_to_now(plant: Plant, nab_csv: Path) -> None:
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=0, rebase=True)
     now = 1_800_000_000_000_000
     (_due, batch), *_ = list(conn.batches(now_us=now))
     ts = batch.column("ts").cast(pa.int64()).to_pylist()
@@ -113,26 +112,26 @@ def test_run_paces_and_delivers_everything(plant: Plant, tmp_path: Path) -> None
     assert conn.describe() == f"replay short.csv → {FILLER}.temperature (3 rows, at 40x)"
 
 
-def test_degf_to_degc_through_the_engine(plant: Plant, engine: Engine) -> None:
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=0, unit="degF")
+def test_degf_to_degc_through_the_engine(plant: Plant, engine: Engine, nab_csv: Path) -> None:
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=0, unit="degF")
     results = [engine.ingest(b, source="replay") for _, b in conn.batches()]
     assert sum(r.accepted for r in results) == 2000
     assert sum(r.rejected for r in results) == 0
     sid = plant.signals.sid(FILLER, "temperature")
     hist = engine.store.history(HistoryQuery((sid,)))
-    rows = nab_rows()
+    rows = nab_rows(nab_csv)
     expected = [(f - 32) * 5 / 9 for _, f in rows]
     np.testing.assert_allclose(hist.column("value").to_numpy(), expected, rtol=1e-12, atol=1e-12)
     assert hist.column("value")[0].as_py() == pytest.approx((73.96732207 - 32) * 5 / 9, rel=1e-12)
     assert engine.value[sid] == pytest.approx((60.91248286 - 32) * 5 / 9, rel=1e-12)
 
 
-def test_rows_outside_the_range_are_quarantined(plant: Plant, engine: Engine) -> None:
+def test_rows_outside_the_range_are_quarantined(plant: Plant, engine: Engine, nab_csv: Path) -> None:
     """Played without its unit, the °F series exceeds the filler's 90 °C limit in 129 rows."""
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=0)
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=0)
     for _, b in conn.batches():
         engine.ingest(b, source="replay:nab")
-    v = np.array([x for _, x in nab_rows()])
+    v = np.array([x for _, x in nab_rows(nab_csv)])
     assert engine.stats()["rejected"] == int((v > 90).sum()) == 129
     assert engine.store.count() == 2000 - 129
     q = engine.store.quarantine(limit=1000)
@@ -145,8 +144,8 @@ def test_rows_outside_the_range_are_quarantined(plant: Plant, engine: Engine) ->
     assert sorted(float(x) for x in q.column("value").to_pylist()) == sorted(v[v > 90].tolist())
 
 
-def test_start_stop_as_a_connector(plant: Plant, engine: Engine) -> None:
-    conn = ReplayConnector(plant, NAB, FILLER, "temperature", speed=0, unit="degF")
+def test_start_stop_as_a_connector(plant: Plant, engine: Engine, nab_csv: Path) -> None:
+    conn = ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=0, unit="degF")
     conn.start(engine)
     assert conn._thread is not None
     conn._thread.join(120)  # speed 0: plays the whole file, then the thread ends
@@ -190,10 +189,10 @@ def test_unreadable_contents(tmp_path: Path) -> None:
         read_series(not_parquet)
 
 
-def test_bad_arguments(plant: Plant) -> None:
+def test_bad_arguments(plant: Plant, nab_csv: Path) -> None:
     with pytest.raises(InputError, match="speed must be >= 0"):
-        ReplayConnector(plant, NAB, FILLER, "temperature", speed=-1)
+        ReplayConnector(plant, nab_csv, FILLER, "temperature", speed=-1)
     with pytest.raises(NotFoundError, match="no twin 'nope'"):
-        ReplayConnector(plant, NAB, "nope", "temperature")
+        ReplayConnector(plant, nab_csv, "nope", "temperature")
     with pytest.raises(NotFoundError, match="has no signal 'nope'"):
-        ReplayConnector(plant, NAB, FILLER, "nope")
+        ReplayConnector(plant, nab_csv, FILLER, "nope")

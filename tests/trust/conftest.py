@@ -3,31 +3,13 @@ and the shared reference data (``../shared/data``, read where it is)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
 from twinverse.trust import Principal, TrustService
-
-#: The project's shared reference data sets: ``../shared/data`` beside the checkout (see its
-#: README.md); ``TWINVERSE_SHARED_DATA`` points elsewhere (a git worktree one level deeper).
-SHARED_DATA = Path(
-    os.environ.get("TWINVERSE_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-).resolve()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``../shared/data``: skips when it is absent, fails instead under ``TWINVERSE_REQUIRE_SERVICES=1``."""
-    need(
-        SHARED_DATA.is_dir(),
-        f"the shared reference data {SHARED_DATA} is absent (tests read it where it is, beside the checkout)",
-    )
-    return SHARED_DATA
 
 
 class Clock:

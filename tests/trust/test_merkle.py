@@ -27,7 +27,7 @@ from twinverse.trust.merkle import (
     verify_inclusion,
 )
 
-from .conftest import SHARED_DATA
+from ..conftest import SHARED_DATA
 
 VECTORS = SHARED_DATA / "merkle"
 
