@@ -5,13 +5,13 @@ Each class carries the HTTP status the API answers with and enough context
 (file:line, field path, twin id) for a one-line message::
 
     TwinverseError                    500  root; never raised directly
-    ├── ConfigError                   500  bad settings / twinverse.toml
-    ├── ModelError                    422  plant model invalid (YAML, DTDL, AAS)
+    ├── ConfigError                   500  bad settings / twinverse.toml, unknown store URL, broken plugin
+    ├── ModelError                    422  plant model invalid (plant YAML, simulation section)
     │   ├── ModelLoadError            422  several located problems in one file
     │   └── DeadlockError             422  a simulated line deadlocks (names the cycle)
-    ├── NotFoundError                 404  unknown twin, signal, route object
-    ├── InputError                    422  a request or payload is malformed
-    │   ├── PayloadTooLarge           413  body above the configured limit
+    ├── NotFoundError                 404  unknown twin, signal, type, asset, token, log entry
+    ├── InputError                    422  a request body, query, payload or file is malformed
+    │   ├── PayloadTooLarge           413  body above max_body_bytes
     │   ├── RunConfigError            422  simulation run options are invalid
     │   └── ProofError                422  a Merkle proof, signature or checkpoint does not verify
     ├── AuthenticationError           401  no, malformed, unknown, expired or revoked credentials
@@ -19,7 +19,7 @@ Each class carries the HTTP status the API answers with and enough context
     ├── ConflictError                 409  the object exists already / contradicts the state
     ├── IntegrityError                500  stored data no longer matches its hash (tampering, rot)
     ├── StoreError                    503  the store failed (disk, database)
-    └── ConnectorError                502  a connector cannot reach its source
+    └── ConnectorError                502  a source cannot reach its far side (MQTT broker)
 
 The API turns them into ``application/problem+json`` responses; the CLI turns them
 into a one-line message and exit code 1.
