@@ -10,6 +10,9 @@ await build({
   entryPoints: { viewer: path.join(here, "src", "main.js") },
   bundle: true,
   format: "esm",
+  // testing.js (dynamically imported in test mode only) becomes its own chunk.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   target: ["es2022"],
   minify: true,
   sourcemap: "linked",

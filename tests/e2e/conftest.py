@@ -29,6 +29,8 @@ ARTIFACTS = ROOT / "artifacts"
 BUNDLE = ROOT / "twinverse" / "api" / "static" / "viewer" / "viewer.js"
 CHROMIUM = os.environ.get("TWINVERSE_CHROMIUM", "/usr/bin/chromium")
 #: The flags DEVELOPERS.md gives for Debian's chromium in containers.
+#: Set before the page's scripts run: the viewer then loads its test-only hook chunk.
+TEST_MODE = "window.__TWINVERSE_TEST__ = true;"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -168,6 +170,7 @@ def open_page(browser: Any) -> Iterator[Callable[[str], tuple[Any, Console]]]:
 
     def go(url: str) -> tuple[Any, Console]:
         ctx = browser.new_context(viewport={"width": 1400, "height": 800})
+        ctx.add_init_script(TEST_MODE)  # loads the viewer's test hook (window.__twinverse)
         contexts.append(ctx)
         page = ctx.new_page()
         console = Console()

@@ -519,76 +519,14 @@ function banner(text, ms = 0) {
   if (text && ms) bannerTimer = setTimeout(() => (b.hidden = true), ms);
 }
 
-// -- test and benchmark hook (read-only views of the page's state) --------------------------
-function row(id) {
-  const i = app.index.get(id);
-  if (i === undefined) throw new Error(`no object ${id}`);
-  return i;
+// -- test mode -------------------------------------------------------------------------------
+// The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
+// a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
+if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
+  import("./testing.js").then((m) =>
+    m.installTestHooks({ app, instanced: INSTANCED, labelPool, palette: { ...STATE_COLORS, unknown: UNKNOWN_COLOR, equipment: EQUIPMENT_COLOR } }),
+  );
 }
-
-window.__twinverse = {
-  get ready() {
-    return app.firstFullFrame !== null;
-  },
-  get connected() {
-    return app.conn?.connected ?? false;
-  },
-  get version() {
-    return app.layout?.version;
-  },
-  get render() {
-    return INSTANCED ? "instanced" : "meshes";
-  },
-  firstFullFrameMs: () => app.firstFullFrame,
-  objects: () => app.layout.objects.id.slice(),
-  machines: () => app.layout.objects.id.filter((_, i) => app.layout.objects.machine[i]),
-  /** Twin ids of every pickable object, one entry per instance or mesh in the 3D scene. */
-  pickables: () => app.view.objectMeshes.flatMap((m) => Array.from(m.userData.objects, (i) => app.layout.objects.id[i])),
-  drawCalls: () => app.view.renderer.info.render.calls,
-  colorOf: (id) => app.view.colorHex(row(id)),
-  stateOf: (id) => app.shown[row(id)],
-  legendKeyOf: (id) => app.keyOf[row(id)],
-  palette: () => ({ ...STATE_COLORS, unknown: UNKNOWN_COLOR, equipment: EQUIPMENT_COLOR }),
-  legend: () =>
-    [...$("legend-list").children].map((li) => ({
-      key: li.dataset.key,
-      text: li.textContent.trim(),
-      color: li.querySelector(".swatch").style.background,
-    })),
-  screenPoint: (id) => app.view.screenPoint(row(id)),
-  pickAt: (x, y) => {
-    const i = app.view.pick(x, y);
-    return i >= 0 ? app.layout.objects.id[i] : null;
-  },
-  selected: () => (app.selected >= 0 ? app.layout.objects.id[app.selected] : null),
-  panel: () => app.panel?.info() ?? null,
-  mode: () => app.mode,
-  travelAt: () => app.travelAt,
-  pastAppliedAt: () => app.pastAppliedAt ?? null,
-  frames: () => app.frames,
-  deltas: () => app.deltas,
-  labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
-  bench: {
-    /** Draw every animation frame and record frame intervals until stop(). */
-    start() {
-      app.bench = { intervals: [], renderMs: [], applyMs: [], last: null, deltas0: app.deltas };
-    },
-    stop() {
-      const b = app.bench;
-      app.bench = null;
-      const mean = (a) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
-      const sorted = b.intervals.slice().sort((x, y) => x - y);
-      return {
-        frames: b.intervals.length,
-        meanFrameMs: mean(b.intervals),
-        p95FrameMs: sorted.length ? sorted[Math.floor(sorted.length * 0.95)] : null,
-        meanRenderCallMs: mean(b.renderMs),
-        meanApplyDeltaMs: mean(b.applyMs),
-        deltas: app.deltas - b.deltas0,
-      };
-    },
-  },
-};
 
 wireTimeline();
 $("search").addEventListener("input", (e) => app.tree?.render(e.target.value));
