@@ -2,9 +2,13 @@
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { rmSync } from "node:fs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.resolve(here, "..", "twinverse", "api", "static", "viewer");
+
+// Hashed chunk names change with their content: start from an empty folder, no stale chunks.
+rmSync(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: { viewer: path.join(here, "src", "main.js") },

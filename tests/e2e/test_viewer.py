@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, Console, Server, plant_yaml, save_artifact
+from twinverse.core import MachineState
 from twinverse.model import load_plant, loads_plant
 from twinverse.platform import example_path
 from twinverse.scene import build_scene
@@ -55,12 +56,13 @@ def test_page_loads_with_one_pickable_object_per_machine(serve: Serve, open_page
     assert set(plant.machines()) <= set(pickables)
     assert len(pickables) == len(set(pickables)) == 16
     assert hook(page, "render") == "instanced"
-    # before any data every machine reads offline; equipment without a state has its own colour
+    # before any data every machine reads off (no data); equipment without a state has its own colour
     palette = hook(page, "palette()")
-    assert hook(page, "colorOf(args[0])", FILLER) == palette["offline"]
+    assert hook(page, "colorOf(args[0])", FILLER) == palette["off"]
     assert hook(page, "colorOf(args[0])", "bottling/utilities/air") == palette["equipment"]
     assert [e["key"] for e in hook(page, "legend()")] == ["running", "idle", "starved", "blocked", "down", "setup",
-                                                          "offline"]
+                                                          "off"]
+    assert palette["off"] == MachineState.OFF.color and palette["down"] == MachineState.DOWN.color
     assert page.locator("#plant-name").inner_text() == plant.name
     assert page.locator("#banner").is_hidden()
     # the tree lists every object and container; search narrows it
@@ -82,7 +84,7 @@ def test_ingested_state_changes_the_machine_colour(serve: Serve, open_page: Open
     assert hook(page, "stateOf(args[0])", capper) == "blocked"
     legend = {e["key"]: e["text"] for e in hook(page, "legend()")}
     wait_hook(page, "tv.legend().find((e) => e.key === 'blocked').text === 'blocked 1'")
-    assert legend["offline"].startswith("offline")
+    assert legend["off"].startswith("off / no data")
     # a machine that goes down pulses: red, at a brightness that changes over time
     server.ingest([{"twin": capper, "signal": "state", "value": "down"}])
     wait_hook(page, "tv.legendKeyOf(arg) === 'down'", capper)
@@ -150,10 +152,10 @@ def test_time_slider_shows_a_past_state(serve: Serve, open_page: OpenPage) -> No
     at = hook(page, "travelAt()")
     assert abs(at / 1000 - (now - timedelta(minutes=30)).timestamp()) < 120
     assert "live" not in page.locator("#tl-time").inner_text()
-    # before any data the machine reads offline
+    # before any data the machine reads off
     page.eval_on_selector("#tl-slider", "(el) => { el.value = '100'; el.dispatchEvent(new Event('input')); }")
     wait_hook(page, "tv.pastAppliedAt() < Date.now() - 50 * 60e3 && tv.stateOf(arg) === null", labeller)
-    assert hook(page, "colorOf(args[0])", labeller) == palette["offline"]
+    assert hook(page, "colorOf(args[0])", labeller) == palette["off"]
     # "live" returns to now
     page.click("#tl-live")
     wait_hook(page, "tv.mode() === 'live' && tv.stateOf(arg) === 'setup'", labeller)

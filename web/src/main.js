@@ -6,13 +6,15 @@ import { LiveConnection, getJSON } from "./live.js";
 import { DetailsPanel } from "./panel.js";
 import { PlantTree } from "./tree.js";
 import {
-  ALARM_STATES,
   EQUIPMENT_COLOR,
-  LEGEND,
-  STATE_COLORS,
-  UNKNOWN_COLOR,
+  NO_DATA,
   colorOf,
   hexOf,
+  isAlarm,
+  labelOf,
+  legendKeys,
+  loadStates,
+  palette,
   stateKey,
 } from "./states.js";
 
@@ -55,10 +57,11 @@ const app = {
 };
 
 // -- boot ------------------------------------------------------------------------------------
-async function loadLayout() {
+/** Keep trying ``load`` (a server starting up, a token still missing), saying why on the banner. */
+async function retrying(load) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await getJSON("/api/scene");
+      return await load();
     } catch (err) {
       banner(`Cannot load the plant: ${err.message}; retrying…`);
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
@@ -67,7 +70,7 @@ async function loadLayout() {
 }
 
 async function boot() {
-  const layout = await loadLayout();
+  const [layout] = await Promise.all([retrying(() => getJSON("/api/scene")), retrying(loadStates)]);
   build(layout);
   app.conn = new LiveConnection(layout.plant.id, { onSnapshot, onDelta, onStatus });
   app.conn.start();
@@ -83,12 +86,12 @@ function build(layout) {
   if (app.view) app.view.dispose();
   app.view = new Scene3D($("view"), layout, { instanced: INSTANCED });
   app.shown = new Array(o.count).fill(null);
-  app.keyOf = new Array(o.count).fill("offline");
+  app.keyOf = new Array(o.count).fill(NO_DATA);
   app.labelSid = new Int32Array(o.count).fill(-1);
   app.alarms.clear();
   const equipment = new Color(EQUIPMENT_COLOR);
   for (let i = 0; i < o.count; i++) {
-    if (o.machine[i]) app.view.setColor(i, colorOf("offline"));
+    if (o.machine[i]) app.view.setColor(i, colorOf(NO_DATA));
     else {
       app.view.setColor(i, equipment);
       app.keyOf[i] = null;
@@ -202,7 +205,7 @@ function recolour(i, value) {
     app.unknown.add(key);
     buildLegend();
   }
-  if (ALARM_STATES.has(key)) app.alarms.add(i);
+  if (isAlarm(key)) app.alarms.add(i);
   else app.alarms.delete(i);
   app.view.setColor(i, colorOf(key));
 }
@@ -384,12 +387,12 @@ function wirePointer() {
 function buildLegend() {
   const ul = $("legend-list");
   ul.textContent = "";
-  const entries = [...LEGEND.map((k) => [k, k]), ...[...app.unknown].map((k) => [k, `${k.slice(6)} (unknown)`])];
+  const entries = [...legendKeys().map((k) => [k, labelOf(k)]), ...[...app.unknown].map((k) => [k, `${k.slice(6)} (unknown)`])];
   for (const [key, label] of entries) {
     const li = document.createElement("li");
     li.dataset.key = key;
     const sw = document.createElement("span");
-    sw.className = `swatch${ALARM_STATES.has(key) ? " pulse" : ""}`;
+    sw.className = `swatch${isAlarm(key) ? " pulse" : ""}`;
     sw.style.background = hexOf(key);
     const n = document.createElement("span");
     n.className = "count";
@@ -524,7 +527,7 @@ function banner(text, ms = 0) {
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
   import("./testing.js").then((m) =>
-    m.installTestHooks({ app, instanced: INSTANCED, labelPool, palette: { ...STATE_COLORS, unknown: UNKNOWN_COLOR, equipment: EQUIPMENT_COLOR } }),
+    m.installTestHooks({ app, instanced: INSTANCED, labelPool, palette }),
   );
 }
 

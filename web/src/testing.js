@@ -7,7 +7,7 @@ const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.get
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: Record<string, string>}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>}} ctx
  */
 export function installTestHooks({ app, instanced, labelPool, palette }) {
   const INSTANCED = instanced;
@@ -39,7 +39,7 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     colorOf: (id) => app.view.colorHex(row(id)),
     stateOf: (id) => app.shown[row(id)],
     legendKeyOf: (id) => app.keyOf[row(id)],
-    palette: () => ({ ...palette }),
+    palette: () => palette(),
     legend: () =>
       [...$("legend-list").children].map((li) => ({
         key: li.dataset.key,
