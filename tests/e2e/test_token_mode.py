@@ -105,3 +105,30 @@ def test_viewer_works_with_a_token_and_the_api_refuses_without(
     )
     assert "#token" not in page.url  # the page drops the token from the address bar
     assert console.errors == []
+
+
+def test_live_table_works_with_the_token(token_server: tuple[str, str], browser: Any) -> None:
+    """The plain table page sends the token on its fetch and its websocket (it used to loop on 401)."""
+    url, token = token_server
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        console = Console()
+        console.attach(page)
+        page.goto(f"{url}/static/table.html#token={token}")
+        page.wait_for_function("() => document.getElementById('status').textContent === 'live'", timeout=30_000)
+        assert page.locator("#plant-name").inner_text() == "Bottling plant (demo)"
+        req = urllib.request.Request(
+            url + "/api/ingest",
+            data=json.dumps([{"twin": CAPPER, "signal": "state", "value": "setup"}]).encode(),
+            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.loads(r.read())["stored"] == 1
+        row = page.locator("#live tbody tr", has_text=CAPPER)
+        row.locator(".st .state.setup").wait_for(timeout=20_000)
+        assert row.locator(".st").inner_text() == "setup"
+        assert "#token" not in page.url
+        assert console.errors == []
+    finally:
+        ctx.close()
