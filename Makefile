@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
 	@echo "make test   - install, then run the whole test suite"
-	@echo "make lint   - ruff, mypy (strict) and the import contract (lint-imports)"
+	@echo "make lint   - ruff, mypy (strict), the import contract (lint-imports), tsc --checkJs on the viewer"
 	@echo "make bench  - run the benchmarks (figures with their baselines)"
 
 $(STAMP): pyproject.toml
@@ -48,10 +48,11 @@ browser:
 test: $(STAMP) web browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) web
 	$(VENV)/bin/ruff check twinverse tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	cd web && npx --no-install tsc -p .  # type-check the viewer's JavaScript (checkJs)
 
 bench: $(STAMP) web
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)

@@ -77,10 +77,10 @@ export async function getJSON(url) {
   const token = apiToken();
   const r = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
   if (r.status === 401) {
-    const err = new Error(
+    const err = /** @type {Error & {status?: number}} */ (new Error(
       "this server needs an API token: open the page as /#token=YOUR_TOKEN " +
         "(the server writes an admin token to its data directory, admin.token)",
-    );
+    ));
     err.status = 401;
     throw err;
   }

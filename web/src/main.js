@@ -27,7 +27,10 @@ const LOOKBACK = "6h";
 const LABEL_SIGNALS = ["speed", "level", "power", "temperature", "pressure"];
 const SPANS = { "15m": 900e3, "1h": 3600e3, "6h": 21600e3, "24h": 86400e3 };
 
-const $ = (id) => document.getElementById(id);
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+/** The time-line's form controls (inputs and selects) by id. @param {string} id */
+const control = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
 
 const app = {
   layout: null,
@@ -214,7 +217,7 @@ function recolour(i, value) {
 const travel = { inflight: false, pending: false, timer: null };
 
 function spanMs() {
-  return SPANS[$("tl-span").value];
+  return SPANS[control("tl-span").value];
 }
 
 function setMode(mode) {
@@ -224,7 +227,7 @@ function setMode(mode) {
   if (mode === "live") {
     app.travelAt = null;
     app.pastLabel = [];
-    $("tl-slider").value = $("tl-slider").max;
+    control("tl-slider").value = control("tl-slider").max;
     $("tl-time").textContent = "live";
     for (let s = 0; s < app.meta.length; s++) if (app.meta[s]) show(s, app.liveVal[s] ?? null);
   }
@@ -239,7 +242,7 @@ function travelTo(at) {
   if (app.mode !== "past") setMode("past");
   app.travelAt = at;
   const frac = 1 - (Date.now() - at) / spanMs();
-  $("tl-slider").value = String(Math.round(Math.max(0, frac) * Number($("tl-slider").max)));
+  control("tl-slider").value = String(Math.round(Math.max(0, frac) * Number(control("tl-slider").max)));
   $("tl-time").textContent = new Date(at).toLocaleString();
   requestTravel();
 }
@@ -290,7 +293,7 @@ function stopPlay() {
 }
 
 function wireTimeline() {
-  const slider = $("tl-slider");
+  const slider = control("tl-slider");
   slider.addEventListener("input", () => {
     const frac = Number(slider.value) / Number(slider.max);
     if (frac >= 1) {
@@ -310,9 +313,9 @@ function wireTimeline() {
     $("tl-play").textContent = "⏸";
     $("tl-play").title = "pause";
     const tick = 250;
-    travel.timer = setInterval(() => travelTo(app.travelAt + tick * Number($("tl-speed").value)), tick);
+    travel.timer = setInterval(() => travelTo(app.travelAt + tick * Number(control("tl-speed").value)), tick);
   };
-  $("tl-span").onchange = () => {
+  control("tl-span").onchange = () => {
     if (app.mode === "past") travelTo(Math.max(app.travelAt, Date.now() - spanMs()));
   };
 }
@@ -405,7 +408,9 @@ function buildLegend() {
 function updateLegendCounts() {
   const counts = new Map();
   for (const k of app.keyOf) if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
-  for (const li of $("legend-list").children) li.querySelector(".count").textContent = counts.get(li.dataset.key) ?? 0;
+  for (const li of /** @type {HTMLCollectionOf<HTMLElement>} */ ($("legend-list").children)) {
+    li.querySelector(".count").textContent = String(counts.get(li.dataset.key) ?? 0);
+  }
 }
 setInterval(() => app.layout && updateLegendCounts(), 500);
 
@@ -532,6 +537,6 @@ if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
 }
 
 wireTimeline();
-$("search").addEventListener("input", (e) => app.tree?.render(e.target.value));
+$("search").addEventListener("input", (e) => app.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => app.view?.fit(undefined, true);
 boot();

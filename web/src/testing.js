@@ -17,7 +17,7 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     return i;
   }
 
-  window.__twinverse = {
+  /** @type {any} */ (window).__twinverse = {
     get ready() {
       return app.firstFullFrame !== null;
     },
@@ -41,10 +41,10 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     legendKeyOf: (id) => app.keyOf[row(id)],
     palette: () => palette(),
     legend: () =>
-      [...$("legend-list").children].map((li) => ({
+      [.../** @type {HTMLCollectionOf<HTMLElement>} */ ($("legend-list").children)].map((li) => ({
         key: li.dataset.key,
         text: li.textContent.trim(),
-        color: li.querySelector(".swatch").style.background,
+        color: /** @type {HTMLElement} */ (li.querySelector(".swatch")).style.background,
       })),
     screenPoint: (id) => app.view.screenPoint(row(id)),
     pickAt: (x, y) => {
