@@ -6,6 +6,7 @@ and the exact 401/403 bodies. Trust routes end to end and the role matrix are in
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -159,3 +160,12 @@ def test_a_request_is_authenticated_once(world: tuple[TestClient, Tokens]) -> No
     finally:
         trust.authenticate = original
     assert calls == [tokens.viewer]
+
+
+def test_a_405_says_which_methods_are_allowed(tmp_path: pathlib.Path) -> None:
+    settings = Settings(plant=example_path(), data_dir=tmp_path, store=":memory:", auth="open", seal_history=False)
+    with TestClient(create_app(platform=Platform(settings))) as client:
+        r = client.delete("/api/plant")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET"
+    assert r.headers["content-type"] == "application/problem+json"
