@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from twinverse.store import DuckDBStore
 
 T0 = 1_700_000_000_000_000
 FILLER = "bottling/line1/filler"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -24,6 +26,29 @@ def engine(plant: Plant, tmp_path: Path) -> Iterator[Engine]:
     store = DuckDBStore(tmp_path / "hub.duckdb")
     yield Engine(plant, store)
     store.close()
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a fresh event loop in its own thread.
+
+    A session-scoped Playwright (sync API) keeps a loop running on the main thread, where
+    ``asyncio.run`` refuses to start; the hub is meant to be used from any loop anyway.
+    """
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(asyncio.run(coro))
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+    return out[0]
 
 
 def _ingest(engine: Engine, sids: list[int], t: int = 0) -> None:
@@ -52,7 +77,7 @@ def test_changed_is_the_seq_diff_of_the_subscribed_sids(engine: Engine, plant: P
         hub.close()
         return seen
 
-    assert asyncio.run(scenario()) == [[], [temp], [], sorted([speed, temp]), []]
+    assert run(scenario()) == [[], [temp], [], sorted([speed, temp]), []]
 
 
 def test_a_batch_wakes_every_waiter_even_from_another_thread(engine: Engine, plant: Plant) -> None:
@@ -71,7 +96,7 @@ def test_a_batch_wakes_every_waiter_even_from_another_thread(engine: Engine, pla
         hub.close()
         return timed_out, woke_a, woke_b, n
 
-    assert asyncio.run(scenario()) == (False, True, True, 2)
+    assert run(scenario()) == (False, True, True, 2)
 
 
 def test_closed_subscriptions_and_hubs_stop_listening(engine: Engine, plant: Plant) -> None:
@@ -88,4 +113,4 @@ def test_closed_subscriptions_and_hubs_stop_listening(engine: Engine, plant: Pla
         await asyncio.sleep(0)  # a wake-up would have been scheduled on this loop
         return after_close, b.event.is_set()
 
-    assert asyncio.run(scenario()) == (1, False)
+    assert run(scenario()) == (1, False)
