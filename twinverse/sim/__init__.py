@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .distributions import Distribution, DistributionError, parse_distribution, register_distribution
 from .energy import CHINA_GRID_FACTOR, DEFAULT_GRID_FACTOR
-from .engine import InitialState, RunConfig, simulate
+from .engine import simulate
 from .errors import DeadlockError, RunConfigError
 from .live import LiveSnapshot, snapshot_from_live
 from .network import (
@@ -39,6 +39,8 @@ from .network import (
 )
 from .optimise import BufferPlan, optimise_buffers
 from .results import BufferStats, Estimate, Replication, ScenarioResult, StationStats
+from .runconfig import InitialState, RunConfig
+from .runner import JobStatus, SimJob, SimRunner
 from .scenario import run_scenario
 from .spec import load_network, loads_network, network_from_plant
 from .states import STATE_NAMES, STATION_STATES
@@ -62,6 +64,7 @@ __all__ = [
     "FailureBasis",
     "FailureMode",
     "InitialState",
+    "JobStatus",
     "LiveSnapshot",
     "Network",
     "Param",
@@ -71,6 +74,8 @@ __all__ = [
     "RunConfig",
     "RunConfigError",
     "ScenarioResult",
+    "SimJob",
+    "SimRunner",
     "Sink",
     "Source",
     "Station",
