@@ -40,6 +40,7 @@ from .network import (
 from .optimise import BufferPlan, optimise_buffers
 from .results import BufferStats, Estimate, Replication, ScenarioResult, StationStats
 from .runconfig import InitialState, RunConfig
+from .runner import JobStatus, SimJob, SimRunner
 from .scenario import run_scenario
 from .spec import load_network, loads_network, network_from_plant
 from .states import STATE_NAMES, STATION_STATES
@@ -63,6 +64,7 @@ __all__ = [
     "FailureBasis",
     "FailureMode",
     "InitialState",
+    "JobStatus",
     "LiveSnapshot",
     "Network",
     "Param",
@@ -72,6 +74,8 @@ __all__ = [
     "RunConfig",
     "RunConfigError",
     "ScenarioResult",
+    "SimJob",
+    "SimRunner",
     "Sink",
     "Source",
     "Station",
