@@ -81,6 +81,18 @@ def _status(url: str, token: str | None) -> int:
         return exc.code
 
 
+def _set_state(url: str, token: str, state: str) -> int:
+    """Ingest the capper's state over HTTP with the token; the number of rows stored."""
+    req = urllib.request.Request(
+        url + "/api/ingest",
+        data=json.dumps([{"twin": CAPPER, "signal": "state", "value": state}]).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        stored: int = json.loads(r.read())["stored"]
+    return stored
+
+
 def test_viewer_works_with_a_token_and_the_api_refuses_without(
     token_server: tuple[str, str], open_page: Callable[[str], tuple[Any, Console]]
 ) -> None:
@@ -92,13 +104,7 @@ def test_viewer_works_with_a_token_and_the_api_refuses_without(
     page, console = open_page(f"{url}/#token={token}")
     pickables = page.evaluate("() => window.__twinverse.pickables()")
     assert CAPPER in pickables
-    req = urllib.request.Request(
-        url + "/api/ingest",
-        data=json.dumps([{"twin": CAPPER, "signal": "state", "value": "blocked"}]).encode(),
-        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        assert json.loads(r.read())["stored"] == 1
+    assert _set_state(url, token, "blocked") == 1
     # the websocket (authorised with the token) delivers the change to the page
     page.wait_for_function(
         "(t) => window.__twinverse.stateOf(t) === 'blocked'", arg=CAPPER, timeout=20_000, polling="raf"
@@ -118,13 +124,7 @@ def test_live_table_works_with_the_token(token_server: tuple[str, str], browser:
         page.goto(f"{url}/static/table.html#token={token}")
         page.wait_for_function("() => document.getElementById('status').textContent === 'live'", timeout=30_000)
         assert page.locator("#plant-name").inner_text() == "Bottling plant (demo)"
-        req = urllib.request.Request(
-            url + "/api/ingest",
-            data=json.dumps([{"twin": CAPPER, "signal": "state", "value": "setup"}]).encode(),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as r:
-            assert json.loads(r.read())["stored"] == 1
+        assert _set_state(url, token, "setup") == 1
         row = page.locator("#live tbody tr", has_text=CAPPER)
         row.locator(".st .state.setup").wait_for(timeout=20_000)
         assert row.locator(".st").inner_text() == "setup"
