@@ -198,3 +198,18 @@ def test_every_point_is_either_in_the_batch_or_quarantined(plant: Plant, picks: 
     assert dec.batch.num_rows == n_good
     assert dec.rejected == len(points) - n_good
     assert dec.rejects.column("reason").null_count == 0
+
+
+def test_parse_timestamps_of_every_arrow_unit_and_out_of_range() -> None:
+    """Known µs for each unit; values µs cannot hold, and huge integers, are unparsable (never a crash)."""
+    from twinverse.core import NEVER
+    from twinverse.ingest.decode import parse_timestamps
+
+    now = 1_790_000_000_000_000
+    assert parse_timestamps(pa.array([1, None], pa.timestamp("s")), now).tolist() == [1_000_000, now]
+    assert parse_timestamps(pa.array([1], pa.timestamp("ms"))).tolist() == [1_000]
+    assert parse_timestamps(pa.array([1_500, -1_500], pa.timestamp("ns"))).tolist() == [1, -2]
+    assert parse_timestamps(pa.array([10**15], pa.timestamp("s"))).tolist() == [NEVER]
+    assert parse_timestamps(pa.array([2**63 - 1], pa.timestamp("ns"))).tolist() == [(2**63 - 1) // 1000]
+    assert parse_timestamps(pa.array([2**62, 1_790_000_000_000], pa.int64())).tolist() == [NEVER, now]
+    assert parse_timestamps(pa.array([2**53 + 1], pa.int64())).tolist() == [2**53 * 1000]  # ms, float-rounded

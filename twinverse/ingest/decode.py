@@ -74,7 +74,10 @@ def quarantine_rows(
 def _short(v: Any, limit: int = 200) -> str | None:
     if v is None:
         return None
-    text = v if isinstance(v, str) else repr(v)
+    try:
+        text = v if isinstance(v, str) else repr(v)
+    except RecursionError:  # a value nested thousands of levels deep
+        return "(nested too deeply to show)"
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -93,9 +96,10 @@ def parse_timestamps(ts: Sequence[Any] | pa.Array, now_us: int | None = None) ->
     if pa.types.is_null(t):
         return np.full(n, now, dtype=np.int64)
     if pa.types.is_timestamp(t):
-        out = arr.cast(TS_TYPE).cast(pa.int64())
+        return _timestamps_us(arr, now)
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
-        f = np.asarray(arr.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False))
+        # Unsafe: integers beyond 2^53 lose their last digits as floats, and are out of range anyway.
+        f = np.asarray(arr.cast(pa.float64(), safe=False).fill_null(np.nan).to_numpy(zero_copy_only=False))
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(f) & (np.abs(f) < 9.2e15)
         res = np.where(ok, np.round(np.where(ok, f, 0) * 1000.0), 0).astype(np.int64)
@@ -111,6 +115,27 @@ def parse_timestamps(ts: Sequence[Any] | pa.Array, now_us: int | None = None) ->
     else:
         return np.array([_one_ts(v, now) for v in arr.to_pylist()], dtype=np.int64)
     return np.asarray(out.fill_null(now).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+#: µs per unit of an Arrow timestamp type (ns divides).
+_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+def _timestamps_us(arr: pa.Array, now: int) -> npt.NDArray[np.int64]:
+    """An Arrow timestamp array of any unit as µs; values µs cannot hold become unparsable."""
+    raw = np.asarray(arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    unit = arr.type.unit
+    if unit == "ns":
+        out = raw // 1000
+    else:
+        factor = _PER_UNIT[unit]
+        limit = np.iinfo(np.int64).max // factor
+        bad = (raw > limit) | (raw < -limit)
+        out = np.where(bad, 0, raw) * factor
+        out[bad] = _BAD_TS
+    if arr.null_count:
+        out[np.asarray(arr.is_null().to_numpy(zero_copy_only=False))] = now
+    return out
 
 
 def _one_ts(v: Any, now: int) -> int:
@@ -252,7 +277,11 @@ def decode_columns(
     rows = np.flatnonzero(bad)
     twl, sgl = tw.to_pylist(), sg.to_pylist()
     vals = values.to_pylist() if isinstance(values, pa.Array) else values
-    tsl = ts.to_pylist() if isinstance(ts, pa.Array) else ts
+    if isinstance(ts, pa.Array):
+        # Out-of-range timestamps cannot become datetimes: show them as the numbers they are.
+        tsl = ts.cast(pa.int64()).to_pylist() if pa.types.is_timestamp(ts.type) else ts.to_pylist()
+    else:
+        tsl = ts
     reasons = []
     for r in rows.tolist():
         if sid[r] < 0:

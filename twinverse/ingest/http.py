@@ -148,6 +148,9 @@ def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
             twin = twin.cast(pa.string())
         if pa.types.is_dictionary(signal.type):
             signal = signal.cast(pa.string())
+        for name, c in (("twin", twin), ("signal", signal)):
+            if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+                raise InputError(f"Arrow column {name!r} must hold strings (twin ids / signal names), got {c.type}")
         return decode_columns(plant, twin, signal, ts, value, quality=col("quality"), units=col("unit"), source=source)
     raise InputError(
         "Arrow body needs columns (twin, signal, ts, value) or (ts, sid, value); got " + ", ".join(table.column_names)

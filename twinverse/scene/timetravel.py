@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core.clock import NEVER, to_us
+from ..errors import InputError
 from ..model import Plant
 from ..store import Aggregate, HistoryQuery, HistoryReader
 
@@ -53,7 +54,10 @@ def state_at(
     window has ``value`` None.
     """
     sids = _sids(plant, within, signals)
-    start = at - lookback
+    try:
+        start = at - lookback
+    except OverflowError:
+        raise InputError(f"at: {at.isoformat()} is too early to look {lookback} back from") from None
     end = at + timedelta(microseconds=1)  # the store's end is exclusive; include ``at``
     query = HistoryQuery(tuple(int(s) for s in sids), start, end, lookback, Aggregate.LAST, 10 * len(sids) + 10)
     table = store.history(query)

@@ -211,7 +211,7 @@ def history(
 def quarantine(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> QuarantineOut:
     """Rejected observations with their reasons, newest first."""
     store = get_platform(request).store
