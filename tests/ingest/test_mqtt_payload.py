@@ -107,3 +107,21 @@ def test_preview_is_bounded_and_readable() -> None:
     long = preview(b"y" * 1000, limit=10)
     assert long.startswith("y" * 10) and len(long) < 40
     assert "\\x" in preview(b"\xff\x00") or "�" in preview(b"\xff\x00")
+
+
+def test_issue10_shapes_get_reasons_and_keep_valid_points(plant: Plant) -> None:
+    """Huge timestamps and deep nesting are quarantined with a reason; one bad timestamp in a
+    columns message costs only its own point."""
+    sid = plant.signals.sid(FILLER, "temperature")
+    batch, rejects, counts = flush(
+        plant,
+        (T + "temperature", b'[{"ts": 9223372036854775807, "value": 4.2}]'),
+        (T + "temperature", b'{"ts": 1790000000000, "value": ' + b"[" * 1000 + b"]" * 1000 + b"}"),
+        (T + "temperature", orjson.dumps({"ts": [NOW_MS, "bad", NOW_MS + 1000], "value": [1.0, 2.0, 3.0]})),
+    )
+    assert batch is not None and columns(batch) == ([sid, sid], [NOW_MS * 1000, (NOW_MS + 1000) * 1000], [1.0, 3.0])
+    assert rejects is not None
+    reasons = sorted(rejects.column("reason").to_pylist())
+    assert len(reasons) == 3 and not any("internal error" in r for r in reasons)
+    assert sum("unparsable timestamp" in r for r in reasons) == 2
+    assert counts == {"decode": 2, "shape": 1}
