@@ -267,3 +267,13 @@ def test_ok_line_prints_a_file_name_with_brackets(capsys: pytest.CaptureFixture[
     path.write_text(example_path().read_text())
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 0 and out.startswith(f"ok {path}: plant 'bottling'")
+
+
+def test_plugins_lists_builtins_with_their_origin(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "twinverse.sources"
+    assert "  mqtt         twinverse.ingest.mqtt:mqtt_source  (twinverse)" in lines
+    assert "  duckdb       twinverse.store.duckdb:open_duckdb  (twinverse)" in lines
+    assert lines.index("twinverse.stores") > lines.index("twinverse.sources")

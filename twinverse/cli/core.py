@@ -10,6 +10,7 @@ import pyarrow as pa
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .. import plugins as registry
 from ..config import Settings, load_settings
 from ..core.timetext import parse_time
 from ..demo import DemoFeed, build_demo
@@ -83,6 +84,14 @@ def register(app: typer.Typer) -> None:
             plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir, auth=auth
         )
         _serve(Platform(settings))  # a broker in the settings starts the mqtt source
+
+    @app.command()
+    def plugins() -> None:
+        """List the installed sources and stores: built-ins and plugins, with where each comes from."""
+        for group in (registry.SOURCES, registry.STORES):
+            console.print(f"[bold]{escape(group)}[/bold]")
+            for name, plugin in sorted(registry.available(group).items()):
+                console.print(f"  {name:<12} {plugin.value}  ({plugin.origin})", markup=False)
 
     @app.command()
     def validate(file: Path = typer.Argument(..., help="Plant YAML file.")) -> None:
