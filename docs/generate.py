@@ -1,4 +1,7 @@
-"""Generate docs/cli.md (from --help), the settings table of docs/configuration.md and the route table of docs/api.md.
+"""Generate docs/cli.md (from --help), the settings and route tables, and the import drawing.
+
+The settings table goes into docs/configuration.md, the route table into docs/api.md, and
+the package import graph (read with grimp, import-linter's engine) into docs/architecture.md.
 
 Run ``python docs/generate.py`` after changing commands or settings; tests/test_docs.py
 fails when the committed files differ from what this script produces.
@@ -110,11 +113,59 @@ def api_markdown() -> str:
     return f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}"
 
 
+#: The floors of docs/architecture.md, top first (as in pyproject's import contract).
+FLOORS = [
+    ["cli"], ["api", "demo"], ["platform"], ["ingest", "sim", "scene"], ["live"], ["trust"], ["store"],
+    ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
+]
+
+
+def import_edges() -> list[tuple[str, str]]:
+    """``(importer, imported)`` between twinverse's top-level packages and modules, sorted."""
+    import grimp
+
+    graph = grimp.build_graph("twinverse", cache_dir=None)
+    top = {m.split(".")[1] for m in graph.modules if m.count(".") >= 1} - {"__main__"}
+    edges = set()
+    for a in top:
+        for b in top - {a}:
+            if graph.direct_import_exists(importer=f"twinverse.{a}", imported=f"twinverse.{b}", as_packages=True):
+                edges.add((a, b))
+    return sorted(edges)
+
+
+def imports_mermaid() -> str:
+    """The package import graph as a Mermaid flowchart, floors as rows, every arrow pointing down."""
+    floor_of = {p: i for i, row in enumerate(FLOORS) for p in row}
+    lines = ["```mermaid", "flowchart TD"]
+    for i, row in enumerate(FLOORS):
+        lines.append(f"  subgraph floor{len(FLOORS) - i - 1}[\" \"]")
+        lines.append("    direction LR")
+        lines.extend(f"    {p}" for p in row)
+        lines.append("  end")
+    for a, b in import_edges():
+        if b == "errors" and a != "core":
+            continue  # everything raises the one exception tree: drawn once, from core
+        arrow = "-->" if floor_of[a] < floor_of[b] else "-. UPWARD .->"
+        lines.append(f"  {a} {arrow} {b}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def architecture_markdown() -> str:
+    text = (DOCS / "architecture.md").read_text()
+    start, end = "<!-- imports:start -->", "<!-- imports:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{imports_mermaid()}\n{end}{tail}"
+
+
 def main() -> None:
     (DOCS / "cli.md").write_text(cli_markdown())
     (DOCS / "configuration.md").write_text(configuration_markdown())
     (DOCS / "api.md").write_text(api_markdown())
-    print("wrote docs/cli.md, docs/configuration.md and docs/api.md", file=sys.stderr)
+    (DOCS / "architecture.md").write_text(architecture_markdown())
+    print("wrote docs/cli.md, docs/configuration.md, docs/api.md and docs/architecture.md", file=sys.stderr)
 
 
 if __name__ == "__main__":

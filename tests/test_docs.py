@@ -72,3 +72,13 @@ def test_readme_points_to_the_api_reference() -> None:
     readme = (ROOT / "README.md").read_text()
     api = readme.split("## API", 1)[1].split("\n## ", 1)[0]
     assert "docs/api.md" in api and "| route |" not in api
+
+
+def test_import_drawing_is_current_and_points_down(generate) -> None:  # type: ignore[no-untyped-def]
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    assert text == generate.architecture_markdown(), "run: python docs/generate.py"
+    edges = generate.import_edges()
+    assert ("store", "live") not in edges and ("live", "trust") not in edges  # the old cycle and upward arrow
+    floor = {p: i for i, row in enumerate(generate.FLOORS) for p in row}
+    assert [e for e in edges if floor[e[0]] >= floor[e[1]]] == []
+    assert "-. UPWARD .->" not in text
