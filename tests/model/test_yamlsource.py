@@ -164,3 +164,21 @@ def test_reads_a_file(tmp_path: Path) -> None:
     assert doc.file == str(f)
     assert doc.data == {"plant": "p", "name": "Plant"}
     assert doc.lines[("name",)] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("plant: p\ntwins: " + "[" * 600 + "\n", 2, "nested too deeply"),  # flow nesting
+        ("plant: p\nx:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(3000)), None, "nested too deeply"),
+        ("plant: p\nname: " + "9" * 100_000 + "\n", 2, "name: value 99999999999999999999…(100000 characters)"),
+    ],
+    ids=["flow-600", "block-3000", "100k-digit-int"],
+)
+def test_pathological_yaml_is_a_located_problem(text: str, line: int | None, message: str) -> None:
+    """No traceback: PyYAML's recursion and Python's int-digit limit become located problems."""
+    with pytest.raises(ModelLoadError) as info:
+        read_yaml("deep.yaml", text=text)
+    [problem] = info.value.details
+    assert (problem.location.file, problem.location.line) == ("deep.yaml", line)
+    assert message in str(problem)

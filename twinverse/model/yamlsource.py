@@ -102,6 +102,11 @@ class _Builder:
             except yaml.constructor.ConstructorError:
                 self.problems.append(Problem(f"unsupported YAML tag {node.tag!r}", self._loc(node, path)))
                 return None
+            except ValueError:  # e.g. an integer of more digits than Python converts (4,300)
+                shown = node.value if len(node.value) <= 40 else f"{node.value[:20]}…({len(node.value)} characters)"
+                self.problems.append(Problem(f"value {shown} is not a usable {node.tag.rsplit(':', 1)[-1]}",
+                                             self._loc(node, path)))
+                return None
         raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
     def _build_collection(self, node: yaml.MappingNode | yaml.SequenceNode, path: PathKey) -> Any:
@@ -132,6 +137,17 @@ class _Builder:
         return Location(self.file, node.start_mark.line + 1, format_path(path) or None)
 
 
+def _deepest_line(text: str) -> int | None:
+    """The line where bracket nesting first passes 100 levels (where to look), if it does."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        for ch in line:
+            depth += (ch in "[{") - (ch in "]}")
+            if depth > 100:
+                return number
+    return None
+
+
 def read_yaml(source: str | Path, *, text: str | None = None, strict: bool = True) -> LocatedDoc:
     """Parse a YAML file (or ``text`` named ``source``) into a :class:`LocatedDoc`.
 
@@ -160,6 +176,10 @@ def read_yaml(source: str | Path, *, text: str | None = None, strict: bool = Tru
         raise ModelLoadError([Problem(msg, Location(name, line))]) from exc
     except yaml.YAMLError as exc:
         raise ModelLoadError([Problem(f"YAML error: {exc}", Location(name))]) from exc
+    except RecursionError:  # PyYAML's parser recurses per nesting level
+        line = _deepest_line(text)
+        raise ModelLoadError([Problem("document is nested too deeply to read (hundreds of levels)",
+                                      Location(name, line))]) from None
     if root is None:
         raise ModelLoadError([Problem("file is empty", Location(name, 1))])
     builder = _Builder(name)
