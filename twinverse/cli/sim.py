@@ -115,7 +115,7 @@ def run(
     reps: int | None = REPS,
     seed: int | None = SEED,
     method: str = METHOD,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document (schema twinverse.sim.result/1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document (schema twinverse.sim.result/2)."),
 ) -> None:
     """Simulate FILE: throughput, WIP, lead time, station states, OEE, energy, CO2e, bottleneck."""
     net = load_network(file)

@@ -3,7 +3,7 @@
 A :class:`Replication` is what one run of the engine measured; a :class:`ScenarioResult`
 holds the replications of one scenario and reports each figure as an :class:`Estimate`
 (mean and 95 % confidence half-width over replications, Student t). ``to_dict()`` gives
-the JSON document described in docs/simulation.md (``schema: twinverse.sim.result/1``).
+the JSON document described in docs/simulation.md (``schema: twinverse.sim.result/2``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
     "station_stats",
 ]
 
-SCHEMA = "twinverse.sim.result/1"
+SCHEMA = "twinverse.sim.result/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +242,7 @@ class ScenarioResult:
         return (best, share[best]) if share[best] > 0 else (None, 0.0)
 
     def to_dict(self, *, replications: bool = False) -> dict[str, Any]:
-        """The JSON document of this scenario (schema ``twinverse.sim.result/1``)."""
+        """The JSON document of this scenario (schema ``twinverse.sim.result/2``)."""
         first = self.reps[0]
         bn, share = self.bottleneck()
         stations = []

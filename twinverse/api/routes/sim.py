@@ -59,7 +59,7 @@ class RunSummary(BaseModel):
 
 
 class RunDetail(RunSummary):
-    """A run with its starting state and, once done, its result (schema twinverse.sim.result/1)."""
+    """A run with its starting state and, once done, its result (schema twinverse.sim.result/2)."""
 
     snapshot: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
