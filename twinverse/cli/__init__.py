@@ -13,9 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import history, scene, sim, trust
-from .core import register
-from .output import err_console, print_error
+from . import core, history, output, scene, sim, trust
 
 __all__ = ["app", "main"]
 
@@ -44,7 +42,7 @@ def _root(
     _state["debug"] = debug
 
 
-register(app)
+core.register(app)
 
 
 app.add_typer(sim.app, name="sim")
@@ -70,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if isinstance(exc, ModelLoadError):
             for p in exc.details:
-                print_error(p)
-            err_console.print(f"{len(exc.details)} problem(s) found", markup=False)
+                output.print_error(p)
+            output.err_console.print(f"{len(exc.details)} problem(s) found", markup=False)
         else:
-            print_error(exc.message)
+            output.print_error(exc.message)
         sys.exit(1)
