@@ -57,12 +57,17 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
-def configuration_markdown() -> str:
-    text = (DOCS / "configuration.md").read_text()
-    start, end = "<!-- settings:start -->", "<!-- settings:end -->"
+def replace_block(doc: str, name: str, body: str) -> str:
+    """``doc`` (a file in docs/) with the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced."""
+    text = (DOCS / doc).read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{settings_table()}\n{end}{tail}"
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def configuration_markdown() -> str:
+    return replace_block("configuration.md", "settings", settings_table())
 
 
 #: Routes that are not the API proper: the web page, its files and FastAPI's own docs.
@@ -106,11 +111,7 @@ def api_routes() -> list[tuple[str, str, str, str]]:
 def api_markdown() -> str:
     rows = ["| method | path | permission | summary |", "|---|---|---|---|"]
     rows += [f"| {m} | `{p}` | `{perm}` | {summary} |" for m, p, perm, summary in api_routes()]
-    text = (DOCS / "api.md").read_text()
-    start, end = "<!-- routes:start -->", "<!-- routes:end -->"
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}"
+    return replace_block("api.md", "routes", "\n".join(rows))
 
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
@@ -153,11 +154,7 @@ def imports_mermaid() -> str:
 
 
 def architecture_markdown() -> str:
-    text = (DOCS / "architecture.md").read_text()
-    start, end = "<!-- imports:start -->", "<!-- imports:end -->"
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{imports_mermaid()}\n{end}{tail}"
+    return replace_block("architecture.md", "imports", imports_mermaid())
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .clock import NEVER, iso, ms
+from .clock import NEVER, ms
 
 __all__ = ["NEVER", "KindCode", "ValueFormatter"]
 
@@ -79,7 +79,3 @@ class ValueFormatter:
         """``{"sid", "value", "ts"}`` for JSON: display values, ts in epoch ms (None for :data:`NEVER`)."""
         return {"sid": np.asarray(sids).tolist(), "value": self.values(sids, values), "ts": ms(ts_us)}
 
-    @staticmethod
-    def iso_or_none(ts_us: int) -> str | None:
-        """One µs timestamp as ISO 8601, None for :data:`NEVER`."""
-        return None if ts_us == NEVER else iso(ts_us)

@@ -3,7 +3,7 @@
 // opened with window.__TWINVERSE_TEST__ set (Playwright's add_init_script), so the
 // production bundle carries none of it.
 
-const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
