@@ -43,6 +43,8 @@ class Platform:
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
         self.engine = Engine(plant, self.store)
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
+        # Ingest requests carry an IngestAudit tag: logged with the group commit that stored them.
+        self.engine.on_commit(self.trust.log_ingest)
         self.sealer: HistorySealer | None = None
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
@@ -95,5 +97,6 @@ class Platform:
         if self.sealer is not None:
             self.sealer.stop()
         self.hub.close()
+        self.engine.close()  # stores what is still queued
         self.store.close()
         self.trust.close()

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-__all__ = ["BATCH_SCHEMA", "QUARANTINE_SCHEMA", "TS_TYPE", "make_batch", "ts_to_us"]
+__all__ = ["BATCH_SCHEMA", "QUARANTINE_SCHEMA", "TS_TYPE", "make_batch", "ts_array", "ts_to_us"]
 
 
 TS_TYPE = pa.timestamp("us", tz="UTC")
@@ -40,8 +40,25 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+def ts_array(us: Any) -> pa.Array:
+    """Int µs since the epoch as a ``timestamp[us, UTC]`` Arrow array, without a copy or a cast kernel.
+
+    >>> ts_array(np.array([0, 1_500_000])).to_pylist()[1].isoformat()
+    '1970-01-01T00:00:01.500000+00:00'
+    """
+    arr = np.ascontiguousarray(us, dtype=np.int64)
+    return pa.Array.from_buffers(TS_TYPE, len(arr), [None, pa.py_buffer(arr)])
+
+
 def ts_to_us(ts: Any) -> npt.NDArray[np.int64]:
-    """Timestamps (datetime64, Arrow timestamp array, or int µs) as int64 µs since the epoch."""
+    """Timestamps (datetime64, Arrow timestamp array, or int µs) as int64 µs since the epoch.
+
+    A ``timestamp[us, UTC]`` array without nulls comes back as a read-only view of its buffer.
+    """
+    if isinstance(ts, pa.ChunkedArray) and ts.num_chunks == 1:
+        ts = ts.chunk(0)
+    if isinstance(ts, pa.Array) and ts.type == TS_TYPE and ts.null_count == 0 and len(ts):
+        return np.frombuffer(ts.buffers()[1], dtype=np.int64, count=len(ts), offset=ts.offset * 8)
     if isinstance(ts, (pa.Array, pa.ChunkedArray)):
         return np.asarray(ts.cast(TS_TYPE).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
     arr = np.asarray(ts)
@@ -69,7 +86,7 @@ def make_batch(
     n = len(us)
     q = np.zeros(n, dtype=np.uint8) if quality is None else np.asarray(quality, dtype=np.uint8)
     arrays = [
-        pa.array(us, type=pa.int64()).cast(TS_TYPE),
+        ts_array(us),
         pa.array(np.asarray(sid, dtype=np.int32)),
         pa.array(np.asarray(value, dtype=np.float64)),
         pa.array(q),

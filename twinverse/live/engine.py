@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
+from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
 from ..core.clock import NEVER, iso
 from ..core.clock import now_us as _now_us
 from ..core.reasons import RejectReason as R
@@ -23,13 +24,18 @@ from ..core.values import KindCode
 from ..model import Plant
 from ..store.base import Store
 from ..units import UnknownUnit, conversion
+from .writer import GroupWriter, WriterStats
 
-__all__ = ["Engine", "IngestResult", "Listener"]
+__all__ = ["CommitHook", "Engine", "IngestResult", "Listener", "PreparedBatch"]
 
 #: Timestamps before this are rejected as implausible (µs since the epoch: 2000-01-01).
 MIN_TS_US = 946_684_800_000_000
 
 Listener = Callable[[pa.RecordBatch], None]
+
+_Rows = tuple[
+    pa.RecordBatch, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint8]
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,21 @@ class IngestResult:
 
     def to_dict(self) -> dict[str, int]:
         return {"received": self.received, "accepted": self.accepted, "rejected": self.rejected, "stored": self.stored}
+
+
+@dataclass
+class PreparedBatch:
+    """One batch after validation: its sorted, de-duplicated accepted rows and its rejects."""
+
+    received: int
+    accepted: int = 0
+    rejected: int = 0
+    rows: _Rows | None = None  # (batch, sid, ts, value, quality) sorted by (sid, ts)
+    rejects: pa.Table | None = None
+    errors: tuple[dict[str, object], ...] = ()
+
+
+CommitHook = Callable[[list[tuple[object, IngestResult]]], object]
 
 
 def _errors(rejects: pa.Table, rows: npt.NDArray[np.intp], limit: int = 50) -> tuple[dict[str, object], ...]:
@@ -78,7 +99,9 @@ class Engine:
         units = sorted({u for u in idx.unit if u})
         self._unit_names = [None, *units]
         self._unit_code = np.array([0 if u is None else units.index(u) + 1 for u in idx.unit], dtype=np.int32)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held while writing to the store
+        self._writer: GroupWriter[tuple[PreparedBatch, object], IngestResult] = GroupWriter(self._commit_group)
+        self._hooks: list[CommitHook] = []
         self._listeners: list[Listener] = []
         self._restore()
 
@@ -90,21 +113,88 @@ class Engine:
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
-        self, batch: pa.RecordBatch | pa.Table, *, source: str = "api", atomic: bool = False
+        self,
+        batch: pa.RecordBatch | pa.Table,
+        *,
+        source: str = "api",
+        atomic: bool = False,
+        rejects: pa.Table | None = None,
+        tag: object = None,
     ) -> IngestResult:
         """Validate, convert, store durably and apply a batch; rejects go to quarantine.
 
         Returns after the accepted rows are durable in the store. With ``atomic`` a batch
         with any rejected row stores nothing (its rejects are still quarantined) and the
-        result lists the reasons in ``errors``.
+        result lists the reasons in ``errors``. ``rejects`` are rows the caller's decoder
+        already refused (``QUARANTINE_SCHEMA``): quarantined with the batch, counted in its
+        result and listed first in its errors (with ``atomic``, they alone stop the batch).
+
+        Group commit: each caller validates its batch on its own thread (:meth:`prepare`);
+        the engine's writer thread then stores everything handed in while it was busy in
+        one store transaction (:meth:`submit`), and every caller gets its own result.
+        ``tag`` travels with the batch to the :meth:`on_commit` hooks (the API passes what
+        its audit-log entry needs).
         """
+        return self.submit(self.prepare(batch, source=source, atomic=atomic, rejects=rejects), tag=tag).result()
+
+    def prepare(
+        self,
+        batch: pa.RecordBatch | pa.Table,
+        *,
+        source: str = "api",
+        atomic: bool = False,
+        rejects: pa.Table | None = None,
+    ) -> PreparedBatch:
+        """The validating half of :meth:`ingest`: checks and converts, touches no shared state."""
+        return self._prepare(batch, source, atomic, rejects)
+
+    def submit(self, prepared: PreparedBatch, *, tag: object = None) -> Future[IngestResult]:
+        """The storing half of :meth:`ingest`: queue for the next group commit, without waiting.
+
+        The future's result is the batch's :class:`IngestResult`, set once its rows are durable
+        and the commit hooks ran (``asyncio.wrap_future`` awaits it from an event loop).
+        """
+        return self._writer.submit((prepared, tag))
+
+    @property
+    def writer_stats(self) -> WriterStats:
+        """Group-commit counters: groups written, batches in them, the largest group."""
+        return self._writer.stats
+
+    def close(self) -> None:
+        """Store what is queued and stop the writer thread."""
+        self._writer.close()
+
+    def on_commit(self, hook: CommitHook) -> Callable[[], None]:
+        """Call ``hook(items)`` after every group commit, before its callers return.
+
+        ``items`` are ``(tag, result)`` pairs of the batches written together. The hook runs
+        under the writer lock, so what it records commits in the same order as the data; if
+        it raises, every caller of the group gets the exception. Returns an unhook function.
+        """
+        self._hooks.append(hook)
+        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+
+    def _prepare(
+        self, batch: pa.RecordBatch | pa.Table, source: str, atomic: bool, pre: pa.Table | None
+    ) -> PreparedBatch:
+        """Validate and convert one batch (no shared state touched: runs on the caller's thread)."""
+        if pre is not None and pre.num_rows:
+            pre = pre.cast(QUARANTINE_SCHEMA)
+            npre = pre.num_rows
+            pre_errors = tuple(pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist())
+            if atomic:  # nothing of this request will be stored: its own rows need no checking
+                return PreparedBatch(batch.num_rows + npre, 0, npre, rejects=pre, errors=pre_errors)
+            own = self._prepare(batch, source, atomic, None)
+            rejects = pre if own.rejects is None else pa.concat_tables([pre, own.rejects])
+            return PreparedBatch(own.received + npre, own.accepted, own.rejected + npre, own.rows, rejects,
+                             (*pre_errors, *own.errors)[:50])
         if isinstance(batch, pa.Table):
-            if batch.num_rows == 0:
-                return IngestResult(0, 0, 0, 0)
-            batch = pa.concat_batches(batch.to_batches())
+            batch = pa.concat_batches(batch.to_batches()) if batch.num_rows else pa.RecordBatch.from_pylist(
+                [], schema=BATCH_SCHEMA)
         n = batch.num_rows
         if n == 0:
-            return IngestResult(0, 0, 0, 0)
+            return PreparedBatch(0)
         ts_col = batch.column("ts")
         ts = ts_to_us(ts_col.fill_null(0) if ts_col.null_count else ts_col)
         sid = self._sid_column(batch.column("sid"))
@@ -140,36 +230,77 @@ class Engine:
 
         ok = reason == 0
         n_ok = int(ok.sum())
-        if atomic and n_ok < n:
-            rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source)
-            with self._lock:
-                self.store.append_quarantine(rejects)
-                self.received_total += n
-                self.rejected_total += n - n_ok
-            return IngestResult(n, 0, n - n_ok, 0, errors=_errors(rejects, np.flatnonzero(~ok)))
-        if n_ok < n:
-            ts_ok, sid_ok, value_ok, quality_ok = ts[ok], sid[ok], value[ok], quality[ok]
-        else:
-            ts_ok, sid_ok, value_ok, quality_ok = ts, sid, value, quality
         rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source) if n_ok < n else None
-        with self._lock:
-            stored = 0
-            if n_ok:
-                clean, order_sid, order_ts, order_val, order_q = self._sorted_unique(
-                    ts_ok, sid_ok, value_ok, quality_ok, len(self._lo)
-                )
-                stored = self.store.append(clean)
-            if rejects is not None:
-                self.store.append_quarantine(rejects)
-            self.received_total += n
-            self.accepted_total += n_ok
-            self.rejected_total += n - n_ok
-            if n_ok:
-                self._apply(order_sid, order_ts, order_val, order_q)
-                for listener in list(self._listeners):
-                    listener(clean)
         errors = _errors(rejects, np.flatnonzero(~ok)) if rejects is not None else ()
-        return IngestResult(n, n_ok, n - n_ok, stored, errors=errors)
+        if n_ok == 0 or (atomic and n_ok < n):
+            return PreparedBatch(n, 0, n - n_ok, rejects=rejects, errors=errors)
+        if n_ok < n:
+            ts, sid, value, quality = ts[ok], sid[ok], value[ok], quality[ok]
+        rows = self._sorted_unique(ts, sid, value, quality, nsig)
+        return PreparedBatch(n, n_ok, n - n_ok, rows=rows, rejects=rejects, errors=errors)
+
+    def _commit_group(self, items: list[tuple[PreparedBatch, object]]) -> list[IngestResult]:
+        """Write a group of prepared batches (on the writer thread) and run the commit hooks."""
+        with self._lock:
+            stored = self._write([p for p, _ in items])
+            results = [
+                IngestResult(p.received, p.accepted, p.rejected, s, errors=p.errors)
+                for (p, _), s in zip(items, stored, strict=True)
+            ]
+            for hook in list(self._hooks):
+                hook([(tag, r) for (_, tag), r in zip(items, results, strict=True)])
+        return results
+
+    def _write(self, group: list[PreparedBatch]) -> list[int]:
+        """Store and apply the accepted rows of ``group``; returns the rows stored per batch.
+
+        Batches whose rows all lie after their signal's newest value and that share no
+        (sid, ts) are written in one append; any other (a redelivery, late data, two
+        batches with the same point) is written on its own so that its count is exact.
+        """
+        stored = [0] * len(group)
+        fresh: list[int] = []  # batches that can go together
+        alone: list[int] = []
+        for i, p in enumerate(group):
+            if p.rows is not None:
+                _, sid, ts, _, _ = p.rows
+                (fresh if bool(np.all(ts > self.ts[sid])) else alone).append(i)
+        if len(fresh) > 1:
+            parts = [rows for i in fresh if (rows := group[i].rows) is not None]
+            counts = [rows[0].num_rows for rows in parts]
+            merged = self._sorted_unique(
+                np.concatenate([rows[2] for rows in parts]),
+                np.concatenate([rows[1] for rows in parts]),
+                np.concatenate([rows[3] for rows in parts]),
+                np.concatenate([rows[4] for rows in parts]),
+                len(self._lo),
+            )
+            if merged[0].num_rows == sum(counts):
+                written = self.store.append(merged[0])
+                left = written  # less than all only if another process wrote some meanwhile
+                for i, c in zip(fresh, counts, strict=True):
+                    stored[i], left = min(c, left), max(0, left - c)
+                self._apply(*merged[1:])
+                self._publish(merged[0])
+                fresh = []
+        for i in sorted(alone + fresh):
+            rows = group[i].rows
+            assert rows is not None
+            stored[i] = self.store.append(rows[0])
+            self._apply(*rows[1:])
+            self._publish(rows[0])
+        rejects = [p.rejects for p in group if p.rejects is not None]
+        if rejects:
+            self.store.append_quarantine(rejects[0] if len(rejects) == 1 else pa.concat_tables(rejects))
+        for p in group:
+            self.received_total += p.received
+            self.accepted_total += p.accepted
+            self.rejected_total += p.rejected
+        return stored
+
+    def _publish(self, clean: pa.RecordBatch) -> None:
+        for listener in list(self._listeners):
+            listener(clean)
 
     def reject(self, rows: pa.Table) -> None:
         """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``)."""
@@ -265,9 +396,7 @@ class Engine:
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.uint8],
         nsig: int = 1 << 31,
-    ) -> tuple[
-        pa.RecordBatch, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint8]
-    ]:
+    ) -> _Rows:
         """Sort by (sid, ts); of rows with equal (sid, ts) keep the last one received."""
         s, t, v, q = sid, ts, value, quality
         if len(s) > 1:
@@ -279,7 +408,7 @@ class Engine:
             if not keep.all():
                 s, t, v, q = s[keep], t[keep], v[keep], q[keep]
         batch = pa.RecordBatch.from_arrays(
-            [pa.array(t, type=pa.int64()).cast(TS_TYPE), pa.array(s), pa.array(v), pa.array(q)],
+            [ts_array(t), pa.array(s), pa.array(v), pa.array(q)],
             schema=BATCH_SCHEMA,
         )
         return batch, s, t, v, q
@@ -335,12 +464,12 @@ class Engine:
                 unit = batch.column("unit")[int(r)].as_py()
                 text = f"unit {unit!r} cannot be converted to {idx.unit[s]!r}"
             texts.append(text)
-        ts_arr = pa.array(ts[rows], type=pa.int64()).cast(TS_TYPE)
+        ts_arr = ts_array(ts[rows])
         if batch.column("ts").null_count:
             ts_arr = pc.if_else(pa.array(reason[rows] == R.MISSING_TIMESTAMP), pa.nulls(len(rows), TS_TYPE), ts_arr)
         return pa.table(
             {
-                "received": pa.array(np.full(len(rows), _now_us(), dtype=np.int64)).cast(TS_TYPE),
+                "received": ts_array(np.full(len(rows), _now_us())),
                 "ts": ts_arr,
                 "twin": pa.array(twin, type=pa.string()),
                 "signal": pa.array(name, type=pa.string()),

@@ -58,6 +58,11 @@ class SignalIndex:
         except KeyError:
             raise NotFoundError(f"twin {twin!r} has no signal {signal!r}") from None
 
+    @property
+    def key_index(self) -> Mapping[tuple[str, str], int]:
+        """``(twin, signal) → sid`` for every signal (read-only use)."""
+        return self._by_key
+
     def get(self, twin: str, signal: str) -> int | None:
         return self._by_key.get((twin, signal))
 

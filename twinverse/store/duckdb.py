@@ -69,12 +69,14 @@ class DuckDBStore:
             con = self._con
             written: int
             try:
-                con.execute("BEGIN TRANSACTION")
                 if new.all():
+                    # One statement, its own transaction: every call into DuckDB gives up the
+                    # GIL and must win it back from busy threads (the API's event loop).
                     fresh = batch  # read by DuckDB's replacement scan
                     con.execute("INSERT INTO points SELECT * FROM fresh")
                     written = int(batch.num_rows)
                 else:
+                    con.execute("BEGIN TRANSACTION")
                     fresh = batch.filter(pa.array(new))
                     late = batch.filter(pa.array(~new))
                     written = int(fresh.num_rows)
@@ -87,9 +89,10 @@ class DuckDBStore:
                         list(ts_bounds(late)),
                     ).fetchone()
                     written += int(row[0]) if row else 0
-                con.execute("COMMIT")
+                    con.execute("COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
+                if not new.all():
+                    con.execute("ROLLBACK")
                 raise StoreError(f"DuckDB append failed: {exc}") from exc
             self._hw.update(batch)
         return written

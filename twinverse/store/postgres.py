@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
+from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
 from ..errors import StoreError
 from .base import Aggregate, ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, history_schema, interval_us
@@ -568,7 +568,7 @@ def _hash_copy_rows(hasher: SegmentHasher, buf: bytearray) -> None:
 
 
 def _ts_array(us: npt.NDArray[np.int64]) -> pa.Array:
-    return pa.array(np.asarray(us, dtype=np.int64), type=pa.int64()).cast(TS_TYPE)
+    return ts_array(us)
 
 
 def _sorted(sid: npt.NDArray[Any], ts: npt.NDArray[np.int64]) -> bool:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from .store import SqliteTrustStore, TrustStore
 if TYPE_CHECKING:
     from ..model import Plant
 
-__all__ = ["ADMIN_TOKEN_FILE", "OPEN_PRINCIPAL", "TrustService"]
+__all__ = ["ADMIN_TOKEN_FILE", "OPEN_PRINCIPAL", "IngestAudit", "TrustService"]
 
 log = logging.getLogger("twinverse.trust")
 
@@ -40,6 +41,19 @@ ADMIN_TOKEN_FILE = "admin.token"
 #: Who every request is in open demo mode: everything allowed, loudly announced.
 OPEN_PRINCIPAL = Principal("open", "default", frozenset({"*"}), "admin")
 _LOG_KEY = "log.pem"
+
+
+@dataclass(frozen=True)
+class IngestAudit:
+    """What the log records of one ingest request: who sent it and its body's SHA-256.
+
+    Passed as the ``tag`` of :meth:`Engine.ingest <twinverse.live.Engine.ingest>`; the
+    engine's commit hook hands it back to :meth:`TrustService.log_ingest` with the result.
+    """
+
+    principal: Principal | None
+    body_sha256: str
+    target: str
 
 
 class TrustService:
@@ -129,6 +143,44 @@ class TrustService:
                 body_sha256=body_sha256,
                 details=details,
             )
+
+    def log_ingest(self, items: Iterable[tuple[object, Any]]) -> list[int]:
+        """Log the ingest requests of one group commit: one entry per sender and target.
+
+        ``items`` are the engine's ``(tag, result)`` pairs; those whose tag is an
+        :class:`IngestAudit` are logged (others, such as MQTT flushes, are not requests).
+        A sender with one request in the group gets the usual entry (its body's hash,
+        ``received`` and ``stored``); with several, one entry whose ``requests`` list each
+        body's hash and counts. All entries commit in one log transaction. Returns their indexes.
+        """
+        groups: dict[tuple[str | None, str | None, str], list[tuple[IngestAudit, Any]]] = {}
+        for tag, result in items:
+            if isinstance(tag, IngestAudit):
+                who = tag.principal
+                key = (None if who is None else who.id, None if who is None else who.tenant, tag.target)
+                groups.setdefault(key, []).append((tag, result))
+        if not groups:
+            return []
+        out = []
+        with self.ledger.transaction():
+            for (actor, tenant, target), reqs in groups.items():
+                received = sum(int(r.received) for _, r in reqs)
+                stored = sum(int(r.stored) for _, r in reqs)
+                details: dict[str, object]
+                if len(reqs) == 1:
+                    body, details = reqs[0][0].body_sha256, {"received": received, "stored": stored}
+                else:
+                    body, details = None, {
+                        "received": received,
+                        "stored": stored,
+                        "requests": [
+                            {"sha256": t.body_sha256, "received": int(r.received), "stored": int(r.stored)}
+                            for t, r in reqs
+                        ],
+                    }
+                out.append(self.ledger.record("data.ingest", target, actor=actor, tenant=tenant,
+                                              body_sha256=body, details=details))
+        return out
 
     def record_model(self, plant: Plant, *, tenant: str = "default") -> int | None:
         """Log ``plant``'s model if it changed since it was last logged: its file's SHA-256 and summary.
