@@ -13,6 +13,12 @@ token are still checked, so tenants and roles can be tried out in demo mode too.
 
 Failures answer 401 (no, malformed, unknown, expired or revoked token: always the same
 message, the reason goes to the server log) or 403 (valid token, missing permission).
+
+Authorisation comes before the body: FastAPI solves a route's dependencies in order, the
+route-level ``dependencies=[Depends(require(…))]`` first, and bodies are read only by
+dependencies of :mod:`twinverse.api.body` (never FastAPI body parameters, which FastAPI
+parses before any dependency). So a malformed body gets 401/403 before it could get 422 or
+413; ``tests/api/test_route_permissions.py`` checks both the order and the answers.
 """
 
 from __future__ import annotations
