@@ -381,3 +381,124 @@ def test_audit_logs_mutating_requests_with_the_body_hash(world: World) -> None:
         world.trust.authenticate(world.admin).id,
     )
     assert world.trust.ledger.size == index + 1  # the refused request logged nothing
+
+
+# -- identities of other tenants -----------------------------------------------------------------
+FOREIGN_SEED = bytes(31) + b"\x07"
+UNKNOWN_DID = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG"  # the seed ending in 01: never registered
+
+
+def _identity(did: str, name: str, role: str | None, *, kind: str = "user", verified: bool = False) -> dict[str, Any]:
+    return {"did": did, "name": name, "kind": kind, "role": role, "disabled": False, "verified": verified}
+
+
+def test_a_foreign_identity_answers_exactly_like_an_unknown_one(world: World) -> None:
+    from twinverse.trust import Keypair
+
+    did = Keypair.from_seed(FOREIGN_SEED).did
+    r = world.client.post("/api/identities", json={"did": did, "name": "acme secret gateway", "kind": "machine",
+                          "role": "operator"}, headers=h(world.acme_admin))  # fmt: skip
+    assert r.status_code == 201 and r.json() == _identity(did, "acme secret gateway", "operator", kind="machine")
+    for method, path, body in [("PUT", "/api/identities/{}/role", {"role": "admin"}),
+                               ("PUT", "/api/identities/{}/role", {"role": None}),
+                               ("GET", "/api/identities/{}", None)]:  # fmt: skip
+        foreign = world.client.request(method, path.format(did), json=body, headers=h(world.admin))
+        unknown = world.client.request(method, path.format(UNKNOWN_DID), json=body, headers=h(world.admin))
+        assert_no_leak(foreign, 404)
+        assert foreign.json() == {"type": "about:blank", "title": "Not found", "status": 404,
+                                  "detail": f"identity {did} does not exist"}  # fmt: skip
+        assert unknown.json()["detail"] == f"identity {UNKNOWN_DID} does not exist"
+    # Registering the same key in tenant default makes default's own record, with default's data.
+    r = world.client.post("/api/identities", json={"did": did, "name": "our press"}, headers=h(world.admin))
+    assert (r.status_code, r.json()) == (201, _identity(did, "our press", "viewer"))
+    r = world.client.post("/api/identities", json={"did": UNKNOWN_DID, "name": "our press"}, headers=h(world.admin))
+    assert (r.status_code, r.json()) == (201, _identity(UNKNOWN_DID, "our press", "viewer"))
+    assert world.client.get(f"/api/identities/{did}", headers=h(world.viewer)).json() == _identity(
+        did, "our press", "viewer"
+    )
+    listed = {i["did"]: i for i in world.client.get("/api/identities", headers=h(world.admin)).json()}
+    assert listed[did] == _identity(did, "our press", "viewer")
+    # The log of tenant default says the same for both keys: no "join" that would reveal tenant acme.
+    entries = [world.trust.ledger.entry(i) for i in range(world.trust.ledger.size - 2, world.trust.ledger.size)]
+    import orjson
+
+    assert [(e["action"], e["tenant"], e["details"]) for e in map(orjson.loads, entries)] == [
+        ("identity.create", "default", {"name": "our press", "kind": "user", "role": "viewer", "verified": False}),
+    ] * 2
+    # ... and acme's record and role are untouched by default's changes.
+    assert world.client.put(f"/api/identities/{did}/role", json={"role": None}, headers=h(world.admin)).json() == (
+        _identity(did, "our press", None)
+    )
+    assert world.client.get(f"/api/identities/{did}", headers=h(world.acme_admin)).json() == _identity(
+        did, "acme secret gateway", "operator", kind="machine"
+    )
+    assert_no_leak(world.client.get(f"/api/identities/{did}", headers=h(world.admin)), 404)
+
+
+def test_a_holder_s_signed_challenge_makes_a_verified_membership(world: World) -> None:
+    from twinverse.trust import Keypair, join_challenge
+
+    key = Keypair.from_seed(FOREIGN_SEED)
+    now = int(world.clock().timestamp())
+
+    def proof(tenant: str, signed_at: int) -> dict[str, Any]:
+        signature = key.sign(join_challenge(tenant, key.did, signed_at))
+        return {"signed_at": signed_at, "signature": base64.b64encode(signature).decode()}
+
+    def post(p: dict[str, Any], token: str) -> Any:
+        return world.client.post("/api/identities", json={"did": key.did, "name": "gw", "proof": p}, headers=h(token))
+
+    for bad, detail in [
+        (proof("acme", now), f"the join proof is not a signature by {key.did} of "
+                             f"'twinverse-join:v1:default:{key.did}:{now}'"),
+        (proof("default", now - 301), f"join proof signed at {now - 301} is not within 300 s of the server's clock"),
+        ({**proof("default", now), "signed_at": now + 1}, f"the join proof is not a signature by {key.did} of "
+                                                          f"'twinverse-join:v1:default:{key.did}:{now + 1}'"),
+    ]:  # fmt: skip
+        r = post(bad, world.admin)
+        assert (r.status_code, r.json()["title"], r.json()["detail"]) == (422, "Verification failed", detail)
+    r = post({"signed_at": now, "signature": "not base64!"}, world.admin)
+    error = r.json()["detail"][0]  # this small app keeps FastAPI's own validation body
+    assert (r.status_code, error["loc"], error["msg"]) == (422, ["body", "proof", "signature"],
+                                                           "Value error, signature must be base64")  # fmt: skip
+    r = post(proof("default", now - 300), world.admin)
+    assert (r.status_code, r.json()) == (201, _identity(key.did, "gw", "viewer", verified=True))
+    r = post(proof("acme", now), world.acme_admin)  # the same key joins acme too, as acme's own record
+    assert (r.status_code, r.json()) == (201, _identity(key.did, "gw", "viewer", verified=True))
+    r = post(proof("default", now), world.admin)
+    assert (r.status_code, r.json()["detail"]) == (409, f"{key.did} is already a member of tenant 'default'")
+
+
+# -- the last admin ------------------------------------------------------------------------------
+def test_the_last_admin_keeps_its_role_and_its_last_admin_token(world: World) -> None:
+    me = world.client.get("/api/me", headers=h(world.admin)).json()
+    did, token_id = me["id"], me["token_id"]
+    for role, verb in (("engineer", "demoting"), (None, "removing")):
+        r = world.client.put(f"/api/identities/{did}/role", json={"role": role}, headers=h(world.admin))
+        assert_no_leak(r, 409)
+        assert r.json()["detail"] == (
+            f"{did} is the last admin of tenant 'default': make another identity admin before {verb} it"
+        )
+    r = world.client.delete(f"/api/tokens/{token_id}", headers=h(world.admin))
+    assert_no_leak(r, 409)
+    assert r.json()["detail"] == (
+        f"token '{token_id}' is the last active admin token of tenant 'default': "
+        "create another admin token before revoking it"
+    )
+    # A token narrowed below admin rights does not count as an admin token.
+    narrowed = world.client.post("/api/tokens", json={"scopes": ["identity:admin"]}, headers=h(world.admin)).json()
+    assert world.client.delete(f"/api/tokens/{token_id}", headers=h(world.admin)).status_code == 409
+    assert world.client.delete(f"/api/tokens/{narrowed['id']}", headers=h(world.admin)).status_code == 200
+    # A second admin token lets the first one go; a second admin lets the first one be demoted.
+    second = world.client.post("/api/tokens", json={"name": "spare"}, headers=h(world.admin)).json()
+    r = world.client.delete(f"/api/tokens/{token_id}", headers=h(world.admin))
+    assert (r.status_code, r.json()["revoked"] is not None) == (200, True)
+    r = world.client.post("/api/identities", json={"did": UNKNOWN_DID, "name": "ada", "role": "admin"},
+                          headers=h(second["token"]))  # fmt: skip
+    assert r.status_code == 201
+    r = world.client.put(f"/api/identities/{did}/role", json={"role": "engineer"}, headers=h(second["token"]))
+    assert (r.status_code, r.json()["role"]) == (200, "engineer")
+    # Tenant acme's only admin is still protected: the rule counts each tenant's own admins.
+    acme = world.client.get("/api/me", headers=h(world.acme_admin)).json()
+    r = world.client.put(f"/api/identities/{acme['id']}/role", json={"role": None}, headers=h(world.acme_admin))
+    assert r.status_code == 409

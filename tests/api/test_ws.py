@@ -252,3 +252,29 @@ def test_several_clients_and_http_ingest(server: Callable[..., Server]) -> None:
         h = httpx.get(f"http://127.0.0.1:{srv.port}/healthz", timeout=30).json()
         assert h["subscribers"] == 2
         assert np.isclose(srv.platform.engine.value[idx.sid(F, "pressure")], 3.5)
+
+
+def test_refusals_close_with_1008_and_a_reason(server: Callable[..., Server]) -> None:
+    """A refused client gets a websocket (not an HTTP 403 at the handshake) closed with 1008 and why."""
+    from websockets.exceptions import ConnectionClosedError
+
+    with server(auth="token") as srv:
+        trust = srv.platform.trust
+        trust.access.create_tenant(None, "acme")
+        acme = trust.local_admin("acme")
+        foreign = trust.access.create_token(acme, acme.id, "acme")[1]
+        admin = trust.local_admin("default")
+        scoped = trust.access.create_token(admin, admin.id, "default", scopes=["asset:read"])[1]
+        for query, reason in [
+            ("", "a valid bearer token is required"),
+            ("?access_token=tvk_000000000000_" + "A" * 43, "a valid bearer token is required"),
+            (f"?access_token={scoped}", "permission 'data:read' required"),
+            (f"?access_token={foreign}", "the plant belongs to another tenant"),
+        ]:
+            with srv.ws(query) as ws, pytest.raises(ConnectionClosedError) as exc:
+                ws.recv(timeout=10)
+            assert exc.value.rcvd is not None
+            assert (exc.value.rcvd.code, exc.value.rcvd.reason) == (1008, reason)
+        token = trust.access.create_token(admin, admin.id, "default")[1]
+        with srv.ws(f"?access_token={token}&twin={F}") as ws:
+            assert recv(ws)["type"] == "snapshot"

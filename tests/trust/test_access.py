@@ -168,3 +168,33 @@ def test_open_mode_admits_anonymous_requests_only_when_configured(tmp_path: Path
         closed.authenticate(None)
     assert not any("OPEN" in line for line in closed.banner())
     closed.close()
+
+
+def test_a_store_from_before_tenant_local_records_opens_and_keeps_its_members(tmp_path: Path) -> None:
+    import sqlite3
+
+    from twinverse.trust import IdentityKind, SqliteTrustStore
+
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created TEXT NOT NULL);"
+        "CREATE TABLE identities (did TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, created TEXT NOT NULL,"
+        " disabled INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE memberships (did TEXT NOT NULL REFERENCES identities(did), tenant TEXT NOT NULL"
+        " REFERENCES tenants(id), role TEXT NOT NULL, PRIMARY KEY (did, tenant));"
+        "INSERT INTO tenants VALUES ('default', 'default', '2025-06-01T12:00:00+00:00');"
+        "INSERT INTO identities VALUES ('did:key:z6MkX', 'gateway', 'machine', '2025-06-01T12:00:00+00:00', 0);"
+        "INSERT INTO memberships VALUES ('did:key:z6MkX', 'default', 'operator');"
+    )
+    con.commit()
+    con.close()
+    store = SqliteTrustStore(path, synchronous="OFF")
+    try:
+        member = store.get_member("did:key:z6MkX", "default")
+        assert member is not None
+        ident, role = member
+        assert (ident.name, ident.kind, ident.verified, role) == ("gateway", IdentityKind.MACHINE, False, Role.OPERATOR)
+        assert store.get_member("did:key:z6MkX", "acme") is None
+    finally:
+        store.close()

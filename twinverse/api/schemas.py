@@ -8,13 +8,14 @@ joins several records, a ``of`` classmethod.
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..trust import IdentityKind, Role
+from ..trust import IdentityKind, JoinProof, Role
 
 if TYPE_CHECKING:
     from ..trust import AssetView, ConsistencyProof, Identity, InclusionProof, Ledger
@@ -32,6 +33,7 @@ __all__ = [
     "IdentityOut",
     "InclusionProofOut",
     "IngestOut",
+    "JoinProofIn",
     "LiveValue",
     "LogInfo",
     "PlantOut",
@@ -413,11 +415,35 @@ class TokenIn(BaseModel):
     ttl_days: float | None = Field(90, gt=0, le=3650, description="Lifetime; null for no expiry.")
 
 
+class JoinProofIn(BaseModel):
+    signed_at: int = Field(description="When the holder signed, in Unix seconds (within 5 minutes of the server).")
+    signature: str = Field(
+        description="Base64 of the DID key's Ed25519 signature of `twinverse-join:v1:<tenant>:<did>:<signed_at>`."
+    )
+
+    @field_validator("signature")
+    @classmethod
+    def _base64(cls, signature: str) -> str:
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except binascii.Error:
+            raise ValueError("signature must be base64") from None
+        if len(raw) != 64:
+            raise ValueError(f"an Ed25519 signature is 64 bytes, got {len(raw)}")
+        return signature
+
+    def to_proof(self) -> JoinProof:
+        return JoinProof(self.signed_at, base64.b64decode(self.signature))
+
+
 class IdentityIn(BaseModel):
     did: str = Field(description="The holder's did:key; the private key stays with the holder.")
     name: str
     kind: IdentityKind = IdentityKind.USER
     role: Role = Role.VIEWER
+    proof: JoinProofIn | None = Field(
+        None, description="The holder's consent to join your tenant; the membership is then `verified`."
+    )
 
 
 class RoleIn(BaseModel):
@@ -426,10 +452,11 @@ class RoleIn(BaseModel):
 
 class IdentityOut(BaseModel):
     did: str
-    name: str
+    name: str = Field(description="Your tenant's name for it (another tenant's name for the same key is its own).")
     kind: str
     role: str | None
-    disabled: bool
+    disabled: bool = Field(description="The key is disabled on the whole platform.")
+    verified: bool = Field(description="Its holder proved control of the key to your tenant (or it was made here).")
 
     @classmethod
     def of(cls, identity: Identity, role: Role | None) -> IdentityOut:

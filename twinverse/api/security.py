@@ -13,6 +13,12 @@ token are still checked, so tenants and roles can be tried out in demo mode too.
 
 Failures answer 401 (no, malformed, unknown, expired or revoked token: always the same
 message, the reason goes to the server log) or 403 (valid token, missing permission).
+
+Authorisation comes before the body: FastAPI solves a route's dependencies in order, the
+route-level ``dependencies=[Depends(require(…))]`` first, and bodies are read only by
+dependencies of :mod:`twinverse.api.body` (never FastAPI body parameters, which FastAPI
+parses before any dependency). So a malformed body gets 401/403 before it could get 422 or
+413; ``tests/api/test_route_permissions.py`` checks both the order and the answers.
 """
 
 from __future__ import annotations
@@ -152,17 +158,26 @@ def authenticate_ws(websocket: WebSocket) -> Principal:
 
 
 async def authorize_ws(websocket: WebSocket, permission: Permission) -> Principal | None:
-    """The principal of a websocket handshake, or None after closing it with 1008 (policy violation)."""
+    """The principal of a websocket handshake, or None after refusing it with close code 1008.
+
+    A refusal accepts the handshake and closes at once with 1008 (policy violation) and a
+    reason, so a client sees why; closing before ``accept`` would be an HTTP 403 at the
+    handshake instead, which browsers report only as a failed connection. The caller
+    accepts the admitted ones.
+    """
+    reason = None
     try:
         principal = authenticate_ws(websocket)
     except AuthenticationError:
-        await websocket.close(code=1008, reason="a valid bearer token is required")
-        return None
-    if not principal.can(permission):
-        await websocket.close(code=1008, reason=f"permission {permission.value!r} required")
-        return None
-    if permission in PLANT_SCOPED and principal.tenant != plant_tenant(websocket) and "*" not in principal.permissions:
-        await websocket.close(code=1008, reason="the plant belongs to another tenant")
+        reason = "a valid bearer token is required"
+    else:
+        if not principal.can(permission):
+            reason = f"permission {permission.value!r} required"
+        elif permission in PLANT_SCOPED and principal.tenant != plant_tenant(websocket) and not principal.can("*"):
+            reason = "the plant belongs to another tenant"
+    if reason is not None:
+        await websocket.accept()
+        await websocket.close(code=1008, reason=reason)
         return None
     return principal
 

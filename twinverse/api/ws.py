@@ -37,7 +37,7 @@ _USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID}'
 class LiveSession:
     """The state and event handlers of one websocket client; :meth:`run` drives them."""
 
-    #: What a client needs to connect (checked at the handshake, before ``accept``).
+    #: What a client needs to connect (checked at the handshake; a refusal closes with 1008).
     permission = Permission.DATA_READ
 
     def __init__(self, websocket: WebSocket, platform: Platform) -> None:

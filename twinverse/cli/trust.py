@@ -304,7 +304,6 @@ def identity_show(
                 flag = "  (disabled)" if ident.disabled else ""
                 typer.echo(f"{ident.did}  {role.value:8}  {ident.kind.value:7}  {ident.name}{flag}")
             return
-        ident = t.access.identity(did)
-        role_in = t.access.role(did, tenant)
-        typer.echo(f"{ident.name} ({ident.kind.value}), role in {tenant}: {role_in.value if role_in else 'none'}")
+        ident, role_in = t.access.member(admin, did, tenant)
+        typer.echo(f"{ident.name} ({ident.kind.value}), role in {tenant}: {role_in.value}")
         typer.echo(orjson.dumps(did_document(did), option=orjson.OPT_INDENT_2).decode())

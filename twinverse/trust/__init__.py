@@ -15,7 +15,7 @@ The pieces compose in :class:`TrustService`; each is usable alone:
 
 from __future__ import annotations
 
-from .access import AccessControl, token_sha256
+from .access import AccessControl, join_challenge, token_sha256
 from .assets import AssetRegistry, AssetView
 from .blobs import BlobStore
 from .bundle import ExportResult, VerifyReport, export_bundle, verify_bundle
@@ -34,6 +34,7 @@ from .records import (
     GrantStatus,
     Identity,
     IdentityKind,
+    JoinProof,
     Permission,
     Principal,
     Role,
@@ -71,6 +72,7 @@ __all__ = [
     "IdentityKind",
     "InclusionProof",
     "IntegrityError",
+    "JoinProof",
     "Keypair",
     "Ledger",
     "LogEntry",
@@ -94,6 +96,7 @@ __all__ = [
     "did_document",
     "did_from_public_key",
     "export_bundle",
+    "join_challenge",
     "leaf_hash",
     "make_entry",
     "node_hash",

@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..errors import InputError, NotFoundError
+from ..errors import InputError, NotFoundError, ProofError
 from .errors import AuthenticationError, ConflictError, PermissionDenied
-from .identity import Keypair, public_key_from_did
+from .identity import Keypair, public_key_from_did, verify_signature
 from .ledger import Ledger
 from .records import (
     ROLE_PERMISSIONS,
     Identity,
     IdentityKind,
+    JoinProof,
     Permission,
     Principal,
     Role,
@@ -34,7 +35,15 @@ from .records import (
 )
 from .store import TrustStore
 
-__all__ = ["DEFAULT_TOKEN_TTL", "TOKEN_PREFIX", "AccessControl", "check", "token_sha256"]
+__all__ = [
+    "DEFAULT_TOKEN_TTL",
+    "JOIN_PROOF_WINDOW",
+    "TOKEN_PREFIX",
+    "AccessControl",
+    "check",
+    "join_challenge",
+    "token_sha256",
+]
 
 log = logging.getLogger("twinverse.trust")
 
@@ -42,6 +51,21 @@ TOKEN_PREFIX = "tvk_"
 DEFAULT_TOKEN_TTL = timedelta(days=90)
 _TOKEN_RE = re.compile(r"^tvk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+#: How far the time in a join proof may be from the server's clock.
+JOIN_PROOF_WINDOW = timedelta(minutes=5)
+#: What a token needs to count as an admin token (the last one cannot be revoked).
+_ADMIN_SCOPES = frozenset({Permission.IDENTITY_ADMIN.value, Permission.TOKEN_ADMIN.value})
+
+
+def join_challenge(tenant: str, did: str, signed_at: int) -> bytes:
+    """The bytes the holder of ``did`` signs to join ``tenant`` at ``signed_at`` (Unix seconds).
+
+    >>> join_challenge("acme", "did:key:z6MkX", 1748779200)
+    b'twinverse-join:v1:acme:did:key:z6MkX:1748779200'
+    """
+    return f"twinverse-join:v1:{tenant}:{did}:{signed_at}".encode()
 
 
 def token_sha256(token: str) -> bytes:
@@ -118,12 +142,18 @@ class AccessControl:
         did: str | None = None,
         passphrase: str | None = None,
         key_path: Path | None = None,
+        proof: JoinProof | None = None,
     ) -> tuple[Identity, Path | None]:
-        """Register an identity in ``tenant`` with ``role``.
+        """Register an identity in ``tenant`` with ``role``; returns the tenant's record of it.
 
         With ``did`` the holder keeps their own key (only the public DID is registered);
         without it a key pair is generated and written to ``key_path`` (default
         ``<data_dir>/keys/<name>.pem``), encrypted when ``passphrase`` is given.
+
+        The record (name, kind) is the tenant's own, whether or not another tenant
+        registered the same key: the answer is the same either way, so it reveals nothing
+        about other tenants. ``proof`` (the holder's signature over :func:`join_challenge`)
+        marks the membership ``verified``; a generated key is verified by construction.
         """
         if actor is not None:
             check(actor, Permission.IDENTITY_ADMIN, tenant)
@@ -134,50 +164,80 @@ class AccessControl:
         key_file: Path | None = None
         keypair: Keypair | None = None
         if did is None:
+            if proof is not None:
+                raise InputError("a join proof needs the did it was signed for")
             keypair = Keypair.generate()
             did = keypair.did
             key_file = key_path or self.key_dir / f"{_safe(name)}-{did[-8:]}.pem"
         else:
             public_key_from_did(did)  # validates, with a precise message
+            if proof is not None:
+                self._check_proof(tenant, did, proof)
+        now = self.clock()
         with self.ledger.transaction():
-            existing = self.store.get_identity(did)
-            if existing is None:
-                ident = Identity(did, name, IdentityKind(kind), self.clock())
-                self.store.add_identity(ident)
-            else:
-                ident = existing
             if self.store.get_role(did, tenant) is not None:
                 raise ConflictError(f"{did} is already a member of tenant {tenant!r}")
-            self.store.set_role(did, tenant, Role(role))
+            if self.store.get_identity(did) is None:
+                self.store.add_identity(Identity(did, name, IdentityKind(kind), now))
+            verified = keypair is not None or proof is not None
+            self.store.add_member(Identity(did, name, IdentityKind(kind), now, verified=verified), tenant, Role(role))
+            # One action whether the key is new to the platform or not: tenants read their entries.
             self.ledger.record(
-                "identity.create" if existing is None else "identity.join",
+                "identity.create",
                 f"identity:{did}",
                 actor=_actor(actor),
                 tenant=tenant,
-                details={"name": name, "kind": ident.kind.value, "role": Role(role).value},
-            )
+                details={"name": name, "kind": IdentityKind(kind).value, "role": Role(role).value,
+                         "verified": verified},
+            )  # fmt: skip
             if keypair is not None and key_file is not None:
                 # Written inside the transaction so a failed write leaves no orphan identity.
                 keypair.save(key_file, passphrase)
-        return ident, key_file
+            member = self.store.get_member(did, tenant)
+        assert member is not None
+        return member[0], key_file
 
-    def identity(self, did: str) -> Identity:
-        ident = self.store.get_identity(did)
-        if ident is None:
+    def _check_proof(self, tenant: str, did: str, proof: JoinProof) -> None:
+        """:class:`ProofError` unless ``proof`` is ``did``'s fresh signature of the challenge for ``tenant``."""
+        skew = abs(self.clock().timestamp() - proof.signed_at)
+        if skew > JOIN_PROOF_WINDOW.total_seconds():
+            window = int(JOIN_PROOF_WINDOW.total_seconds())
+            raise ProofError(f"join proof signed at {proof.signed_at} is not within {window} s of the server's clock")
+        if not verify_signature(did, join_challenge(tenant, did, proof.signed_at), proof.signature):
+            raise ProofError(
+                f"the join proof is not a signature by {did} of 'twinverse-join:v1:{tenant}:{did}:{proof.signed_at}'"
+            )
+
+    def member(self, actor: Principal | None, did: str, tenant: str) -> tuple[Identity, Role]:
+        """``tenant``'s record of ``did`` and its role; a non-member answers like an unknown DID."""
+        if actor is not None:
+            check(actor, Permission.IDENTITY_READ, tenant)
+        found = self.store.get_member(did, tenant)
+        if found is None:
             raise NotFoundError(f"identity {did} does not exist")
-        return ident
+        return found
 
     def members(self, actor: Principal, tenant: str | None = None) -> list[tuple[Identity, Role]]:
         tenant = tenant or actor.tenant
         check(actor, Permission.IDENTITY_READ, tenant)
         return self.store.list_members(tenant)
 
-    def set_role(self, actor: Principal | None, did: str, tenant: str, role: Role | None) -> None:
-        """Give ``did`` a role in ``tenant`` (None removes it, which disables its tokens there)."""
+    def set_role(self, actor: Principal | None, did: str, tenant: str, role: Role | None) -> Identity:
+        """Change a member's role in ``tenant`` (None removes it, which disables its tokens there).
+
+        Only members of ``tenant`` can be changed (others answer 404, like unknown DIDs);
+        joining goes through :meth:`create_identity`. The tenant's last admin keeps its role
+        (:class:`ConflictError`), so a tenant is never left without one. Returns the record.
+        """
         if actor is not None:
             check(actor, Permission.IDENTITY_ADMIN, tenant)
-        self.identity(did)
         with self.ledger.transaction():
+            ident, old = self.member(None, did, tenant)
+            if old is Role.ADMIN and role is not Role.ADMIN and not self._other_admins(tenant, did):
+                raise ConflictError(
+                    f"{did} is the last admin of tenant {tenant!r}: make another identity admin before "
+                    f"{'removing' if role is None else 'demoting'} it"
+                )
             self.store.set_role(did, tenant, role)
             self.ledger.record(
                 "identity.role",
@@ -186,6 +246,12 @@ class AccessControl:
                 tenant=tenant,
                 details={"role": None if role is None else role.value},
             )
+        return ident
+
+    def _other_admins(self, tenant: str, did: str) -> list[str]:
+        """The enabled admins of ``tenant`` other than ``did``."""
+        members = self.store.list_members(tenant)
+        return [i.did for i, r in members if r is Role.ADMIN and i.did != did and not i.disabled]
 
     def role(self, did: str, tenant: str) -> Role | None:
         return self.store.get_role(did, tenant)
@@ -274,6 +340,13 @@ class AccessControl:
             raise ConflictError(f"token {token_id!r} was revoked already")
         with self.ledger.transaction():
             now = self.clock()
+            if self._admin_token(rec, now) and not any(
+                self._admin_token(t, now) for t in self.store.list_tokens(rec.tenant) if t.id != rec.id
+            ):
+                raise ConflictError(
+                    f"token {token_id!r} is the last active admin token of tenant {rec.tenant!r}: "
+                    "create another admin token before revoking it"
+                )
             self.store.revoke_token(token_id, now)
             self.ledger.record(
                 "token.revoke",
@@ -285,6 +358,15 @@ class AccessControl:
         revoked = self.store.get_token(token_id)
         assert revoked is not None
         return revoked
+
+    def _admin_token(self, rec: TokenRecord, now: datetime) -> bool:
+        """Whether ``rec`` works now and can administer identities and tokens in its tenant."""
+        if not rec.active(now) or self.store.get_role(rec.did, rec.tenant) is not Role.ADMIN:
+            return False
+        if rec.scopes is not None and not rec.scopes >= _ADMIN_SCOPES:
+            return False
+        ident = self.store.get_identity(rec.did)
+        return ident is not None and not ident.disabled
 
     def authenticate(self, token: str) -> Principal:
         """The principal a bearer token stands for; :class:`AuthenticationError` otherwise.

@@ -19,6 +19,7 @@ __all__ = [
     "GrantStatus",
     "Identity",
     "IdentityKind",
+    "JoinProof",
     "Permission",
     "Principal",
     "Role",
@@ -126,13 +127,32 @@ class IdentityKind(StrEnum):
 
 @dataclass(frozen=True)
 class Identity:
-    """A registered ``did:key`` with a display name."""
+    """A registered ``did:key`` with a display name, as one tenant records it.
+
+    Name, kind and date are the tenant's own (another tenant registering the same key
+    keeps its own); ``verified`` says the holder proved control of the key when it joined
+    the tenant; ``disabled`` belongs to the key itself, on the whole platform.
+    """
 
     did: str
     name: str
     kind: IdentityKind
     created: datetime
     disabled: bool = False
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class JoinProof:
+    """The holder's consent to join a tenant: its key's Ed25519 signature of the join challenge.
+
+    The challenge is ``twinverse-join:v1:<tenant>:<did>:<signed_at>`` (see
+    :func:`~twinverse.trust.access.join_challenge`); ``signed_at`` is Unix seconds and must be
+    within a few minutes of the server's clock.
+    """
+
+    signed_at: int
+    signature: bytes
 
 
 @dataclass(frozen=True)

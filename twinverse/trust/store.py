@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS identities (
     disabled INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS memberships (
     did TEXT NOT NULL REFERENCES identities(did), tenant TEXT NOT NULL REFERENCES tenants(id),
-    role TEXT NOT NULL, PRIMARY KEY (did, tenant));
+    role TEXT NOT NULL, name TEXT, kind TEXT, created TEXT, verified INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (did, tenant));
 CREATE TABLE IF NOT EXISTS tokens (
     id TEXT PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE, did TEXT NOT NULL REFERENCES identities(did),
     tenant TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, scopes TEXT,
@@ -82,6 +83,10 @@ CREATE TABLE IF NOT EXISTS grants (
     approved_by TEXT, revoked TEXT);
 CREATE INDEX IF NOT EXISTS grants_tenant ON grants(tenant);
 """
+
+#: Columns added to ``memberships`` after its first release (a tenant's own record of each
+#: member); stores created before them get them on open. NULL means: take the global row's.
+_MEMBER_COLUMNS = (("name", "TEXT"), ("kind", "TEXT"), ("created", "TEXT"), ("verified", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def _ts(dt: datetime | None) -> str | None:
@@ -119,8 +124,18 @@ class TrustStore(Protocol):
     def add_identity(self, identity: Identity) -> None: ...
     def get_identity(self, did: str) -> Identity | None: ...
     def set_disabled(self, did: str, disabled: bool) -> None: ...
-    def set_role(self, did: str, tenant: str, role: Role | None) -> None: ...
+    def add_member(self, identity: Identity, tenant: str, role: Role) -> None:
+        """Make ``identity`` (this tenant's record of it: name, kind, verified) a member with ``role``."""
+        ...
+
+    def set_role(self, did: str, tenant: str, role: Role | None) -> None:
+        """Change a member's role (None ends its membership); members are added by :meth:`add_member`."""
+        ...
     def get_role(self, did: str, tenant: str) -> Role | None: ...
+    def get_member(self, did: str, tenant: str) -> tuple[Identity, Role] | None:
+        """``tenant``'s record of ``did`` and its role there; None when it is no member."""
+        ...
+
     def list_members(self, tenant: str) -> list[tuple[Identity, Role]]: ...
 
     def add_token(self, token: TokenRecord) -> None: ...
@@ -172,6 +187,10 @@ class SqliteTrustStore:
             self._con.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._con.execute("PRAGMA foreign_keys=ON")
             self._con.executescript(_SCHEMA)
+            have = {r[1] for r in self._con.execute("PRAGMA table_info(memberships)")}
+            for column, decl in _MEMBER_COLUMNS:
+                if column not in have:
+                    self._con.execute(f"ALTER TABLE memberships ADD COLUMN {column} {decl}")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the trust store: {exc}") from exc
 
@@ -247,8 +266,14 @@ class SqliteTrustStore:
         return [Tenant(r[0], r[1], _dt1(r[2])) for r in self._all("SELECT id, name, created FROM tenants ORDER BY id")]
 
     @staticmethod
-    def _identity(r: Sequence[Any]) -> Identity:
-        return Identity(r[0], r[1], IdentityKind(r[2]), _dt1(r[3]), bool(r[4]))
+    def _identity(r: Sequence[Any], verified: bool = False) -> Identity:
+        return Identity(r[0], r[1], IdentityKind(r[2]), _dt1(r[3]), bool(r[4]), verified)
+
+    # A tenant's record of a member: its own name, kind and date; the key's disabled flag.
+    _MEMBER_SQL = (
+        "SELECT i.did, COALESCE(m.name, i.name), COALESCE(m.kind, i.kind), COALESCE(m.created, i.created), "
+        "i.disabled, m.verified, m.role FROM identities i JOIN memberships m ON m.did = i.did "
+    )
 
     def add_identity(self, identity: Identity) -> None:
         self._exec(
@@ -263,26 +288,30 @@ class SqliteTrustStore:
     def set_disabled(self, did: str, disabled: bool) -> None:
         self._exec("UPDATE identities SET disabled = ? WHERE did = ?", (int(disabled), did))
 
+    def add_member(self, identity: Identity, tenant: str, role: Role) -> None:
+        i = identity
+        self._exec(
+            "INSERT INTO memberships (did, tenant, role, name, kind, created, verified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (i.did, tenant, role.value, i.name, i.kind.value, _ts(i.created), int(i.verified)),
+        )
+
     def set_role(self, did: str, tenant: str, role: Role | None) -> None:
         if role is None:
             self._exec("DELETE FROM memberships WHERE did = ? AND tenant = ?", (did, tenant))
         else:
-            self._exec(
-                "INSERT INTO memberships VALUES (?, ?, ?) ON CONFLICT(did, tenant) DO UPDATE SET role = ?",
-                (did, tenant, role.value, role.value),
-            )
+            self._exec("UPDATE memberships SET role = ? WHERE did = ? AND tenant = ?", (role.value, did, tenant))
 
     def get_role(self, did: str, tenant: str) -> Role | None:
         r = self._one("SELECT role FROM memberships WHERE did = ? AND tenant = ?", (did, tenant))
         return None if r is None else Role(r[0])
 
+    def get_member(self, did: str, tenant: str) -> tuple[Identity, Role] | None:
+        r = self._one(self._MEMBER_SQL + "WHERE m.did = ? AND m.tenant = ?", (did, tenant))
+        return None if r is None else (self._identity(r, bool(r[5])), Role(r[6]))
+
     def list_members(self, tenant: str) -> list[tuple[Identity, Role]]:
-        rows = self._all(
-            "SELECT i.did, i.name, i.kind, i.created, i.disabled, m.role FROM identities i "
-            "JOIN memberships m ON m.did = i.did WHERE m.tenant = ? ORDER BY i.name",
-            (tenant,),
-        )
-        return [(self._identity(r), Role(r[5])) for r in rows]
+        rows = self._all(self._MEMBER_SQL + "WHERE m.tenant = ? ORDER BY 2, 1", (tenant,))
+        return [(self._identity(r, bool(r[5])), Role(r[6])) for r in rows]
 
     # -- tokens -----------------------------------------------------------------------
     _TOKEN_COLS = "id, sha256, did, tenant, name, scopes, created, expires, revoked"

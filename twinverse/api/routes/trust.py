@@ -276,32 +276,27 @@ def list_identities(request: Request) -> list[IdentityOut]:
     "/identities", response_model=IdentityOut, status_code=201, dependencies=[Depends(require(_P.IDENTITY_ADMIN))]
 )
 def create_identity(request: Request, body: Annotated[IdentityIn, Depends(JsonBody(IdentityIn))]) -> IdentityOut:
-    """Register a person's or machine's did:key in your tenant with a role."""
+    """Register a person's or machine's did:key in your tenant with a role (your own record of it)."""
     p = current_principal(request)
+    proof = None if body.proof is None else body.proof.to_proof()
     ident, _ = _trust(request).access.create_identity(
-        p, p.tenant, body.name, kind=body.kind, role=body.role, did=body.did
+        p, p.tenant, body.name, kind=body.kind, role=body.role, did=body.did, proof=proof
     )
     return IdentityOut.of(ident, body.role)
 
 
 @router.put("/identities/{did}/role", response_model=IdentityOut, dependencies=[Depends(require(_P.IDENTITY_ADMIN))])
 def set_role(request: Request, did: str, body: Annotated[RoleIn, Depends(JsonBody(RoleIn))]) -> IdentityOut:
-    """Change (or remove) an identity's role in your tenant; its tokens follow at once."""
+    """Change (or remove) a member's role in your tenant; its tokens follow at once."""
     p = current_principal(request)
-    access = _trust(request).access
-    access.set_role(p, did, p.tenant, body.role)
-    return IdentityOut.of(access.identity(did), body.role)
+    return IdentityOut.of(_trust(request).access.set_role(p, did, p.tenant, body.role), body.role)
 
 
 @router.get("/identities/{did}", response_model=IdentityOut, dependencies=[Depends(require(_P.IDENTITY_READ))])
 def show_identity(request: Request, did: str) -> IdentityOut:
     """An identity of your tenant (others answer 404)."""
     p = current_principal(request)
-    access = _trust(request).access
-    role = access.role(did, p.tenant)
-    if role is None:
-        raise NotFoundError(f"identity {did} does not exist")
-    return IdentityOut.of(access.identity(did), role)
+    return IdentityOut.of(*_trust(request).access.member(p, did, p.tenant))
 
 
 @router.get("/did/{did}", dependencies=[Depends(require(_P.IDENTITY_READ))], summary="Resolve a did:key")
