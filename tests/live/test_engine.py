@@ -90,7 +90,7 @@ def test_every_rejection_is_quarantined_with_its_reason(
     batch = make_batch(np.array([_ts(offset), T0]), [s, good], [value, 500.0], unit=units)
     result = engine.ingest(batch, source="test")
     assert (result.received, result.accepted, result.rejected, result.stored) == (2, 1, 1, 1)
-    assert engine.stats() == {"received": 2, "accepted": 1, "rejected": 1, "sequence": 1}
+    assert engine.stats() == {"received": 2, "accepted": 1, "rejected": 1, "stored": 1, "sequence": 1}
     assert store.count() == 1 and store.quarantine_count() == 1
     q = store.quarantine().to_pylist()[0]
     assert reason in q["reason"]
@@ -211,7 +211,7 @@ def test_atomic_ingest_stores_nothing_when_one_row_is_bad(plant: Plant, engine: 
     assert "value out of range" in str(result.errors[0]["reason"])
     assert store.count() == 0 and store.quarantine_count() == 1
     assert np.isnan(engine.value[s]) and got == []
-    assert engine.stats() == {"received": 3, "accepted": 0, "rejected": 1, "sequence": 0}
+    assert engine.stats() == {"received": 3, "accepted": 0, "rejected": 1, "stored": 0, "sequence": 0}
     ok = engine.ingest(make_batch(np.array([T0, T0 + 2 * S]), [s] * 2, [1.0, 3.0]), atomic=True)
     assert ok.stored == 2 and ok.errors == ()
 
