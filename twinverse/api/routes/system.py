@@ -20,7 +20,7 @@ from ..security import Permission, require
 router = APIRouter(tags=["system"])
 
 
-@router.get("/livez", response_model=StatusOut, summary="Liveness probe (public)")
+@router.get("/livez", response_model=StatusOut, summary="Liveness probe")
 def livez() -> StatusOut:
     """200 while the process serves requests; checks nothing else, so a restart never fixes a dependency."""
     return StatusOut()
@@ -29,7 +29,7 @@ def livez() -> StatusOut:
 @router.get(
     "/readyz",
     response_model=StatusOut,
-    summary="Readiness probe (public)",
+    summary="Readiness probe",
     responses=problem_responses(503, not_ready=True),
 )
 def readyz(request: Request) -> StatusOut:
