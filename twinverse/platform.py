@@ -101,7 +101,7 @@ class Platform:
         underlying error goes to the log.
         """
         problems = []
-        if not self._started:
+        if not self.started:
             problems.append(Problem("the platform has not started (or is stopping)", Location(path="platform")))
         try:
             # LIMIT 0: a round trip through parser and planner that reads no row, on any backend.

@@ -86,8 +86,15 @@ def test_livez_and_readyz_need_no_token_where_everything_else_does(tmp_path: Pat
             assert r.status_code == 401 and r.headers["content-type"] == PROBLEM, path
 
 
-def test_readyz_is_503_naming_the_store_when_the_store_is_closed(client: TestClient) -> None:
-    client.app.state.platform.store.close()  # type: ignore[attr-defined]
+def test_readyz_is_503_naming_the_store_when_the_store_is_closed(tmp_path: Path) -> None:
+    # No history sealer: its thread reads the store at start, and DuckDB refuses to close a busy connection.
+    settings = Settings(data_dir=tmp_path, plant=example_path(), seal_history=False)
+    with TestClient(create_app(settings)) as client:
+        client.app.state.platform.store.close()  # type: ignore[attr-defined]
+        _closed_store_is_not_ready(client)
+
+
+def _closed_store_is_not_ready(client: TestClient) -> None:
     r = client.get("/readyz")
     assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
     body = r.json()

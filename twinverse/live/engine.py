@@ -192,7 +192,10 @@ class Engine:
         return IngestResult(n, n_ok, n - n_ok, stored, errors=errors)
 
     def reject(self, rows: pa.Table) -> None:
-        """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``)."""
+        """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``).
+
+        They count as rejected with the reason ``source`` (:meth:`rejects_by_reason`).
+        """
         if rows.num_rows == 0:
             return
         with self._lock:
