@@ -82,3 +82,29 @@ def test_import_drawing_is_current_and_points_down(generate) -> None:  # type: i
     floor = {p: i for i, row in enumerate(generate.FLOORS) for p in row}
     assert [e for e in edges if floor[e[0]] >= floor[e[1]]] == []
     assert "-. UPWARD .->" not in text
+
+
+def test_every_metric_is_documented_and_every_documented_metric_exists(tmp_path: Path) -> None:
+    """docs/operations.md lists exactly the metric families /metrics exports."""
+    import re
+
+    from twinverse.api.metrics import PlatformCollector
+    from twinverse.platform import Platform
+
+    platform = Platform(Settings(data_dir=tmp_path, plant=example_path(), store=":memory:"))
+    exported = set()
+    for family in PlatformCollector(platform).collect():
+        suffix = {"counter": "_total", "info": "_info"}.get(family.type, "")
+        exported.add(family.name + suffix)
+    platform.stop()
+    text = (ROOT / "docs" / "operations.md").read_text()
+    block = text.split("<!-- metrics:start -->")[1].split("<!-- metrics:end")[0]
+    documented = set(re.findall(r"^\| `(twinverse_\w+)` \|", block, re.M))
+    assert sorted(exported - documented) == [], "metrics missing from docs/operations.md"
+    assert sorted(documented - exported) == [], "docs/operations.md lists metrics /metrics does not export"
+
+
+def test_readme_points_to_the_operations_guide() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ops = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
+    assert "docs/operations.md" in ops

@@ -87,3 +87,23 @@ def test_modules_stay_small() -> None:
         if (n := len(p.read_text().splitlines())) > MAX_LINES and str(p.relative_to(ROOT)) not in LONG_OK
     }
     assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+#: Third-party libraries only one package may import (the rest of twinverse stays free of them).
+CONFINED = {"prometheus_client": "twinverse/api/"}
+
+
+def test_confined_libraries_are_imported_only_where_allowed() -> None:
+    """``prometheus_client`` lives in the API; core keeps dependency-free counters (core/metrics.py)."""
+    offences = []
+    for path in _modules():
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            for name in names:
+                lib = name.split(".")[0]
+                if lib in CONFINED and not rel.startswith(CONFINED[lib]):
+                    offences.append(f"{rel}:{getattr(node, 'lineno', 0)}: imports {name}")
+    assert offences == []

@@ -19,6 +19,7 @@ Each class carries the HTTP status the API answers with and enough context
     ├── ConflictError                 409  the object exists already / contradicts the state
     ├── IntegrityError                500  stored data no longer matches its hash (tampering, rot)
     ├── StoreError                    503  the store failed (disk, database)
+    ├── NotReadyError                 503  the platform cannot serve yet (store, sources, start-up)
     └── ConnectorError                502  a source cannot reach its far side (MQTT broker)
 
 The API turns them into ``application/problem+json`` responses; the CLI turns them
@@ -43,6 +44,7 @@ __all__ = [
     "ModelError",
     "ModelLoadError",
     "NotFoundError",
+    "NotReadyError",
     "PayloadTooLarge",
     "PermissionDenied",
     "Problem",
@@ -167,6 +169,13 @@ class StoreError(TwinverseError):
 
     status = 503
     title = "Store unavailable"
+
+
+class NotReadyError(TwinverseError):
+    """The platform is up but cannot serve: ``details`` names each part that is not ready."""
+
+    status = 503
+    title = "Not ready"
 
 
 class ConnectorError(TwinverseError):

@@ -7,7 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
-from .ingest.base import Source, make_source
+from .errors import Location, Problem
+from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
@@ -75,6 +76,47 @@ class Platform:
         (:meth:`TrustService.record_model <twinverse.trust.TrustService.record_model>`).
         """
         return self.trust.record_model(self.plant, tenant=self.settings.tenant)
+
+    @property
+    def started(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._started
+
+    def source_health(self) -> list[tuple[str, Health]]:
+        """``(name, health)`` of every source: its ``kind``, numbered when several share one (``mqtt#2``)."""
+        out: list[tuple[str, Health]] = []
+        seen: dict[str, int] = {}
+        for source in self.sources:
+            health = source_health(source)
+            kind = str(health["kind"])
+            seen[kind] = seen.get(kind, 0) + 1
+            out.append((kind if seen[kind] == 1 else f"{kind}#{seen[kind]}", health))
+        return out
+
+    def readiness(self) -> list[Problem]:
+        """What keeps the platform from serving; empty when it is ready.
+
+        Ready means: started, the store answers a trivial query, and every source that
+        reports ``connected`` is connected. Cheap enough for a load balancer to ask every
+        second: one round trip to the store and no scan. The problems name the part (the
+        ``path``) and say what is wrong in words safe to show unauthenticated callers; the
+        underlying error goes to the log.
+        """
+        problems = []
+        if not self.started:
+            problems.append(Problem("the platform has not started (or is stopping)", Location(path="platform")))
+        try:
+            # LIMIT 0: a round trip through parser and planner that reads no row, on any backend.
+            self.store.quarantine(limit=0)
+        except Exception as exc:  # whatever the backend raises, the answer is "not ready"
+            log.warning("readiness: the store does not answer: %s", exc)
+            problems.append(Problem("the store does not answer", Location(path="store")))
+        for name, health in self.source_health():
+            if health.get("connected") is False:
+                problems.append(Problem(f"source {name} is not connected", Location(path=f"source:{name}")))
+            elif "error" in health:
+                problems.append(Problem(f"source {name} cannot report its health", Location(path=f"source:{name}")))
+        return problems
 
     def start(self) -> None:
         self.record_model()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinverse.core import make_batch
+from twinverse.core import QUARANTINE_SCHEMA, make_batch
 from twinverse.live import Engine
 from twinverse.live.engine import MIN_TS_US
 from twinverse.model import Plant, loads_plant
@@ -90,7 +90,7 @@ def test_every_rejection_is_quarantined_with_its_reason(
     batch = make_batch(np.array([_ts(offset), T0]), [s, good], [value, 500.0], unit=units)
     result = engine.ingest(batch, source="test")
     assert (result.received, result.accepted, result.rejected, result.stored) == (2, 1, 1, 1)
-    assert engine.stats() == {"received": 2, "accepted": 1, "rejected": 1, "sequence": 1}
+    assert engine.stats() == {"received": 2, "accepted": 1, "rejected": 1, "stored": 1, "sequence": 1}
     assert store.count() == 1 and store.quarantine_count() == 1
     q = store.quarantine().to_pylist()[0]
     assert reason in q["reason"]
@@ -144,6 +144,40 @@ def test_rejections_accumulate_in_the_counters(plant: Plant, engine: Engine, sto
     assert engine.stats()["received"] == 12 and engine.stats()["rejected"] == 9
     assert engine.stats()["accepted"] == 3 and store.quarantine_count() == 9
     assert store.count() == 3
+    # -1 and 2000 are out of [0, 1200]; NaN is its own reason; every reason is listed, zeros too.
+    reasons = engine.rejects_by_reason()
+    assert {k: v for k, v in reasons.items() if v} == {"out_of_range": 6, "nan": 3}
+    assert len(reasons) == 13 and reasons["source"] == 0
+
+
+def test_rejects_by_reason_counts_every_reason_once(plant: Plant, engine: Engine) -> None:
+    for twin, signal, value, offset, unit, _ in REJECTS:
+        units = None if unit is None else [unit]
+        engine.ingest(make_batch(np.array([_ts(offset)]), [sid(plant, twin, signal)], [value], unit=units))
+    engine.ingest(make_batch(np.array([T0]), [len(plant.signals) + 5], [1.0]))  # unknown sid
+    engine.reject(QUARANTINE_SCHEMA.empty_table())  # nothing: no count
+    undecodable = pa.table(
+        {"received": [T0, T0], "ts": [None, T0], "twin": ["bottling/nope", None], "signal": ["x", None],
+         "value": ["1", "?"], "reason": ["unknown twin", "not JSON"], "source": ["mqtt", "mqtt"]},
+    ).cast(QUARANTINE_SCHEMA)  # fmt: skip
+    engine.reject(undecodable)
+    expected = {"nan": 1, "infinite": 2, "out_of_range": 3, "not_integer": 1, "not_a_state": 2, "not_boolean": 1,
+                "too_old": 1, "too_new": 1, "unit_mismatch": 3, "unknown_signal": 1, "source": 2}  # fmt: skip
+    assert {k: v for k, v in engine.rejects_by_reason().items() if v} == expected
+    assert sum(expected.values()) == engine.stats()["rejected"] == len(REJECTS) + 1 + 2
+
+
+def test_commits_are_timed_and_sized(plant: Plant, engine: Engine) -> None:
+    s = sid(plant, "line1/filler", "speed")
+    engine.ingest(make_batch(np.array([T0, T0 + S, T0 + 2 * S]), [s] * 3, [1.0, 2.0, 3.0]))
+    engine.ingest(make_batch(np.array([T0 + 3 * S]), [s], [4.0]))
+    engine.ingest(make_batch(np.array([T0 + 4 * S]), [s], [5000.0]))  # all rejected: no commit
+    engine.ingest(make_batch(np.array([T0 + 5 * S, T0 + 6 * S]), [s] * 2, [1.0, 9e9]), atomic=True)  # none either
+    counts, total, n = engine.commit_rows.snapshot()
+    assert (counts[:3], total, n) == ((1, 1, 0), 4.0, 2)  # 1 row (<= 1), 3 rows (<= 10)
+    latency = engine.commit_seconds.snapshot()
+    assert latency.count == 2 and 0 < latency.sum < 10
+    assert engine.stats()["stored"] == 4
 
 
 # -- units ---------------------------------------------------------------------------------
@@ -211,7 +245,7 @@ def test_atomic_ingest_stores_nothing_when_one_row_is_bad(plant: Plant, engine: 
     assert "value out of range" in str(result.errors[0]["reason"])
     assert store.count() == 0 and store.quarantine_count() == 1
     assert np.isnan(engine.value[s]) and got == []
-    assert engine.stats() == {"received": 3, "accepted": 0, "rejected": 1, "sequence": 0}
+    assert engine.stats() == {"received": 3, "accepted": 0, "rejected": 1, "stored": 0, "sequence": 0}
     ok = engine.ingest(make_batch(np.array([T0, T0 + 2 * S]), [s] * 2, [1.0, 3.0]), atomic=True)
     assert ok.stored == 2 and ok.errors == ()
 

@@ -114,3 +114,27 @@ def test_closed_subscriptions_and_hubs_stop_listening(engine: Engine, plant: Pla
         return after_close, b.event.is_set()
 
     assert run(scenario()) == (1, False)
+
+
+def test_lag_is_how_many_batches_the_slowest_subscriber_is_behind(engine: Engine, plant: Plant) -> None:
+    sid = plant.signals.sid(FILLER, "temperature")
+
+    async def scenario() -> list[int]:
+        hub = Hub(engine)
+        seen = [hub.lag()]  # nobody subscribed
+        fast, slow = hub.subscribe(), hub.subscribe()
+        for t in range(3):
+            _ingest(engine, [sid], t)
+        fast.changed()  # catches up; slow does not look
+        seen.append(hub.lag())
+        slow.changed()
+        seen.append(hub.lag())
+        _ingest(engine, [sid], 3)
+        seen.append(hub.lag())
+        slow.close()
+        fast.close()
+        seen.append(hub.lag())
+        hub.close()
+        return seen
+
+    assert run(scenario()) == [0, 3, 0, 1, 0]

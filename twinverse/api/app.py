@@ -22,6 +22,7 @@ from ..config import Settings
 from ..errors import TwinverseError
 from ..platform import Platform
 from .body import body_models
+from .metrics import registry_for
 from .routes import data, plant, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
@@ -33,7 +34,7 @@ PROBLEM = "application/problem+json"
 TAGS = [
     {"name": "plant", "description": "The plant model: twins, types, relationships and graph queries."},
     {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
-    {"name": "system", "description": "Health and statistics."},
+    {"name": "system", "description": "Probes (liveness, readiness), health and Prometheus metrics."},
     {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
 ]
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.state.settings = settings
+    app.state.metrics = registry_for(platform)  # per app: tests and embedders build many apps
 
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:

@@ -45,6 +45,7 @@ __all__ = [
     "Series",
     "StateInfo",
     "StateVocabulary",
+    "StatusOut",
     "TokenCreated",
     "TokenIn",
     "TokenOut",
@@ -192,19 +193,34 @@ class QuarantineOut(BaseModel):
     items: list[dict[str, Any]]
 
 
+class StatusOut(BaseModel):
+    """The body of a probe that passed (``/livez``, ``/readyz``)."""
+
+    model_config = _ex({"status": "ok"})
+    status: str = "ok"
+
+
 class HealthOut(BaseModel):
+    """Detailed health: readiness, ingest counters and sources; nothing that scans the store."""
+
     model_config = _ex(
-        {"status": "ok", "version": "0.1.0", "plant": "bottling", "store": "DuckDBStore", "history_rows": 1200,
-         "ingest": {"received": 1300, "accepted": 1200, "rejected": 100, "sequence": 40}, "sources": [],
+        {"status": "ok", "version": "0.1.0", "plant": "bottling", "store": "DuckDBStore", "problems": [],
+         "ingest": {"received": 1300, "accepted": 1200, "rejected": 100, "stored": 1200, "sequence": 40},
+         "rejected_by_reason": {"source": 10, "out_of_range": 90}, "sources": [],
+         "source_health": {"mqtt": {"kind": "mqtt", "connected": True, "reconnects": 0, "pending": 0}},
          "subscribers": 1}
-    )
-    status: str
+    )  # fmt: skip
+    status: str = Field(description="'ok', or 'not ready' when problems lists something (as /readyz answers 503).")
     version: str
     plant: str
     store: str
-    history_rows: int
-    ingest: dict[str, int]
+    problems: list[str] = Field(description="What is not ready, one line each (empty when ready).")
+    ingest: dict[str, int] = Field(description="Points received, accepted, rejected, rows stored since start.")
+    rejected_by_reason: dict[str, int] = Field(description="Rejected points since start by reason.")
     sources: list[str] = Field(description="The running sources, one line each.")
+    source_health: dict[str, dict[str, bool | int | float | str]] = Field(
+        description="What each source reports about itself (connected, reconnects, …)."
+    )
     subscribers: int
 
 
@@ -239,14 +255,18 @@ _PROBLEM_TEXT = {
     422: "Invalid request: the errors name each field, twin/signal and reason.",
     503: "The store is unavailable.",
 }
+_PROBLEM_TEXT_NOT_READY = "Not ready: the errors name each part (platform, store, source:NAME) and what is wrong."
 
 
-def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for error statuses, all ``application/problem+json``."""
+def problem_responses(*codes: int, not_ready: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for error statuses, all ``application/problem+json``.
+
+    ``not_ready`` describes a 503 as a readiness failure rather than a failing store.
+    """
     return {
         code: {
             "model": ProblemOut,
-            "description": _PROBLEM_TEXT[code],
+            "description": _PROBLEM_TEXT_NOT_READY if code == 503 and not_ready else _PROBLEM_TEXT[code],
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}},
         }
         for code in codes

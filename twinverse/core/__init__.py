@@ -2,14 +2,16 @@
 
 The Arrow batch and quarantine schemas, observation :class:`Quality`, the one
 :class:`MachineState` vocabulary, :class:`RejectReason` codes, time conversions (one
-internal unit: int64 µs since the epoch) and the value formatter. It imports nothing of
-twinverse above ``errors``; every other package may import it.
+internal unit: int64 µs since the epoch), the value formatter and scrape-time
+:class:`Histogram` counters. It imports nothing of twinverse above ``errors``; every other
+package may import it.
 """
 
 from __future__ import annotations
 
 from .batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, make_batch, ts_to_us
 from .clock import EPOCH, NEVER, from_us, iso, iso_dt, ms, now_us, parse_iso, to_us
+from .metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram, HistogramSnapshot
 from .quality import Quality
 from .reasons import RejectReason
 from .states import DEFAULT_STATES, MachineState, vocabulary
@@ -20,9 +22,13 @@ __all__ = [
     "BATCH_SCHEMA",
     "DEFAULT_STATES",
     "EPOCH",
+    "LATENCY_BUCKETS",
     "NEVER",
     "QUARANTINE_SCHEMA",
+    "SIZE_BUCKETS",
     "TS_TYPE",
+    "Histogram",
+    "HistogramSnapshot",
     "KindCode",
     "MachineState",
     "Quality",

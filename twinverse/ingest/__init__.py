@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Source, SourceFactory, available_sources, make_source
+from .base import Health, Source, SourceFactory, available_sources, make_source, source_health
 from .decode import Decoded, decode_columns, decode_points, parse_timestamps, quarantine_rows
 from .http import ARROW_STREAM, decode_arrow, decode_body, decode_json
 from .mqtt import MqttConnector, MqttStats
@@ -14,6 +14,7 @@ from .synthetic import SyntheticPlant
 __all__ = [
     "ARROW_STREAM",
     "Decoded",
+    "Health",
     "MqttConnector",
     "MqttPublisher",
     "MqttStats",
@@ -32,4 +33,5 @@ __all__ = [
     "parse_timestamps",
     "quarantine_rows",
     "read_series",
+    "source_health",
 ]

@@ -6,6 +6,11 @@ A source moves data from somewhere (a broker, a file, a device, a simulation) in
 once per distinct name, and never acknowledges anything upstream before
 ``engine.ingest`` has returned (the rows are then durable).
 
+A source may also report its health with an optional ``health()`` method returning a flat
+dict (see :func:`source_health`): ``kind`` names it in metrics, ``connected`` says whether
+it reaches its far side (readiness waits for it), ``running`` whether its thread runs, and
+counters such as ``reconnects`` are exported as they are.
+
 Sources are found by name through :mod:`twinverse.plugins` (group ``twinverse.sources``):
 the built-ins the same way as third-party ones. A plugin is a factory
 ``f(plant, settings) -> Source``.
@@ -13,14 +18,17 @@ the built-ins the same way as third-party ones. A plugin is a factory
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from .. import plugins
 from ..config import Settings
 from ..live.engine import Engine
 from ..model import Plant
 
-__all__ = ["Source", "SourceFactory", "available_sources", "make_source"]
+__all__ = ["Health", "Source", "SourceFactory", "available_sources", "make_source", "source_health"]
+
+#: What ``health()`` returns: flat and JSON-ready (``kind``, ``connected``, ``running``, counters).
+Health: TypeAlias = dict[str, bool | int | float | str]
 
 
 @runtime_checkable
@@ -38,6 +46,23 @@ class Source(Protocol):
     def describe(self) -> str:
         """One line: the kind of source and where it reads from."""
         ...
+
+
+def source_health(source: Source) -> Health:
+    """``source.health()`` when the source has one, else ``{}``; ``kind`` is always filled in.
+
+    ``kind`` defaults to the source's class name in lower case. A ``health()`` that fails
+    reports ``{"kind": …, "error": message}`` rather than breaking a health check.
+    """
+    report = getattr(source, "health", None)
+    health: Health = {}
+    if callable(report):
+        try:
+            health = dict(report())
+        except Exception as exc:  # a health probe must answer even when a plugin's health() fails
+            health = {"error": f"{type(exc).__name__}: {exc}"}
+    health.setdefault("kind", type(source).__name__.lower())
+    return health
 
 
 class SourceFactory(Protocol):

@@ -53,6 +53,7 @@ from ..core.batch import QUARANTINE_SCHEMA
 from ..errors import ConfigError, ConnectorError, Location, Problem, StoreError
 from ..live.engine import Engine
 from ..model import Plant
+from .base import Health
 from .mqtt_payload import SOURCE, PayloadDecoder, Pending, TopicPattern, convert, preview
 
 __all__ = ["MqttConnector", "MqttStats", "TopicPattern", "mqtt_source", "parse_broker_url"]
@@ -251,6 +252,12 @@ class MqttConnector:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    def health(self) -> Health:
+        """``kind``, ``connected`` to the broker, ``reconnects`` since the first connection, ``pending`` messages."""
+        with self._cond:
+            return {"kind": "mqtt", "connected": self._connected, "reconnects": max(self._connects - 1, 0),
+                    "pending": self._pending.messages}  # fmt: skip
 
     def stats(self) -> MqttStats:
         """A snapshot of the counters."""

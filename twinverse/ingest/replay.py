@@ -24,6 +24,7 @@ from ..core.clock import now_us as _now_us
 from ..errors import InputError, NotFoundError
 from ..live.engine import Engine
 from ..model import Plant
+from .base import Health
 
 __all__ = ["ReplayConnector", "read_series"]
 
@@ -158,6 +159,10 @@ class ReplayConnector:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+
+    def health(self) -> Health:
+        """``kind``, ``running`` (false once the file is played) and ``sent`` rows."""
+        return {"kind": "replay", "running": self._thread is not None and self._thread.is_alive(), "sent": self.sent}
 
     def describe(self) -> str:
         pace = "as fast as possible" if self.speed == 0 else f"at {self.speed:g}x"

@@ -28,6 +28,7 @@ from ..core.clock import now_us as _now_us
 from ..core.values import KindCode
 from ..live.engine import Engine
 from ..model import Plant
+from .base import Health
 
 __all__ = ["SyntheticPlant", "synthetic_source"]
 
@@ -265,6 +266,11 @@ class SyntheticPlant:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+
+    def health(self) -> Health:
+        """``kind``, ``running`` (its thread) and ``ticks`` delivered; there is no far side to connect to."""
+        return {"kind": "synthetic", "running": self._thread is not None and self._thread.is_alive(),
+                "ticks": self.ticks}  # fmt: skip
 
     def describe(self) -> str:
         return (

@@ -7,6 +7,7 @@ NumPy passes, never a Python object per point.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
 from ..core.clock import NEVER, iso
 from ..core.clock import now_us as _now_us
+from ..core.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
 from ..core.reasons import RejectReason as R
 from ..core.values import KindCode
 from ..model import Plant
@@ -62,6 +64,7 @@ class PreparedBatch:
     rows: _Rows | None = None  # (batch, sid, ts, value, quality) sorted by (sid, ts)
     rejects: pa.Table | None = None
     errors: tuple[dict[str, object], ...] = ()
+    reasons: npt.NDArray[np.int64] | None = None  # rejected rows per RejectReason code
 
 
 CommitHook = Callable[[list[tuple[object, IngestResult]]], object]
@@ -78,6 +81,12 @@ class Engine:
 
     ``value``, ``ts`` (µs) and ``quality`` are arrays indexed by sid; ``seq`` records the
     ingest sequence number that last changed each signal (subscribers diff against it).
+
+    Counters for monitoring, read at scrape time (never computed on the ingest path beyond
+    an addition): ``received_total``, ``accepted_total``, ``rejected_total``,
+    ``stored_total``, rejects by reason (:meth:`rejects_by_reason`), and two histograms of
+    the store's commits, ``commit_seconds`` (append latency) and ``commit_rows`` (rows per
+    append).
     """
 
     def __init__(self, plant: Plant, store: Store, *, max_future_s: float = 86_400.0) -> None:
@@ -94,6 +103,12 @@ class Engine:
         self.received_total = 0
         self.accepted_total = 0
         self.rejected_total = 0
+        self.stored_total = 0
+        # Rejected rows by RejectReason code; slot 0 (OK) counts rows a source rejected before
+        # the engine saw them (:meth:`reject`: unknown names, unparsable payloads).
+        self._rejects = np.zeros(len(R), dtype=np.int64)
+        self.commit_seconds = Histogram(LATENCY_BUCKETS)
+        self.commit_rows = Histogram(SIZE_BUCKETS)
         self._lo, self._hi, self._kind = idx.lo, idx.hi, idx.kind
         self._integral = self._kind != KindCode.FLOAT
         units = sorted({u for u in idx.unit if u})
@@ -183,12 +198,15 @@ class Engine:
             pre = pre.cast(QUARANTINE_SCHEMA)
             npre = pre.num_rows
             pre_errors = tuple(pre.slice(0, 50).select(["twin", "signal", "value", "reason"]).to_pylist())
+            by_source = np.zeros(len(R), dtype=np.int64)
+            by_source[R.OK] = npre  # the "source" slot of rejects_by_reason
             if atomic:  # nothing of this request will be stored: its own rows need no checking
-                return PreparedBatch(batch.num_rows + npre, 0, npre, rejects=pre, errors=pre_errors)
+                return PreparedBatch(batch.num_rows + npre, 0, npre, rejects=pre, errors=pre_errors, reasons=by_source)
             own = self._prepare(batch, source, atomic, None)
             rejects = pre if own.rejects is None else pa.concat_tables([pre, own.rejects])
+            reasons = by_source if own.reasons is None else by_source + own.reasons
             return PreparedBatch(own.received + npre, own.accepted, own.rejected + npre, own.rows, rejects,
-                             (*pre_errors, *own.errors)[:50])
+                                 (*pre_errors, *own.errors)[:50], reasons)
         if isinstance(batch, pa.Table):
             batch = pa.concat_batches(batch.to_batches()) if batch.num_rows else pa.RecordBatch.from_pylist(
                 [], schema=BATCH_SCHEMA)
@@ -231,13 +249,14 @@ class Engine:
         ok = reason == 0
         n_ok = int(ok.sum())
         rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source) if n_ok < n else None
+        counts = np.bincount(reason[~ok], minlength=len(R)) if n_ok < n else None
         errors = _errors(rejects, np.flatnonzero(~ok)) if rejects is not None else ()
         if n_ok == 0 or (atomic and n_ok < n):
-            return PreparedBatch(n, 0, n - n_ok, rejects=rejects, errors=errors)
+            return PreparedBatch(n, 0, n - n_ok, rejects=rejects, errors=errors, reasons=counts)
         if n_ok < n:
             ts, sid, value, quality = ts[ok], sid[ok], value[ok], quality[ok]
         rows = self._sorted_unique(ts, sid, value, quality, nsig)
-        return PreparedBatch(n, n_ok, n - n_ok, rows=rows, rejects=rejects, errors=errors)
+        return PreparedBatch(n, n_ok, n - n_ok, rows=rows, rejects=rejects, errors=errors, reasons=counts)
 
     def _commit_group(self, items: list[tuple[PreparedBatch, object]]) -> list[IngestResult]:
         """Write a group of prepared batches (on the writer thread) and run the commit hooks."""
@@ -276,7 +295,7 @@ class Engine:
                 len(self._lo),
             )
             if merged[0].num_rows == sum(counts):
-                written = self.store.append(merged[0])
+                written = self._append(merged[0])
                 left = written  # less than all only if another process wrote some meanwhile
                 for i, c in zip(fresh, counts, strict=True):
                     stored[i], left = min(c, left), max(0, left - c)
@@ -286,7 +305,7 @@ class Engine:
         for i in sorted(alone + fresh):
             rows = group[i].rows
             assert rows is not None
-            stored[i] = self.store.append(rows[0])
+            stored[i] = self._append(rows[0])
             self._apply(*rows[1:])
             self._publish(rows[0])
         rejects = [p.rejects for p in group if p.rejects is not None]
@@ -296,20 +315,35 @@ class Engine:
             self.received_total += p.received
             self.accepted_total += p.accepted
             self.rejected_total += p.rejected
+            if p.reasons is not None:
+                self._rejects += p.reasons
+        self.stored_total += sum(stored)
         return stored
+
+    def _append(self, clean: pa.RecordBatch) -> int:
+        """One store append, timed into ``commit_seconds`` and sized into ``commit_rows``."""
+        t0 = time.perf_counter()
+        written = self.store.append(clean)
+        self.commit_seconds.observe(time.perf_counter() - t0)
+        self.commit_rows.observe(clean.num_rows)
+        return written
 
     def _publish(self, clean: pa.RecordBatch) -> None:
         for listener in list(self._listeners):
             listener(clean)
 
     def reject(self, rows: pa.Table) -> None:
-        """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``)."""
+        """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``).
+
+        They count as rejected with the reason ``source`` (:meth:`rejects_by_reason`).
+        """
         if rows.num_rows == 0:
             return
         with self._lock:
             self.store.append_quarantine(rows.cast(QUARANTINE_SCHEMA))
             self.received_total += rows.num_rows
             self.rejected_total += rows.num_rows
+            self._rejects[R.OK] += rows.num_rows
 
     # -- internals ---------------------------------------------------------------------------
     def _convert_units(
@@ -516,12 +550,25 @@ class Engine:
         return self.plant.signals.format.value(sid, v)
 
     def stats(self) -> dict[str, int]:
+        """Points received, accepted, rejected and stored (new rows) since start, and the sequence."""
         return {
             "received": self.received_total,
             "accepted": self.accepted_total,
             "rejected": self.rejected_total,
+            "stored": self.stored_total,
             "sequence": self.sequence,
         }
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        """Rejected points since start by reason (``RejectReason`` names in lower case).
+
+        ``source`` counts the points a source rejected before the engine saw them (see
+        :meth:`reject`). Every reason is present, zeros included, so no monitoring series
+        appears late or disappears.
+        """
+        with self._lock:
+            counts = self._rejects.tolist()
+        return {("source" if code == R.OK else R(code).name.lower()): int(n) for code, n in enumerate(counts)}
 
 
 def _sort_order(sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64], nsig: int) -> npt.NDArray[np.intp] | None:

@@ -89,5 +89,15 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subs)
 
+    def lag(self) -> int:
+        """Ingested batches the slowest subscriber has not caught up with yet (0 when none lags).
+
+        A subscriber catches up each time it looks for changes (a websocket client: when it
+        sends its next frame), so a lag that keeps growing means a client that cannot keep up.
+        """
+        with self._lock:
+            oldest = min((sub.last for sub in self._subs), default=None)
+        return 0 if oldest is None else max(self.engine.sequence - oldest, 0)
+
     def close(self) -> None:
         self._unsubscribe()

@@ -97,6 +97,7 @@ class SimRunner:
         self._cancel: dict[str, str] = {}  # job id -> why it is to stop
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
+        self.submitted = 0  # jobs ever submitted (kept or forgotten): a monotonic counter
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -145,6 +146,7 @@ class SimRunner:
                 self.start()
             assert self._pool is not None
             self._jobs[jid] = job
+            self.submitted += 1
             self._evict()
             self._pool.submit(self._work, jid, net, config, initial)
         return job
@@ -161,6 +163,14 @@ class SimRunner:
         """Every kept job, newest first."""
         with self._lock:
             return list(reversed(self._jobs.values()))  # kept in submission order
+
+    def counts(self) -> dict[JobStatus, int]:
+        """Kept jobs by status, every status present (finished jobs beyond ``max_kept`` are forgotten)."""
+        with self._lock:
+            out = dict.fromkeys(JobStatus, 0)
+            for job in self._jobs.values():
+                out[job.status] += 1
+            return out
 
     def cancel(self, job_id: str) -> SimJob:
         """Ask a job to stop: a queued job is cancelled at once, a running one at its next progress report.
