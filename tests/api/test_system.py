@@ -166,6 +166,9 @@ def test_metrics_count_known_points_by_outcome_and_reason(client: TestClient) ->
     assert len(rows) == len(SIZE_BUCKETS) + 1
     assert (rows["1.0"], rows["10.0"], rows["+Inf"]) == (0, 2, 2)
     assert (m["twinverse_store_commit_rows_count"], m["twinverse_store_commit_rows_sum"]) == ({(): 2.0}, {(): 5.0})
+    # One request after the other: three group commits of one batch each (the 422 one included).
+    assert (m["twinverse_ingest_group_batches_count"], m["twinverse_ingest_group_batches_sum"]) == (
+        {(): 3.0}, {(): 3.0})
     health = client.get("/healthz").json()
     assert health["ingest"] == {"received": 12, "accepted": 5, "rejected": 6, "stored": 5, "sequence": 2}
     assert health["rejected_by_reason"] == {"source": 2, "out_of_range": 2, "too_old": 1, "too_new": 1}

@@ -73,6 +73,9 @@ class PlatformCollector(Collector):
         engine = p.engine
         yield _histogram(PREFIX + "store_commit_seconds", "Latency of store appends (seconds).", engine.commit_seconds)
         yield _histogram(PREFIX + "store_commit_rows", "Rows per store append.", engine.commit_rows)
+        yield _histogram(
+            PREFIX + "ingest_group_batches", "Batches (requests, flushes) per group commit.", engine.group_batches
+        )
         yield GaugeMetricFamily(PREFIX + "ws_clients", "Websocket subscribers.", value=len(p.hub))
         yield GaugeMetricFamily(
             PREFIX + "ws_lag_batches", "Ingested batches the slowest websocket subscriber is behind.", value=p.hub.lag()

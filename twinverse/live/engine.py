@@ -109,6 +109,7 @@ class Engine:
         self._rejects = np.zeros(len(R), dtype=np.int64)
         self.commit_seconds = Histogram(LATENCY_BUCKETS)
         self.commit_rows = Histogram(SIZE_BUCKETS)
+        self.group_batches = Histogram(SIZE_BUCKETS)  # batches written per group commit
         self._lo, self._hi, self._kind = idx.lo, idx.hi, idx.kind
         self._integral = self._kind != KindCode.FLOAT
         units = sorted({u for u in idx.unit if u})
@@ -260,6 +261,7 @@ class Engine:
 
     def _commit_group(self, items: list[tuple[PreparedBatch, object]]) -> list[IngestResult]:
         """Write a group of prepared batches (on the writer thread) and run the commit hooks."""
+        self.group_batches.observe(len(items))
         with self._lock:
             stored = self._write([p for p, _ in items])
             results = [
