@@ -198,3 +198,40 @@ def test_a_store_from_before_tenant_local_records_opens_and_keeps_its_members(tm
         assert store.get_member("did:key:z6MkX", "acme") is None
     finally:
         store.close()
+
+
+def test_remembered_authentications_end_on_revocation_and_after_their_time(
+    trust: TrustService, admin: Principal, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy device costs no database reads per request, yet revocations still bite."""
+    from twinverse.trust import access
+
+    reads = []
+    real = trust.store.token_by_hash
+    monkeypatch.setattr(trust.store, "token_by_hash", lambda h: reads.append(h) or real(h))
+    trust.access.create_token(admin, admin.id, "default", name="keeps the tenant administrable")
+    _, token = trust.access.create_token(admin, admin.id, "default")
+    reads.clear()
+    for _ in range(5):
+        trust.authenticate(token)
+    assert len(reads) == 1
+    # Revoked through this process: at once.
+    trust.access.revoke_token(admin, trust.authenticate(token).token_id or "")
+    with pytest.raises(AuthenticationError):
+        trust.authenticate(token)
+    # Revoked by another process (the CLI on the same data directory): within AUTH_CACHE_SECONDS.
+    _, other = trust.access.create_token(admin, admin.id, "default")
+    trust.authenticate(other)
+    cli = TrustService(trust.data_dir, clock=clock, synchronous="OFF")
+    cli.access.revoke_token(None, cli.access.authenticate(other).token_id or "")
+    cli.close()
+    now = access.time.monotonic()
+    monkeypatch.setattr(access.time, "monotonic", lambda: now + access.AUTH_CACHE_SECONDS + 0.01)
+    with pytest.raises(AuthenticationError):
+        trust.authenticate(other)
+    # A token's own expiry is never outlived by remembering it.
+    _, short = trust.access.create_token(admin, admin.id, "default", ttl=timedelta(minutes=1))
+    trust.authenticate(short)
+    clock.advance(minutes=1)
+    with pytest.raises(AuthenticationError):
+        trust.authenticate(short)
