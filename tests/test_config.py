@@ -28,7 +28,7 @@ def test_defaults() -> None:
     assert s.plant is None
     assert (s.store, s.store_url, s.broker, s.host, s.port) == ("duckdb", "duckdb", None, "127.0.0.1", 8000)
     assert s.max_body_bytes == 64 * 1024 * 1024
-    assert s.ws_max_rate == 20.0
+    assert s.ws_max_rate == 30.0
     assert s.mqtt_topic == "twinverse/{twin}/{signal}"
 
 

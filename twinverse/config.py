@@ -51,7 +51,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")
-    ws_max_rate: float = Field(20.0, gt=0, le=1000, description="Most websocket pushes per second per client.")
+    ws_max_rate: float = Field(
+        30.0, gt=0, le=1000,
+        description="Most websocket pushes per second per client (a client may ask for fewer: op 'rate').",
+    )
+    ws_max_clients: int = Field(
+        32, ge=1, description="Websocket connections one token may hold open at once (more are refused, 1008)."
+    )
+    ws_max_subscriptions: int = Field(
+        256, ge=1, description="Subtrees one websocket client may follow at once."
+    )
     auth: Literal["token", "open"] = Field(
         "token",
         description=(

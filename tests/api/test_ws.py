@@ -278,3 +278,60 @@ def test_refusals_close_with_1008_and_a_reason(server: Callable[..., Server]) ->
         token = trust.access.create_token(admin, admin.id, "default")[1]
         with srv.ws(f"?access_token={token}&twin={F}") as ws:
             assert recv(ws)["type"] == "snapshot"
+
+
+# -- rate, leading edge, limits --------------------------------------------------------------------
+def test_a_client_asks_for_its_own_rate_within_the_server_bound(client: TestClient) -> None:
+    with client.websocket_connect(f"/ws?twin={F}&rate=2") as ws:
+        ws.receive_json()  # snapshot
+        ws.send_text(json.dumps({"op": "rate", "max": 1000}))
+        assert ws.receive_json() == {"type": "rate", "max": 30.0}  # clamped to ws_max_rate
+        ws.send_text(json.dumps({"op": "rate", "max": 0.001}))
+        assert ws.receive_json() == {"type": "rate", "max": 0.1}  # and to MIN_RATE
+        for bad in (0, -1, "fast", True, None):
+            ws.send_text(json.dumps({"op": "rate", "max": bad}))
+            assert ws.receive_json()["type"] == "error"
+
+
+def test_leading_edge_then_coalesce_until_the_next_frame(server: Callable[..., Server]) -> None:
+    """At 0.1 frames/s a first change goes out at once; the next waits (10 s) unless the rate rises."""
+    with server() as srv, srv.ws(f"?twin={F}&rate=0.1") as ws:
+        sid = srv.platform.plant.signals.sid(F, "speed")
+        recv(ws)  # snapshot
+        srv.ingest(F, "speed", 1.0)
+        assert recv(ws)["value"] == [1.0]  # no quiet-period wait
+        srv.ingest(F, "speed", 2.0)
+        srv.ingest(F, "speed", 3.0)
+        with pytest.raises(TimeoutError):
+            recv(ws, timeout=0.5)  # held back: the next frame is due 10 s after the first
+        ws.send(json.dumps({"op": "rate", "max": 30}))
+        frames = [recv(ws), recv(ws)]
+        assert {"type": "rate", "max": 30.0} in frames
+        delta = next(f for f in frames if f["type"] == "delta")
+        assert (delta["sid"], delta["value"]) == ([sid], [3.0])  # the two changes as one frame
+
+
+def test_subscriptions_and_connections_are_bounded(server: Callable[..., Server]) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    with server(ws_max_subscriptions=2, ws_max_clients=2) as srv:
+        with srv.ws() as ws:
+            for twin in (F, f"{L}/c3"):
+                ws.send(json.dumps({"op": "subscribe", "twin": twin}))
+                assert recv(ws)["type"] == "snapshot"
+            ws.send(json.dumps({"op": "subscribe", "twin": L}))
+            assert recv(ws) == {"type": "error",
+                                "detail": "at most 2 subscriptions per connection: unsubscribe one first"}
+            ws.send(json.dumps({"op": "subscribe", "twin": F}))  # again: not a new one
+            assert recv(ws)["type"] == "snapshot"
+        with srv.ws() as a, srv.ws() as b, srv.ws() as c:  # open mode: all three are the same principal
+            with pytest.raises(ConnectionClosed) as refused:
+                c.recv(timeout=10)
+            assert (refused.value.rcvd.code, refused.value.rcvd.reason) == (
+                1008, "at most 2 websocket connections per token")
+            for ws in (a, b):
+                ws.send(json.dumps({"op": "subscribe", "twin": F}))
+                assert recv(ws)["type"] == "snapshot"
+        with srv.ws() as again:  # the closed ones no longer count
+            again.send(json.dumps({"op": "subscribe", "twin": F}))
+            assert recv(again)["type"] == "snapshot"

@@ -3,11 +3,14 @@
 :class:`LiveSession` holds what one client follows (its subscribed subtrees and its hub
 subscription) and reacts to three events: :meth:`~LiveSession.on_connect` (authorise,
 accept, optional ``?twin=`` subscription), :meth:`~LiveSession.on_receive` (one text frame:
-subscribe or unsubscribe) and :meth:`~LiveSession.on_disconnect` (release the
+subscribe, unsubscribe or rate) and :meth:`~LiveSession.on_disconnect` (release the
 subscription). Alongside the receive loop a pusher sends coalesced deltas, at most
-``ws_max_rate`` frames per second. Values are formatted by the plant's one formatter
-(``plant.signals.format.columns``), as REST and time travel format them. The protocol is
-described in :mod:`twinverse.api.routes.ws`.
+``ws_max_rate`` frames per second (or the client's own lower rate): a change after a quiet
+spell goes out at once, later ones gather until the next frame is due. Nothing queues per
+client: a frame carries the current value of every signal changed since the previous one,
+so a slow reader (its socket full) gets fresher frames, never a backlog. Values are
+formatted by the plant's one formatter (``plant.signals.format.columns``), as REST and time
+travel format them. The protocol is described in :mod:`twinverse.api.routes.ws`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -27,11 +31,13 @@ from ..live.hub import Subscription
 from ..platform import Platform
 from .security import Permission, authorize_ws
 
-__all__ = ["MAX_FRAME", "LiveSession"]
+__all__ = ["MAX_FRAME", "MIN_RATE", "LiveSession"]
 
 #: Largest client message accepted (bytes of text).
 MAX_FRAME = 64 * 1024
-_USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID}'
+_USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID} or {"op": "rate", "max": FRAMES_PER_SECOND}'
+#: Lowest frame rate a client may ask for.
+MIN_RATE = 0.1
 
 
 class LiveSession:
@@ -46,6 +52,10 @@ class LiveSession:
         self.subtrees: dict[str, npt.NDArray[np.int32]] = {}
         self.sub: Subscription | None = None
         self._send_lock = asyncio.Lock()
+        self.max_rate = platform.settings.ws_max_rate
+        self.rate = self.max_rate  # frames per second this client gets
+        self._rate_changed = asyncio.Event()
+        self._key: str | None = None  # what the per-token connection limit counts
 
     async def run(self) -> None:
         """Connect, then receive and push until the client goes or a task fails."""
@@ -72,10 +82,26 @@ class LiveSession:
     # -- events ---------------------------------------------------------------------------
     async def on_connect(self) -> bool:
         """Authorise (close 1008 if not), accept, subscribe to ``?twin=`` if given."""
-        if await authorize_ws(self.websocket, self.permission) is None:
+        principal = await authorize_ws(self.websocket, self.permission)
+        if principal is None:
             return False
+        open_now = _open_sessions(self.websocket)
+        key = principal.token_id or principal.id
+        limit = self.platform.settings.ws_max_clients
+        if open_now[key] >= limit:
+            await self.websocket.accept()
+            await self.websocket.close(code=1008, reason=f"at most {limit} websocket connections per token")
+            return False
+        open_now[key] += 1
+        self._key = key
         await self.websocket.accept()
         self.sub = self.platform.hub.subscribe()
+        asked = self.websocket.query_params.get("rate")
+        if asked is not None:
+            try:
+                self.set_rate(float(asked))
+            except ValueError as exc:
+                await self.send({"type": "error", "detail": f"rate: {exc}"})
         initial = self.websocket.query_params.get("twin")
         if initial:
             try:
@@ -94,8 +120,15 @@ class LiveSession:
             return
         try:
             msg = orjson.loads(raw)
-            if not isinstance(msg, dict) or msg.get("op") not in ("subscribe", "unsubscribe"):
+            if not isinstance(msg, dict) or msg.get("op") not in ("subscribe", "unsubscribe", "rate"):
                 raise ValueError(_USAGE)
+            if msg["op"] == "rate":
+                value = msg.get("max")
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError("'max' must be a number of frames per second")
+                self.set_rate(float(value))
+                await self.send({"type": "rate", "max": self.rate})
+                return
             twin = msg.get("twin")
             if not isinstance(twin, str):
                 raise ValueError("'twin' must be a twin id string")
@@ -115,6 +148,19 @@ class LiveSession:
         if self.sub is not None:
             self.sub.close()
             self.sub = None
+        if self._key is not None:
+            counts = _open_sessions(self.websocket)
+            counts[self._key] -= 1
+            if counts[self._key] <= 0:
+                del counts[self._key]
+            self._key = None
+
+    def set_rate(self, rate: float) -> None:
+        """Push at most ``rate`` frames per second, clamped to [MIN_RATE, ws_max_rate]."""
+        if not np.isfinite(rate) or rate <= 0:
+            raise ValueError(f"must be a positive number of frames per second, got {rate!r}")
+        self.rate = min(max(rate, MIN_RATE), self.max_rate)
+        self._rate_changed.set()
 
     # -- actions --------------------------------------------------------------------------
     async def send(self, msg: dict[str, Any]) -> None:
@@ -125,6 +171,9 @@ class LiveSession:
     async def subscribe(self, twin: str) -> None:
         """Follow ``twin``'s subtree: snapshot now, deltas from here on."""
         plant = self.platform.plant
+        limit = self.platform.settings.ws_max_subscriptions
+        if twin not in self.subtrees and len(self.subtrees) >= limit:
+            raise ValueError(f"at most {limit} subscriptions per connection: unsubscribe one first")
         sids = plant.signals.of_twins(plant.subtree(twin))
         self.subtrees[twin] = sids
         self._follow()
@@ -168,14 +217,25 @@ class LiveSession:
     async def _push_loop(self) -> None:
         sub = self.sub
         assert sub is not None
-        min_gap = 1.0 / self.platform.settings.ws_max_rate
         last_sent = 0.0
         while True:
             await sub.wait(timeout=5.0)
-            gap = time.monotonic() - last_sent
-            if gap < min_gap:
-                await asyncio.sleep(min_gap - gap)
+            # Leading edge: after a quiet spell the change goes out now; otherwise it waits
+            # for the next frame and travels with everything else changed by then.
+            while (left := last_sent + 1.0 / self.rate - time.monotonic()) > 0:
+                self._rate_changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._rate_changed.wait(), left)
             changed = sub.changed()
             if len(changed):
                 last_sent = time.monotonic()
                 await self.send({"type": "delta", "seq": sub.last, **self._values(changed)})
+
+
+def _open_sessions(websocket: WebSocket) -> Counter[str]:
+    """Open sessions per token of this app (the ``ws_max_clients`` limit)."""
+    state = websocket.app.state
+    counts: Counter[str] | None = getattr(state, "ws_sessions", None)
+    if counts is None:
+        counts = state.ws_sessions = Counter()
+    return counts

@@ -7,10 +7,15 @@ Protocol (JSON text frames)::
        "sid": [...], "value": [...], "ts": [...]}        # current values (ts: epoch ms)
     ← {"type": "delta", "seq": 812, "sid": [...], "value": [...], "ts": [...]}
     → {"op": "unsubscribe", "twin": "bottling/line1"}
+    → {"op": "rate", "max": 5}                           # at most 5 frames/s for me
+    ← {"type": "rate", "max": 5.0}                       # the rate granted (≤ ws_max_rate)
     ← {"type": "error", "detail": "..."}                 # the connection stays open
 
-``/ws?twin=ID`` subscribes at connect. Deltas carry only signals changed since the last
-frame, at most ``ws_max_rate`` frames per second per client (changes coalesce between).
+``/ws?twin=ID&rate=N`` subscribes and sets the rate at connect. Deltas carry only signals
+changed since the last frame, at most ``ws_max_rate`` frames per second per client or the
+rate it asked for; a change after a quiet spell goes out at once, later ones coalesce into
+the next frame. A token holds at most ``ws_max_clients`` connections and a connection at
+most ``ws_max_subscriptions`` subtrees (refusals close with 1008).
 Each connection is one :class:`~twinverse.api.ws.LiveSession`.
 """
 
