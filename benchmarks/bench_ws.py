@@ -115,10 +115,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rate", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--ws-rate", type=float, action="append", help="ws_max_rate values (default 20 and 40)")
+    ap.add_argument("--ws-rate", type=float, action="append", help="ws_max_rate values (default: the setting's default and half of it)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    for ws_rate in args.ws_rate or [20.0, 40.0]:
+    from twinverse.config import Settings
+
+    default = float(Settings.model_fields["ws_max_rate"].default)
+    for ws_rate in args.ws_rate or [default, default / 2]:
         asyncio.run(main_async(args.rate, 3.0 if args.quick else args.seconds, ws_rate))
 
 
