@@ -191,6 +191,7 @@ def _document_problems(app: FastAPI) -> None:
         components.setdefault("ProblemOut", problem)
         ref = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
         _document_bodies(app, schema)
+        _document_statuses(app, schema)
         for ops in schema.get("paths", {}).values():
             for op in ops.values():
                 for code, resp in op.get("responses", {}).items():
@@ -203,6 +204,42 @@ def _document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: Statuses any route may answer, by what it is: protected, with path parameters, mutating.
+_PROTECTED = (401, 403)
+_MUTATING = (409, 413)
+
+
+def _document_statuses(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Add the statuses the shared machinery answers to every operation that can get them.
+
+    Authentication (401) and authorisation (403) on every protected route, 404 where a path
+    names something, 409/413 on routes that change state (conflicts, the body limit), 503
+    when the store fails. Routes document their own further statuses (422, 429, …).
+    """
+    from fastapi.routing import APIRoute
+
+    from .schemas import problem_responses
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        protected = any(hasattr(d.call, "permission") for d in route.dependant.dependencies)
+        for method in route.methods:
+            op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            codes: list[int] = [503]
+            if protected:
+                codes += _PROTECTED
+            if route.dependant.path_params or "{" in route.path_format:
+                codes.append(404)
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                codes += _MUTATING
+            for code, entry in problem_responses(*codes).items():
+                entry = {k: v for k, v in entry.items() if k != "model"}
+                op.setdefault("responses", {}).setdefault(str(code), entry)
 
 
 def _document_bodies(app: FastAPI, schema: dict[str, Any]) -> None:

@@ -250,7 +250,11 @@ class ProblemOut(BaseModel):
 
 
 _PROBLEM_TEXT = {
+    401: "No valid bearer token (missing, malformed, unknown, expired or revoked).",
+    403: "The token lacks the permission, or the object belongs to another tenant.",
     404: "No such twin, signal or object.",
+    409: "Conflicts with the current state (revoked already, last admin, exists).",
+    429: "Too many requests or jobs: retry after the Retry-After header's seconds.",
     413: "Body above the configured size limit (max_body_bytes).",
     422: "Invalid request: the errors name each field, twin/signal and reason.",
     503: "The store is unavailable.",
