@@ -110,6 +110,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         response = _problem(exc.status_code, str(exc.detail), str(exc.detail))
         for name, value in (exc.headers or {}).items():  # e.g. Allow on a 405
             response.headers[name] = value
+        if exc.status_code == 405:  # every method of the path, not only those of the first route matched
+            response.headers["Allow"] = ", ".join(_allowed(app, request.scope))
         return response
 
     @app.exception_handler(Exception)
@@ -170,6 +172,21 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
     return out
 
 
+def _allowed(app: FastAPI, scope: Any) -> list[str]:
+    """The methods some route of ``app`` answers on the path of ``scope`` (a 405's ``Allow``)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    probe = dict(scope)
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        for method in getattr(route, "methods", None) or ():
+            probe["method"] = method
+            if route.matches(probe)[0] is Match.FULL:
+                methods.add(method)
+    return sorted(methods)
+
+
 def _document_problems(app: FastAPI) -> None:
     """Make the OpenAPI document say what every error really is: ``application/problem+json``.
 
@@ -218,22 +235,23 @@ def _document_statuses(app: FastAPI, schema: dict[str, Any]) -> None:
     names something, 409/413 on routes that change state (conflicts, the body limit), 503
     when the store fails. Routes document their own further statuses (422, 429, …).
     """
-    from fastapi.routing import APIRoute
-
     from .schemas import problem_responses
 
-    for route in app.routes:
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        protected = any(hasattr(d.call, "permission") for d in route.dependant.dependencies)
-        for method in route.methods:
-            op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+        dependant = getattr(rc, "dependant", None) or route.dependant
+        path = getattr(rc, "path_format", None) or route.path_format
+        protected = any(hasattr(d.call, "permission") for d in dependant.dependencies)
+        for method in route.methods or ():
+            op = schema.get("paths", {}).get(path, {}).get(method.lower())
             if op is None:
                 continue
-            codes: list[int] = [503]
+            codes: list[int] = []
             if protected:
-                codes += _PROTECTED
-            if route.dependant.path_params or "{" in route.path_format:
+                codes += (*_PROTECTED, 503)
+            if "{" in path:
                 codes.append(404)
             if method in ("POST", "PUT", "PATCH", "DELETE"):
                 codes += _MUTATING

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
@@ -40,6 +40,9 @@ from ..security import Permission, current_principal, require
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["trust"])
+
+#: Largest log index or size a request may name (SQLite integers are 64-bit).
+LOG_MAX = 2**62
 
 _P = Permission
 
@@ -82,8 +85,8 @@ def log_checkpoint(request: Request) -> PlainTextResponse:
 )
 def log_checkpoints(
     request: Request,
-    min_size: Annotated[int, Query(ge=0)] = 0,
-    max_size: Annotated[int | None, Query(ge=0)] = None,
+    min_size: Annotated[int, Query(ge=0, le=LOG_MAX)] = 0,
+    max_size: Annotated[int | None, Query(ge=0, le=LOG_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[CheckpointOut]:
     """Checkpoints with sizes in ``[min_size, max_size]``, oldest first."""
@@ -98,7 +101,9 @@ def log_checkpoints(
     summary="Inclusion proof",
 )
 def inclusion_proof(
-    request: Request, index: Annotated[int, Query(ge=0)], size: Annotated[int | None, Query(ge=1)] = None
+    request: Request,
+    index: Annotated[int, Query(ge=0, le=LOG_MAX)],
+    size: Annotated[int | None, Query(ge=1, le=LOG_MAX)] = None,
 ) -> InclusionProofOut:
     """Proof that entry ``index`` is in the tree of ``size`` entries (default: the current size)."""
     return InclusionProofOut.of(_trust(request).ledger.prove_inclusion(index, size))  # bad sizes: ProofError, a 422
@@ -111,7 +116,9 @@ def inclusion_proof(
     summary="Consistency proof",
 )
 def consistency_proof(
-    request: Request, first: Annotated[int, Query(ge=1)], second: Annotated[int | None, Query(ge=1)] = None
+    request: Request,
+    first: Annotated[int, Query(ge=1, le=LOG_MAX)],
+    second: Annotated[int | None, Query(ge=1, le=LOG_MAX)] = None,
 ) -> ConsistencyProofOut:
     """Proof that the tree of ``second`` entries extends the tree of ``first`` entries."""
     return ConsistencyProofOut.of(_trust(request).ledger.prove_consistency(first, second))
@@ -123,7 +130,7 @@ def consistency_proof(
     dependencies=[Depends(require(_P.LOG_READ))],
     summary="One log entry",
 )
-def log_entry(request: Request, index: int) -> EntryOut:
+def log_entry(request: Request, index: Annotated[int, Path(ge=0, le=LOG_MAX)]) -> EntryOut:
     """An entry of your tenant (other tenants' entries answer 404; their proofs stay public)."""
     principal = current_principal(request)
     data = _trust(request).ledger.entry(index)
@@ -188,7 +195,9 @@ def show_asset(request: Request, asset_id: str) -> AssetOut:
     responses={200: {"content": {"application/octet-stream": {}}}},
     summary="Download a version (verified against its hash)",
 )
-def asset_content(request: Request, asset_id: str, version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+def asset_content(
+    request: Request, asset_id: str, version: Annotated[int | None, Query(ge=1, le=LOG_MAX)] = None
+) -> Response:
     """The bytes of a version, checked against their SHA-256 first (a mismatch is refused)."""
     v, data = _trust(request).assets.read(current_principal(request), asset_id, version)
     return Response(
