@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,20 @@ def bench_plant_yaml(machines: int, signals: int = 1) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``twinverse serve`` subprocess: its base URL, admin token and process."""
+
+    url: str
+    token: str
+    proc: subprocess.Popen[bytes]
+
+
 @contextmanager
-def server(
+def serve_process(
     plant_yaml: str, *, store: str | None = None, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """Run ``twinverse serve`` (token auth, as deployed) on a free port; yields (base URL, admin token)."""
+) -> Iterator[Served]:
+    """Run ``twinverse serve`` (token auth, as deployed) on a free port; yields the :class:`Served`."""
     with tempfile.TemporaryDirectory(prefix="twinverse-bench-") as tmp:
         plant = Path(tmp) / "plant.yaml"
         plant.write_text(plant_yaml)
@@ -69,10 +79,19 @@ def server(
             token_file = Path(tmp) / "admin.token"
             while not token_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}", token_file.read_text().strip()
+            yield Served(f"http://127.0.0.1:{port}", token_file.read_text().strip(), proc)
         finally:
             proc.terminate()
             proc.wait(20)
+
+
+@contextmanager
+def server(
+    plant_yaml: str, *, store: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """Run ``twinverse serve`` (token auth, as deployed) on a free port; yields (base URL, admin token)."""
+    with serve_process(plant_yaml, store=store, env=env) as served:
+        yield served.url, served.token
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:

@@ -6,15 +6,9 @@ viewer bundle (``web/build.sh``) is missing.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, need
+from tests.conftest import need
+from tests.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -63,72 +58,6 @@ def plant_yaml(lines: int, per_line: int, *, states: str = ALL_STATES) -> str:
         out += [f"  - id: l{k}", "    type: line", f"    flow: [{ids}]" if per_line > 1 else "",
                 "    children:", f"      - {{id: m, type: machine, count: {per_line}}}"]
     return "\n".join(x for x in out if x) + "\n"
-
-
-@dataclass
-class Server:
-    """A ``python -m twinverse …`` process on a fixed port that a test may stop and restart."""
-
-    args: list[str]
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    log: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.log = (self.workdir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "twinverse", *self.args, "--port", str(self.port)],
-            cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/scene", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start:\n{(self.workdir / 'server.log').read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(20)
-            self.proc = None
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=30) as r:
-            return json.loads(r.read())
-
-    def post_arrow(self, data: bytes) -> dict[str, Any]:
-        """POST an Arrow IPC stream of (ts, sid, value, quality) to /api/ingest."""
-        req = urllib.request.Request(
-            f"{self.url}/api/ingest", data=data, headers={"content-type": "application/vnd.apache.arrow.stream"}
-        )
-        with urllib.request.urlopen(req, timeout=120) as r:
-            body: dict[str, Any] = json.loads(r.read())
-        assert body["rejected"] == 0, body
-        return body
-
-    def ingest(self, points: list[dict[str, Any]]) -> dict[str, Any]:
-        req = urllib.request.Request(
-            f"{self.url}/api/ingest", data=json.dumps(points).encode(), headers={"content-type": "application/json"}
-        )
-        with urllib.request.urlopen(req, timeout=30) as r:
-            body: dict[str, Any] = json.loads(r.read())
-        assert body["rejected"] == 0, body
-        return body
 
 
 @pytest.fixture(scope="session")

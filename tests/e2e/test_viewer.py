@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, Console, Server, plant_yaml, save_artifact
+from tests.e2e.conftest import ARTIFACTS, Console, plant_yaml, save_artifact
+from tests.server import Server
 from twinverse.core import MachineState
 from twinverse.model import load_plant, loads_plant
 from twinverse.platform import example_path

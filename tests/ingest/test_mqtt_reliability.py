@@ -16,13 +16,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import Broker
+from tests.ingest.stored import stored_points
 from twinverse.model import Plant
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
@@ -151,12 +151,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(
     second.wait("every acknowledged point to be stored", lambda: second.stored >= len(expected))
     second.terminate()
 
-    con = duckdb.connect(str(db), read_only=True)
-    counts = con.execute("SELECT count(*), count(DISTINCT (sid, ts)) FROM points").fetchone()
-    assert counts is not None
-    rows, distinct = counts
-    stored = set(con.execute("SELECT sid, epoch_us(ts), value FROM points").fetchall())
-    con.close()
+    points = stored_points(str(db), plant)
+    rows, distinct = len(points), len({(sid, ts) for sid, ts, _ in points})
+    stored = set(points)
     assert 0 < killed_at[0] < total, "the kill did not land mid-stream"
     # Exactly once: the dead worker's last flushes may have been stored but not acknowledged;
     # the broker redelivered them and the (sid, ts) key absorbed the duplicates.
