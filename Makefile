@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench install web browser clean help
+.PHONY: demo test lint bench install web browser peers clean help
 
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
@@ -45,7 +45,16 @@ browser:
 	       "install it with 'sudo apt-get install chromium' (or set TWINVERSE_CHROMIUM=/path/to/chromium)"; \
 	fi
 
-test: $(STAMP) web browser
+# Independent peers with pins of their own (schemathesis) live in their own virtualenv.
+PEERS := .venv-peers
+$(PEERS)/.installed: Makefile
+	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --disable-pip-version-check 'schemathesis>=4.0,<5'
+	@touch $@
+
+peers: $(PEERS)/.installed
+
+test: $(STAMP) web browser peers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) web

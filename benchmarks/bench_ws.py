@@ -115,7 +115,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rate", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--ws-rate", type=float, action="append", help="ws_max_rate values (default: the setting's default and half of it)")
+    ap.add_argument("--ws-rate", type=float, action="append", help="ws_max_rate values (default: the default and half)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     from twinverse.config import Settings

@@ -38,7 +38,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start the process; returns once ``/api/scene`` answers 200."""
+        """Start the process; returns once ``/livez`` answers 200."""
         self.log = (self.workdir / "server.log").open("ab")
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
@@ -50,7 +50,7 @@ class Server:
             if self.proc.poll() is not None:
                 break
             try:
-                with urllib.request.urlopen(f"{self.url}/api/scene", timeout=5) as r:
+                with urllib.request.urlopen(f"{self.url}/livez", timeout=5) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

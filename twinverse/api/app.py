@@ -225,14 +225,15 @@ def _document_problems(app: FastAPI) -> None:
 
 #: Statuses any route may answer, by what it is: protected, with path parameters, mutating.
 _PROTECTED = (401, 403)
-_MUTATING = (409, 413)
+_MUTATING = (404, 409, 413)  # a body may name something that does not exist
 
 
 def _document_statuses(app: FastAPI, schema: dict[str, Any]) -> None:
     """Add the statuses the shared machinery answers to every operation that can get them.
 
     Authentication (401) and authorisation (403) on every protected route, 404 where a path
-    names something, 409/413 on routes that change state (conflicts, the body limit), 503
+    names something, 404/409/413 on routes that change state (a named object, conflicts,
+    the body limit), 503
     when the store fails. Routes document their own further statuses (422, 429, …).
     """
     from .schemas import problem_responses
