@@ -113,7 +113,7 @@ async def scene_gltf(request: Request) -> Response:
 )
 async def scene_state(
     request: Request,
-    at: Annotated[str, Query(min_length=1, description="ISO 8601 time, 'now', or relative like -10m.")] = "now",
+    at: Annotated[str, Query(description="ISO 8601 time, 'now', or relative like -10m.")] = "now",
     within: Annotated[str | None, Query(description="Only this subtree (twin id); the whole plant by default.")] = None,
     signals: Annotated[SignalSet, Query(description="'state': the state of every machine; 'all': every signal.")] = (
         SignalSet.STATE
