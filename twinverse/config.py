@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")
+    max_points: int = Field(
+        10_000_000, ge=1, description="Most points one ingest request (JSON or Arrow) may carry; more is refused (413)."
+    )
+    max_arrow_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=1024,
+        description="Largest decoded (decompressed) size of an Arrow ingest body, counted batch by batch "
+        "while it is read; more is refused (413).",
+    )
     ws_max_rate: float = Field(
         30.0, gt=0, le=1000,
         description="Most websocket pushes per second per client (a client may ask for fewer: op 'rate').",
@@ -77,6 +86,26 @@ class Settings(BaseSettings):
     )
     seal_lag: float = Field(
         300.0, ge=0, description="Seconds after a segment ends before it is sealed; later rows are flagged by verify."
+    )
+    sim_max_concurrent: int = Field(2, ge=1, description="Simulation runs that run at the same time (a core each).")
+    sim_max_queued: int = Field(
+        20, ge=0, description="Simulation runs waiting to start, over all tenants; more are refused (429)."
+    )
+    sim_max_queued_per_tenant: int = Field(
+        5, ge=0, description="Simulation runs waiting to start per tenant; more are refused (429)."
+    )
+    sim_max_until: float = Field(
+        1e9, gt=0, description="Longest horizon (until) and warm-up of a simulation run, in model time units (422)."
+    )
+    sim_max_reps: int = Field(100, ge=1, description="Most replications of one simulation run (422).")
+    sim_max_events: int = Field(
+        1_000_000_000,
+        ge=1,
+        description="Most events one simulation run may process, over all its replications; "
+        "a run that passes it is stopped and reported failed.",
+    )
+    sim_max_kept: int = Field(
+        200, ge=1, description="Finished simulation runs kept in memory (oldest forgotten first)."
     )
     synthetic_rate: float = Field(1.0, gt=0, description="Demo: synthetic plant samples per second per signal.")
     seed: int = Field(42, description="Demo: seed of the synthetic plant.")

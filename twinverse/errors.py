@@ -13,10 +13,12 @@ Each class carries the HTTP status the API answers with and enough context
     ├── InputError                    422  a request body, query, payload or file is malformed
     │   ├── PayloadTooLarge           413  body above max_body_bytes
     │   ├── RunConfigError            422  simulation run options are invalid
+    │   │   └── EventLimitError       422  a simulation run passed its event budget
     │   └── ProofError                422  a Merkle proof, signature or checkpoint does not verify
     ├── AuthenticationError           401  no, malformed, unknown, expired or revoked credentials
     ├── PermissionDenied              403  authenticated, but not allowed (role, tenant, classification)
     ├── ConflictError                 409  the object exists already / contradicts the state
+    ├── TooManyRequests               429  a queue is full; try again after ``retry_after`` seconds
     ├── IntegrityError                500  stored data no longer matches its hash (tampering, rot)
     ├── StoreError                    503  the store failed (disk, database)
     ├── NotReadyError                 503  the platform cannot serve yet (store, sources, start-up)
@@ -38,6 +40,7 @@ __all__ = [
     "ConflictError",
     "ConnectorError",
     "DeadlockError",
+    "EventLimitError",
     "InputError",
     "IntegrityError",
     "Location",
@@ -51,6 +54,7 @@ __all__ = [
     "ProofError",
     "RunConfigError",
     "StoreError",
+    "TooManyRequests",
     "TwinverseError",
 ]
 
@@ -220,6 +224,17 @@ class ConflictError(TwinverseError):
     title = "Conflict"
 
 
+class TooManyRequests(TwinverseError):
+    """A bounded queue is full; the API answers 429 with ``Retry-After: retry_after``."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IntegrityError(TwinverseError):
     """Stored bytes no longer match the hash recorded for them."""
 
@@ -244,3 +259,15 @@ class DeadlockError(ModelError):
 
 class RunConfigError(InputError):
     """Simulation run options are invalid (e.g. neither a stop time nor a part count)."""
+
+
+class EventLimitError(RunConfigError):
+    """A simulation run processed more than ``limit`` events and was stopped (``events`` so far)."""
+
+    def __init__(self, limit: int, events: int) -> None:
+        self.limit = limit
+        self.events = events
+        super().__init__(
+            f"the run was stopped after {events} events, above its limit of {limit} events; "
+            "shorten the horizon (until), or ask for fewer parts or replications"
+        )

@@ -50,7 +50,7 @@ class Platform:
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
-        self.sim = SimRunner()  # simulation jobs (``/api/sim/runs``); closed with the platform
+        self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
         for name in self.configured_sources():

@@ -57,3 +57,31 @@ def test_body_at_the_limit_is_accepted_both_ways(client: TestClient) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["accepted"] == 1
 
+
+
+def test_a_small_compressed_arrow_body_over_the_decoded_limits_is_413(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    schema = pa.schema([("ts", pa.int64()), ("sid", pa.int32()), ("value", pa.float64())])
+    n = 50_000
+    batch = pa.record_batch([pa.array(np.full(n, 1_767_225_600_000)), pa.array(np.zeros(n, np.int32)),
+                             pa.array(np.ones(n))], schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as w:
+        for _ in range(20):  # a million rows of one constant: about 20 bytes a row decoded
+            w.write_batch(batch)
+    body = bytes(sink.getvalue().to_pybytes())
+    assert len(body) < LIMIT * 20
+    settings = Settings(plant=example_path(), data_dir=tmp_path, store=":memory:", auth="open",
+                        max_points=120_000, max_arrow_bytes=2_000_000, seal_history=False)
+    with TestClient(create_app(platform=Platform(settings))) as c:
+        r = c.post("/api/ingest", content=body, headers={"content-type": "application/vnd.apache.arrow.stream"})
+        assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "too many points in one request (150000 > 120000, the limit max_points)"
+    settings = settings.model_copy(update={"max_points": 10_000_000, "data_dir": tmp_path / "b"})
+    with TestClient(create_app(platform=Platform(settings))) as c:
+        r = c.post("/api/ingest", content=body, headers={"content-type": "application/vnd.apache.arrow.stream"})
+        assert r.status_code == 413
+        assert r.json()["detail"] == (f"Arrow body decodes to more than 2000000 bytes (the limit max_arrow_bytes; "
+                                      f"{len(body)} bytes were sent)")

@@ -277,3 +277,16 @@ def test_plugins_lists_builtins_with_their_origin(capsys: pytest.CaptureFixture[
     assert "  mqtt         twinverse.ingest.mqtt:mqtt_source  (twinverse)" in lines
     assert "  duckdb       twinverse.store.duckdb:open_duckdb  (twinverse)" in lines
     assert lines.index("twinverse.stores") > lines.index("twinverse.sources")
+
+
+def test_validate_a_plant_file_over_the_size_limit(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from twinverse.model import yamlsource
+
+    monkeypatch.setattr(yamlsource, "MAX_FILE_BYTES", 100)
+    big = tmp_path / "big.yaml"
+    big.write_text(example_path().read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(capsys, "validate", str(big))
+    assert code == 1 and out == ""
+    assert err == (f"error: {big}: file is {big.stat().st_size} bytes, above the limit of 100 bytes "
+                   "for a plant file\n1 problem(s) found\n")

@@ -7,9 +7,11 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from twinverse.config import Settings
 from twinverse.core import make_batch
-from twinverse.errors import InputError
+from twinverse.errors import InputError, PayloadTooLarge
 from twinverse.ingest import ARROW_STREAM, decode_body
+from twinverse.ingest.http import MAX_ARROW_BYTES, MAX_POINTS
 from twinverse.model import Plant
 
 F = "bottling/line1/filler"
@@ -146,3 +148,52 @@ def test_arrow_empty_and_bad(plant: Plant) -> None:
     bad_q = make_batch([T0 * 1000], [1], [1.0], [9])
     with pytest.raises(InputError, match="quality must be"):
         decode_body(plant, ipc(bad_q), ARROW_STREAM)
+
+
+def constant_stream(rows: int, batch_rows: int) -> bytes:
+    """A zstd-compressed Arrow stream of ``rows`` identical (ts, sid, value) rows: tiny on the wire."""
+    schema = pa.schema([("ts", pa.int64()), ("sid", pa.int32()), ("value", pa.float64())])
+    batch = pa.record_batch([pa.array(np.full(batch_rows, T0)), pa.array(np.zeros(batch_rows, np.int32)),
+                             pa.array(np.ones(batch_rows))], schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as w:
+        for _ in range(rows // batch_rows):
+            w.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def test_a_compressed_arrow_stream_is_counted_batch_by_batch(plant: Plant) -> None:
+    body = constant_stream(2_000_000, 65_536)  # 30 batches, 40 MB decoded
+    assert len(body) < 200_000
+    with pytest.raises(PayloadTooLarge) as exc:
+        decode_body(plant, body, ARROW_STREAM, max_points=1_000_000)
+    assert exc.value.status == 413
+    assert exc.value.message == "too many points in one request (1048576 > 1000000, the limit max_points)"
+    with pytest.raises(PayloadTooLarge) as exc:
+        decode_body(plant, body, ARROW_STREAM, max_arrow_bytes=5_000_000)
+    assert exc.value.message == (f"Arrow body decodes to more than 5000000 bytes (the limit max_arrow_bytes; "
+                                 f"{len(body)} bytes were sent)")
+    assert decode_body(plant, body, ARROW_STREAM).batch.num_rows == 1_966_080  # within the defaults
+
+
+def test_the_default_limits_are_the_settings_defaults(plant: Plant) -> None:
+    assert (MAX_POINTS, MAX_ARROW_BYTES) == (10_000_000, 512 * 1024 * 1024)
+    assert (Settings().max_points, Settings().max_arrow_bytes) == (MAX_POINTS, MAX_ARROW_BYTES)
+
+
+def test_the_arrow_file_format_is_counted_too(plant: Plant) -> None:
+    table = pa.table({"ts": pa.array([T0] * 10), "sid": pa.array([0] * 10, pa.int32()), "value": [1.0] * 10})
+    with pytest.raises(PayloadTooLarge, match=r"^too many points in one request \(10 > 9, the limit max_points\)$"):
+        decode_body(plant, ipc(table, file_format=True), ARROW_STREAM, max_points=9)
+
+
+def test_json_bodies_share_the_point_limit(plant: Plant) -> None:
+    points = [{"twin": F, "signal": "speed", "ts": T0 + i, "value": 1.0} for i in range(3)]
+    with pytest.raises(PayloadTooLarge) as exc:
+        decode_body(plant, js(points), "application/json", max_points=2)
+    assert exc.value.status == 413
+    assert exc.value.message == "too many points in one request (3 > 2, the limit max_points)"
+    columns = {"twin": F, "signal": "speed", "ts": [T0, T0 + 1, T0 + 2], "value": [1.0, 2.0, 3.0]}
+    with pytest.raises(PayloadTooLarge, match=r"^too many points in one request \(3 > 2, the limit max_points\)$"):
+        decode_body(plant, js(columns), "application/json", max_points=2)
+    assert decode_body(plant, js(points), "application/json", max_points=3).batch.num_rows == 3

@@ -8,7 +8,7 @@ import pytest
 
 from twinverse.errors import ModelLoadError
 from twinverse.model import yamlsource
-from twinverse.model.yamlsource import format_path, read_yaml
+from twinverse.model.yamlsource import MAX_DEPTH, MAX_FILE_BYTES, format_path, read_yaml
 
 
 def problems(exc: pytest.ExceptionInfo[ModelLoadError]) -> list[str]:
@@ -182,3 +182,42 @@ def test_pathological_yaml_is_a_located_problem(text: str, line: int | None, mes
     [problem] = info.value.details
     assert (problem.location.file, problem.location.line) == ("deep.yaml", line)
     assert message in str(problem)
+
+
+def test_nesting_past_the_depth_limit_is_located() -> None:
+    text = "plant: p\nx:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(150))
+    with pytest.raises(ModelLoadError) as info:
+        read_yaml("deep.yaml", text=text)
+    where = ".".join(["x", *(f"k{i}" for i in range(MAX_DEPTH - 1))])
+    assert problems(info) == [f"deep.yaml:{MAX_DEPTH + 2}: {where}: document is nested deeper than {MAX_DEPTH} levels"]
+    ok = "plant: p\nx:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(MAX_DEPTH - 1))
+    assert read_yaml("ok.yaml", text=ok).data["plant"] == "p"
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamlsource, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "big.yaml"
+    big.write_text("plant: p\nname: " + "x" * 1000 + "\n", encoding="utf-8")
+    with pytest.raises(ModelLoadError) as info:
+        read_yaml(big)
+    assert problems(info) == [f"{big}: file is 1016 bytes, above the limit of 1000 bytes for a plant file"]
+    with pytest.raises(ModelLoadError) as info:
+        read_yaml("t.yaml", text=big.read_text())
+    assert problems(info) == ["t.yaml: text is 1016 characters, above the limit of 1000 for a plant file"]
+    assert yamlsource.MAX_FILE_BYTES == 1000 and read_yaml("s.yaml", text="plant: p\n").data == {"plant": "p"}
+
+
+def test_the_default_file_limit_is_64_mib() -> None:
+    assert (MAX_FILE_BYTES, MAX_DEPTH) == (64 * 1024 * 1024, 100)
+
+
+def test_a_large_document_without_aliases_is_not_an_alias_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsource, "MAX_NODES", 100)
+    text = "plant: p\ntwins:\n" + "".join(f"  - {{id: m{i}, type: machine}}\n" for i in range(500))
+    assert len(read_yaml("big.yaml", text=text).data["twins"]) == 500
+    with pytest.raises(ModelLoadError) as exc:  # 101 expansions of one alias
+        read_yaml("a.yaml", text="plant: p\nx: &x 1\ny: [" + ", ".join(["*x"] * 101) + "]\n")  # line: the anchor
+    assert problems(exc) == ["a.yaml:2: y[100]: aliases add more than 100 nodes to the document "
+                             "(aliases of aliases nested too deep?)"]

@@ -140,3 +140,85 @@ def test_cancel_a_run(client: TestClient) -> None:
     assert body["status"] == "cancelled" and body["error"] == "cancelled" and body["result"] is None
     assert client.delete(f"/api/sim/runs/{rid}").json()["status"] == "cancelled"  # again: unchanged
     assert client.delete("/api/sim/runs/nope").status_code == 404
+
+
+def limited(tmp_path: Path, **limits: Any) -> TestClient:
+    settings = Settings(data_dir=tmp_path / "d", plant=EXAMPLES / "bottling.yaml", store=":memory:", **limits)
+    return TestClient(create_app(settings))
+
+
+LONG_RUN = {"parts": 100_000_000, "reps": 1, "from_live": False}
+
+
+def wait_running(c: TestClient, rid: str) -> None:
+    for _ in range(500):
+        if c.get(f"/api/sim/runs/{rid}").json()["status"] == "running":
+            return
+        time.sleep(0.02)
+    raise AssertionError("the run never started")
+
+
+def test_options_over_the_limits_are_422_naming_field_and_limit(client: TestClient) -> None:
+    r = client.post("/api/sim/runs", json={"until": 1e300, "reps": 1000})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["detail"] == "until: 1e+300 is above the limit of 1e+09 model time units"
+    assert [(e["path"], e["message"]) for e in body["errors"]] == [
+        ("until", "1e+300 is above the limit of 1e+09 model time units"),
+        ("reps", "1000 is above the limit of 100 replications"),
+    ]
+    r = client.post("/api/sim/runs", json={"parts": 10, "warmup": 1e10})
+    assert r.status_code == 422 and r.json()["detail"] == "warmup: 1e+10 is above the limit of 1e+09 model time units"
+    assert client.get("/api/sim/runs").json()["runs"] == []  # nothing was accepted
+
+
+def test_a_full_queue_is_429_with_retry_after(tmp_path: Path) -> None:
+    with limited(tmp_path, sim_max_concurrent=1, sim_max_queued=5, sim_max_queued_per_tenant=1) as c:
+        first = c.post("/api/sim/runs", json=LONG_RUN).json()["id"]
+        wait_running(c, first)
+        assert c.post("/api/sim/runs", json=LONG_RUN).status_code == 202  # waits
+        r = c.post("/api/sim/runs", json=LONG_RUN)
+        assert r.status_code == 429 and r.headers["retry-after"] == "10"
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["detail"] == ("the simulation queue of tenant 'default' is full (1 of at most 1 runs "
+                                      "waiting); try again later")
+    with limited(tmp_path / "two", sim_max_concurrent=1, sim_max_queued=0) as c:
+        first_r = c.post("/api/sim/runs", json=LONG_RUN)
+        assert first_r.status_code == 202, first_r.json()
+        wait_running(c, first_r.json()["id"])
+        r = c.post("/api/sim/runs", json=LONG_RUN)
+        assert r.status_code == 429 and r.headers["retry-after"] == "10"
+        assert r.json()["detail"] == "the simulation queue is full (0 of at most 0 runs waiting); try again later"
+
+
+def test_a_run_over_its_event_budget_fails_with_the_reason(tmp_path: Path) -> None:
+    with limited(tmp_path, sim_max_events=100_000) as c:
+        body = wait_done(c, c.post("/api/sim/runs", json=LONG_RUN).json()["id"])
+    assert body["status"] == "failed" and body["result"] is None
+    assert body["error"] == ("the run was stopped after 100001 events, above its limit of 100000 events; "
+                             "shorten the horizon (until), or ask for fewer parts or replications")
+
+
+def test_cancel_a_queued_and_a_running_run(tmp_path: Path) -> None:
+    with limited(tmp_path, sim_max_concurrent=1) as c:
+        running = c.post("/api/sim/runs", json=LONG_RUN).json()["id"]
+        wait_running(c, running)
+        queued = c.post("/api/sim/runs", json=LONG_RUN).json()["id"]
+        r = c.delete(f"/api/sim/runs/{queued}")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"  # at once: it never started
+        assert c.get(f"/api/sim/runs/{running}").json()["status"] == "running"
+        assert c.delete(f"/api/sim/runs/{running}").status_code == 200
+        assert wait_done(c, running)["status"] == "cancelled"
+        assert wait_done(c, queued)["error"] == "cancelled"
+
+
+def test_stopping_the_server_cancels_queued_and_running_runs(tmp_path: Path) -> None:
+    c = limited(tmp_path, sim_max_concurrent=1)
+    with c:
+        running = c.post("/api/sim/runs", json=LONG_RUN).json()["id"]
+        wait_running(c, running)
+        queued = c.post("/api/sim/runs", json=LONG_RUN).json()["id"]
+    runner = c.app.state.platform.sim  # type: ignore[attr-defined]
+    for rid in (running, queued):
+        job = runner.wait(rid, timeout=60)
+        assert job.status == "cancelled" and job.error == "the server stopped during the run"

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Settings
-from ..errors import TwinverseError
+from ..errors import TooManyRequests, TwinverseError
 from ..platform import Platform
 from .body import body_models
 from .metrics import registry_for
@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         resp = _problem(exc.status, body["title"], body["detail"], body.get("errors"))
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="twinverse"'
+        if isinstance(exc, TooManyRequests):
+            resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 
     @app.exception_handler(RequestValidationError)

@@ -254,9 +254,9 @@ _PROBLEM_TEXT = {
     403: "The token lacks the permission, or the object belongs to another tenant.",
     404: "No such twin, signal or object.",
     409: "Conflicts with the current state (revoked already, last admin, exists).",
-    429: "Too many requests or jobs: retry after the Retry-After header's seconds.",
-    413: "Body above the configured size limit (max_body_bytes).",
+    413: "Body above the configured size limit (max_body_bytes, max_points, max_arrow_bytes).",
     422: "Invalid request: the errors name each field, twin/signal and reason.",
+    429: "Too many requests or jobs: retry after the Retry-After header's seconds.",
     503: "The store is unavailable.",
 }
 _PROBLEM_TEXT_NOT_READY = "Not ready: the errors name each part (platform, store, source:NAME) and what is wrong."

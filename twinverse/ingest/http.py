@@ -9,38 +9,50 @@ JSON bodies may be
 Arrow IPC stream bodies (``application/vnd.apache.arrow.stream``) carry either named
 columns ``twin, signal, ts, value[, quality, unit]`` or the engine's own
 ``ts, sid, value[, quality]``.
+
+Both are bounded twice: at most ``max_points`` rows per request (setting ``max_points``)
+and, for Arrow, at most ``max_arrow_bytes`` once decoded (setting ``max_arrow_bytes``).
+A compressed Arrow stream can be tiny on the wire yet decode to gigabytes, so its
+batches are counted one by one as they are read, and reading stops at the first batch
+that passes a limit (:class:`~twinverse.errors.PayloadTooLarge`, 413).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..config import Settings
 from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE
-from ..errors import InputError, Problem
+from ..errors import InputError, PayloadTooLarge, Problem
 from ..model import Plant
 from .decode import Decoded, decode_columns, decode_points, parse_timestamps
 
-__all__ = ["ARROW_STREAM", "decode_arrow", "decode_body", "decode_json"]
+__all__ = ["ARROW_STREAM", "MAX_ARROW_BYTES", "MAX_POINTS", "decode_arrow", "decode_body", "decode_json"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-_MAX_POINTS = 10_000_000
+#: Most points per request unless the caller says otherwise (the default of setting ``max_points``).
+MAX_POINTS: int = Settings.model_fields["max_points"].default
+#: Largest decoded Arrow body unless the caller says otherwise (the default of ``max_arrow_bytes``).
+MAX_ARROW_BYTES: int = Settings.model_fields["max_arrow_bytes"].default
 
 
-def decode_body(plant: Plant, body: bytes, content_type: str, *, source: str = "http") -> Decoded:
+def decode_body(plant: Plant, body: bytes, content_type: str, *, source: str = "http", max_points: int = MAX_POINTS,
+                max_arrow_bytes: int = MAX_ARROW_BYTES) -> Decoded:
     """Decode a request body by content type; :class:`InputError` says what is wrong."""
     ctype = content_type.split(";", 1)[0].strip().lower()
     if ctype in (ARROW_STREAM, "application/vnd.apache.arrow.file", "application/x-arrow"):
-        return decode_arrow(plant, body, source=source)
+        return decode_arrow(plant, body, source=source, max_points=max_points, max_bytes=max_arrow_bytes)
     if ctype in ("application/json", "", "text/json") or ctype.endswith("+json"):
-        return decode_json(plant, body, source=source)
+        return decode_json(plant, body, source=source, max_points=max_points)
     raise InputError(f"unsupported content type {content_type!r}: send application/json or {ARROW_STREAM}")
 
 
-def decode_json(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
+def decode_json(plant: Plant, body: bytes, *, source: str = "http", max_points: int = MAX_POINTS) -> Decoded:
     """A JSON body (a list of points, or an object of columns) as a batch plus its rejects."""
     if not body.strip():
         raise InputError("empty body: send a JSON list of points or an object of columns")
@@ -52,15 +64,19 @@ def decode_json(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
     if isinstance(doc, dict) and "points" in doc:
         doc = doc["points"]
     if isinstance(doc, list):
-        if len(doc) > _MAX_POINTS:
-            raise InputError(f"too many points in one request ({len(doc)} > {_MAX_POINTS})")
+        _check_points(len(doc), max_points)
         return decode_points(plant, doc, source=source)
     if isinstance(doc, dict):
-        return _decode_columnar(plant, doc, source)
+        return _decode_columnar(plant, doc, source, max_points)
     raise InputError(f"body must be a JSON list of points or an object of columns, not {type(doc).__name__}")
 
 
-def _decode_columnar(plant: Plant, doc: dict[str, Any], source: str) -> Decoded:
+def _check_points(n: int, limit: int) -> None:
+    if n > limit:
+        raise PayloadTooLarge(f"too many points in one request ({n} > {limit}, the limit max_points)")
+
+
+def _decode_columnar(plant: Plant, doc: dict[str, Any], source: str, max_points: int) -> Decoded:
     problems = []
     for key in ("ts", "value"):
         if key not in doc:
@@ -72,6 +88,7 @@ def _decode_columnar(plant: Plant, doc: dict[str, Any], source: str) -> Decoded:
     if problems:
         raise InputError(str(problems[0]), details=problems)
     n = len(doc["ts"])
+    _check_points(n, max_points)
     if len(doc["value"]) != n:
         raise InputError(f"columns 'ts' ({n}) and 'value' ({len(doc['value'])}) differ in length")
 
@@ -99,16 +116,42 @@ def _loc(field: str) -> Any:
     return Location(path=field)
 
 
-def decode_arrow(plant: Plant, body: bytes, *, source: str = "http") -> Decoded:
-    """An Arrow IPC stream (columns twin, signal, ts, value[, quality, unit]) as a batch plus its rejects."""
+def _read_arrow(body: bytes, max_points: int, max_bytes: int) -> pa.Table:
+    """The table of an Arrow IPC stream (or file), read batch by batch within the limits."""
+    batches: Iterator[pa.RecordBatch]
     try:
-        reader = pa.ipc.open_stream(pa.BufferReader(body))
-        table = reader.read_all()
+        stream = pa.ipc.open_stream(pa.BufferReader(body))
+        schema, batches = stream.schema, iter(stream)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         try:
-            table = pa.ipc.open_file(pa.BufferReader(body)).read_all()
+            file = pa.ipc.open_file(pa.BufferReader(body))
         except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
             raise InputError(f"body is not an Arrow IPC stream: {exc}") from None
+        schema, batches = file.schema, (file.get_batch(i) for i in range(file.num_record_batches))
+    kept: list[pa.RecordBatch] = []
+    rows = size = 0
+    try:
+        for batch in batches:  # each batch is decompressed as it is read: count before reading on
+            rows += batch.num_rows
+            size += batch.nbytes
+            _check_points(rows, max_points)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"Arrow body decodes to more than {max_bytes} bytes "
+                                      f"(the limit max_arrow_bytes; {len(body)} bytes were sent)")
+            kept.append(batch)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise InputError(f"body is not a valid Arrow IPC stream: {exc}") from None
+    return pa.Table.from_batches(kept, schema=schema)
+
+
+def decode_arrow(plant: Plant, body: bytes, *, source: str = "http", max_points: int = MAX_POINTS,
+                 max_bytes: int = MAX_ARROW_BYTES) -> Decoded:
+    """An Arrow IPC stream (columns twin, signal, ts, value[, quality, unit]) as a batch plus its rejects.
+
+    More than ``max_points`` rows, or more than ``max_bytes`` bytes once decoded, is
+    :class:`~twinverse.errors.PayloadTooLarge`.
+    """
+    table = _read_arrow(body, max_points, max_bytes)
     names = set(table.column_names)
     if table.num_rows == 0:
         return Decoded(pa.RecordBatch.from_pylist([], schema=BATCH_SCHEMA), QUARANTINE_SCHEMA.empty_table())

@@ -17,20 +17,29 @@ import yaml
 
 from ..errors import Location, ModelLoadError, Problem
 
-__all__ = ["MAX_NODES", "LocatedDoc", "PathKey", "format_path", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "LocatedDoc", "PathKey", "format_path", "read_yaml"]
 
 PathKey = tuple[str | int, ...]
 
 _FLOAT12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
 
-#: Most YAML nodes one document may expand to (aliases included); a plant has thousands.
+#: Most YAML nodes aliases may add to a document: a node reached again through an alias
+#: counts again each time (a plant file uses few aliases; its own nodes do not count).
 MAX_NODES = 1_000_000
+#: Deepest nesting of mappings and lists; a plant nests a few levels per twin level.
+MAX_DEPTH = 100
+#: Largest plant file (64 MiB); a plant of 300,000 twins takes about 10 MB.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 class _TooLarge(Exception):
     def __init__(self, location: Location) -> None:
         super().__init__(str(location))
         self.location = location
+
+
+class _TooDeep(_TooLarge):
+    pass
 
 
 def format_path(path: PathKey) -> str:
@@ -72,15 +81,21 @@ class _Builder:
         self.problems: list[Problem] = []
         self._scalars = yaml.SafeLoader("")  # only used to resolve scalar tags
         self._open: set[int] = set()  # collections being built: an alias to one is a cycle
+        self._seen: set[int] = set()  # nodes built once: building one again is an alias expanding
         self._count = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.lines[path] = node.start_mark.line + 1
-        self._count += 1
+        if id(node) in self._seen:
+            self._count += 1
+        else:
+            self._seen.add(id(node))
         if self._count > MAX_NODES:
             # Aliases share nodes, so a few lines can expand to billions ("billion laughs").
             raise _TooLarge(self._loc(node, path))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if len(path) >= MAX_DEPTH:
+                raise _TooDeep(self._loc(node, path))
             if id(node) in self._open:
                 self.problems.append(Problem("an alias refers to a node that contains it", self._loc(node, path)))
                 return None
@@ -158,11 +173,18 @@ def read_yaml(source: str | Path, *, text: str | None = None, strict: bool = Tru
     name = str(source)
     if text is None:
         try:
+            size = Path(source).stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise ModelLoadError([Problem(f"file is {size} bytes, above the limit of {MAX_FILE_BYTES} bytes "
+                                              "for a plant file", Location(name))])
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             raise ModelLoadError([Problem(f"cannot read file: {exc.strerror}", Location(name))]) from exc
         except UnicodeDecodeError as exc:
             raise ModelLoadError([Problem("file is not UTF-8 text", Location(name))]) from exc
+    elif len(text) > MAX_FILE_BYTES:
+        raise ModelLoadError([Problem(f"text is {len(text)} characters, above the limit of {MAX_FILE_BYTES} "
+                                      "for a plant file", Location(name))])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -185,8 +207,11 @@ def read_yaml(source: str | Path, *, text: str | None = None, strict: bool = Tru
     builder = _Builder(name)
     try:
         data = builder.build(root, ())
+    except _TooDeep as exc:
+        msg = f"document is nested deeper than {MAX_DEPTH} levels"
+        raise ModelLoadError([Problem(msg, exc.location)]) from None
     except _TooLarge as exc:
-        msg = f"document expands to more than {MAX_NODES} nodes (aliases nested too deep?)"
+        msg = f"aliases add more than {MAX_NODES} nodes to the document (aliases of aliases nested too deep?)"
         raise ModelLoadError([Problem(msg, exc.location)]) from None
     except RecursionError:
         raise ModelLoadError([Problem("document is nested too deeply", Location(name, 1))]) from None

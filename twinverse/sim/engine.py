@@ -30,7 +30,7 @@ from . import kernel as K
 from .bottleneck import ActivePeriods
 from .compiled import Compiled, compile_network, grow_pool, new_state, stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
-from .errors import DeadlockError, RunConfigError
+from .errors import DeadlockError, EventLimitError, RunConfigError
 from .fastline import simulate_serial
 from .network import INF, Network, serial_line
 from .results import BufferStats, Replication, station_stats
@@ -56,16 +56,21 @@ def simulate(
     initial: InitialState | None = None,
     progress: Progress | None = None,
     compiled: Compiled | None = None,
+    max_events: int | None = None,
 ) -> Replication:
-    """Run replication ``rep`` of ``net``; streams are seeded from ``(config.seed, rep)``."""
+    """Run replication ``rep`` of ``net``; streams are seeded from ``(config.seed, rep)``.
+
+    A run that would process more than ``max_events`` events is stopped with
+    :class:`~twinverse.errors.EventLimitError`.
+    """
     if config.method != "engine" and (initial is None or initial.is_empty()) and serial_line(net) is not None:
-        fast = simulate_serial(net, config, rep)
+        fast = simulate_serial(net, config, rep, progress=progress, max_events=max_events)
         if fast is not None:
             return fast
         # An unbounded queue outgrew the fast path's rings: the event engine runs the line.
     elif config.method == "fast":
         raise RunConfigError("the fast path runs plain serial lines only (see docs/simulation.md); use method=engine")
-    return _Run(net, config, rep, initial or InitialState(), progress, compiled).result()
+    return _Run(net, config, rep, initial or InitialState(), progress, compiled).result(max_events)
 
 
 class _Run:
@@ -188,10 +193,16 @@ class _Run:
         start = seen.get(b, 0)
         return DeadlockError(float(self.F[K.NOW]), names[start:])
 
-    def result(self) -> Replication:
+    def result(self, max_events: int | None = None) -> Replication:
         last = time.monotonic()
         while True:
-            code = K.run(self.I, self.F, _MAX_EVENTS_PER_CALL)
+            step = _MAX_EVENTS_PER_CALL
+            if max_events is not None:
+                done = int(self.I[K.EVENTS])
+                if done > max_events:
+                    raise EventLimitError(max_events, done)
+                step = min(step, max_events + 1 - done)  # pause just past the limit
+            code = K.run(self.I, self.F, step)
             if self.progress is not None and code != K.DONE and time.monotonic() - last > 0.1:
                 self._report()
                 last = time.monotonic()

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import DeadlockError, RunConfigError
+from ..errors import DeadlockError, EventLimitError, RunConfigError
 
-__all__ = ["DeadlockError", "RunConfigError"]
+__all__ = ["DeadlockError", "EventLimitError", "RunConfigError"]

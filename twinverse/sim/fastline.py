@@ -20,6 +20,8 @@ fast path just gets there one to two orders of magnitude sooner.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numba
@@ -28,7 +30,7 @@ import numpy as np
 from . import kernel as K
 from .compiled import stream_rng
 from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
-from .errors import RunConfigError
+from .errors import EventLimitError, RunConfigError
 from .kernel import unsigned as _u
 from .network import INF, Network, serial_line
 from .results import BufferStats, Replication, station_stats
@@ -201,11 +203,15 @@ def _line_chunk(S: Any, X: Any, cap: Any, dring: Any, dhead: Any, sring: Any, sh
     return used
 
 
-def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication | None:
+def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0, *, progress: Callable[[float], None] | None = None,
+                    max_events: int | None = None) -> Replication | None:
     """Run replication ``rep`` of a serial line (see :func:`twinverse.sim.network.serial_line`).
 
     Returns None when an unbounded queue outgrows the recursion's rings: the caller
     (:func:`twinverse.sim.engine.simulate`) then runs the line with the event engine.
+    ``progress`` is called between chunks of parts (it may raise to stop the run); more
+    than ``max_events`` events (parts × stations, as reported) raise
+    :class:`~twinverse.errors.EventLimitError`, checked between chunks.
     """
     order = serial_line(net)
     if order is None:
@@ -260,7 +266,17 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication |
     S = np.empty((m, _CHUNK))
     X = np.zeros(_CHUNK)
     pending = 0  # parts of the current chunk not yet used
+    last = time.monotonic()
     while True:
+        events = int(ist[N]) * m
+        if max_events is not None and events > max_events:
+            raise EventLimitError(max_events, events)
+        if progress is not None and time.monotonic() - last > 0.1:
+            fr = float(prev_d[-1]) / until if until > 0 else 0.0  # the last departure so far
+            if cfg.parts:
+                fr = max(fr, float(ist[EXITS]) / cfg.parts)
+            progress(min(max(fr, 0.0), 1.0))
+            last = time.monotonic()
         if pending == 0:
             for i, s in enumerate(stations):
                 S[i] = s.process["*"].sample(prng[i], _CHUNK)
@@ -285,6 +301,8 @@ def simulate_serial(net: Network, cfg: RunConfig, rep: int = 0) -> Replication |
                 ttf[f, left:] = mode.ttf.sample(frng[f][0], fblock - left)
                 ttr[f, left:] = mode.ttr.sample(frng[f][1], fblock - left)
                 fpos[f] = 0
+    if max_events is not None and int(ist[N]) * m > max_events:
+        raise EventLimitError(max_events, int(ist[N]) * m)
     end = until if until > 0 else float(fs[END])
     return _collect(net, cfg, rep, stations, saturated, st, bf, lvl_w, fs, ist, warm, end)
 

@@ -5,6 +5,13 @@ with itself and closes it when it stops (cancelling what still runs). Jobs run o
 thread pool (the compiled kernel releases the GIL), at most ``max_concurrent`` at a time;
 the runner keeps the newest ``max_kept`` finished jobs in memory.
 
+Every resource a job can take is bounded (settings ``sim_max_*``, see
+:meth:`SimRunner.from_settings`): waiting jobs, in total and per tenant (a full queue is
+:class:`~twinverse.errors.TooManyRequests`, 429 with ``Retry-After``); the horizon, warm-up
+and replications of a job (:class:`~twinverse.errors.RunConfigError` naming the field, at
+submission); and the events a job may process (the kernel stops it, and the job fails with
+an :class:`~twinverse.errors.EventLimitError`).
+
 A job is a frozen :class:`SimJob` record: every change (started, progress, done) replaces
 the record, so a reader always sees one consistent version of it.
 
@@ -32,7 +39,8 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any
 
-from ..errors import NotFoundError
+from ..config import Settings
+from ..errors import Location, NotFoundError, Problem, RunConfigError, TooManyRequests
 from .network import Network
 from .results import ScenarioResult
 from .runconfig import InitialState, RunConfig
@@ -44,6 +52,8 @@ __all__ = ["JobStatus", "SimJob", "SimRunner"]
 DEFAULT_MAX_CONCURRENT = 2
 #: Finished jobs kept in memory by default (older ones are forgotten first).
 DEFAULT_MAX_KEPT = 200
+#: Seconds a client refused for a full queue is asked to wait (``Retry-After``).
+RETRY_AFTER = 10
 
 _STOPPED = "the server stopped during the run"
 
@@ -78,6 +88,7 @@ class SimJob:
     result: ScenarioResult | None = None
     request: Any = None
     snapshot: dict[str, Any] | None = None
+    tenant: str | None = None
 
 
 class _Cancelled(Exception):
@@ -87,17 +98,41 @@ class _Cancelled(Exception):
 class SimRunner:
     """Runs simulation jobs on a thread pool; thread-safe (workers update, requests read)."""
 
-    def __init__(self, *, max_concurrent: int = DEFAULT_MAX_CONCURRENT, max_kept: int = DEFAULT_MAX_KEPT) -> None:
+    def __init__(
+        self,
+        *,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_kept: int = DEFAULT_MAX_KEPT,
+        max_queued: int | None = None,
+        max_queued_per_tenant: int | None = None,
+        max_until: float | None = None,
+        max_reps: int | None = None,
+        max_events: int | None = None,
+    ) -> None:
+        """``None`` leaves a limit off (library use); the platform builds its runner with :meth:`from_settings`."""
         if max_concurrent < 1 or max_kept < 1:
             raise ValueError("max_concurrent and max_kept must be >= 1")
         self.max_concurrent = max_concurrent
         self.max_kept = max_kept
+        self.max_queued = max_queued
+        self.max_queued_per_tenant = max_queued_per_tenant
+        self.max_until = max_until
+        self.max_reps = max_reps
+        self.max_events = max_events
         self._lock = threading.Condition()
         self._jobs: dict[str, SimJob] = {}
         self._cancel: dict[str, str] = {}  # job id -> why it is to stop
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self.submitted = 0  # jobs ever submitted (kept or forgotten): a monotonic counter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SimRunner:
+        """A runner with the limits of ``settings`` (``sim_max_*``)."""
+        return cls(max_concurrent=settings.sim_max_concurrent, max_kept=settings.sim_max_kept,
+                   max_queued=settings.sim_max_queued, max_queued_per_tenant=settings.sim_max_queued_per_tenant,
+                   max_until=settings.sim_max_until, max_reps=settings.sim_max_reps,
+                   max_events=settings.sim_max_events)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,18 +165,23 @@ class SimRunner:
 
     # -- jobs ------------------------------------------------------------------------------------
     def submit(self, net: Network, config: RunConfig, *, initial: InitialState | None = None,
-               name: str | None = None, request: Any = None, snapshot: dict[str, Any] | None = None) -> SimJob:
+               name: str | None = None, request: Any = None, snapshot: dict[str, Any] | None = None,
+               tenant: str | None = None) -> SimJob:
         """Queue a run of ``config.reps`` replications of ``net``; returns the queued job.
 
         ``name`` names the scenario in the result; ``{id}`` in it stands for the job id
-        (default ``run-{id}``).
+        (default ``run-{id}``). ``tenant`` is whose queue the job waits in.
+        :class:`~twinverse.errors.RunConfigError` if ``config`` is over a limit,
+        :class:`~twinverse.errors.TooManyRequests` if the queue is full.
         """
+        self.check(config)
         jid = uuid.uuid4().hex[:12]
         job = SimJob(jid, (name or "run-{id}").replace("{id}", jid), JobStatus.QUEUED, 0.0, datetime.now(UTC),
-                     request=request, snapshot=snapshot)
+                     request=request, snapshot=snapshot, tenant=tenant)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the simulation runner is closed")
+            self._check_queue(tenant)
             if self._pool is None:
                 self.start()
             assert self._pool is not None
@@ -150,6 +190,37 @@ class SimRunner:
             self._evict()
             self._pool.submit(self._work, jid, net, config, initial)
         return job
+
+    def check(self, config: RunConfig) -> None:
+        """:class:`~twinverse.errors.RunConfigError` naming the field if ``config`` is over a limit."""
+        over: list[Problem] = []
+        for fld, value, limit, what in (
+            ("until", config.until, self.max_until, " model time units"),
+            ("warmup", config.warmup, self.max_until, " model time units"),
+            ("reps", config.reps, self.max_reps, " replications"),
+        ):
+            if value is not None and limit is not None and value > limit:
+                over.append(Problem(f"{value:g} is above the limit of {limit:g}{what}", Location(path=fld)))
+        if over:
+            raise RunConfigError(str(over[0]), details=over)
+
+    def _check_queue(self, tenant: str | None) -> None:
+        """Refuse a new job if the queue is full (call with the lock held)."""
+        # Queued jobs that a free worker is about to pick up (the pool is FIFO) are not waiting.
+        queued = [j for j in self._jobs.values() if j.status is JobStatus.QUEUED]  # submission order
+        running = sum(j.status is JobStatus.RUNNING for j in self._jobs.values())
+        free = max(self.max_concurrent - running, 0)
+        if len(queued) < free:
+            return  # the new job starts at once
+        waiting = queued[free:]
+        if self.max_queued is not None and len(waiting) >= self.max_queued:
+            raise TooManyRequests(f"the simulation queue is full ({len(waiting)} of at most {self.max_queued} "
+                                  "runs waiting); try again later", retry_after=RETRY_AFTER)
+        mine = sum(j.tenant == tenant for j in waiting)
+        if self.max_queued_per_tenant is not None and mine >= self.max_queued_per_tenant:
+            raise TooManyRequests(f"the simulation queue of tenant {tenant!r} is full ({mine} of at most "
+                                  f"{self.max_queued_per_tenant} runs waiting); try again later",
+                                  retry_after=RETRY_AFTER)
 
     def get(self, job_id: str) -> SimJob:
         """The job as it stands now; :class:`~twinverse.errors.NotFoundError` if there is none."""
@@ -231,7 +302,7 @@ class SimRunner:
                 return
             self._set(job_id, status=JobStatus.RUNNING, started=datetime.now(UTC))
         try:
-            res = run_scenario(net, config, name=job.name, initial=initial,
+            res = run_scenario(net, config, name=job.name, initial=initial, max_events=self.max_events,
                                progress=lambda f: self._progress(job_id, f))
         except _Cancelled as exc:
             self._update(job_id, status=JobStatus.CANCELLED, error=str(exc), finished=datetime.now(UTC))

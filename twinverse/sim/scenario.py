@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..errors import EventLimitError
 from .energy import DEFAULT_GRID_FACTOR
 from .engine import InitialState, RunConfig, simulate
 from .network import Network
@@ -42,15 +43,27 @@ def run_scenario(
     params: Mapping[str, Any] | None = None,
     initial: InitialState | None = None,
     progress: Callable[[float], None] | None = None,
+    max_events: int | None = None,
 ) -> ScenarioResult:
-    """Run ``config.reps`` replications of ``net`` and collect them with estimates."""
+    """Run ``config.reps`` replications of ``net`` and collect them with estimates.
+
+    ``max_events`` bounds the events of all replications together: the replication that
+    passes it is stopped, with :class:`~twinverse.errors.EventLimitError`.
+    """
     reps = []
+    used = 0
     for r in range(config.reps):
         def sub(fr: float, r: int = r) -> None:
             if progress is not None:
                 progress((r + fr) / config.reps)
 
-        reps.append(simulate(net, config, r, initial=initial, progress=sub if progress else None))
+        left = None if max_events is None else max_events - used
+        try:
+            rep = simulate(net, config, r, initial=initial, progress=sub if progress else None, max_events=left)
+        except EventLimitError as exc:
+            raise EventLimitError(max_events or 0, used + exc.events) from None
+        used += rep.events
+        reps.append(rep)
     grid = net.grid_factor if net.grid_factor is not None else DEFAULT_GRID_FACTOR
     cfg = {k: v for k, v in config.__dict__.items() if v is not None}
     return ScenarioResult(name, dict(params or {}), tuple(reps), net.time_unit, grid, cfg)

@@ -95,7 +95,10 @@ async def ingest(
     tag = IngestAudit(current_principal(request), hashlib.sha256(body).hexdigest(), f"plant:{platform.plant.id}")
 
     def prepare() -> PreparedBatch:
-        decoded = decode_body(platform.plant, body, ctype)
+        decoded = decode_body(
+            platform.plant, body, ctype,
+            max_points=platform.settings.max_points, max_arrow_bytes=platform.settings.max_arrow_bytes,
+        )
         return platform.engine.prepare(decoded.batch, source="http", atomic=not partial, rejects=decoded.rejects)
 
     # Devices send many small bodies: decoding one here costs less than a hop to a worker

@@ -22,7 +22,7 @@ from ...sim.spec import network_from_plant
 from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
-from ..security import Permission, require
+from ..security import Permission, current_principal, require
 
 __all__ = ["router"]
 
@@ -39,7 +39,7 @@ class RunRequest(BaseModel):
     until: float | None = Field(None, gt=0, description="Stop at this model time (the file's time_unit).")
     parts: int | None = Field(None, ge=1, le=100_000_000, description="Stop after this many parts left.")
     warmup: float = Field(0.0, ge=0, description="Statistics start at this model time.")
-    reps: int = Field(5, ge=1, le=1000, description="Replications (for confidence intervals).")
+    reps: int = Field(5, ge=1, description="Replications (for confidence intervals; at most sim_max_reps).")
     seed: int = Field(0, ge=0, description="Seed of the random streams.")
     from_live: bool = Field(True, description="Start from the live state; false starts empty.")
     method: Literal["engine", "auto", "fast"] = "engine"
@@ -85,15 +85,22 @@ def _detail(job: SimJob) -> RunDetail:
 
 
 @router.post("/runs", response_model=RunSummary, status_code=202, summary="Start a simulation run",
-             dependencies=[Depends(require(Permission.SIM_RUN))])
+             dependencies=[Depends(require(Permission.SIM_RUN))], responses=problem_responses(429))
 def start_run(
     body: Annotated[RunRequest, Depends(JsonBody(RunRequest))], request: Request, response: Response
 ) -> RunSummary:
-    """Forecast the plant from its live state; poll ``GET /api/sim/runs/{id}`` for the result."""
+    """Forecast the plant from its live state; poll ``GET /api/sim/runs/{id}`` for the result.
+
+    Options above the server's limits (``sim_max_until``, ``sim_max_reps``) are refused
+    with 422; a full queue (``sim_max_queued``, ``sim_max_queued_per_tenant``) with 429 and
+    ``Retry-After``.
+    """
     platform = get_platform(request)
+    runner = _runner(request)
     net = network_from_plant(platform.plant)
     config = RunConfig(until=body.until, parts=body.parts, warmup=body.warmup, reps=body.reps, seed=body.seed,
                        method=body.method, start_offset=0.0)  # validates before the run is accepted
+    runner.check(config)  # before the snapshot is taken
     snapshot = None
     initial = InitialState()
     if body.from_live:
@@ -101,8 +108,8 @@ def start_run(
         snapshot = snap.to_dict()
         initial = snap.initial
         config = RunConfig(**{**config.__dict__, "start_offset": snap.start_offset})
-    job = _runner(request).submit(net, config, initial=initial, name="live-{id}", request=body,
-                                 snapshot=snapshot)
+    job = runner.submit(net, config, initial=initial, name="live-{id}", request=body, snapshot=snapshot,
+                        tenant=current_principal(request).tenant)
     response.headers["Location"] = f"/api/sim/runs/{job.id}"
     return _summary(job)
 
