@@ -58,7 +58,23 @@ def wait_done(c: TestClient, rid: str) -> dict[str, Any]:
     raise AssertionError("the run did not finish")
 
 
-def test_run_from_the_live_state(client: TestClient) -> None:
+@pytest.fixture
+def client_without_breaks(tmp_path: Path) -> Iterator[TestClient]:
+    """The example plant without its shift calendar: a run starting at wall-clock time
+    inside the mid-shift break would see the filler off, not down, whatever the hour CI runs."""
+    text = (EXAMPLES / "bottling.yaml").read_text()
+    for line in ("  calendars:\n    shift: {period: 28800, off: [[14400, 16200]]}", "    calendar: shift"):
+        assert line in text
+        text = text.replace(line, "", 1)
+    plant = tmp_path / "bottling.yaml"
+    plant.write_text(text)
+    settings = Settings(data_dir=tmp_path / "data", plant=plant, store=":memory:")
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_run_from_the_live_state(client_without_breaks: TestClient) -> None:
+    client = client_without_breaks
     feed_live_state(client)
     r = client.post("/api/sim/runs", json={"until": 900, "reps": 2, "seed": 3})
     assert r.status_code == 202, r.text
