@@ -444,7 +444,7 @@ def _fast_batch(plant: Plant, runs: _Runs, now_us: int) -> tuple[pa.RecordBatch,
     """
     keys = list(runs.keys)  # distinct (twin, signal) pairs: one dict lookup each
     by_key = plant.signals.key_index
-    key_sid = np.fromiter((by_key.get(k, -1) for k in keys), dtype=np.int32, count=len(keys))
+    key_sid = np.fromiter((by_key.get(k, -1) for k in keys), dtype=np.int32, count=len(keys))  # type: ignore[arg-type]
     run_key = np.asarray(runs.run_key, np.int64)
     run_len = np.asarray(runs.run_len, np.int64)
     sid = np.repeat(key_sid[run_key], run_len)
