@@ -22,6 +22,7 @@ from ..config import Settings
 from ..errors import TooManyRequests, TwinverseError
 from ..platform import Platform
 from .body import body_models
+from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
 from .routes import data, plant, scene, sim, system, trust, ws
 
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _problem(500, "Internal error", "the server failed; the error is in its log")
 
+    app.state.fast_ingest = FastIngestStats()
+    app.add_middleware(FastIngest, stats=app.state.fast_ingest)  # the common small ingest, before routing
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(plant.router)

@@ -24,14 +24,12 @@ from ...model.types import SignalKind
 from ...store import Aggregate, ExportFormat, HistoryQuery, export_history
 from ...trust.service import IngestAudit
 from ..body import RawBody
+from ..fastpath import INLINE_BODY_BYTES
 from ..params import get_platform
 from ..schemas import HistoryOut, IngestOut, QuarantineOut, Series, problem_responses
 from ..security import Permission, current_principal, require
 
 router = APIRouter(prefix="/api", tags=["data"])
-
-#: Bodies up to this size are decoded on the event loop (larger ones in a worker thread).
-INLINE_BODY_BYTES = 16 * 1024
 
 #: Rejected rows listed in an ingest response.
 MAX_ERRORS = 50
