@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench install web browser peers clean help
+.PHONY: demo test lint bench bench-tools install web browser peers clean help
 
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
@@ -63,7 +63,17 @@ lint: $(STAMP) web
 	$(VENV)/bin/lint-imports
 	cd web && npx --no-install tsc -p .  # type-check the viewer's JavaScript (checkJs)
 
-bench: $(STAMP) web
+# Load generators written in C (a Python one measures itself): Debian's wrk for bench_small.
+bench-tools:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's wrk for the benchmarks (apt-get install wrk)"; \
+	    apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || \
+	    echo "could not install wrk: bench_small cannot run"; \
+	  else echo "note: wrk is missing (sudo apt-get install wrk); bench_small cannot run"; fi; }
+
+bench: $(STAMP) web bench-tools
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
