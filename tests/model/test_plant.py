@@ -176,3 +176,35 @@ def test_lookup_matches_one_by_one(plant: Plant, data: st.DataObject) -> None:
     pairs = data.draw(st.lists(st.tuples(st.sampled_from(twin_names), st.sampled_from(signal_names)), max_size=200))
     got = idx.lookup([t for t, _ in pairs], [s for _, s in pairs])
     assert got.tolist() == [idx.get(t, s) if idx.get(t, s) is not None else -1 for t, s in pairs]
+
+
+def test_signal_index_built_per_type_equals_one_built_per_signal(plant: Plant) -> None:
+    """``from_twins`` (arrays gathered per shared signal list) against the entry-by-entry build."""
+    from twinverse.model.plant import SignalIndex
+
+    idx = plant.signals
+    entries = [(str(idx.twin[i]), idx.signal[i]) for i in range(len(idx))]
+    ref = SignalIndex(entries)
+    assert len(ref) == len(idx) > 0
+    for name in ("twin", "name", "kind", "lo", "hi"):
+        assert np.array_equal(getattr(ref, name), getattr(idx, name)), name
+    assert ref.unit == idx.unit and ref.signal == idx.signal
+    assert ref.format.states == idx.format.states
+    assert dict(ref.key_index) == dict(idx.key_index) == {(str(idx.twin[i]), str(idx.name[i])): i
+                                                           for i in range(len(idx))}
+    for twin in plant.twins:
+        assert ref.of_twin(twin) == idx.of_twin(twin)
+    with pytest.raises(ValueError, match="contiguous"):
+        SignalIndex([entries[0], entries[-1], entries[1]] if entries[0][0] != entries[-1][0] else [])
+
+
+def test_key_index_answers_like_a_dict(plant: Plant) -> None:
+    keys = plant.signals.key_index
+    twin, signal = str(plant.signals.twin[3]), str(plant.signals.name[3])
+    assert keys[(twin, signal)] == 3 and keys.get((twin, signal)) == 3 and (twin, signal) in keys
+    for missing in [(twin, "nope"), ("nope", signal), (None, signal), ("x",), 5]:
+        assert keys.get(missing, -1) == -1  # type: ignore[arg-type]
+        assert missing not in keys
+    with pytest.raises(KeyError):
+        keys[(twin, "nope")]
+    assert len(keys) == len(plant.signals) == len(list(keys))

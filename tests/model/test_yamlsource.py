@@ -221,3 +221,16 @@ def test_a_large_document_without_aliases_is_not_an_alias_bomb(monkeypatch: pyte
         read_yaml("a.yaml", text="plant: p\nx: &x 1\ny: [" + ", ".join(["*x"] * 101) + "]\n")  # line: the anchor
     assert problems(exc) == ["a.yaml:2: y[100]: aliases add more than 100 nodes to the document "
                              "(aliases of aliases nested too deep?)"]
+
+
+def test_libyaml_and_pyyaml_parsers_give_the_same_data_and_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path (libyaml) must locate every field exactly as PyYAML's own parser does."""
+    import yaml
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "bottling.yaml"
+    text = example.read_text() + "\nextra: {a: 1e3, b: 'x', c: [1, off, ~]}\n"
+    fast = read_yaml("f.yaml", text=text)
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    slow = read_yaml("f.yaml", text=text)
+    assert fast.data == slow.data and fast.data["extra"] == {"a": 1000.0, "b": "x", "c": [1, "off", None]}
+    assert fast.lines == slow.lines and len(fast.lines) > 50

@@ -23,8 +23,10 @@ Format (see docs/plant-yaml.md)::
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,14 +99,34 @@ _KEYED = ("signals", "power", "properties")
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a model is built.
+
+    A plant of 100,000 twins allocates millions of small objects that all stay alive; each
+    collection of the oldest generation walks all of them, so loading grew quadratically
+    (24 s for 100,000 twins × 10 signals, 6 s with the collector paused). Nothing built here
+    is garbage, and reference counting still frees what is dropped.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_plant(path: str | Path) -> Plant:
     """Load and validate a plant YAML file; :class:`ModelLoadError` lists every problem."""
-    return plant_from_doc(read_yaml(path, strict=False))
+    with _gc_paused():
+        return plant_from_doc(read_yaml(path, strict=False))
 
 
 def loads_plant(text: str, name: str = "<string>") -> Plant:
     """Like :func:`load_plant`, from a string."""
-    return plant_from_doc(read_yaml(name, text=text, strict=False))
+    with _gc_paused():
+        return plant_from_doc(read_yaml(name, text=text, strict=False))
 
 
 def _clean_loc(loc: Sequence[str | int]) -> PathKey:
@@ -150,7 +172,8 @@ def plant_from_doc(doc: LocatedDoc) -> Plant:
     Every problem of the document is collected and raised together in one
     :class:`ModelLoadError`.
     """
-    return _Resolver(doc).resolve()
+    with _gc_paused():
+        return _Resolver(doc).resolve()
 
 
 class _Resolver:

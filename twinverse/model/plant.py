@@ -18,35 +18,121 @@ from .types import Relationship, Signal, SignalKind, Twin, TwinType
 __all__ = ["Plant", "SignalIndex"]
 
 
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """A 1-D object array of ``values`` (never a 2-D array of tuples)."""
+    arr = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # element by element: tuples stay elements
+        arr[i] = v
+    return arr
+
+
 def _pair(key: str) -> tuple[str, str]:
     twin, _, signal = key.partition("\x00")
     return twin, signal
+
+
+class KeyIndex(Mapping[tuple[str, str], int]):
+    """``(twin, signal) → sid`` without a million tuples: a twin's first sid plus the
+    signal's position within its type (twins of one type share one small dict)."""
+
+    __slots__ = ("_n", "_twins")
+
+    def __init__(self, twins: dict[str, tuple[int, dict[str, int]]], n: int) -> None:
+        self._twins = twins
+        self._n = n
+
+    def __getitem__(self, key: tuple[str, str]) -> int:
+        start, pos = self._twins[key[0]]
+        return start + pos[key[1]]
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        try:
+            start, pos = self._twins[key[0]]
+            return start + pos[key[1]]
+        except (KeyError, TypeError, IndexError):
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for twin, (_, pos) in self._twins.items():
+            for name in pos:
+                yield twin, name
+
+    def __len__(self) -> int:
+        return self._n
 
 
 class SignalIndex:
     """Dense integer ids (``sid``) for every (twin, signal) pair of a plant.
 
     The sids of one twin are contiguous, so a subtree's signals are a few slices.
-    Per-sid metadata lives in NumPy arrays for vectorised validation.
+    Per-sid metadata lives in NumPy arrays for vectorised validation. Built per distinct
+    signal list (twins of one type share theirs), so a plant of a million signals costs
+    a few array gathers, not a Python object per signal.
     """
 
     def __init__(self, entries: Sequence[tuple[str, Signal]]) -> None:
-        n = len(entries)
-        self.twin: npt.NDArray[np.object_] = np.array([t for t, _ in entries] or [], dtype=object)
-        self.name: npt.NDArray[np.object_] = np.array([s.name for _, s in entries] or [], dtype=object)
-        self.signal: list[Signal] = [s for _, s in entries]
-        self.kind = np.array([s.kind.code for _, s in entries], dtype=np.uint8).reshape(n)
-        bounds = np.array([s.bounds() for _, s in entries], dtype=np.float64).reshape(n, 2)
-        self.lo = bounds[:, 0].copy()
-        self.hi = bounds[:, 1].copy()
-        self.unit: list[str | None] = [s.unit for _, s in entries]
-        self._by_key: dict[tuple[str, str], int] = {(t, s.name): i for i, (t, s) in enumerate(entries)}
+        by_twin: dict[str, list[Signal]] = {}
+        last = None
+        for t, sig in entries:
+            if t != last and t in by_twin:
+                raise ValueError(f"the signals of one twin must be contiguous ({t!r} appears twice)")
+            by_twin.setdefault(t, []).append(sig)
+            last = t
+        self._build([(t, tuple(sigs)) for t, sigs in by_twin.items()])
+
+    @classmethod
+    def from_twins(cls, twins: Sequence[tuple[str, Sequence[Signal]]]) -> SignalIndex:
+        """The index of twins in order, each with its signals (a shared sequence per type is fastest)."""
+        index = cls.__new__(cls)
+        index._build(twins)
+        return index
+
+    def _build(self, twins: Sequence[tuple[str, Sequence[Signal]]]) -> None:
+        templates: dict[int, int] = {}  # id(signal sequence) -> template number
+        seqs: list[Sequence[Signal]] = []
+        tix = np.empty(len(twins), dtype=np.int64)
+        for j, (_, sigs) in enumerate(twins):
+            k = templates.get(id(sigs))
+            if k is None:
+                k = templates[id(sigs)] = len(seqs)
+                seqs.append(sigs)
+            tix[j] = k
+        flat = [sig for seq in seqs for sig in seq]  # every template's signals, one after another
+        sizes = np.array([len(seq) for seq in seqs], dtype=np.int64)
+        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(seqs) else sizes
+        counts = sizes[tix] if len(twins) else np.empty(0, np.int64)
+        n = int(counts.sum())
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(twins) else counts
+        within = np.arange(n, dtype=np.int64) - np.repeat(starts, counts)
+        at = np.repeat(base[tix], counts) + within  # position in `flat` of every sid
+
+        def gather(values: list[Any], dtype: Any) -> npt.NDArray[Any]:
+            arr = _objects(values) if dtype is object else np.array(values, dtype=dtype).reshape(len(values))
+            out: npt.NDArray[Any] = arr[at]
+            return out
+
+        kind = gather([s.kind.code for s in flat], np.uint8)
+        bounds = np.array([s.bounds() for s in flat], dtype=np.float64).reshape(len(flat), 2)
+        self.kind = kind
+        self.lo = bounds[:, 0][at].copy()
+        self.hi = bounds[:, 1][at].copy()
+        self.twin: npt.NDArray[np.object_] = np.repeat(_objects([t for t, _ in twins]), counts)
+        self.name: npt.NDArray[np.object_] = gather([s.name for s in flat], object)
+        self.signal: list[Signal] = gather(flat, object).tolist()
+        self.unit: list[str | None] = gather([s.unit for s in flat], object).tolist()
         self._by_twin: dict[str, tuple[int, int]] = {}
+        keyed: dict[str, tuple[int, dict[str, int]]] = {}
+        positions = [{s.name: i for i, s in enumerate(seq)} for seq in seqs]
+        for (t, _), k, start, c in zip(twins, tix.tolist(), starts.tolist(), counts.tolist(), strict=True):
+            if c:
+                self._by_twin[t] = (start, start + c)
+                keyed[t] = (start, positions[k])
+        self._by_key = KeyIndex(keyed, n)
         #: Stored floats of these sids as users see them (state names, bools, ints).
-        self.format = ValueFormatter(self.kind, [s.states for s in self.signal])
-        for i, (t, _) in enumerate(entries):
-            start, _stop = self._by_twin.get(t, (i, i))
-            self._by_twin[t] = (start, i + 1)
+        self.format = ValueFormatter(self.kind, gather([s.states for s in flat], object).tolist())
 
     def __len__(self) -> int:
         return len(self.signal)
@@ -64,7 +150,8 @@ class SignalIndex:
         return self._by_key
 
     def get(self, twin: str, signal: str) -> int | None:
-        return self._by_key.get((twin, signal))
+        sid: int | None = self._by_key.get((twin, signal))
+        return sid
 
     def of_twin(self, twin: str) -> range:
         """The sids of one twin (empty if it has no signals)."""
@@ -140,9 +227,8 @@ class Plant:
         self.simulation_doc: dict[str, Any] | None = None
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
-        self.signals = SignalIndex(
-            [(t.id, s) for t in twins for s in self.types[t.type].signals.values()]
-        )
+        by_type = {name: tuple(t.signals.values()) for name, t in self.types.items()}
+        self.signals = SignalIndex.from_twins([(t.id, by_type[t.type]) for t in twins])
 
     # -- lookups ---------------------------------------------------------------------------
     def twin(self, twin_id: str) -> Twin:
