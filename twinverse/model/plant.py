@@ -140,6 +140,8 @@ class Plant:
         self.simulation_doc: dict[str, Any] | None = None
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
+        #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.
+        self.aas_doc: dict[str, Any] | None = None
         self.signals = SignalIndex(
             [(t.id, s) for t in twins for s in self.types[t.type].signals.values()]
         )
