@@ -288,7 +288,7 @@ class _Builder:
         if root and doc is not None and isinstance(doc.data, Mapping):
             plant_doc = {k: v for k, v in doc.data.items() if k != "aas"}
             extensions.append(model.Extension(PLANT_EXTENSION, model.datatypes.String,
-                                              json.dumps(plant_doc, sort_keys=True, default=str)))
+                                              json.dumps(plant_doc, default=str)))
         refs = {model.ModelReference.from_referable(sm) for sm in submodels}
         kept = self.preserved.get("shells", {}).get(twin.id, {})
         for sid in kept.get("submodels", []) if isinstance(kept, Mapping) else []:
@@ -351,8 +351,10 @@ def build_environment(
     twins: Iterable[str] = plant.subtree(root) if root is not None else plant.twins
     if root is not None:
         plant.twin(root)
+    foreign = b.preserved.get("twins", {}) or {}  # twins an import made from other tools' shells
     for tid in twins:
-        b.shell(plant.twins[tid], root=tid == plant.id)
+        if tid not in foreign:
+            b.shell(plant.twins[tid], root=tid == plant.id)
     for cd in b.concepts.values():
         b.store.add(cd)
     if root is None or root == plant.id:
