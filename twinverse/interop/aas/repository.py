@@ -174,7 +174,7 @@ class AasRepository:
     >>> repo = AasRepository(build_environment(p), live=lambda twin, signal: 21.5)
     >>> sm = repo.submodel(b64encode_id("urn:twinverse:p:sm:OperationalData:p/a"))
     >>> repo.element(sm, "t", "$value")
-    21.5
+    {'t': 21.5}
     """
 
     def __init__(self, store: model.DictObjectStore[model.Identifiable], live: LiveValue | None = None) -> None:
@@ -369,7 +369,8 @@ class AasRepository:
         if modifier == "$value":
             if kind in ("Capability", "Operation"):
                 raise InputError(f"a {kind} has no value")
-            return _value_only(shown)
+            value = _value_only(shown)  # {idShort: value}, as clause 11.4.3 shows it
+            return {node["idShort"]: value} if node.get("idShort") else value
         if modifier == "$reference":
             return self._element_ref(sm, parts)
         if modifier == "$path":
