@@ -23,8 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ...errors import InputError, NotFoundError
-from ...interop.aas import b64decode_id, b64encode_id, build_environment
-from ...interop.aas.repository import PROFILES, AasRepository
+from ...interop.aas import PROFILES, AasRepository, b64decode_id, b64encode_id, build_environment
 from ..body import RawBody
 from ..params import get_platform
 from ..security import Permission, audit, require

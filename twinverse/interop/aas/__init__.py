@@ -18,9 +18,12 @@ from .export import LiveValue, build_environment, plant_base
 from .files import AasFormat, dumps_environment, format_of, loads_environment, read_environment, write_environment
 from .ids import b64decode_id, b64encode_id, id_short
 from .importer import import_environment, plant_doc_from_environment
+from .repository import PROFILES, AasRepository
 
 __all__ = [
+    "PROFILES",
     "AasFormat",
+    "AasRepository",
     "LiveValue",
     "b64decode_id",
     "b64encode_id",

@@ -262,7 +262,8 @@ class _Builder:
             return None
         elements = [
             model.RelationshipElement(
-                id_short(f"{r.name}_{i + 1}"), _shell_ref(self.ids.shell(r.source)), _shell_ref(self.ids.shell(r.target)),
+                id_short(f"{r.name}_{i + 1}"),
+                _shell_ref(self.ids.shell(r.source)), _shell_ref(self.ids.shell(r.target)),
                 semantic_id=_ref(f"urn:twinverse:semantic:relationship:{r.name}"),
                 description=model.MultiLanguageTextType({"en": f"{r.source} {r.name} {r.target}"}),
             )
@@ -307,10 +308,11 @@ class _Builder:
 
     def kept_objects(self) -> None:
         """Add the shells, submodels and concept descriptions preserved by an import."""
+        generated = {o.id for o in self.store}
         for key in ("foreign_shells", "submodels", "concept_descriptions"):
             for i, data in enumerate(self.preserved.get(key, []) or []):
                 obj = _decode(data, f"aas.{key}[{i}]")
-                if obj.id in self.store:
+                if obj.id in generated:
                     raise InputError(f"aas.{key}[{i}]: identifier {obj.id!r} is also generated from the plant")
                 self.store.add(obj)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from enum import StrEnum
 from pathlib import Path
@@ -59,7 +60,7 @@ def dumps_environment(store: Store, fmt: AasFormat) -> bytes:
         return data.getvalue()
     data = io.BytesIO()
     with aasx.AASXWriter(data) as writer:
-        writer.write_all_aas_objects("/aasx/data.xml", store, aasx.DictSupplementaryFileContainer())
+        writer.write_all_aas_objects("/aasx/data.xml", store, _files())
     return data.getvalue()
 
 
@@ -71,6 +72,10 @@ def write_environment(store: Store, path: str | Path, fmt: AasFormat | None = No
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
     return len(data)
+
+
+def _files() -> aasx.DictSupplementaryFileContainer:
+    return aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
 
 
 def _fail(name: str, message: str, line: int | None = None) -> ModelLoadError:
@@ -132,9 +137,10 @@ def _aasx(data: bytes, name: str) -> Store:
     store: Store = model.DictObjectStore()
     try:
         with aasx.AASXReader(io.BytesIO(data)) as reader:
-            reader.read_into(store, aasx.DictSupplementaryFileContainer(), failsafe=False)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _fail(name, f"not an AASX package: {exc}") from exc
+            reader.read_into(store, _files(), failsafe=False)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        why = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the file", str(exc))
+        raise _fail(name, f"not an AASX package: {why}") from exc
     if not len(store):
         raise _fail(name, "the AASX package holds no AAS environment (no aas-spec part)")
     return store

@@ -69,7 +69,9 @@ def _unique(name: str, taken: set[str]) -> str:
     return out
 
 
-def plant_doc_from_environment(store: Store, *, plant_id: str = "imported", name: str = "<environment>") -> dict[str, Any]:
+def plant_doc_from_environment(
+    store: Store, *, plant_id: str = "imported", name: str = "<environment>"
+) -> dict[str, Any]:
     """The plant document (as the YAML holds it) for an AAS environment."""
     shells = sorted((o for o in store if isinstance(o, model.AssetAdministrationShell)), key=lambda s: s.id)
     submodels = {o.id: o for o in store if isinstance(o, model.Submodel)}

@@ -144,7 +144,8 @@ def _values_of(elements: Iterable[Json]) -> Json:
 
 def _paths(elements: Sequence[Json], prefix: str, deep: bool, out: list[str]) -> list[str]:
     for i, e in enumerate(elements):
-        path = f"{prefix}[{i}]" if e.get("idShort") is None else (f"{prefix}.{e['idShort']}" if prefix else e["idShort"])
+        name = e.get("idShort")
+        path = f"{prefix}[{i}]" if name is None else (f"{prefix}.{name}" if prefix else str(name))
         out.append(path)
         if deep:
             _paths(_children(e), path, deep, out)
@@ -402,7 +403,7 @@ class AasRepository:
             raise InputError("the value of a Property is a string, number or boolean")
         vtype = str(node.get("valueType", "xs:string"))
         probe = {**node, "value": text}
-        if vtype == "xs:boolean" and text not in ("true", "false", "1", "0") or (
+        if (vtype == "xs:boolean" and text not in ("true", "false", "1", "0")) or (
                 vtype not in ("xs:string", "xs:boolean") and _typed_value(probe) == text):
             raise InputError(f"{text!r} is not a valid {vtype}")
         node["value"] = text
@@ -434,7 +435,8 @@ class AasRepository:
 
     def shells_of(self, sm: Json) -> list[Json]:
         """The shells that refer to submodel ``sm``."""
-        return [s for s in self.shells.values() if any(r["keys"][0]["value"] == sm["id"] for r in s.get("submodels", []))]
+        return [s for s in self.shells.values()
+                if any(r["keys"][0]["value"] == sm["id"] for r in s.get("submodels", []))]
 
     @staticmethod
     def check_level(level: str | None) -> Level:
