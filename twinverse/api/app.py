@@ -48,8 +48,11 @@ def _problem(status: int, title: str, detail: str, errors: list[Any] | None = No
 
 
 def _aas_error(request: Request, status: int, detail: str) -> JSONResponse | None:
-    """The AAS API's own error body for its paths (a bad parameter there is a 400); else None."""
-    if not aas.is_aas_path(request.url.path):
+    """The AAS API's own error body for its paths (a bad parameter there is a 400); else None.
+
+    401 and 403 stay problem+json: they come from the platform's one authentication layer.
+    """
+    if not aas.is_aas_path(request.url.path) or status in (401, 403):
         return None
     status = 400 if status == 422 else status
     return JSONResponse(aas.aas_error_body(status, detail), status_code=status)

@@ -8,7 +8,8 @@
 
 Identifiers in paths are base64url-encoded; lists are paged with ``limit`` and ``cursor``.
 Errors answer the specified ``Result`` body (``{"messages": [...]}``, see
-:func:`aas_error_body`). Reading needs ``plant:read``; setting a Property's value
+:func:`aas_error_body`), except 401 and 403, which come from the platform's authentication
+layer as problem+json like every other route's. Reading needs ``plant:read``; setting a Property's value
 (``PATCH …/$value``) needs ``aas:write`` and is logged in the transparency log.
 """
 
@@ -39,7 +40,7 @@ _RESULT = {
 router = APIRouter(
     prefix=AAS_PREFIX,
     tags=["aas"],
-    responses={code: _RESULT for code in (400, 401, 403, 404, 503)},
+    responses={code: _RESULT for code in (400, 404, 503)},
 )
 _READ = [Depends(require(Permission.PLANT_READ))]
 
