@@ -288,6 +288,8 @@ class _Builder:
         doc = getattr(self.plant, "located_doc", None)
         if root and doc is not None and isinstance(doc.data, Mapping):
             plant_doc = {k: v for k, v in doc.data.items() if k != "aas"}
+            if self.preserved.get("twins"):  # which twins an import made from other tools' shells
+                plant_doc["aas"] = {"twins": self.preserved["twins"]}
             extensions.append(model.Extension(PLANT_EXTENSION, model.datatypes.String,
                                               json.dumps(plant_doc, default=str)))
         refs = {model.ModelReference.from_referable(sm) for sm in submodels}

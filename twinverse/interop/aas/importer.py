@@ -45,9 +45,11 @@ def _extension(obj: model.HasExtension, name: str) -> str | None:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    return str(value)
+    """A property value as plain YAML data (basyx's xsd types are subclasses of int, str, …)."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return None if value is None else str(value)
 
 
 def _properties(elements: Iterable[model.SubmodelElement], prefix: str, out: dict[str, Any]) -> None:
@@ -97,6 +99,10 @@ def plant_doc_from_environment(
         break
     if doc is None:
         doc = {"plant": plant_id, "name": plant_id, "types": {}, "twins": []}
+    earlier = doc.pop("aas", None)
+    known: dict[str, str] = {}  # shell id → twin id, for shells an earlier import made twins of
+    if isinstance(earlier, dict) and isinstance(earlier.get("twins"), dict):
+        known = {str(v): str(k) for k, v in earlier["twins"].items()}
     root = str(doc.get("plant", plant_id))
     ids = Ids(base or f"urn:twinverse:{root}")
     aas: dict[str, Any] = {}
@@ -116,6 +122,10 @@ def plant_doc_from_environment(
             if extra:
                 kept_refs[twin] = {"submodels": extra}
             continue
+        foreign_shells.append(_json(shell))
+        if shell.id in known:  # made a twin by an earlier import: the plant document has it
+            foreign_twins[known[shell.id]] = shell.id
+            continue
         # A shell of another tool: a twin under the root, the shell itself kept verbatim.
         local = _unique(id_short(shell.id_short or shell.id.rsplit("/", 1)[-1]), taken)
         type_name = id_short(shell.asset_information.asset_type or "asset")
@@ -129,7 +139,6 @@ def plant_doc_from_environment(
         twins.append({"id": local, "type": type_name, "name": display or shell.id_short or local,
                       **({"properties": props} if props else {})})
         foreign_twins[f"{root}/{local}"] = shell.id
-        foreign_shells.append(_json(shell))
     if kept_refs:
         aas["shells"] = kept_refs
     if foreign_twins:
