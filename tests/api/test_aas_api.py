@@ -99,6 +99,22 @@ def test_submodel_views(app: tuple[TestClient, dict[str, str]]) -> None:
     assert len(env["submodels"]) == 5 and env["conceptDescriptions"]
 
 
+@pytest.mark.parametrize(("accept", "fmt"), [("application/xml", "xml"),
+                                             ("application/asset-administration-shell-package+xml", "aasx")])
+def test_serialization_as_xml_and_aasx(app: tuple[TestClient, dict[str, str]], accept: str, fmt: str) -> None:
+    from tests.interop.conftest import checked, errors
+    from twinverse.interop.aas import AasFormat, loads_environment
+
+    client, tokens = app
+    r = client.get(f"{A}/serialization", params={"aasIds": SHELL},
+                   headers={"Authorization": f"Bearer {tokens['viewer']}", "Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+    result = checked(r.content, AasFormat(fmt))
+    assert result.ok(), errors(result)
+    store = loads_environment(r.content, AasFormat(fmt))
+    assert len([o for o in store if type(o).__name__ == "Submodel"]) == 5
+
+
 def test_a_bound_property_serves_the_live_value(app: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = app
     now = int(time.time() * 1000)

@@ -103,3 +103,22 @@ def test_one_twin_exports_its_subtree(plant: Plant) -> None:
     assert "urn:twinverse:bottling:aas:bottling" not in shells
     with pytest.raises(NotFoundError):
         build_environment(plant, root="bottling/nope")
+
+
+def test_carbon_footprint_from_power_per_state(plant: Plant) -> None:
+    env = build_environment(plant, grid_factor=0.5366)
+    pcf = _by_id(env, f"urn:twinverse:bottling:sm:CarbonFootprint:{F}")
+    assert isinstance(pcf, model.Submodel)
+    running = pcf.get_referable("ProductCarbonFootprint_running")
+    assert isinstance(running, model.SubmodelElementCollection)
+    co2 = running.get_referable("PCFCO2eq")
+    assert isinstance(co2, model.Property) and co2.value == pytest.approx(22 * 0.5366)
+    assert co2.semantic_id is not None
+    cd = _by_id(env, co2.semantic_id.key[0].value)
+    assert isinstance(cd, model.ConceptDescription)
+    for fmt in AasFormat:
+        result = checked(dumps_environment(env, fmt), fmt)
+        assert result.ok(), errors(result)
+    # No grid factor, no carbon figures: no footprint.
+    with pytest.raises(KeyError):
+        build_environment(plant).get_identifiable(f"urn:twinverse:bottling:sm:CarbonFootprint:{F}")

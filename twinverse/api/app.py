@@ -232,11 +232,17 @@ def _document_problems(app: FastAPI) -> None:
         ref = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
         _document_bodies(app, schema)
         _document_statuses(app, schema)
-        for ops in schema.get("paths", {}).values():
+        components.setdefault("AasResult", aas.RESULT_SCHEMA)
+        aas_ref = {"schema": {"$ref": "#/components/schemas/AasResult"}}
+        for path, ops in schema.get("paths", {}).items():
+            own = aas.is_aas_path(path)  # the AAS API answers its own Result body (not 401/403)
             for op in ops.values():
+                if own:
+                    op.get("responses", {}).pop("422", None)  # answered as 400 there
                 for code, resp in op.get("responses", {}).items():
                     if code[:1] in ("4", "5"):
-                        resp["content"] = {PROBLEM: ref}
+                        resp["content"] = {"application/json": aas_ref} if own and code not in ("401", "403") \
+                            else {PROBLEM: ref}
         # Only the error responses replaced above referred to FastAPI's validation bodies.
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

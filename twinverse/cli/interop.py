@@ -22,13 +22,16 @@ def export_aas(
     fmt: str = typer.Option(None, "--format", "-f", help="json, xml or aasx (default: from the file name)."),
     api_base: str = typer.Option("http://127.0.0.1:8000", "--api-base",
                                  help="twinverse server the Time Series segments link to."),
+    grid_factor: float = typer.Option(None, "--grid-factor", min=0,
+                                      help="kg CO2e per kWh for the Carbon Footprint submodels (default: the "
+                                           "plant's simulation.grid_factor; neither: no carbon footprints)."),
 ) -> None:
     """Export the plant as an AAS environment (metamodel 3.0): one shell per twin, with its submodels."""
     kind = format_of(out, fmt)
     settings = load_settings(plant=plant)
     if settings.plant is None:
         raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
-    env = build_environment(load_plant(settings.plant), root=twin, api_base=api_base)
+    env = build_environment(load_plant(settings.plant), root=twin, api_base=api_base, grid_factor=grid_factor)
     size = write_environment(env, out, kind)
     shells = sum(1 for o in env if type(o).__name__ == "AssetAdministrationShell")
     console.print(f"wrote {escape(str(out))} ({size:,} bytes, {kind.value}): {shells} shells, {len(env)} objects")

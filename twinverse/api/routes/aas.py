@@ -24,19 +24,38 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ...errors import InputError, NotFoundError
-from ...interop.aas import PROFILES, AasRepository, b64decode_id, b64encode_id, build_environment
+from ...interop.aas import (
+    PROFILES,
+    AasFormat,
+    AasRepository,
+    b64decode_id,
+    b64encode_id,
+    build_environment,
+    dumps_environment,
+    loads_environment,
+)
 from ..body import RawBody
 from ..params import get_platform
 from ..security import Permission, audit, require
 
-__all__ = ["AAS_PREFIX", "aas_error_body", "is_aas_path", "router"]
+__all__ = ["AAS_PREFIX", "RESULT_SCHEMA", "aas_error_body", "is_aas_path", "router"]
 
 AAS_PREFIX = "/aas/v3.0"
 
-_RESULT = {
-    "description": "An AAS Result: `{\"messages\": [{\"code\", \"messageType\", \"text\", \"timestamp\"}]}`",
-    "content": {"application/json": {"schema": {"type": "object", "properties": {"messages": {"type": "array"}}}}},
+#: JSON schema of the AAS ``Result`` error body (Part 2, clause 11).
+RESULT_SCHEMA: dict[str, Any] = {
+    "title": "AasResult",
+    "type": "object",
+    "properties": {"messages": {"type": "array", "items": {"type": "object", "properties": {
+        "code": {"type": "string"},
+        "correlationId": {"type": "string"},
+        "messageType": {"type": "string", "enum": ["Undefined", "Info", "Warning", "Error", "Exception"]},
+        "text": {"type": "string"},
+        "timestamp": {"type": "string"},
+    }}}},
 }
+
+_RESULT = {"description": "An AAS Result: `{\"messages\": [{\"code\", \"messageType\", \"text\", \"timestamp\"}]}`"}
 router = APIRouter(
     prefix=AAS_PREFIX,
     tags=["aas"],
@@ -149,11 +168,36 @@ async def description() -> JSONResponse:
     return _json({"profiles": list(PROFILES)})
 
 
-@router.get("/serialization", summary="AAS API: environment of some shells and submodels", dependencies=_READ)
-async def serialization(request: Request) -> JSONResponse:
-    """An environment (JSON) with the shells ``aasIds`` and submodels ``submodelIds`` (all when none)."""
+#: Media types ``/serialization`` answers besides JSON (asked for with ``Accept``).
+_SERIALIZATIONS = {
+    "application/asset-administration-shell-package+xml": AasFormat.AASX,
+    "application/xml": AasFormat.XML,
+}
+
+
+def _serialized(request: Request, env: dict[str, Any]) -> Response:
+    accept = request.headers.get("accept", "")
+    for media, fmt in _SERIALIZATIONS.items():
+        if media in accept:
+            store = loads_environment(json.dumps(env).encode(), AasFormat.JSON, "environment")
+            return Response(dumps_environment(store, fmt), media_type=media)
+    return _json(env)
+
+
+@router.get(
+    "/serialization",
+    summary="AAS API: environment of some shells and submodels",
+    dependencies=_READ,
+    responses={200: {"content": {m: {"schema": {"type": "string", "format": "binary"}} for m in _SERIALIZATIONS}}},
+)
+async def serialization(request: Request) -> Response:
+    """The shells ``aasIds`` and submodels ``submodelIds`` (all when none) as an environment.
+
+    JSON, or XML (``Accept: application/xml``) or AASX
+    (``Accept: application/asset-administration-shell-package+xml``).
+    """
     repo, q = await repository(request), _Query(request)
-    return _json(repo.environment(q.aas_ids, q.submodel_ids, q.concepts))
+    return _serialized(request, repo.environment(q.aas_ids, q.submodel_ids, q.concepts))
 
 
 @router.get("/shells", summary="AAS API: all shells", dependencies=_READ)
@@ -209,6 +253,14 @@ def _filtered(repo: AasRepository, request: Request, q: _Query) -> list[dict[str
 
 def _encode(identifier: str) -> str:
     return b64encode_id(identifier)
+
+
+@router.get("/submodels/{sm_id}/submodel-elements/{path}/$value", summary="AAS API: a submodel element's value",
+            dependencies=_READ)
+async def element_value(request: Request, sm_id: str, path: str) -> JSONResponse:
+    """The ValueOnly serialisation of one element: ``{idShort: value}`` (live for bound properties)."""
+    repo, q = await repository(request), _Query(request)
+    return _json(repo.element(repo.submodel(sm_id), path, "$value", q.level))
 
 
 @router.get("/submodels/{rest:path}", summary="AAS API: submodels, their modifiers and elements", dependencies=_READ)
@@ -272,10 +324,16 @@ def _service_common(repo: AasRepository, parts: list[str], q: _Query, shells: li
     return None
 
 
-@router.get("/shell-services/{aas_id}", summary="AAS API: one shell as the AAS interface", dependencies=_READ)
+@router.get("/shell-services/{aas_id}", summary="AAS API: one shell as the AAS interface (its root)",
+            dependencies=_READ)
+async def shell_service_root(request: Request, aas_id: str) -> JSONResponse:
+    """The shell itself (the root of its single-AAS interface)."""
+    return await shell_service(request, aas_id, "")
+
+
 @router.get("/shell-services/{aas_id}/{rest:path}", summary="AAS API: one shell as the AAS interface",
             dependencies=_READ)
-async def shell_service(request: Request, aas_id: str, rest: str = "") -> JSONResponse:
+async def shell_service(request: Request, aas_id: str, rest: str) -> JSONResponse:
     """The single-AAS interface of one shell: ``/aas``, ``/aas/submodels/{id}/…``, ``/description``."""
     repo, q = await repository(request), _Query(request)
     shell = repo.shell(aas_id)
@@ -290,11 +348,16 @@ async def shell_service(request: Request, aas_id: str, rest: str = "") -> JSONRe
     return _json(_shell_part(repo, shell, parts[1:], q))
 
 
-@router.get("/submodel-services/{sm_id}", summary="AAS API: one submodel as the submodel interface",
+@router.get("/submodel-services/{sm_id}", summary="AAS API: one submodel as the submodel interface (its root)",
             dependencies=_READ)
+async def submodel_service_root(request: Request, sm_id: str) -> JSONResponse:
+    """The submodel itself (the root of its single-submodel interface)."""
+    return await submodel_service(request, sm_id, "")
+
+
 @router.get("/submodel-services/{sm_id}/{rest:path}", summary="AAS API: one submodel as the submodel interface",
             dependencies=_READ)
-async def submodel_service(request: Request, sm_id: str, rest: str = "") -> JSONResponse:
+async def submodel_service(request: Request, sm_id: str, rest: str) -> JSONResponse:
     """The single-submodel interface: ``/submodel``, ``/submodel/submodel-elements/…``, ``/description``."""
     repo, q = await repository(request), _Query(request)
     sm = repo.submodel(sm_id)

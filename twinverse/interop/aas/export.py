@@ -12,7 +12,10 @@ built from the model:
   ``twinverse:signal`` (the AAS API serves its live value);
 - Hierarchical Structures (IDTA 02011-1-0) for containers: ``HasPart`` from the container
   to each child;
-- Relationships (twinverse): the named edges other than ``contains`` (``feeds``, …).
+- Relationships (twinverse): the named edges other than ``contains`` (``feeds``, …);
+- Carbon Footprint (after IDTA 02023-0-9) for twins with power per state, when a grid
+  factor is known (the plant's ``simulation.grid_factor`` or ``grid_factor=``): kg CO2e of
+  one hour in each state.
 
 Signals' units live in concept descriptions (IEC 61360 data specification) that the
 properties' semantic ids point to. The root shell carries the plant document in the
@@ -67,6 +70,14 @@ _NAMEPLATE_SEM = {
     "YearOfConstruction": "0173-1#02-AAP906#001",
 }
 _TD = "https://admin-shell.io/ZVEI/TechnicalData/"
+_PCF = "https://admin-shell.io/idta/CarbonFootprint/"
+_PCF_SEM = {
+    "PCFCalculationMethod": "0173-1#02-ABG854#002",
+    "PCFCO2eq": "0173-1#02-ABG855#001",
+    "PCFReferenceValueForCalculation": "0173-1#02-ABG856#001",
+    "PCFQuantityOfMeasureForCalculation": "0173-1#02-ABG857#001",
+    "PCFLifeCyclePhase": "0173-1#02-ABG858#001",
+}
 _TS = "https://admin-shell.io/idta/TimeSeries/"
 
 
@@ -141,6 +152,7 @@ class _Builder:
     ids: Ids
     api_base: str
     live: LiveValue | None
+    grid_factor: float | None = None
     store: model.DictObjectStore[model.Identifiable] = field(default_factory=model.DictObjectStore)
     concepts: dict[str, model.ConceptDescription] = field(default_factory=dict)
     preserved: Mapping[str, Any] = field(default_factory=dict)
@@ -272,6 +284,30 @@ class _Builder:
         return model.Submodel(self.ids.submodel("Relationships", twin.id), elements, id_short="Relationships",
                               semantic_id=_ref(SEM_RELATIONSHIPS))
 
+    def carbon(self, twin: Twin) -> model.Submodel | None:
+        power = self.plant.types[twin.type].power
+        if not power or self.grid_factor is None:
+            return None
+        footprints = []
+        for state, kw in power.items():
+            cid = self.concept(("pcf", twin.type, state), f"CO2e of one hour {state}", "kg",
+                               f"kg CO2e emitted for the electricity of one hour in state {state} "
+                               f"({kw} kW at {self.grid_factor} kg CO2e/kWh)")
+            footprints.append(model.SubmodelElementCollection(id_short(f"ProductCarbonFootprint_{state}"), [
+                model.Property("PCFCalculationMethod", model.datatypes.String, "GHG Protocol",
+                               semantic_id=_ref(_PCF_SEM["PCFCalculationMethod"])),
+                model.Property("PCFCO2eq", model.datatypes.Double, round(float(kw) * self.grid_factor, 9),
+                               semantic_id=_ref(cid)),
+                model.Property("PCFReferenceValueForCalculation", model.datatypes.String, "h",
+                               semantic_id=_ref(_PCF_SEM["PCFReferenceValueForCalculation"])),
+                model.Property("PCFQuantityOfMeasureForCalculation", model.datatypes.Double, 1.0,
+                               semantic_id=_ref(_PCF_SEM["PCFQuantityOfMeasureForCalculation"])),
+                model.Property("PCFLifeCyclePhase", model.datatypes.String, "B6 - operational energy use",
+                               semantic_id=_ref(_PCF_SEM["PCFLifeCyclePhase"])),
+            ], semantic_id=_ref(_PCF + "ProductCarbonFootprint/0/9")))
+        return model.Submodel(self.ids.submodel("CarbonFootprint", twin.id), footprints, id_short="CarbonFootprint",
+                              semantic_id=_ref(_PCF + "CarbonFootprint/0/9"))
+
     # -- shells -----------------------------------------------------------------------------
     def shell(self, twin: Twin, root: bool) -> None:
         asset_id = self.ids.asset(twin.id)
@@ -281,9 +317,9 @@ class _Builder:
         children = self.plant.children(twin.id)
         if children:
             submodels.append(self.hierarchy(twin, children))
-        rels = self.relationships(twin)
-        if rels is not None:
-            submodels.append(rels)
+        for extra in (self.relationships(twin), self.carbon(twin)):
+            if extra is not None:
+                submodels.append(extra)
         extensions = [model.Extension(TWIN_EXTENSION, model.datatypes.String, twin.id)]
         doc = getattr(self.plant, "located_doc", None)
         if root and doc is not None and isinstance(doc.data, Mapping):
@@ -337,11 +373,14 @@ def build_environment(
     root: str | None = None,
     live: LiveValue | None = None,
     api_base: str = "http://127.0.0.1:8000",
+    grid_factor: float | None = None,
 ) -> model.DictObjectStore[model.Identifiable]:
     """The AAS environment of ``plant`` (or of the subtree of twin ``root``).
 
     ``live`` gives the values written into the Operational Data properties; ``api_base`` is
-    the twinverse server the Time Series segments link to.
+    the twinverse server the Time Series segments link to; ``grid_factor`` (kg CO2e per kWh,
+    default the plant's ``simulation.grid_factor``) turns power per state into carbon
+    footprints.
 
     >>> from twinverse.model import loads_plant
     >>> p = loads_plant("plant: p\\ntypes: {m: {signals: {t: {unit: degC}}}}\\ntwins: [{id: a, type: m}]")
@@ -350,7 +389,10 @@ def build_environment(
     ['urn:twinverse:p:aas:p', 'urn:twinverse:p:aas:p/a']
     """
     doc = getattr(plant, "aas_doc", None)
-    b = _Builder(plant, Ids(plant_base(plant)), api_base.rstrip("/"), live,
+    if grid_factor is None:
+        declared = (plant.simulation_doc or {}).get("grid_factor")
+        grid_factor = float(declared) if isinstance(declared, (int, float)) else None
+    b = _Builder(plant, Ids(plant_base(plant)), api_base.rstrip("/"), live, grid_factor,
                  preserved=doc if isinstance(doc, Mapping) else {})
     twins: Iterable[str] = plant.subtree(root) if root is not None else plant.twins
     if root is not None:
