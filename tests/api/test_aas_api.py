@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,7 +60,8 @@ def test_shells_paged_with_a_cursor(app: tuple[TestClient, dict[str, str]]) -> N
 
 def test_shell_parts(app: tuple[TestClient, dict[str, str]]) -> None:
     info = get(app, f"/shells/{SHELL}/asset-information")
-    assert info == {"assetKind": "Instance", "globalAssetId": f"urn:twinverse:bottling:asset:{F}", "assetType": "filler"}
+    assert info == {"assetKind": "Instance", "globalAssetId": f"urn:twinverse:bottling:asset:{F}",
+                    "assetType": "filler"}
     ref = get(app, f"/shells/{SHELL}/$reference")
     assert ref == {"type": "ModelReference",
                    "keys": [{"type": "AssetAdministrationShell", "value": f"urn:twinverse:bottling:aas:{F}"}]}
