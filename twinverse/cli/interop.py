@@ -8,8 +8,17 @@ import typer
 
 from ..config import load_settings
 from ..errors import InputError
-from ..interop.aas import build_environment, format_of, import_environment, read_environment, write_environment
-from ..model import load_plant
+from ..interop.aas import (
+    Records,
+    build_environment,
+    format_of,
+    import_environment,
+    last_records,
+    read_environment,
+    write_environment,
+)
+from ..model import Plant, load_plant
+from ..platform import Platform
 from .output import console, escape
 
 __all__ = ["export_aas", "import_aas", "register"]
@@ -25,16 +34,31 @@ def export_aas(
     grid_factor: float = typer.Option(None, "--grid-factor", min=0,
                                       help="kg CO2e per kWh for the Carbon Footprint submodels (default: the "
                                            "plant's simulation.grid_factor; neither: no carbon footprints)."),
+    last: int = typer.Option(0, "--last", min=0, max=10_000,
+                             help="Add a Time Series segment with each twin's last N values from the store."),
+    store: str = typer.Option(None, "--store", help="With --last: duckdb, a DuckDB file, or a postgresql:// URL."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="With --last: the data directory (default ./data)."),
 ) -> None:
     """Export the plant as an AAS environment (metamodel 3.0): one shell per twin, with its submodels."""
     kind = format_of(out, fmt)
-    settings = load_settings(plant=plant)
+    settings = load_settings(plant=plant, store=store, data_dir=data_dir)
     if settings.plant is None:
         raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
-    env = build_environment(load_plant(settings.plant), root=twin, api_base=api_base, grid_factor=grid_factor)
+    model = load_plant(settings.plant)
+    records: Records = {}
+    if last:
+        records = _records(Platform(settings), model, twin, last)
+    env = build_environment(model, root=twin, api_base=api_base, grid_factor=grid_factor, records=records)
     size = write_environment(env, out, kind)
     shells = sum(1 for o in env if type(o).__name__ == "AssetAdministrationShell")
     console.print(f"wrote {escape(str(out))} ({size:,} bytes, {kind.value}): {shells} shells, {len(env)} objects")
+
+
+def _records(platform: Platform, plant: Plant, twin: str | None, n: int) -> Records:
+    try:
+        return last_records(platform.store, plant, plant.subtree(twin) if twin else plant.twins, n)
+    finally:
+        platform.stop()
 
 
 def import_aas(

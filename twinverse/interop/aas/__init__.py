@@ -18,6 +18,7 @@ from .export import LiveValue, build_environment, plant_base
 from .files import AasFormat, dumps_environment, format_of, loads_environment, read_environment, write_environment
 from .ids import b64decode_id, b64encode_id, id_short
 from .importer import import_environment, plant_doc_from_environment
+from .records import Records, last_records
 from .repository import PROFILES, AasRepository
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "AasFormat",
     "AasRepository",
     "LiveValue",
+    "Records",
     "b64decode_id",
     "b64encode_id",
     "build_environment",
@@ -32,6 +34,7 @@ __all__ = [
     "format_of",
     "id_short",
     "import_environment",
+    "last_records",
     "loads_environment",
     "plant_base",
     "plant_doc_from_environment",

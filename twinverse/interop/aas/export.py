@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +153,7 @@ class _Builder:
     api_base: str
     live: LiveValue | None
     grid_factor: float | None = None
+    records: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]] = field(default_factory=dict)
     store: model.DictObjectStore[model.Identifiable] = field(default_factory=model.DictObjectStore)
     concepts: dict[str, model.ConceptDescription] = field(default_factory=dict)
     preserved: Mapping[str, Any] = field(default_factory=dict)
@@ -245,9 +246,38 @@ class _Builder:
                            semantic_id=_ref(_TS + "Endpoint/1/1")),
             model.Property("Query", model.datatypes.String, f"signals={names}", semantic_id=_ref(_TS + "Query/1/1")),
         ], semantic_id=_ref(_TS + "Segments/LinkedSegment/1/1"))
-        segments = model.SubmodelElementCollection("Segments", [linked], semantic_id=_ref(_TS + "Segments/1/1"))
+        parts: list[model.SubmodelElement] = [linked]
+        rows = self.records.get(twin.id)
+        if rows:
+            parts.append(self.internal_segment(twin, signals, rows))
+        segments = model.SubmodelElementCollection("Segments", parts, semantic_id=_ref(_TS + "Segments/1/1"))
         return model.Submodel(self.ids.submodel("TimeSeries", twin.id), [metadata, segments], id_short="TimeSeries",
                               semantic_id=_ref(SEM_TIME_SERIES))
+
+    def internal_segment(self, twin: Twin, signals: list[Signal],
+                         rows: Sequence[tuple[str, Mapping[str, Any]]]) -> model.SubmodelElementCollection:
+        """The last values from the store, as records inside the submodel."""
+        records: list[model.SubmodelElement] = []
+        for i, (ts, values) in enumerate(rows):
+            fields: list[model.SubmodelElement] = [
+                model.Property("Time", model.datatypes.String, ts, semantic_id=_ref(_TS + "UtcTime/1/1"))]
+            for sig in signals:
+                value = _signal_value(sig, values.get(sig.name))
+                if value is not None:
+                    fields.append(model.Property(id_short(sig.name), _signal_type(sig), value,
+                                                 semantic_id=_ref(self.signal_concept(twin, sig))))
+            records.append(model.SubmodelElementCollection(f"Record{i + 1}", fields,
+                                                           semantic_id=_ref(_TS + "Record/1/1")))
+        return model.SubmodelElementCollection("LastValues", [
+            _mlp("Name", f"last {len(rows)} values of {twin.id}", _TS + "Segment/Name/1/1"),
+            model.Property("RecordCount", model.datatypes.Long, len(rows),
+                           semantic_id=_ref(_TS + "Segment/RecordCount/1/1")),
+            model.Property("StartTime", model.datatypes.String, rows[0][0],
+                           semantic_id=_ref(_TS + "Segment/StartTime/1/1")),
+            model.Property("EndTime", model.datatypes.String, rows[-1][0],
+                           semantic_id=_ref(_TS + "Segment/EndTime/1/1")),
+            model.SubmodelElementCollection("Records", records, semantic_id=_ref(_TS + "Records/1/1")),
+        ], semantic_id=_ref(_TS + "Segments/InternalSegment/1/1"))
 
     def hierarchy(self, twin: Twin, children: list[str]) -> model.Submodel:
         nodes: list[model.SubmodelElement] = [
@@ -374,13 +404,16 @@ def build_environment(
     live: LiveValue | None = None,
     api_base: str = "http://127.0.0.1:8000",
     grid_factor: float | None = None,
+    records: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]] | None = None,
 ) -> model.DictObjectStore[model.Identifiable]:
     """The AAS environment of ``plant`` (or of the subtree of twin ``root``).
 
     ``live`` gives the values written into the Operational Data properties; ``api_base`` is
     the twinverse server the Time Series segments link to; ``grid_factor`` (kg CO2e per kWh,
     default the plant's ``simulation.grid_factor``) turns power per state into carbon
-    footprints.
+    footprints; ``records`` (twin id → ``[(ISO time, {signal: value})]``, e.g. from
+    :func:`~twinverse.interop.aas.records.last_records`) adds a Time Series internal segment
+    with those values.
 
     >>> from twinverse.model import loads_plant
     >>> p = loads_plant("plant: p\\ntypes: {m: {signals: {t: {unit: degC}}}}\\ntwins: [{id: a, type: m}]")
@@ -392,7 +425,7 @@ def build_environment(
     if grid_factor is None:
         declared = (plant.simulation_doc or {}).get("grid_factor")
         grid_factor = float(declared) if isinstance(declared, (int, float)) else None
-    b = _Builder(plant, Ids(plant_base(plant)), api_base.rstrip("/"), live, grid_factor,
+    b = _Builder(plant, Ids(plant_base(plant)), api_base.rstrip("/"), live, grid_factor, records or {},
                  preserved=doc if isinstance(doc, Mapping) else {})
     twins: Iterable[str] = plant.subtree(root) if root is not None else plant.twins
     if root is not None:
