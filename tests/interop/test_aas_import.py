@@ -159,3 +159,27 @@ def test_bad_files_are_located_errors(tmp_path: Path, plant: Plant) -> None:
 def test_an_environment_without_shells_is_refused() -> None:
     with pytest.raises(ModelLoadError, match="holds no Asset Administration Shell"):
         import_environment(model.DictObjectStore())
+
+
+def test_edited_properties_of_foreign_twins_are_written_back() -> None:
+    from twinverse.errors import InputError
+
+    doc = yaml.safe_load(import_environment(foreign_environment(), plant_id="acme"))
+    doc["twins"][0]["properties"]["Maintenance.Plan.interval"] = 750
+    doc["twins"][0]["properties"]["Nameplate.ManufacturerName"] = "ACME Presses"
+    out = build_environment(loads_plant(yaml.safe_dump(doc)))
+    sm = out.get_identifiable("https://acme.example/sm/maintenance/7")
+    assert isinstance(sm, model.Submodel)
+    plan = sm.get_referable("Plan")
+    assert isinstance(plan, model.SubmodelElementCollection)
+    interval = plan.get_referable("interval")
+    assert isinstance(interval, model.Property)
+    assert (interval.value, interval.value_type) == (750, model.datatypes.Int)
+    nameplate = out.get_identifiable("https://acme.example/sm/nameplate/7")
+    assert isinstance(nameplate, model.Submodel)
+    name = nameplate.get_referable("ManufacturerName")
+    assert isinstance(name, model.MultiLanguageProperty) and name.value is not None
+    assert dict(name.value) == {"en": "ACME Presses", "de": "ACME"}
+    doc["twins"][0]["properties"]["Maintenance.Plan.interval"] = "often"
+    with pytest.raises(InputError, match=r"property 'Maintenance.Plan.interval': 'often' is not a valid xs:int"):
+        build_environment(loads_plant(yaml.safe_dump(doc)))

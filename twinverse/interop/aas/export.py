@@ -383,6 +383,48 @@ class _Builder:
                 if obj.id in generated:
                     raise InputError(f"aas.{key}[{i}]: identifier {obj.id!r} is also generated from the plant")
                 self.store.add(obj)
+        for twin, shell_id in (self.preserved.get("twins", {}) or {}).items():
+            if twin in self.plant.twins:
+                self.write_back(self.plant.twins[twin], str(shell_id))
+
+    def write_back(self, twin: Twin, shell_id: str) -> None:
+        """Edited properties of a twin made from another tool's shell, into that shell's submodels."""
+        try:
+            shell = self.store.get_identifiable(shell_id)
+        except KeyError:
+            raise InputError(f"aas.twins: twin {twin.id!r} names shell {shell_id!r}, which is not kept") from None
+        if not isinstance(shell, model.AssetAdministrationShell):
+            return
+        for ref in shell.submodel:
+            try:
+                sm = self.store.get_identifiable(ref.key[0].value)
+            except KeyError:
+                continue
+            if isinstance(sm, model.Submodel):
+                _write_values(sm.submodel_element, sm.id_short or "submodel", twin)
+
+
+def _write_values(elements: Iterable[model.SubmodelElement], prefix: str, twin: Twin) -> None:
+    """Set each Property (and English MultiLanguageProperty text) keyed in the twin's properties."""
+    for i, el in enumerate(elements):
+        key = f"{prefix}.{el.id_short if el.id_short else i}"
+        if isinstance(el, (model.SubmodelElementCollection, model.SubmodelElementList)):
+            _write_values(el.value, key, twin)
+        if key not in twin.properties:
+            continue
+        value = twin.properties[key]
+        if isinstance(el, model.Property) and value != el.value:
+            try:
+                el.value = model.datatypes.from_xsd(str(value).lower() if isinstance(value, bool) else str(value),
+                                                    el.value_type)
+            except ValueError as exc:
+                raise InputError(f"twin {twin.id!r}: property {key!r}: {value!r} is not a valid "
+                                 f"{model.datatypes.XSD_TYPE_NAMES[el.value_type]}") from exc
+        elif isinstance(el, model.MultiLanguageProperty) and isinstance(value, str):
+            texts = dict(el.value or {})
+            if texts.get("en", next(iter(texts.values()), None)) != value:
+                texts["en"] = value
+                el.value = model.MultiLanguageTextType(texts)
 
 
 def _decode(data: Any, where: str) -> model.Identifiable:
