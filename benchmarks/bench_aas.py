@@ -1,7 +1,7 @@
 """AAS conformance: the official ``aas-test-engines`` against exports and a real server.
 
-Exports the example plant as JSON, XML and AASX and checks each file with
-``aas_test_engines.file``; then starts ``twinverse serve`` (open demo mode) on a free
+Exports the example plant and a generated one as JSON, XML and AASX and checks each file
+with ``aas_test_engines.file``; then starts ``twinverse serve`` (open demo mode) on a free
 loopback port and runs ``aas_test_engines.api`` for the four read profiles of Part 2
 (AAS repository, submodel repository, single AAS, single submodel). Prints one table:
 profile, positive cases passed/total, negative cases passed/total.
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import free_port  # noqa: E402
+from benchmarks._common import bench_plant_yaml, free_port  # noqa: E402
 
 REPO = "AssetAdministrationShellRepositoryServiceSpecification/SSP-002"
 SUBMODEL_REPO = "SubmodelRepositoryServiceSpecification/SSP-002"
@@ -116,10 +116,14 @@ def main() -> int:
 
     print(f"aas-test-engines {engines}; plant {args.plant}")
     ok = True
-    print("\n| export | accepted by check_file | bytes |\n|---|---|---|")
-    for fmt, accepted, size in check_files(args.plant):
-        ok &= accepted
-        print(f"| {fmt} | {'yes' if accepted else 'NO'} | {size:,} |")
+    print("\n| plant | export | accepted by check_file | bytes |\n|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        generated = Path(tmp) / "generated.yaml"  # a flat plant of 200 machines, 3 signals each
+        generated.write_text(bench_plant_yaml(200, 3))
+        for label, plant in ((args.plant.name, args.plant), ("generated (200 machines)", generated)):
+            for fmt, accepted, size in check_files(plant):
+                ok &= accepted
+                print(f"| {label} | {fmt} | {'yes' if accepted else 'NO'} | {size:,} |")
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = serve(args.plant, Path(tmp))
         try:
