@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     plant: Path | None = Field(None, description="Plant YAML file to serve.")
     store: str = Field(
         "duckdb",
-        description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL.",
+        description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL. "
+        "A DuckDB URL may end in '?memory_limit=1GB' (the buffer pool's cap; default 256MB for a file).",
     )
     broker: str | None = Field(
         None, description="MQTT broker URL such as mqtt://127.0.0.1:1883; set means the 'mqtt' source starts."

@@ -502,3 +502,4 @@ def test_the_last_admin_keeps_its_role_and_its_last_admin_token(world: World) ->
     acme = world.client.get("/api/me", headers=h(world.acme_admin)).json()
     r = world.client.put(f"/api/identities/{acme['id']}/role", json={"role": None}, headers=h(world.acme_admin))
     assert r.status_code == 409
+

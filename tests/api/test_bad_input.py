@@ -85,3 +85,18 @@ def test_in_range_input_still_works(client: TestClient, tmp_path: Path) -> None:
     body = f'[{{"twin":"{FILLER}","signal":"temperature","ts":1790000000000,"value":4.2}}]'
     r = client.post("/api/ingest", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 200 and r.json()["stored"] == 1
+
+
+def test_malformed_dids_and_asset_names_are_refused_as_documented(client: TestClient) -> None:
+    """The OpenAPI pattern is what the server enforces: 422 naming the parameter, not 404 or 500."""
+    for path in ("/api/identities/not-a-did", "/api/did/did:web:example.com", "/api/identities/did:key:z0OIl"):
+        r = client.get(path)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["errors"][0]["path"] == "path.did"
+    r = client.post("/api/assets?name=../etc&license=MIT", content=b"x")
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "query.name"
+    r = client.post("/api/assets?name=ok/name-1.csv&license=MIT", content=b"x")
+    assert r.status_code == 201, r.text
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/api/identities/{did}"]["get"]["parameters"]}
+    assert params["did"]["pattern"].startswith("^did:key:z")

@@ -435,3 +435,23 @@ def test_postgres_store_reconnects_after_its_connections_are_killed(pg_url: str)
         assert s.count() == 21
     finally:
         s.close()
+
+
+def test_duckdb_memory_limit_from_the_url(tmp_path: Path) -> None:
+    """A file store caps DuckDB's buffer pool (its default, 80% of RAM, lets RSS grow for hours)."""
+    from twinverse.errors import ConfigError, StoreError
+    from twinverse.store import open_store
+    from twinverse.store.duckdb import DEFAULT_MEMORY_LIMIT
+
+    def limit(s: Store) -> str:
+        assert isinstance(s, DuckDBStore)
+        return str(s._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
+
+    assert DEFAULT_MEMORY_LIMIT == "256MB"
+    assert limit(open_store("duckdb", tmp_path)) == "244.1 MiB"  # 256e6 bytes, as DuckDB prints it
+    assert limit(open_store(f"duckdb://{tmp_path}/b.duckdb?memory_limit=1GB")) == "953.6 MiB"
+    assert limit(open_store(f"{tmp_path}/c.duckdb?memory_limit=64MB")) == "61.0 MiB"
+    with pytest.raises(ConfigError, match="memory_limt unknown to the DuckDB store; known: memory_limit"):
+        open_store(f"{tmp_path}/d.duckdb?memory_limt=1GB")
+    with pytest.raises(StoreError, match="Memory must have a number"):
+        open_store(f"{tmp_path}/e.duckdb?memory_limit=lots")

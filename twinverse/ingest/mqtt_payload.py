@@ -442,8 +442,9 @@ def _fast_batch(plant: Plant, runs: _Runs, now_us: int) -> tuple[pa.RecordBatch,
     Names map to sids once per distinct (twin, signal); the rows that fail (unknown name,
     timestamp out of reach) go through :func:`decode_columns` for their reasons.
     """
-    keys = list(runs.keys)
-    key_sid = plant.signals.lookup([k[0] for k in keys], [k[1] for k in keys])
+    keys = list(runs.keys)  # distinct (twin, signal) pairs: one dict lookup each
+    by_key = plant.signals.key_index
+    key_sid = np.fromiter((by_key.get(k, -1) for k in keys), dtype=np.int32, count=len(keys))  # type: ignore[arg-type]
     run_key = np.asarray(runs.run_key, np.int64)
     run_len = np.asarray(runs.run_len, np.int64)
     sid = np.repeat(key_sid[run_key], run_len)

@@ -26,6 +26,8 @@ from ..core.values import KindCode
 from ..model import Plant
 from ..store.base import Store
 from ..units import UnknownUnit, conversion
+from .rows import Rows as _Rows
+from .rows import sorted_unique
 from .writer import GroupWriter, WriterStats
 
 __all__ = ["CommitHook", "Engine", "IngestResult", "Listener", "PreparedBatch"]
@@ -34,10 +36,6 @@ __all__ = ["CommitHook", "Engine", "IngestResult", "Listener", "PreparedBatch"]
 MIN_TS_US = 946_684_800_000_000
 
 Listener = Callable[[pa.RecordBatch], None]
-
-_Rows = tuple[
-    pa.RecordBatch, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint8]
-]
 
 
 @dataclass(frozen=True)
@@ -425,29 +423,7 @@ class Engine:
         reason[(reason == 0) & out] = R.OUT_OF_RANGE
         reason[(reason == 0) & self._integral[safe] & (value != np.round(value))] = R.NOT_INTEGER
 
-    @staticmethod
-    def _sorted_unique(
-        ts: npt.NDArray[np.int64],
-        sid: npt.NDArray[np.int32],
-        value: npt.NDArray[np.float64],
-        quality: npt.NDArray[np.uint8],
-        nsig: int = 1 << 31,
-    ) -> _Rows:
-        """Sort by (sid, ts); of rows with equal (sid, ts) keep the last one received."""
-        s, t, v, q = sid, ts, value, quality
-        if len(s) > 1:
-            order = _sort_order(s, t, nsig)
-            if order is not None:
-                s, t, v, q = np.take(s, order), np.take(t, order), np.take(v, order), np.take(q, order)
-            keep = np.ones(len(s), dtype=bool)
-            keep[:-1] = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
-            if not keep.all():
-                s, t, v, q = s[keep], t[keep], v[keep], q[keep]
-        batch = pa.RecordBatch.from_arrays(
-            [ts_array(t), pa.array(s), pa.array(v), pa.array(q)],
-            schema=BATCH_SCHEMA,
-        )
-        return batch, s, t, v, q
+    _sorted_unique = staticmethod(sorted_unique)
 
     def _apply(
         self,
@@ -571,20 +547,3 @@ class Engine:
         with self._lock:
             counts = self._rejects.tolist()
         return {("source" if code == R.OK else R(code).name.lower()): int(n) for code, n in enumerate(counts)}
-
-
-def _sort_order(sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64], nsig: int) -> npt.NDArray[np.intp] | None:
-    """A stable permutation sorting rows by (sid, ts), or None if they already are.
-
-    Connectors deliver rows in time order (every signal at one tick, then the next tick), so
-    a stable sort by sid alone — a radix sort when sids fit 16 bits — usually suffices.
-    """
-    step = sid[1:] - sid[:-1]
-    ts_up = ts[1:] >= ts[:-1]
-    if bool(np.all(step >= 0)) and bool(np.all((step > 0) | ts_up)):
-        return None
-    if bool(ts_up.all()):
-        key = sid.astype(np.uint16) if nsig <= 1 << 16 else sid
-        return np.argsort(key, kind="stable")
-    return np.lexsort((ts, sid))
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import duckdb
 import numpy as np
@@ -12,11 +13,17 @@ import pyarrow as pa
 
 from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE
 from ..core.clock import from_us, to_us
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
 
 __all__ = ["DuckDBStore", "open_duckdb"]
+
+#: DuckDB's own memory cap for a file-backed store. DuckDB's default is 80% of RAM, and its
+#: buffer pool keeps every page it has read or written: under steady ingest a server's RSS
+#: then grows for hours. Capped, the pool evicts (queries above the cap spill to disk).
+#: A URL may choose another: ``duckdb:///path.duckdb?memory_limit=1GB``.
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 #: Rows per Arrow batch when hashing a segment: bounds memory, not the result.
 _DIGEST_CHUNK = 1 << 20
@@ -41,12 +48,16 @@ class DuckDBStore:
     durable.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
         self.path = str(path)
+        in_memory = self.path == ":memory:"
+        # An in-memory store's data lives in the pool itself: no cap unless asked for.
+        limit = memory_limit or (None if in_memory else DEFAULT_MEMORY_LIMIT)
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": limit} if limit else {}
         try:
-            if self.path != ":memory:":
+            if not in_memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, config=config)
             self._con.execute("SET TimeZone = 'UTC'")
             self._con.execute(_SCHEMA)
             rows = self._con.execute("SELECT sid, epoch_us(max(ts)) FROM points GROUP BY sid").fetchall()
@@ -226,8 +237,15 @@ def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime |
 
 def open_duckdb(url: str, data_dir: Path | None = None) -> DuckDBStore:
     """The ``duckdb`` store plugin: ``duckdb`` (``DATA_DIR/twinverse.duckdb``), ``duckdb:///abs.duckdb``,
-    ``duckdb://rel.duckdb``, ``duckdb://:memory:``, a plain path or ``:memory:``."""
+    ``duckdb://rel.duckdb``, ``duckdb://:memory:``, a plain path or ``:memory:``; each may end
+    in ``?memory_limit=SIZE`` (DuckDB's syntax: ``512MB``, ``2GB``; default :data:`DEFAULT_MEMORY_LIMIT`)."""
+    url, _, query = url.partition("?")
+    options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False)) if query else {}
+    unknown = sorted(set(options) - {"memory_limit"})
+    if unknown:
+        raise ConfigError(f"store URL option(s) {', '.join(unknown)} unknown to the DuckDB store; known: memory_limit")
+    limit = options.get("memory_limit") or None
     if url in ("", "duckdb"):
-        return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb")
+        return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb", memory_limit=limit)
     path = url.removeprefix("duckdb://")
-    return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path)
+    return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path, memory_limit=limit)

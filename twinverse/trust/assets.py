@@ -42,10 +42,12 @@ from .records import (
 )
 from .store import TrustStore
 
-__all__ = ["DEFAULT_GRANT_TTL", "AssetRegistry", "AssetView"]
+__all__ = ["ASSET_NAME_PATTERN", "DEFAULT_GRANT_TTL", "AssetRegistry", "AssetView"]
 
 DEFAULT_GRANT_TTL = timedelta(days=30)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$")
+#: What an asset name may be (letters, digits, ``_.-/``; at most 200 characters).
+ASSET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$"
+_NAME = re.compile(ASSET_NAME_PATTERN)
 _REF = re.compile(r"^(ast_[0-9a-f]{12})@([1-9][0-9]*)$")
 
 

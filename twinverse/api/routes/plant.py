@@ -58,7 +58,7 @@ def list_twins(
     q: Annotated[str | None, Query(description="Case-insensitive text in id or name.")] = None,
     machines: Annotated[bool, Query(description="Only twins that report a state.")] = False,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> TwinList:
     """List and filter twins."""
     p = get_platform(request).plant

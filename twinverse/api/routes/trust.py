@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse
 
 from ...errors import NotFoundError
 from ...trust import TrustService, did_document, leaf_hash
+from ...trust.assets import ASSET_NAME_PATTERN
 from ..body import JsonBody, RawBody
 from ..schemas import (
     AssetOut,
@@ -158,7 +159,10 @@ def list_assets(request: Request) -> list[AssetOut]:
 async def register_asset(
     request: Request,
     body: RawBody,
-    name: Annotated[str, Query(description="Name in your tenant; an existing name gets a new version.")],
+    name: Annotated[
+        str,
+        Query(pattern=ASSET_NAME_PATTERN, description="Name in your tenant; an existing name gets a new version."),
+    ],
     license: Annotated[str | None, Query(description="SPDX licence expression (required for a new asset).")] = None,
     classification: Annotated[str | None, Query(description="general, important or core (GB/T 43697).")] = None,
     description: Annotated[str | None, Query()] = None,
@@ -294,21 +298,27 @@ def create_identity(request: Request, body: Annotated[IdentityIn, Depends(JsonBo
     return IdentityOut.of(ident, body.role)
 
 
+#: A did:key path segment (Ed25519 keys are ``did:key:z6Mk…``, 48 base58btc characters).
+DidPath = Annotated[
+    str, Path(pattern=r"^did:key:z[1-9A-HJ-NP-Za-km-z]{1,200}$", max_length=220, description="A did:key DID.")
+]
+
+
 @router.put("/identities/{did}/role", response_model=IdentityOut, dependencies=[Depends(require(_P.IDENTITY_ADMIN))])
-def set_role(request: Request, did: str, body: Annotated[RoleIn, Depends(JsonBody(RoleIn))]) -> IdentityOut:
+def set_role(request: Request, did: DidPath, body: Annotated[RoleIn, Depends(JsonBody(RoleIn))]) -> IdentityOut:
     """Change (or remove) a member's role in your tenant; its tokens follow at once."""
     p = current_principal(request)
     return IdentityOut.of(_trust(request).access.set_role(p, did, p.tenant, body.role), body.role)
 
 
 @router.get("/identities/{did}", response_model=IdentityOut, dependencies=[Depends(require(_P.IDENTITY_READ))])
-def show_identity(request: Request, did: str) -> IdentityOut:
+def show_identity(request: Request, did: DidPath) -> IdentityOut:
     """An identity of your tenant (others answer 404)."""
     p = current_principal(request)
     return IdentityOut.of(*_trust(request).access.member(p, did, p.tenant))
 
 
 @router.get("/did/{did}", dependencies=[Depends(require(_P.IDENTITY_READ))], summary="Resolve a did:key")
-def resolve_did(did: str) -> dict[str, Any]:
+def resolve_did(did: DidPath) -> dict[str, Any]:
     """The DID document of any ``did:key`` (computed from the key itself; no registry involved)."""
     return did_document(did)
