@@ -24,7 +24,7 @@ from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
-from .routes import data, plant, scene, sim, system, trust, ws
+from .routes import aas, data, plant, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -37,6 +37,7 @@ TAGS = [
     {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
     {"name": "system", "description": "Probes (liveness, readiness), health and Prometheus metrics."},
     {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
+    {"name": "aas", "description": "The Asset Administration Shell API (IDTA-01002 Part 2, v3.0) of the plant."},
 ]
 
 
@@ -45,6 +46,17 @@ def _problem(status: int, title: str, detail: str, errors: list[Any] | None = No
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _aas_error(request: Request, status: int, detail: str) -> JSONResponse | None:
+    """The AAS API's own error body for its paths (a bad parameter there is a 400); else None.
+
+    401 and 403 stay problem+json: they come from the platform's one authentication layer.
+    """
+    if not aas.is_aas_path(request.url.path) or status in (401, 403):
+        return None
+    status = 400 if status == 422 else status
+    return JSONResponse(aas.aas_error_body(status, detail), status_code=status)
 
 
 def static_dir() -> Path:
@@ -91,7 +103,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
         body = exc.to_problem()
-        resp = _problem(exc.status, body["title"], body["detail"], body.get("errors"))
+        resp = _aas_error(request, exc.status, exc.message) or _problem(
+            exc.status, body["title"], body["detail"], body.get("errors"))
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="twinverse"'
         if isinstance(exc, TooManyRequests):
@@ -106,11 +119,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"path": "", "message": "invalid request"}
+        aas_response = _aas_error(request, 400, f"{first['path']}: {first['message']}")
+        if aas_response is not None:
+            return aas_response
         return _problem(422, "Invalid input", f"{first['path']}: {first['message']}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = _problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response = _aas_error(request, exc.status_code, str(exc.detail)) or _problem(
+            exc.status_code, str(exc.detail), str(exc.detail))
         for name, value in (exc.headers or {}).items():  # e.g. Allow on a 405
             response.headers[name] = value
         if exc.status_code == 405:  # every method of the path, not only those of the first route matched
@@ -120,6 +137,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        aas_response = _aas_error(request, 500, "the server failed; the error is in its log")
+        if aas_response is not None:
+            return aas_response
         return _problem(500, "Internal error", "the server failed; the error is in its log")
 
     app.state.fast_ingest = FastIngestStats()
@@ -130,6 +150,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(sim.router)
     app.include_router(trust.router)
     app.include_router(scene.router)
+    app.include_router(aas.router)
     app.include_router(ws.router)
 
     _document_problems(app)
@@ -214,11 +235,17 @@ def _document_problems(app: FastAPI) -> None:
         ref = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
         _document_bodies(app, schema)
         _document_statuses(app, schema)
-        for ops in schema.get("paths", {}).values():
+        components.setdefault("AasResult", aas.RESULT_SCHEMA)
+        aas_ref = {"schema": {"$ref": "#/components/schemas/AasResult"}}
+        for path, ops in schema.get("paths", {}).items():
+            own = aas.is_aas_path(path)  # the AAS API answers its own Result body (not 401/403)
             for op in ops.values():
+                if own:
+                    op.get("responses", {}).pop("422", None)  # answered as 400 there
                 for code, resp in op.get("responses", {}).items():
                     if code[:1] in ("4", "5"):
-                        resp["content"] = {PROBLEM: ref}
+                        resp["content"] = {"application/json": aas_ref} if own and code not in ("401", "403") \
+                            else {PROBLEM: ref}
         # Only the error responses replaced above referred to FastAPI's validation bodies.
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

@@ -92,6 +92,8 @@ class _PlantDoc(_Doc):
     types: dict[str, Any] = Field(default_factory=dict)
     twins: list[Any] = Field(default_factory=list)
     simulation: dict[str, Any] | None = None
+    #: What an AAS import keeps for a lossless export (see docs/interop.md).
+    aas: dict[str, Any] | None = None
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -238,6 +240,7 @@ class _Resolver:
             description=self.pdoc.description,
         )
         plant.simulation_doc = self.pdoc.simulation
+        plant.aas_doc = self.pdoc.aas
         plant.located_doc = self.doc
         return plant
 

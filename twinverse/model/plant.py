@@ -227,6 +227,8 @@ class Plant:
         self.simulation_doc: dict[str, Any] | None = None
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
+        #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.
+        self.aas_doc: dict[str, Any] | None = None
         by_type = {name: tuple(t.signals.values()) for name, t in self.types.items()}
         self.signals = SignalIndex.from_twins([(t.id, by_type[t.type]) for t in twins])
 

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
     ASSET_APPROVE = "asset:approve"
+    AAS_WRITE = "aas:write"
     LOG_READ = "log:read"
     LOG_EXPORT = "log:export"
     IDENTITY_READ = "identity:read"
@@ -79,6 +80,7 @@ _ENGINEER = _OPERATOR | {
     _P.QUARANTINE_READ,
     _P.ASSET_WRITE,
     _P.ASSET_GRANT,
+    _P.AAS_WRITE,
 }
 _ADMIN = _ENGINEER | {_P.ASSET_APPROVE, _P.LOG_EXPORT, _P.IDENTITY_ADMIN, _P.TOKEN_ADMIN}
 
