@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     seal_lag: float = Field(
         300.0, ge=0, description="Seconds after a segment ends before it is sealed; later rows are flagged by verify."
     )
+    rollup_every: float = Field(
+        30.0, ge=0, description="Seconds between refreshes of the 1-minute/1-hour rollups that downsampled "
+        "history queries read (DuckDB store); 0 turns the refresh off (queries then read raw rows).",
+    )
     sim_max_concurrent: int = Field(2, ge=1, description="Simulation runs that run at the same time (a core each).")
     sim_max_queued: int = Field(
         20, ge=0, description="Simulation runs waiting to start, over all tenants; more are refused (429)."

@@ -14,6 +14,7 @@ from .live.hub import Hub
 from .model import Plant, load_plant
 from .sim.runner import SimRunner
 from .store import Store, open_store
+from .store.rollup import RollupRefresher
 from .trust import HistorySealer, TrustService
 
 __all__ = ["Platform", "example_path"]
@@ -49,6 +50,9 @@ class Platform:
         self.sealer: HistorySealer | None = None
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
+        self.rollups: RollupRefresher | None = None
+        if settings.rollup_every > 0 and RollupRefresher.supported(self.store):
+            self.rollups = RollupRefresher(self.store, settings.rollup_every)
         self.hub = Hub(self.engine)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
@@ -125,6 +129,8 @@ class Platform:
             c.start(self.engine)
         if self.sealer is not None:
             self.sealer.start()
+        if self.rollups is not None:
+            self.rollups.start()
         self.sim.start()
         self._started = True
 
@@ -138,6 +144,8 @@ class Platform:
         self.sim.close()  # cancels running simulations instead of waiting for them
         if self.sealer is not None:
             self.sealer.stop()
+        if self.rollups is not None:
+            self.rollups.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued
         self.store.close()

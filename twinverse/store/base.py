@@ -68,6 +68,8 @@ class HistoryQuery:
     interval: timedelta | None = None
     aggregate: Aggregate = Aggregate.AVG
     limit: int = 1_000_000
+    #: Read whole minutes/hours from the rollups where the store keeps them (same answer).
+    use_rollups: bool = True
 
 
 @runtime_checkable

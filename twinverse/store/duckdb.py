@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -11,11 +11,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE
+from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 from ..core.clock import from_us, to_us
 from ..errors import ConfigError, StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
+from .rollup import COLUMNS as ROLLUP_COLUMNS
+from .rollup import HOUR_US, LEVELS, MINUTE_US, RollupState, rollup_agg_sql, split_range
 
 __all__ = ["DuckDBStore", "open_duckdb"]
 
@@ -25,10 +27,20 @@ __all__ = ["DuckDBStore", "open_duckdb"]
 #: A URL may choose another: ``duckdb:///path.duckdb?memory_limit=1GB``.
 DEFAULT_MEMORY_LIMIT = "256MB"
 
+_ROLLUP_DELETE = "DELETE FROM {table} WHERE bucket >= make_timestamp(?) AND bucket < make_timestamp(?)"
+_ROLLUP_RAW = """INSERT INTO rollup_1m
+    SELECT sid, make_timestamp((epoch_us(ts) // ?) * ?) AS bucket, count(*), min(value), max(value), sum(value),
+           min(ts), arg_min(value, ts), max(ts), arg_max(value, ts)
+    FROM points WHERE ts >= make_timestamp(?) AND ts < make_timestamp(?) GROUP BY 1, 2"""
+_ROLLUP_HOURS = """INSERT INTO rollup_1h
+    SELECT sid, make_timestamp((epoch_us(bucket) // ?) * ?) AS hour, sum(n), min(vmin), max(vmax), sum(vsum),
+           min(first_ts), arg_min(first_value, first_ts), max(last_ts), arg_max(last_value, last_ts)
+    FROM rollup_1m WHERE bucket >= make_timestamp(?) AND bucket < make_timestamp(?) GROUP BY 1, 2"""
+
 #: Rows per Arrow batch when hashing a segment: bounds memory, not the result.
 _DIGEST_CHUNK = 1 << 20
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS points (
     ts TIMESTAMPTZ NOT NULL, sid INTEGER NOT NULL, value DOUBLE NOT NULL, quality UTINYINT NOT NULL
 );
@@ -36,6 +48,9 @@ CREATE TABLE IF NOT EXISTS quarantine (
     received TIMESTAMPTZ, ts TIMESTAMPTZ, twin VARCHAR, signal VARCHAR, value VARCHAR,
     reason VARCHAR, source VARCHAR
 );
+CREATE TABLE IF NOT EXISTS rollup_1m (sid INTEGER NOT NULL, bucket TIMESTAMPTZ NOT NULL, {ROLLUP_COLUMNS});
+CREATE TABLE IF NOT EXISTS rollup_1h (sid INTEGER NOT NULL, bucket TIMESTAMPTZ NOT NULL, {ROLLUP_COLUMNS});
+CREATE TABLE IF NOT EXISTS rollup_state (name VARCHAR PRIMARY KEY, done_us BIGINT, dirty_us BIGINT);
 """
 
 
@@ -61,10 +76,15 @@ class DuckDBStore:
             self._con.execute("SET TimeZone = 'UTC'")
             self._con.execute(_SCHEMA)
             rows = self._con.execute("SELECT sid, epoch_us(max(ts)) FROM points GROUP BY sid").fetchall()
+            state = self._con.execute("SELECT done_us, dirty_us FROM rollup_state WHERE name = 'points'").fetchone()
         except duckdb.Error as exc:
             raise StoreError(f"cannot open DuckDB store {self.path}: {exc}") from exc
         self._hw = Watermarks.from_pairs(rows)
         self._lock = threading.Lock()
+        #: How far the 1-minute/1-hour rollups are complete (see :mod:`twinverse.store.rollup`).
+        self.rollups = RollupState(None if state is None else state[0])
+        if state is not None:
+            self.rollups.dirty_us = state[1]
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = self._con.cursor()
@@ -106,7 +126,78 @@ class DuckDBStore:
                     con.execute("ROLLBACK")
                 raise StoreError(f"DuckDB append failed: {exc}") from exc
             self._hw.update(batch)
+            self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
         return written
+
+    # -- rollups ------------------------------------------------------------------------------
+    def refresh_rollups(self, now_us: int | None = None, *, max_steps: int = 1_000) -> int:
+        """Bring the rollups up to date (stale buckets first); returns the steps taken.
+
+        Each step aggregates at most a day of history in one transaction under the write
+        lock, which is released between steps so that ingest goes on.
+        """
+        now = now_us if now_us is not None else to_us(datetime.now(UTC))
+        steps = 0
+        while steps < max_steps:
+            with self._lock:
+                oldest = None
+                if self.rollups.done_us is None:
+                    row = self._con.execute("SELECT epoch_us(min(ts)) FROM points").fetchone()
+                    oldest = row[0] if row else None
+                plan = self.rollups.plan(now, oldest)
+                if plan is None:
+                    return steps
+                a, b = plan
+                ha, hb = (a // HOUR_US) * HOUR_US, -((-b) // HOUR_US) * HOUR_US
+                con = self._con
+                try:
+                    con.execute("BEGIN TRANSACTION")
+                    con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [a, b])
+                    con.execute(_ROLLUP_RAW, [MINUTE_US, MINUTE_US, a, b])
+                    con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
+                    con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
+                    before = (self.rollups.done_us, self.rollups.dirty_us)
+                    self.rollups.finished(a, b)
+                    con.execute("INSERT OR REPLACE INTO rollup_state VALUES ('points', ?, ?)",
+                                [self.rollups.done_us, self.rollups.dirty_us])
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    con.execute("ROLLBACK")
+                    self.rollups.done_us, self.rollups.dirty_us = before
+                    raise StoreError(f"DuckDB rollup refresh failed: {exc}") from exc
+            steps += 1
+        return steps
+
+    def _history_rolled(self, query: HistoryQuery, iv: int) -> pa.Table | None:
+        """A downsampled query answered from rollups where whole buckets allow, else None."""
+        st = self.rollups
+        if iv % MINUTE_US or st.dirty_us is not None:
+            return None
+        level = LEVELS[1] if iv % HOUR_US == 0 and (st.hour_done_us or 0) > 0 else LEVELS[0]
+        done = st.hour_done_us if level is LEVELS[1] else st.done_us
+        start = None if query.start is None else to_us(query.start)
+        end = None if query.end is None else to_us(query.end)
+        part = split_range(start, end, iv, done)
+        if part is None:
+            return None
+        a, b = part
+        sids = ",".join(str(int(s)) for s in query.sids)
+        bucket = f"make_timestamp((epoch_us(bucket) // {iv}) * {iv})"
+        rolled = [f"sid IN ({sids})", f"bucket < make_timestamp({b})"]
+        raw_ranges = [f"ts >= make_timestamp({b})" + ("" if end is None else f" AND ts < make_timestamp({end})")]
+        if start is not None:
+            rolled.append(f"bucket >= make_timestamp({a})")
+            raw_ranges.append(f"ts >= make_timestamp({start}) AND ts < make_timestamp({a})")
+        raw_where = f"sid IN ({sids}) AND (({') OR ('.join(raw_ranges)}))"
+        sql = f"""SELECT * FROM (
+                    SELECT sid, {bucket} AS ts, {rollup_agg_sql(query.aggregate)} AS value, sum(n)::BIGINT AS n
+                    FROM {level.table} WHERE {' AND '.join(rolled)} GROUP BY 1, 2
+                    UNION ALL
+                    SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
+                           {agg_sql(query.aggregate)} AS value, count(*)::BIGINT AS n
+                    FROM points WHERE {raw_where} GROUP BY 1, 2)
+                  ORDER BY 1, 2 LIMIT {int(query.limit)}"""
+        return self._arrow(sql, [])
 
     def append_quarantine(self, rows: pa.Table) -> None:
         q = rows.cast(QUARANTINE_SCHEMA)  # noqa: F841 - read by DuckDB's replacement scan
@@ -141,6 +232,9 @@ class DuckDBStore:
             sql = f"SELECT sid, ts, value FROM points WHERE {where} ORDER BY sid, ts LIMIT {int(query.limit)}"
         else:
             iv = interval_us(query.interval)
+            rolled = self._history_rolled(query, iv) if query.use_rollups else None
+            if rolled is not None:
+                return rolled
             sql = f"""SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
                              {agg_sql(query.aggregate)} AS value, count(*) AS n
                       FROM points WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {int(query.limit)}"""
