@@ -12,6 +12,7 @@ from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
+from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
 from .trust import HistorySealer, TrustService
@@ -50,6 +51,7 @@ class Platform:
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
+        self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
@@ -140,5 +142,6 @@ class Platform:
             self.sealer.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued
+        self.query.close()
         self.store.close()
         self.trust.close()
