@@ -71,8 +71,8 @@ def _replace(node: exp.Expression) -> exp.Expression:
             line=meta.get("line"),
             column=(meta["col"] - len(name) + 1) if "col" in meta else None,
         )
-    a = args[0].sql(dialect="duckdb")
-    r = args[1].sql(dialect="duckdb") if len(args) > 1 else "'feeds'"
+    a = args[0].sql(dialect="duckdb", comments=False)
+    r = args[1].sql(dialect="duckdb", comments=False) if len(args) > 1 else "'feeds'"
     inner = sqlglot.parse_one(GRAPH_SQL[name].format(a=a, r=r), read="duckdb")
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
     return exp.Subquery(this=inner, alias=alias)

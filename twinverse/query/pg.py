@@ -115,9 +115,9 @@ class PgRunner:
         recursive = bool(own and own.args.get("recursive"))
         user_ctes = ""
         if own is not None:
-            user_ctes = ", ".join(c.sql(dialect="postgres") for c in own.expressions)
+            user_ctes = ", ".join(c.sql(dialect="postgres", comments=False) for c in own.expressions)
             tree.set("with_" if "with_" in tree.args else "with", None)
-        body = tree.sql(dialect="postgres").replace("%", "%%")
+        body = tree.sql(dialect="postgres", comments=False).replace("%", "%%")
         entries = ", ".join([*ctes, *([user_ctes.replace("%", "%%")] if user_ctes else [])])
         head = f"WITH {'RECURSIVE ' if recursive else ''}{entries} " if entries else ""
         return head + body, params

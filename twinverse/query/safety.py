@@ -79,7 +79,7 @@ class CheckedQuery:
 
     def sql(self, dialect: str = "duckdb") -> str:
         """The statement to run, printed from the checked tree."""
-        return self.tree.sql(dialect=dialect)
+        return self.tree.sql(dialect=dialect, comments=False)  # a comment could close itself early
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
