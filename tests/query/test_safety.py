@@ -22,7 +22,7 @@ CASES = [
     ("DML delete", "DELETE FROM history", "statement", 1, 1, "not DELETE"),
     ("COPY", "COPY twins TO '/tmp/twins.csv'", "statement", 1, 1, "not COPY"),
     ("read_csv", "SELECT * FROM read_csv('/etc/passwd')", "function", 1, 15, "read_csv() is not allowed"),
-    ("read_parquet", "SELECT * FROM read_parquet('data/x.parquet')", "function", 1, 15, "read_parquet() is not allowed"),
+    ("read_parquet", "SELECT * FROM read_parquet('data/x.parquet')", "function", 1, 15, "read_parquet() is not allowed"),  # noqa: E501
     ("httpfs", "SELECT * FROM read_parquet('https://example.org/x.parquet')", "function", 1, 15, "read_parquet()"),
     ("file as table", "SELECT * FROM '/etc/passwd'", "table", 1, 15, 'no table "/etc/passwd"'),
     ("glob", "SELECT * FROM glob('/*')", "function", 1, 15, "glob() is not allowed"),
@@ -39,7 +39,7 @@ CASES = [
     ("off the allow-list", "SELECT getenv('HOME')", "function", 1, 8, "getenv() is not on the allow-list"),
     ("settings", "SELECT current_setting('TimeZone')", "function", 1, 8, "current_setting()"),
     ("table function", "SELECT * FROM duckdb_settings()", "function", 1, 15, "duckdb_settings() is not allowed"),
-    ("nested", "SELECT * FROM twins WHERE id IN (SELECT x FROM read_text('/etc/hosts'))", "function", 1, 48, "read_text()"),
+    ("nested", "SELECT * FROM twins WHERE id IN (SELECT x FROM read_text('/etc/hosts'))", "function", 1, 48, "read_text()"),  # noqa: E501
     ("syntax", "SELECT id FROM twins WHERE", "syntax", 1, 22, "syntax error"),
     ("syntax, line 3", "SELECT id\nFROM twins\nWHERE parent = = 'x'", "syntax", 3, 16, "syntax error"),
     ("empty", "  ", "statement", 1, 1, "empty"),
