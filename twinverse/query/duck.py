@@ -91,6 +91,8 @@ class DuckRunner:
         try:
             if "live" in query.tables:
                 con.register("live", live())
+            for name, table in query.extra.items():
+                con.register(name, table)
             timer.start()
             reader = con.sql(query.sql("duckdb")).to_arrow_reader(BATCH_ROWS)
             batches: list[pa.RecordBatch] = []

@@ -12,15 +12,25 @@ like any table::
     JOIN live l ON l.twin = d.id AND l.signal = 'state'
 
 Answers agree with :meth:`~twinverse.model.Plant.subtree`, ``ancestors``, ``upstream`` and
-``downstream`` (tests/query/test_graph.py checks every twin of the example plant).
+``downstream`` (tests/query/test_service.py checks every twin of the example plant).
+
+When the twin (and relation) are literals, as they nearly always are, the walk is done once
+by the :class:`~twinverse.model.Plant` in Python and the call becomes a small table of its
+answer (registered beside the query, or unnested on PostgreSQL): the database then plans the
+join with history from a known list of twins, as a hand-written query would. Other
+arguments (a column, an expression) keep the recursive CTE.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..errors import QueryError
+from ..errors import NotFoundError, QueryError
+from ..model import Plant
 from .safety import GRAPH_FUNCTIONS
 
 __all__ = ["GRAPH_SQL", "rewrite_graph_calls"]
@@ -54,7 +64,51 @@ GRAPH_SQL = {
 _ARITY = {"children": 1, "descendants": 1, "subtree": 1, "ancestors": 1, "downstream": 2, "upstream": 2}
 
 
-def _replace(node: exp.Expression) -> exp.Expression:
+def _walk(plant: Plant, name: str, twin: str, relation: str) -> pa.Table:
+    """The answer of a graph function from the model: ``(id, depth)`` or ``(id)``."""
+    try:
+        if name == "downstream":
+            return pa.table({"id": pa.array(plant.downstream(twin, relation), pa.string())})
+        if name == "upstream":
+            return pa.table({"id": pa.array(plant.upstream(twin, relation), pa.string())})
+        if name == "ancestors":
+            ids = plant.ancestors(twin)
+            depth = list(range(1, len(ids) + 1))
+        elif name == "children":
+            ids = plant.children(twin)
+            depth = [1] * len(ids)
+        else:
+            tree = plant.subtree(twin)
+            ids, depth = tree, [_depth(plant, t, twin) for t in tree]
+            if name == "descendants":
+                ids, depth = ids[1:], depth[1:]
+    except NotFoundError:
+        ids, depth = [], []
+        if name in ("downstream", "upstream"):
+            return pa.table({"id": pa.array([], pa.string())})
+    return pa.table({"id": pa.array(ids, pa.string()), "depth": pa.array(depth, pa.int32())})
+
+
+def _depth(plant: Plant, twin: str, root: str) -> int:
+    d = 0
+    while twin != root:
+        parent = plant.twins[twin].parent
+        assert parent is not None
+        twin, d = parent, d + 1
+    return d
+
+
+def _replacer(
+    plant: Plant | None, tables: dict[str, pa.Table]
+) -> Callable[[exp.Expression], exp.Expression]:
+    def replace(node: exp.Expression) -> exp.Expression:
+        out = _replace(node, plant, tables)
+        return out
+
+    return replace
+
+
+def _replace(node: exp.Expression, plant: Plant | None = None, tables: dict[str, pa.Table] | None = None) -> exp.Expression:  # noqa: E501
     if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Anonymous):
         return node
     name = str(node.this.name).lower()
@@ -71,15 +125,25 @@ def _replace(node: exp.Expression) -> exp.Expression:
             line=meta.get("line"),
             column=(meta["col"] - len(name) + 1) if "col" in meta else None,
         )
+    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+    literal = all(isinstance(x, exp.Literal) and x.is_string for x in args)
+    if plant is not None and tables is not None and literal:
+        key = f"graph_{len(tables)}"
+        tables[key] = _walk(plant, name, str(args[0].this), str(args[1].this) if len(args) > 1 else "feeds")
+        return exp.Table(this=exp.to_identifier(key), alias=alias)
     a = args[0].sql(dialect="duckdb", comments=False)
     r = args[1].sql(dialect="duckdb", comments=False) if len(args) > 1 else "'feeds'"
     inner = sqlglot.parse_one(GRAPH_SQL[name].format(a=a, r=r), read="duckdb")
-    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
     return exp.Subquery(this=inner, alias=alias)
 
 
-def rewrite_graph_calls(tree: exp.Query) -> exp.Query:
-    """``tree`` with every graph function call in ``FROM``/``JOIN`` replaced by its subquery."""
-    out = tree.transform(_replace, copy=True)
+def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[exp.Query, dict[str, pa.Table]]:
+    """``tree`` with every graph call replaced, and the tables (``graph_0``, …) its answers became.
+
+    With ``plant``, calls with literal arguments are answered by the model (a table each);
+    the rest, and every call without ``plant``, become recursive-CTE subqueries.
+    """
+    tables: dict[str, pa.Table] = {}
+    out = tree.transform(_replacer(plant, tables), copy=True)
     assert isinstance(out, exp.Query)
-    return out
+    return out, tables

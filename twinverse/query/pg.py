@@ -99,6 +99,8 @@ class PgRunner:
                 ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, self._model[name], params)})")
         if "live" in need and live is not None:
             ctes.append(f"live AS NOT MATERIALIZED ({_unnest('live', live, params)})")
+        for name, table in query.extra.items():
+            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         if "history" in need:
             ctes.append(f"history AS NOT MATERIALIZED ({_HISTORY})")
         if "quarantine" in need:

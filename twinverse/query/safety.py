@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -72,10 +73,12 @@ ALLOWED_FUNCTIONS = frozenset(_ALLOWED.split())
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """A query that passed :func:`check_sql`: its tree and the virtual tables it reads."""
+    """A query that passed :func:`check_sql`: its tree, the virtual tables it reads, and the
+    tables the graph rewrite answered calls with (``graph_0``, … registered beside it)."""
 
     tree: exp.Query
     tables: frozenset[str]
+    extra: dict[str, pa.Table] = field(default_factory=dict)
 
     def sql(self, dialect: str = "duckdb") -> str:
         """The statement to run, printed from the checked tree."""

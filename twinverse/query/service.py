@@ -50,6 +50,7 @@ class QueryService:
 
     def __init__(self, plant: Plant, engine: Engine, store: Store, settings: Settings) -> None:
         self.settings = settings
+        self._plant = plant
         self._model = model_tables(plant)
         self._live = LiveTable(engine, self._model)
         self._results: OrderedDict[str, tuple[str, pa.Table]] = OrderedDict()
@@ -79,7 +80,8 @@ class QueryService:
             needed = TABLES[name].permission
             if not can(needed):
                 raise PermissionDenied(f"table {name!r} needs permission {needed.value!r}")
-        return CheckedQuery(rewrite_graph_calls(checked.tree), checked.tables)
+        tree, answers = rewrite_graph_calls(checked.tree, self._plant)
+        return CheckedQuery(tree, checked.tables, answers)
 
     def run(self, sql: str, can: Callable[[str], bool] = lambda _p: True) -> pa.Table:
         """The whole result of ``sql`` as an Arrow table (at most ``query_max_rows`` rows)."""
