@@ -9,9 +9,10 @@ history and aggregation are asked twice in the same run, on the same database:
 - twinverse: ``platform.query.run(sql)`` — parse and check with sqlglot, scope, rewrite the
   graph calls, run on the store's reader over the virtual tables, fetch as Arrow;
 - hand-written: the same question as an engineer would write it against the store's own
-  ``points`` table — the sids (and for graph questions the twins) resolved from the model
-  in Python (timed too), then plain SQL on a reader connection of the same database,
-  fetched as Arrow. Live values come from the engine's arrays, registered as a table.
+  ``points`` table — graph walks done with the model's methods in Python and turned into
+  ``sid IN (…)`` lists (timed too), plant-wide questions joined to a sid → name table,
+  then plain SQL on a reader connection of the same database, fetched as Arrow. Live
+  values come from the engine's arrays, registered as a table.
 
 Each query runs ``--repeat`` times (after one warm-up); the table shows the median of each
 and the overhead of twinverse over hand-written. Both answers are compared (same rows).
@@ -130,17 +131,14 @@ def questions(plant: Plant, end_us: int, live: Callable[[], pa.Table]) -> list[t
                     GROUP BY ALL""", [], {"names": names})
 
     def q_peak_type() -> tuple[str, list[object], dict[str, pa.Table]]:
-        types = pa.table({"sid": pa.array(np.arange(len(idx), dtype=np.int32)),
+        types = pa.table({"sid": pa.array(np.arange(len(idx), dtype=np.int32)), "signal": idx.name.tolist(),
                           "type": [plant.twins[str(t)].type for t in idx.twin]})  # fmt: skip
-        temp = [i for i in range(len(idx)) if idx.name[i] == "temperature"]
         return (f"""SELECT t.type, max(p.value) AS peak FROM points p JOIN types t USING (sid)
-                    WHERE p.sid IN ({','.join(map(str, temp))}) AND p.ts >= {t_1h} GROUP BY t.type""",
-                [], {"types": types})  # fmt: skip
+                    WHERE t.signal = 'temperature' AND p.ts >= {t_1h} GROUP BY t.type""", [], {"types": types})
 
     def q_top10() -> tuple[str, list[object], dict[str, pa.Table]]:
-        temp = [i for i in range(len(idx)) if idx.name[i] == "temperature"]
         return (f"""SELECT n.twin, avg(p.value) AS mean FROM points p JOIN names n USING (sid)
-                    WHERE p.sid IN ({','.join(map(str, temp))}) AND p.ts >= {t_1h}
+                    WHERE n.signal = 'temperature' AND p.ts >= {t_1h}
                     GROUP BY n.twin ORDER BY mean DESC, n.twin LIMIT 10""", [], {"names": names})
 
     def q_share() -> tuple[str, list[object], dict[str, pa.Table]]:

@@ -180,3 +180,25 @@ def test_paging_by_cursor(duck: Known) -> None:
 
     assert pa.concat_tables(got).equals(whole)
     assert np.isclose(whole.column("value").to_numpy().sum(), duck.value.sum())
+
+
+def test_twin_lists_are_pushed_only_where_implied(known: Known) -> None:
+    """``h.twin IN (…)`` is added for inner joins that equal a graph answer, and the answers stay the same."""
+    from twinverse.query import TABLES, check_sql, rewrite_graph_calls
+
+    plant = known.platform.plant
+
+    def printed(sql: str) -> str:
+        tree, _ = rewrite_graph_calls(check_sql(sql, set(TABLES), max_chars=10_000).tree, plant)
+        return tree.sql(dialect="duckdb")
+
+    inner = ("SELECT h.twin, count(*) AS n FROM downstream('bottling/line1/depal') d JOIN twins t ON t.id = d.id "
+             "JOIN history h ON h.twin = t.id GROUP BY 1")  # fmt: skip
+    assert "h.twin IN ('bottling/line1/c1'" in printed(inner)
+    left = "SELECT d.id, h.value FROM downstream('bottling/line1/depal') d LEFT JOIN history h ON h.twin = d.id"
+    assert " IN (" not in printed(left)
+    either = "SELECT count(*) FROM children('bottling/line1') d JOIN history h ON h.twin = d.id OR h.value > 1"
+    assert " IN (" not in printed(either)
+    same = inner.replace("'bottling/line1/depal'", "lower('BOTTLING/LINE1/DEPAL')")  # the CTE path: nothing pushed
+    assert " IN (" not in printed(same)
+    assert sorted(map(str, rows(known, inner))) == sorted(map(str, rows(known, same)))

@@ -33,7 +33,7 @@ from ..errors import NotFoundError, QueryError
 from ..model import Plant
 from .safety import GRAPH_FUNCTIONS
 
-__all__ = ["GRAPH_SQL", "rewrite_graph_calls"]
+__all__ = ["GRAPH_SQL", "MAX_PUSHED_TWINS", "push_twin_lists", "rewrite_graph_calls"]
 
 #: The recursive query behind each function; ``{a}`` is the twin argument, ``{r}`` the relation.
 GRAPH_SQL = {
@@ -146,4 +146,72 @@ def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[ex
     tables: dict[str, pa.Table] = {}
     out = tree.transform(_replacer(plant, tables), copy=True)
     assert isinstance(out, exp.Query)
-    return out, tables
+    return push_twin_lists(out, tables), tables
+
+
+#: Twin lists longer than this are not copied into a history filter (the join alone decides).
+MAX_PUSHED_TWINS = 5_000
+
+
+def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table]) -> exp.Query:
+    """Add ``h.twin IN (…)`` to inner joins of ``history`` that equal a graph answer's ``id``.
+
+    ``… FROM downstream('x') d JOIN twins t ON t.id = d.id JOIN history h ON h.twin = t.id``
+    implies that ``h.twin`` is one of the answer's ids; saying so lets the database narrow
+    the signal names first and skip the stored rows of every other twin (as a hand-written
+    ``sid IN (…)`` would), instead of joining all history to the list. Only equalities of
+    inner joins and the ``WHERE`` of the same ``SELECT`` count, so the added condition is
+    implied by the query and cannot change its answer.
+    """
+    if not answers:
+        return tree
+    for select in tree.find_all(exp.Select):
+        joins = list(select.args.get("joins") or ())
+        from_ = select.args.get("from_") or select.args.get("from")
+        if from_ is None or any(j.side or j.kind not in ("", "INNER") for j in joins):
+            continue
+        tables = [from_.this, *(j.this for j in joins)]
+        alias_of = {t.alias_or_name: t for t in tables if isinstance(t, exp.Table)}
+        graph = {a: answers[str(t.name)] for a, t in alias_of.items() if str(t.name) in answers}
+        if not graph:
+            continue
+        parent: dict[tuple[str, str], tuple[str, str]] = {}
+        conds = [j.args.get("on") for j in joins] + [select.args.get("where")]
+        for cond in conds:
+            for eq in (cond.find_all(exp.EQ) if cond is not None else ()):
+                left, right = eq.this, eq.expression
+                columns = isinstance(left, exp.Column) and isinstance(right, exp.Column)
+                if columns and left.table and right.table and _top_level(eq, cond):
+                    parent[_find(parent, (left.table, left.name))] = _find(parent, (right.table, right.name))
+        for join in joins:
+            t = join.this
+            if not (isinstance(t, exp.Table) and str(t.name).lower() == "history"):
+                continue
+            h = t.alias_or_name
+            for g, answer in graph.items():
+                if _find(parent, (h, "twin")) == _find(parent, (g, "id")) and answer.num_rows <= MAX_PUSHED_TWINS:
+                    ids = [exp.Literal.string(str(i)) for i in answer.column("id").to_pylist()]
+                    member = exp.In(this=exp.column("twin", table=h), expressions=ids or [exp.Null()])
+                    on = join.args.get("on")
+                    join.set("on", exp.and_(on, member) if on is not None else member)
+                    break
+    return tree
+
+
+def _find(parent: dict[tuple[str, str], tuple[str, str]], k: tuple[str, str]) -> tuple[str, str]:
+    """The representative of ``k``'s class of equal columns."""
+    while parent.get(k, k) != k:
+        k = parent[k]
+    return k
+
+
+def _top_level(node: exp.Expression, root: exp.Expression) -> bool:
+    """True when ``node`` is one of the AND-ed terms of ``root`` (not under an OR or NOT)."""
+    while node is not root:
+        up = node.parent
+        if not isinstance(up, exp.And | exp.Paren) and up is not root:
+            return False
+        if up is None:
+            return False
+        node = up
+    return True
