@@ -206,12 +206,10 @@ def _find(parent: dict[tuple[str, str], tuple[str, str]], k: tuple[str, str]) ->
 
 
 def _top_level(node: exp.Expression, root: exp.Expression) -> bool:
-    """True when ``node`` is one of the AND-ed terms of ``root`` (not under an OR or NOT)."""
+    """True when ``node`` is ``root`` or one of its AND-ed terms (not under an OR, a NOT, a CASE)."""
     while node is not root:
         up = node.parent
-        if not isinstance(up, exp.And | exp.Paren) and up is not root:
-            return False
-        if up is None:
+        if up is None or not isinstance(up, exp.And | exp.Paren):
             return False
         node = up
     return True
