@@ -144,7 +144,7 @@ def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[ex
     the rest, and every call without ``plant``, become recursive-CTE subqueries.
     """
     tables: dict[str, pa.Table] = {}
-    out = tree.transform(_replacer(plant, tables), copy=True)
+    out = tree.transform(_replacer(plant, tables), copy=False)  # the checked tree is ours alone
     assert isinstance(out, exp.Query)
     return push_twin_lists(out, tables), tables
 
