@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from ..errors import QueryError, StoreError
 from .safety import CheckedQuery
@@ -126,7 +127,10 @@ class PgRunner:
 
     def run(self, query: CheckedQuery, *, live: pa.Table | None, timeout: float, max_rows: int) -> pa.Table:
         """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or a refusal."""
-        text, params = self.statement(query, live)
+        try:
+            text, params = self.statement(query, live)
+        except SqlglotError as exc:
+            raise QueryError(f"the query has no PostgreSQL form: {exc}", reason="failed") from None
         con = self._con()
         keep = True
         try:

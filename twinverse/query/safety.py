@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from ..errors import QueryError
 
@@ -81,8 +81,11 @@ class CheckedQuery:
     extra: dict[str, pa.Table] = field(default_factory=dict)
 
     def sql(self, dialect: str = "duckdb") -> str:
-        """The statement to run, printed from the checked tree."""
-        return self.tree.sql(dialect=dialect, comments=False)  # a comment could close itself early
+        """The statement to run, printed from the checked tree (:class:`QueryError` if it has no form there)."""
+        try:
+            return self.tree.sql(dialect=dialect, comments=False)  # a comment could close itself early
+        except SqlglotError as exc:  # e.g. a construct with no PostgreSQL form
+            raise QueryError(f"the query cannot be written in the {dialect} dialect: {exc}", reason="failed") from None
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -158,8 +161,8 @@ def check_sql(text: str, tables: Collection[str], *, max_chars: int) -> CheckedQ
         if isinstance(col, int) and hl:
             col = max(1, col - len(hl) + 1)
         raise QueryError(f"syntax error: {desc}", reason="syntax", line=line, column=col) from None
-    except TokenError as exc:
-        raise QueryError(f"syntax error: {exc}", reason="syntax") from None
+    except (TokenError, SqlglotError, RecursionError) as exc:  # what the parser raises besides located errors
+        raise QueryError(f"syntax error: {str(exc) or type(exc).__name__}", reason="syntax") from None
     if not statements:
         raise QueryError("the query is empty", reason="statement", line=1, column=1)
     if len(statements) > 1:
