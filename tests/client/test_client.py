@@ -141,3 +141,14 @@ def test_async_client_and_live_deltas(server: tuple[Server, str]) -> None:
     assert frames[0]["type"] == "snapshot" and frames[-1]["type"] == "delta"
     assert n == 19
     assert "77" in str(frames[-1])
+
+
+def test_cli_query_asks_a_server(server: tuple[Server, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from twinverse.cli import main
+
+    s, token = server
+    try:
+        main(["query", "SELECT count(*) AS n FROM twins", "--url", s.url, "--token", token, "--format", "csv"])
+    except SystemExit as exc:
+        assert not exc.code
+    assert capsys.readouterr().out.splitlines() == ['"n"', "19"]
