@@ -50,7 +50,7 @@ def test_formats(capsys: pytest.CaptureFixture[str], store: list[str], tmp_path:
 
 
 def test_refusal_is_one_line(capsys: pytest.CaptureFixture[str], store: list[str]) -> None:
-    code, out, err = run(capsys, "query", "SELECT * FROM twins; DROP TABLE twins", *store)
+    code, _, err = run(capsys, "query", "SELECT * FROM twins; DROP TABLE twins", *store)
     assert code == 1 and err.strip() == "error: line 1, column 21: one statement per query, not 2"
     code, _, err = run(capsys, "query", "SELECT 1", "--format", "parquet", *store)
     assert code == 1 and "needs --out" in err
