@@ -19,11 +19,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from ..config import Settings
-from ..errors import NotFoundError, PermissionDenied, QueryError
+from ..errors import NotFoundError, PermissionDenied, QueryError, StoreError
 from ..live.engine import Engine
 from ..model import Plant
 from ..store import DuckDBStore, Store
@@ -31,6 +32,9 @@ from .duck import DuckRunner, private_database
 from .graph import rewrite_graph_calls
 from .safety import CheckedQuery, check_sql
 from .tables import TABLES, LiveTable, model_tables
+
+if TYPE_CHECKING:
+    from .pg import PgRunner
 
 __all__ = ["Page", "QueryService"]
 
@@ -56,15 +60,16 @@ class QueryService:
         self._results: OrderedDict[str, tuple[str, pa.Table]] = OrderedDict()
         self._lock = threading.Lock()
         self.backend: str
-        self._pg = None
+        self._pg: PgRunner | None = None
+        self._duck: DuckRunner | None = None
         if isinstance(store, DuckDBStore):
             self._duck = DuckRunner(store.reader, self._model)
             self.backend = "duckdb"
             self.tables = frozenset(TABLES)
-        elif type(store).__name__ == "PostgresStore" and hasattr(store, "url"):
+        elif (url := _postgres_url(store)) is not None:
             from .pg import PgRunner
 
-            self._pg = PgRunner(str(store.url), self._model)
+            self._pg = PgRunner(url, self._model)
             self.backend = "postgresql"
             self.tables = frozenset(TABLES)
         else:
@@ -90,6 +95,7 @@ class QueryService:
         if self._pg is not None:
             live = self._live.table() if "live" in query.tables else None
             return self._pg.run(query, live=live, timeout=s.query_timeout, max_rows=s.query_max_rows)
+        assert self._duck is not None
         return self._duck.run(query, live=self._live.table, timeout=s.query_timeout, max_rows=s.query_max_rows)
 
     def open(self, sql: str, owner: str, page_rows: int, can: Callable[[str], bool] = lambda _p: True) -> Page:
@@ -128,9 +134,17 @@ class QueryService:
 
     def close(self) -> None:
         """Close the connections queries ran on."""
-        if self._pg is not None:
-            self._pg.close()
-        else:
-            self._duck.close()
+        for runner in (self._pg, self._duck):
+            if runner is not None:
+                runner.close()
         with self._lock:
             self._results.clear()
+
+
+def _postgres_url(store: Store) -> str | None:
+    """The connection URL when ``store`` is the PostgreSQL store (None without psycopg or for others)."""
+    try:
+        from ..store.postgres import PostgresStore
+    except StoreError:  # psycopg is not installed: no store can be a PostgresStore
+        return None
+    return store.url if isinstance(store, PostgresStore) else None
