@@ -183,7 +183,7 @@ def test_paging_by_cursor(duck: Known) -> None:
 
 
 def test_twin_lists_are_pushed_only_where_implied(known: Known) -> None:
-    """``h.twin IN (…)`` is added for inner joins that equal a graph answer, and the answers stay the same."""
+    """An inner join of history equal to a graph answer reads only those twins' sids; answers stay the same."""
     from twinverse.query import TABLES, check_sql, rewrite_graph_calls
 
     plant = known.platform.plant
@@ -194,7 +194,8 @@ def test_twin_lists_are_pushed_only_where_implied(known: Known) -> None:
 
     inner = ("SELECT h.twin, count(*) AS n FROM downstream('bottling/line1/depal') d JOIN twins t ON t.id = d.id "
              "JOIN history h ON h.twin = t.id GROUP BY 1")  # fmt: skip
-    assert "h.twin IN ('bottling/line1/c1'" in printed(inner)
+    sids = ", ".join(map(str, plant.signals.of_twins(plant.downstream("bottling/line1/depal")).tolist()))
+    assert f"WHERE p.sid IN ({sids})) AS h ON h.twin = t.id" in printed(inner)
     left = "SELECT d.id, h.value FROM downstream('bottling/line1/depal') d LEFT JOIN history h ON h.twin = d.id"
     assert " IN (" not in printed(left)
     either = "SELECT count(*) FROM children('bottling/line1') d JOIN history h ON h.twin = d.id OR h.value > 1"
@@ -202,3 +203,11 @@ def test_twin_lists_are_pushed_only_where_implied(known: Known) -> None:
     same = inner.replace("'bottling/line1/depal'", "lower('BOTTLING/LINE1/DEPAL')")  # the CTE path: nothing pushed
     assert " IN (" not in printed(same)
     assert sorted(map(str, rows(known, inner))) == sorted(map(str, rows(known, same)))
+    # Without the model, the twin list goes into the join condition instead.
+    from twinverse.query.graph import push_twin_lists
+    from twinverse.query.safety import check_sql as check
+
+    tree = check(inner.replace("downstream('bottling/line1/depal')", "graph_0"), set(TABLES) | {"graph_0"},
+                 max_chars=10_000).tree  # fmt: skip
+    answer = {"graph_0": known.platform.query.run("SELECT id FROM downstream('bottling/line1/depal')")}
+    assert "AND h.twin IN ('bottling/line1/c1'" in push_twin_lists(tree, answer).sql(dialect="duckdb")

@@ -146,20 +146,21 @@ def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[ex
     tables: dict[str, pa.Table] = {}
     out = tree.transform(_replacer(plant, tables), copy=False)  # the checked tree is ours alone
     assert isinstance(out, exp.Query)
-    return push_twin_lists(out, tables), tables
+    return push_twin_lists(out, tables, plant), tables
 
 
 #: Twin lists longer than this are not copied into a history filter (the join alone decides).
 MAX_PUSHED_TWINS = 5_000
 
 
-def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table]) -> exp.Query:
-    """Add ``h.twin IN (…)`` to inner joins of ``history`` that equal a graph answer's ``id``.
+def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant | None = None) -> exp.Query:
+    """Narrow inner joins of ``history`` that equal a graph answer's ``id`` to the answer's twins.
 
     ``… FROM downstream('x') d JOIN twins t ON t.id = d.id JOIN history h ON h.twin = t.id``
-    implies that ``h.twin`` is one of the answer's ids; saying so lets the database narrow
-    the signal names first and skip the stored rows of every other twin (as a hand-written
-    ``sid IN (…)`` would), instead of joining all history to the list. Only equalities of
+    implies that ``h.twin`` is one of the answer's ids. With the ``plant``, that ``history``
+    becomes the store's rows of those twins' sids (``points.sid IN (…)`` at the scan, as a
+    hand-written query says it, so the database skips every other twin's rows whatever plan
+    it picks); without it, ``h.twin IN (…)`` is added to the join. Only equalities of
     inner joins and the ``WHERE`` of the same ``SELECT`` count, so the added condition is
     implied by the query and cannot change its answer.
     """
@@ -190,12 +191,31 @@ def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table]) -> exp.Query:
             h = t.alias_or_name
             for g, answer in graph.items():
                 if _find(parent, (h, "twin")) == _find(parent, (g, "id")) and answer.num_rows <= MAX_PUSHED_TWINS:
-                    ids = [exp.Literal.string(str(i)) for i in answer.column("id").to_pylist()]
-                    member = exp.In(this=exp.column("twin", table=h), expressions=ids or [exp.Null()])
-                    on = join.args.get("on")
-                    join.set("on", exp.and_(on, member) if on is not None else member)
+                    twins = [str(i) for i in answer.column("id").to_pylist()]
+                    if plant is None:
+                        ids = [exp.Literal.string(i) for i in twins]
+                        member = exp.In(this=exp.column("twin", table=h), expressions=ids or [exp.Null()])
+                        on = join.args.get("on")
+                        join.set("on", exp.and_(on, member) if on is not None else member)
+                    else:
+                        # The rows of these twins' signals only, filtered where the store's rows are
+                        # scanned: ``points.sid IN (…)``, as a hand-written query says it.
+                        sids = plant.signals.of_twins(twins).tolist()
+                        alias = t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
+                        join.set("this", _history_of(sids, alias))
                     break
     return tree
+
+
+def _history_of(sids: list[int], alias: exp.TableAlias) -> exp.Subquery:
+    """``history`` restricted to some sids at the scan of the store's ``points`` (internal names, after the check)."""
+    listed = ", ".join(str(int(s)) for s in sids) or "NULL"
+    inner = sqlglot.parse_one(
+        "SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM points AS p JOIN sids AS s ON s.sid = p.sid "
+        f"WHERE p.sid IN ({listed})",
+        read="duckdb",
+    )
+    return exp.Subquery(this=inner, alias=alias)
 
 
 def _find(parent: dict[tuple[str, str], tuple[str, str]], k: tuple[str, str]) -> tuple[str, str]:
