@@ -211,3 +211,27 @@ def test_twin_lists_are_pushed_only_where_implied(known: Known) -> None:
                  max_chars=10_000).tree  # fmt: skip
     answer = {"graph_0": known.platform.query.run("SELECT id FROM downstream('bottling/line1/depal')")}
     assert "AND h.twin IN ('bottling/line1/c1'" in push_twin_lists(tree, answer).sql(dialect="duckdb")
+
+
+def test_signal_literals_narrow_the_pushed_sids(known: Known) -> None:
+    from twinverse.query import TABLES, check_sql, rewrite_graph_calls
+
+    plant = known.platform.plant
+
+    def printed(sql: str) -> str:
+        tree, _ = rewrite_graph_calls(check_sql(sql, set(TABLES), max_chars=10_000).tree, plant)
+        return tree.sql(dialect="duckdb")
+
+    down = plant.downstream("bottling/line1/depal")
+    temps = [plant.signals.sid(t, "temperature") for t in down if plant.signals.get(t, "temperature") is not None]
+    sql = ("SELECT h.twin, max(h.value) AS peak FROM downstream('bottling/line1/depal') d "
+           "JOIN history h ON h.twin = d.id AND h.signal = 'temperature' GROUP BY 1")  # fmt: skip
+    assert f"WHERE p.sid IN ({', '.join(map(str, sorted(temps)))})) AS h" in printed(sql)
+    where = sql.replace(" AND h.signal = 'temperature' GROUP", " WHERE h.signal IN ('temperature') GROUP")
+    assert f"WHERE p.sid IN ({', '.join(map(str, sorted(temps)))})) AS h" in printed(where)
+    either = sql.replace("AND h.signal = 'temperature'", "AND (h.signal = 'temperature' OR h.value > 0)")
+    assert f"p.sid IN ({', '.join(map(str, sorted(temps)))}))" not in printed(either)
+    expect = sql.replace("'bottling/line1/depal'", "lower('BOTTLING/LINE1/DEPAL')")
+    assert sorted(map(str, rows(known, sql))) == sorted(map(str, rows(known, expect))) != []
+    assert sorted(map(str, rows(known, either))) == sorted(map(str, rows(known, either.replace(
+        "'bottling/line1/depal'", "lower('BOTTLING/LINE1/DEPAL')"))))  # fmt: skip

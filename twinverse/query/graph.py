@@ -177,7 +177,8 @@ def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant 
         if not graph:
             continue
         parent: dict[tuple[str, str], tuple[str, str]] = {}
-        conds = [j.args.get("on") for j in joins] + [select.args.get("where")]
+        where = select.args.get("where")
+        conds = [j.args.get("on") for j in joins] + [where.this if where is not None else None]
         for cond in conds:
             for eq in (cond.find_all(exp.EQ) if cond is not None else ()):
                 left, right = eq.this, eq.expression
@@ -201,10 +202,31 @@ def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant 
                         # The rows of these twins' signals only, filtered where the store's rows are
                         # scanned: ``points.sid IN (…)``, as a hand-written query says it.
                         sids = plant.signals.of_twins(twins).tolist()
+                        wanted = _literal_signals(h, conds)  # every inner ON and the WHERE hold for all rows
+                        if wanted is not None:
+                            sids = [i for i in sids if str(plant.signals.name[i]) in wanted]
                         alias = t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
                         join.set("this", _history_of(sids, alias))
                     break
     return tree
+
+
+def _literal_signals(alias: str, conds: list[exp.Expression | None]) -> set[str] | None:
+    """The signal names an AND-ed ``alias.signal = 'x'`` (or ``IN ('x', …)``) of ``conds`` allows; None if none."""
+    allowed: set[str] | None = None
+    for cond in conds:
+        if cond is None:
+            continue
+        for node in cond.find_all(exp.EQ, exp.In):
+            col = node.this
+            ours = isinstance(col, exp.Column) and col.table == alias and col.name == "signal"
+            if not ours or not _top_level(node, cond) or node.args.get("query"):
+                continue
+            values = [node.expression] if isinstance(node, exp.EQ) else list(node.expressions)
+            if values and all(isinstance(v, exp.Literal) and v.is_string for v in values):
+                names = {str(v.this) for v in values}
+                allowed = names if allowed is None else allowed & names
+    return allowed
 
 
 def _history_of(sids: list[int], alias: exp.TableAlias) -> exp.Subquery:
@@ -225,7 +247,7 @@ def _find(parent: dict[tuple[str, str], tuple[str, str]], k: tuple[str, str]) ->
     return k
 
 
-def _top_level(node: exp.Expression, root: exp.Expression) -> bool:
+def _top_level(node: exp.Expr, root: exp.Expr) -> bool:
     """True when ``node`` is ``root`` or one of its AND-ed terms (not under an OR, a NOT, a CASE)."""
     while node is not root:
         up = node.parent
