@@ -59,7 +59,11 @@ def settings_table() -> str:
 
 def replace_block(doc: str, name: str, body: str) -> str:
     """``doc`` (a file in docs/) with the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced."""
-    text = (DOCS / doc).read_text()
+    return replace_text((DOCS / doc).read_text(), name, body)
+
+
+def replace_text(text: str, name: str, body: str) -> str:
+    """``text`` with the block ``name`` (between its start and end comments) replaced by ``body``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
@@ -117,7 +121,7 @@ def api_markdown() -> str:
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
 FLOORS = [
-    ["cli"], ["api", "demo"], ["platform"], ["ingest", "sim", "scene", "interop"], ["live"], ["trust"], ["store"],
+    ["cli"], ["api", "demo", "client"], ["platform"], ["ingest", "sim", "scene", "interop", "query"], ["live"], ["trust"], ["store"],
     ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
 ]
 
@@ -158,12 +162,33 @@ def architecture_markdown() -> str:
     return replace_block("architecture.md", "imports", imports_mermaid())
 
 
+def query_tables() -> str:
+    """The virtual tables of ``twinverse.query`` with their columns and permissions."""
+    from twinverse.query import TABLES
+
+    out: list[str] = []
+    for t in TABLES.values():
+        out += [f"### `{t.name}` (needs `{t.permission.value}`)", "", t.summary, "",
+                "| column | type | meaning |", "|---|---|---|"]  # fmt: skip
+        out += [f"| `{c}` | {ty} | {meaning} |" for c, ty, meaning in t.columns]
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def query_markdown() -> str:
+    from twinverse.query import ALLOWED_FUNCTIONS
+
+    text = replace_block("query.md", "query-tables", query_tables())
+    return replace_text(text, "query-functions", ", ".join(f"`{f}`" for f in sorted(ALLOWED_FUNCTIONS)))
+
+
 def main() -> None:
     (DOCS / "cli.md").write_text(cli_markdown())
     (DOCS / "configuration.md").write_text(configuration_markdown())
     (DOCS / "api.md").write_text(api_markdown())
     (DOCS / "architecture.md").write_text(architecture_markdown())
-    print("wrote docs/cli.md, docs/configuration.md, docs/api.md and docs/architecture.md", file=sys.stderr)
+    (DOCS / "query.md").write_text(query_markdown())
+    print("wrote docs/cli.md, docs/configuration.md, docs/api.md, docs/architecture.md and docs/query.md", file=sys.stderr)
 
 
 if __name__ == "__main__":

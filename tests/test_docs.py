@@ -108,3 +108,20 @@ def test_readme_points_to_the_operations_guide() -> None:
     readme = (ROOT / "README.md").read_text()
     ops = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
     assert "docs/operations.md" in ops
+
+
+def test_query_reference_is_current(generate) -> None:  # type: ignore[no-untyped-def]
+    """docs/query.md lists every virtual table, column and allow-listed function, as the code has them."""
+    assert (ROOT / "docs" / "query.md").read_text() == generate.query_markdown(), "run: python docs/generate.py"
+
+
+def test_client_guide_covers_every_client_method() -> None:
+    import inspect
+
+    from twinverse.client import AsyncClient, Client
+
+    text = (ROOT / "docs" / "client.md").read_text()
+    for cls in (Client, AsyncClient):
+        public = [n for n, f in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_")]
+        missing = [n for n in public if f"`{n}(" not in text and f".{n}(" not in text]
+        assert missing == [], f"docs/client.md does not show {cls.__name__}.{missing}"

@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     sim_max_kept: int = Field(
         200, ge=1, description="Finished simulation runs kept in memory (oldest forgotten first)."
     )
+    query_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds one SQL query (POST /api/query, twinverse query) may run; then it is stopped (422).",
+    )
+    query_max_rows: int = Field(
+        1_000_000, ge=1, description="Most rows one SQL query may return over all its pages; more is refused (422)."
+    )
+    query_max_chars: int = Field(100_000, ge=16, description="Longest accepted SQL text, in characters (422).")
+    query_cursors: int = Field(
+        16, ge=0, description="Paged query results kept for their next pages (oldest forgotten first)."
+    )
     synthetic_rate: float = Field(1.0, gt=0, description="Demo: synthetic plant samples per second per signal.")
     seed: int = Field(42, description="Demo: seed of the synthetic plant.")
 

@@ -12,6 +12,7 @@ Each class carries the HTTP status the API answers with and enough context
     ├── NotFoundError                 404  unknown twin, signal, type, asset, token, log entry
     ├── InputError                    422  a request body, query, payload or file is malformed
     │   ├── PayloadTooLarge           413  body above max_body_bytes
+    │   ├── QueryError                422  SQL refused or failed: ``reason`` names why, with line and column
     │   ├── RunConfigError            422  simulation run options are invalid
     │   │   └── EventLimitError       422  a simulation run passed its event budget
     │   └── ProofError                422  a Merkle proof, signature or checkpoint does not verify
@@ -52,6 +53,7 @@ __all__ = [
     "PermissionDenied",
     "Problem",
     "ProofError",
+    "QueryError",
     "RunConfigError",
     "StoreError",
     "TooManyRequests",
@@ -271,3 +273,31 @@ class EventLimitError(RunConfigError):
             f"the run was stopped after {events} events, above its limit of {limit} events; "
             "shorten the horizon (until), or ask for fewer parts or replications"
         )
+
+
+class QueryError(InputError):
+    """A SQL query was refused before it ran, or stopped while it ran.
+
+    ``reason`` names why, in words a client can switch on: ``syntax``, ``statement``
+    (not one SELECT), ``table`` (not a virtual table), ``function`` (off the allow-list),
+    ``too_long``, ``timeout``, ``too_many_rows``, ``failed`` (the database refused it);
+    ``line`` and ``column`` (1-based) point at the offending text when known.
+    """
+
+    title = "Invalid query"
+
+    def __init__(
+        self, message: str, *, reason: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        where = f"line {line}, column {column}: " if line is not None and column is not None else ""
+        super().__init__(where + message, details=[Problem(message, Location("sql", line, reason))])
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+    def to_problem(self) -> dict[str, Any]:
+        body = super().to_problem()
+        body["reason"] = self.reason
+        if self.line is not None:
+            body["position"] = {"line": self.line, "column": self.column}
+        return body

@@ -12,6 +12,7 @@ from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
+from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
 from .store.rollup import RollupRefresher
@@ -54,6 +55,7 @@ class Platform:
         if settings.rollup_every > 0 and RollupRefresher.supported(self.store):
             self.rollups = RollupRefresher(self.store, settings.rollup_every)
         self.hub = Hub(self.engine)
+        self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
@@ -148,5 +150,6 @@ class Platform:
             self.rollups.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued
+        self.query.close()
         self.store.close()
         self.trust.close()

@@ -64,7 +64,9 @@ def test_errors_documented_as_problem_json(spec: dict[str, Any]) -> None:
                     "$ref": "#/components/schemas/ProblemOut"
                 }
     schemas = spec["components"]["schemas"]
-    assert set(schemas["ProblemOut"]["properties"]) == {"type", "title", "status", "detail", "errors"}
+    # reason and position: only refused SQL carries them (docs/query.md).
+    assert set(schemas["ProblemOut"]["properties"]) == {"type", "title", "status", "detail", "errors",
+                                                        "reason", "position"}  # fmt: skip
     assert set(schemas["ProblemDetail"]["properties"]) == {"message", "file", "line", "path"}
     assert "HTTPValidationError" not in schemas  # FastAPI's own error body is never sent
 

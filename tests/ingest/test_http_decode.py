@@ -113,6 +113,18 @@ def test_arrow_named_layout(plant: Plant) -> None:
     assert dec.rejects.column("reason").to_pylist() == ["unknown twin 'nope'"]
 
 
+def test_arrow_large_string_names(plant: Plant) -> None:
+    """pandas 3 writes large_string columns: accepted like plain strings (was a 500)."""
+    table = pa.table({
+        "twin": pa.array([F, F], pa.large_string()),
+        "signal": pa.array(["temperature", "speed"], pa.large_string()),
+        "ts": pa.array([T0, T0 + 1], pa.int64()),
+        "value": [4.5, 600.0],
+    })  # fmt: skip
+    dec = decode_body(plant, ipc(table), ARROW_STREAM)
+    assert dec.batch.column("value").to_pylist() == [4.5, 600.0] and dec.rejects.num_rows == 0
+
+
 def test_arrow_engine_layout(plant: Plant) -> None:
     batch = make_batch([T0 * 1000, T0 * 1000 + 1], [5, 6], [1.0, float("nan")], [0, 1])
     dec = decode_body(plant, ipc(batch), ARROW_STREAM)

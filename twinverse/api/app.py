@@ -24,7 +24,7 @@ from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
-from .routes import aas, data, plant, scene, sim, system, trust, ws
+from .routes import aas, data, plant, query, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -35,16 +35,21 @@ PROBLEM = "application/problem+json"
 TAGS = [
     {"name": "plant", "description": "The plant model: twins, types, relationships and graph queries."},
     {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
+    {"name": "query", "description": "Read-only SQL over the model, the live state and history (docs/query.md)."},
     {"name": "system", "description": "Probes (liveness, readiness), health and Prometheus metrics."},
     {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
     {"name": "aas", "description": "The Asset Administration Shell API (IDTA-01002 Part 2, v3.0) of the plant."},
 ]
 
 
-def _problem(status: int, title: str, detail: str, errors: list[Any] | None = None) -> JSONResponse:
+def _problem(
+    status: int, title: str, detail: str, errors: list[Any] | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
+    if extra:
+        body.update(extra)  # members of an error's own (e.g. a query error's reason and position)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
@@ -103,8 +108,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.exception_handler(TwinverseError)
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
         body = exc.to_problem()
+        own = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail", "errors")}
         resp = _aas_error(request, exc.status, exc.message) or _problem(
-            exc.status, body["title"], body["detail"], body.get("errors"))
+            exc.status, body["title"], body["detail"], body.get("errors"), own)
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="twinverse"'
         if isinstance(exc, TooManyRequests):
@@ -147,6 +153,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(plant.router)
+    app.include_router(query.router)
     app.include_router(sim.router)
     app.include_router(trust.router)
     app.include_router(scene.router)

@@ -247,6 +247,13 @@ class ProblemOut(BaseModel):
     status: int
     detail: str
     errors: list[ProblemDetail] | None = None
+    reason: str | None = Field(
+        None, description="Refused SQL (POST /api/query) only: syntax, statement, table, function, too_long, "
+        "timeout, too_many_rows or failed (docs/query.md).",
+    )
+    position: dict[str, int] | None = Field(
+        None, description="Refused SQL only: where the error is, {line, column} (1-based)."
+    )
 
 
 _PROBLEM_TEXT = {

@@ -194,6 +194,9 @@ def decode_arrow(plant: Plant, body: bytes, *, source: str = "http", max_points:
         for name, c in (("twin", twin), ("signal", signal)):
             if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
                 raise InputError(f"Arrow column {name!r} must hold strings (twin ids / signal names), got {c.type}")
+        # pandas 3 and polars write large_string; the name lookup joins plain strings.
+        twin = twin.cast(pa.string()) if pa.types.is_large_string(twin.type) else twin
+        signal = signal.cast(pa.string()) if pa.types.is_large_string(signal.type) else signal
         return decode_columns(plant, twin, signal, ts, value, quality=col("quality"), units=col("unit"), source=source)
     raise InputError(
         "Arrow body needs columns (twin, signal, ts, value) or (ts, sid, value); got " + ", ".join(table.column_names)

@@ -91,6 +91,17 @@ class DuckDBStore:
         cur.execute("SET TimeZone = 'UTC'")
         return cur
 
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to this store's database (UTC) for read queries over ``points``.
+
+        Used by the SQL query service (:mod:`twinverse.query`), which checks every statement
+        before it runs one here; the connection is the caller's to close.
+        """
+        try:
+            return self._cursor()
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB store {self.path}: cannot open a reader: {exc}") from exc
+
     def append(self, batch: pa.RecordBatch) -> int:
         if batch.num_rows == 0:
             return 0
