@@ -1,0 +1,1 @@
+"""Interoperability: the plant in the languages of other platforms (DTDL, …)."""

@@ -1,0 +1,272 @@
+"""Shared checks of the DTDL parser: the JSON-LD context in force, literals and language strings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ._metamodel import Prop
+from ._model import ParsingError
+from ._vocab import V2_SEMANTIC_TYPES, V2_UNITS, V3_SEMANTIC_TYPES, V3_UNITS
+
+__all__ = ["PREFIX", "Checks", "Ctx", "kind_of"]
+
+PREFIX = "dtmi:dtdl:parsingError:"
+_QUANT = "dtmi:dtdl:extension:quantitativeTypes;1"
+_QUANT2 = "dtmi:dtdl:extension:quantitativeTypes;2"
+#: Extension contexts a DTDL version knows (their terms are accepted as co-types and properties).
+_KNOWN_EXTENSIONS: dict[int, frozenset[str]] = {
+    2: frozenset({"dtmi:iotcentral:context;2"}),
+    3: frozenset(
+        {
+            _QUANT,
+            "dtmi:dtdl:extension:historization;1",
+            "dtmi:dtdl:extension:historization;2",
+            "dtmi:dtdl:extension:annotation;1",
+            "dtmi:dtdl:extension:annotation;2",
+            "dtmi:dtdl:extension:overriding;1",
+            "dtmi:dtdl:extension:overriding;2",
+            "dtmi:dtdl:extension:mqtt;1",
+            "dtmi:dtdl:extension:mqtt;2",
+            "dtmi:dtdl:extension:mqtt;3",
+            "dtmi:dtdl:extension:requirement;1",
+            "dtmi:dtdl:extension:quantitativeTypes;2",
+        }
+    ),
+}
+_LANG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass
+class Ctx:
+    """The JSON-LD context in force: DTDL version and the extensions in scope."""
+
+    version: int
+    extensions: frozenset[str] = frozenset()
+    undefined: bool = False  # an undefined extension is in scope: unknown terms are its own
+
+    @property
+    def semantic_types(self) -> frozenset[str]:
+        if self.version == 2:
+            return V2_SEMANTIC_TYPES
+        return V3_SEMANTIC_TYPES if self.quantitative else frozenset()
+
+    @property
+    def quantitative(self) -> bool:
+        return _QUANT in self.extensions or _QUANT2 in self.extensions
+
+    @property
+    def units(self) -> frozenset[str]:
+        if self.version == 2:
+            return V2_UNITS
+        return V3_UNITS if self.quantitative else frozenset()
+
+    def knows_extensions(self) -> bool:
+        return bool(self.extensions - {_QUANT, _QUANT2}) or self.undefined
+
+
+
+
+class Checks:
+    """The error list and the checks of values that do not depend on the element graph."""
+
+    def __init__(self, *, allow_undefined_extensions: bool, max_version: int | None) -> None:
+        self.allow_undefined = allow_undefined_extensions
+        self.max_version = max_version
+        self.errors: list[ParsingError] = []
+
+    def err(self, cause: str, message: str, file: str, path: str, element: str | None = None) -> None:
+        self.errors.append(ParsingError(PREFIX + cause, message, file, element, path))
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def context(self, value: Any, outer: Ctx | None, file: str, path: str) -> Ctx | None:
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not value:
+            self.err("emptyContext", "@context is empty", file, path)
+            return None
+        version: int | None = None
+        exts: set[str] = set()
+        undefined = False
+        for i, item in enumerate(items):
+            p = f"{path}[{i}]" if isinstance(value, list) else path
+            if isinstance(item, dict):
+                self.err("disallowedLocalContext", "local context definitions are not allowed in DTDL", file, p)
+                return None
+            if not isinstance(item, str):
+                self.err("invalidContext", f"a context specifier must be a string, not {kind_of(item)}", file, p)
+                return None
+            if not item.startswith("dtmi:"):
+                self.err("nonDtmiContextSpecifier", f"context specifier {item!r} is not a DTMI", file, p)
+                return None
+            m = re.fullmatch(r"dtmi:dtdl:context;(\d+)", item)
+            if m:
+                if exts:
+                    self.err("dtdlContextFollowsAffiliate", "the DTDL context must come first in @context", file, p)
+                    return None
+                v = int(m.group(1))
+                if v not in (2, 3, 4):
+                    self.err("unresolvableContextVersion", f"DTDL version {v} is not supported", file, p)
+                    return None
+                if self.max_version is not None and v > self.max_version:
+                    self.err("disallowedContextVersion", f"DTDL version {v} is above the allowed maximum", file, p)
+                    return None
+                version = 3 if v == 4 else v
+                continue
+            if ";" not in item:
+                self.err("invalidContextSpecifier", f"context specifier {item!r} has no version", file, p)
+                return None
+            if item.startswith("dtmi:dtdl:context"):
+                self.err("unrecognizedContextVersion", f"{item!r} is not a DTDL context", file, p)
+                return None
+            exts.add(item)
+        if version is None:
+            if outer is None:
+                self.err("missingDtdlContext", "@context must start with a DTDL context", file, path)
+                return None
+            version = outer.version
+        elif outer is not None and outer.version != version:
+            self.err("inconsistentContext", "a nested @context changes the DTDL version", file, path)
+            return None
+        known = _KNOWN_EXTENSIONS[version]
+        for e in sorted(exts):
+            if e not in known:
+                if not self.allow_undefined:
+                    self.err("unresolvableContextSpecifier", f"extension context {e!r} is not known", file, path)
+                    return None
+                undefined = True
+        if outer is not None:
+            exts |= outer.extensions
+            undefined = undefined or outer.undefined
+        return Ctx(version, frozenset(exts), undefined)
+
+    # -- elements ----------------------------------------------------------------------------
+
+    def literal(self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str) -> Any:
+        cap = {"string": "string", "boolean": "boolean", "integer": "integer"}[word]
+        if isinstance(val, list):
+            if len(val) != 1:
+                self.err(f"{cap}MultipleValues", f"{key!r} takes one {word}", file, path, eid)
+                return None
+            val = val[0]
+        if isinstance(val, dict):
+            for k in val:
+                if k == "@id":
+                    self.err("valueObjectId", f"a value object of {key!r} cannot have @id", file, path, eid)
+                    return None
+                if k == "@context":
+                    self.err("valueObjectContext", f"a value object of {key!r} cannot have @context", file, path, eid)
+                    return None
+                if k == "@graph":
+                    self.err("valueObjectGraph", f"a value object of {key!r} cannot have @graph", file, path, eid)
+                    return None
+                if k == "@language":
+                    self.err("valueObjectLanguage", f"a value object of {key!r} cannot have @language", file, path,
+                             eid)
+                    return None
+                if k not in ("@value", "@type"):
+                    cause = "valueObjectKeyword" if k.startswith("@") else "valueObjectInvalidProp"
+                    self.err(cause, f"a value object of {key!r} cannot have {k!r}", file, path, eid)
+                    return None
+            if "@value" not in val:
+                self.err(f"{cap}ObjectNoValue", f"{key!r} has no @value", file, path, eid)
+                return None
+            inner = val["@value"]
+            if not isinstance(inner, typ) or (typ is int and isinstance(inner, bool)):
+                self.err(f"{cap}ValueNot{cap.capitalize()}", f"the @value of {key!r} must be a {word}", file, path,
+                         eid)
+                return None
+            return inner
+        ok = isinstance(val, typ) and not (typ is int and isinstance(val, bool))
+        if typ is int and isinstance(val, float) and val.is_integer():
+            ok = False
+        if not ok:
+            self.err(f"{cap}Not{cap.capitalize()}", f"{key!r} must be a {word}, not {kind_of(val)}", file, path, eid)
+            return None
+        return val
+
+    def lang(self, val: Any, key: str, spec: Prop, file: str, path: str, eid: str) -> dict[str, str] | None:
+        out: dict[str, str] = {}
+        if isinstance(val, str):
+            out["en"] = val
+        elif isinstance(val, dict):
+            if "@value" in val or "@language" in val:
+                val = [val]
+            else:
+                for code, text in val.items():
+                    if code.startswith("@"):
+                        self.err("langMapObjKeyword", f"{key!r} has keyword {code} in its language map", file, path,
+                                 eid)
+                        return None
+                    if not _LANG.match(code):
+                        self.err("langStringInvalidCode", f"{code!r} is not a language code", file, path, eid)
+                        return None
+                    if not isinstance(text, str):
+                        self.err("langStringValueNotString", f"{key!r}[{code}] must be a string", file, path, eid)
+                        return None
+                    out[code] = text
+        if isinstance(val, list):
+            for item in val:
+                if isinstance(item, str):
+                    code, text = "en", item
+                elif isinstance(item, dict):
+                    for k in item:
+                        if k == "@id":
+                            self.err("langStringElementId", f"{key!r} element has @id", file, path, eid)
+                            return None
+                        if k == "@context":
+                            self.err("langStringElementContext", f"{key!r} element has @context", file, path, eid)
+                            return None
+                        if k == "@graph":
+                            self.err("langStringElementGraph", f"{key!r} element has @graph", file, path, eid)
+                            return None
+                        if k == "@type":
+                            self.err("langStringElementType", f"{key!r} element has @type", file, path, eid)
+                            return None
+                        if k not in ("@value", "@language"):
+                            cause = "langStringElementKeyword" if k.startswith("@") else "langStringElementInvalidProp"
+                            self.err(cause, f"{key!r} element has {k!r}", file, path, eid)
+                            return None
+                    if "@value" not in item:
+                        self.err("langStringElementNoValue", f"{key!r} element has no @value", file, path, eid)
+                        return None
+                    text = item["@value"]
+                    if not isinstance(text, str):
+                        self.err("langStringElementValueNotString", f"{key!r} @value must be a string", file, path,
+                                 eid)
+                        return None
+                    code = item.get("@language", "en")
+                    if not isinstance(code, str):
+                        self.err("langStringElementCodeNotString", f"{key!r} @language must be a string", file,
+                                 path, eid)
+                        return None
+                    if not _LANG.match(code):
+                        self.err("langStringElementInvalidCode", f"{code!r} is not a language code", file, path, eid)
+                        return None
+                else:
+                    self.err("langStringElementNotStringOrObject", f"{key!r} element must be a string or object",
+                             file, path, eid)
+                    return None
+                if code in out:
+                    self.err("langStringElementCodeNotUnique", f"{key!r} gives language {code!r} twice", file, path,
+                             eid)
+                    return None
+                out[code] = text
+        elif not isinstance(val, str | dict):
+            self.err("langStringNotLangString", f"{key!r} must be a string or a language map", file, path, eid)
+            return None
+        if spec.max_len is not None:
+            for text in out.values():
+                if len(text) > spec.max_len:
+                    self.err("langStringValueTooLong", f"{key!r} is longer than {spec.max_len} characters", file,
+                             path, eid)
+                    return None
+        return out
+
+
+
+def kind_of(v: Any) -> str:
+    """``a string``, ``a number``, … for messages."""
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array",
+            dict: "an object"}.get(type(v), "null")

@@ -1,0 +1,557 @@
+"""Parse and validate DTDL v2 and v3 documents into a :class:`ModelSet`.
+
+The checks and their names follow DTDLParser (the reference parser of the Digital Twins
+Consortium): every problem is a :class:`ParsingError` whose ``validation_id`` is the
+``ValidationID`` DTDLParser reports for it, so results can be compared case by case
+(``benchmarks/bench_dtdl.py`` does, over DTDLParser's own conformance cases). Errors name
+the file, the element's ``@id`` (given or generated the way DTDLParser generates it) and
+the JSON path.
+
+>>> ms = parse_models([{"@context": "dtmi:dtdl:context;3", "@id": "dtmi:ex:Pump;1",
+...     "@type": "Interface", "contents": [{"@type": "Telemetry", "name": "flow", "schema": "double"}]}])
+>>> ms["dtmi:ex:Pump:_contents:__flow;1"].cls
+'Telemetry'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._checks import PREFIX, Checks, Ctx
+from ._graph import structure_problem
+from ._metamodel import ABSTRACT, CLASSES, NUMERIC, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
+from ._model import DtdlError, Element, ModelSet, ParsingError
+
+__all__ = ["Resolver", "parse_models"]
+
+_RESERVED = ("dtmi:dtdl:", "dtmi:standard:")
+_MAX_ID = 2048
+_MAX_INTERFACE_ID_V2 = 128
+
+#: Called with the ids the documents reference but do not define; returns documents defining them.
+Resolver = Callable[[list[str]], Iterable[Any]]
+
+@dataclass
+class _Ref:
+    """A reference to an element by id, checked once every document is parsed."""
+
+    source: str
+    prop: str
+    target: str
+    classes: tuple[str, ...]
+    file: str
+    path: str
+    partition: str | None
+
+
+@dataclass
+class _State:
+    errors: list[ParsingError] = field(default_factory=list)
+    models: ModelSet = field(default_factory=ModelSet)
+    refs: list[_Ref] = field(default_factory=list)
+    defined_at: dict[str, str] = field(default_factory=dict)
+    partition_of: dict[str, str] = field(default_factory=dict)
+
+
+class _Parser(Checks):
+    def __init__(self, *, allow_undefined_extensions: bool, max_version: int | None) -> None:
+        super().__init__(allow_undefined_extensions=allow_undefined_extensions, max_version=max_version)
+        self.st = _State()
+
+    # -- errors ------------------------------------------------------------------------------
+    def document(self, doc: Any, file: str) -> None:
+        if isinstance(doc, list):
+            for i, item in enumerate(doc):
+                self.top(item, file, f"$[{i}]")
+        else:
+            self.top(doc, file, "$")
+
+    def top(self, obj: Any, file: str, path: str) -> None:
+        if not isinstance(obj, dict):
+            self.err("notJsonObject", "a DTDL document must be a JSON object or an array of objects", file, path)
+            return
+        if "@graph" in obj:
+            if "@context" not in obj:
+                self.err("missingContext", "no @context at the top level", file, path)
+            else:
+                self.err("topLevelGraphDisallowed", "@graph is not allowed at the top level", file, path)
+            return
+        if "@context" not in obj:
+            self.err("missingContext", "no @context at the top level (e.g. dtmi:dtdl:context;3)", file, path)
+            return
+        ctx = self.context(obj["@context"], None, file, f"{path}.@context")
+        if ctx is None:
+            return
+        if "@id" not in obj:
+            self.err("missingTopLevelId", "a top-level element needs an @id", file, path)
+            return
+        self.element(obj, file, path, ctx, parent=None, prop=None, classes=tuple(ROOTABLE), top=True, partition=None)
+
+    def element(
+        self,
+        obj: dict[str, Any],
+        file: str,
+        path: str,
+        ctx: Ctx,
+        *,
+        parent: str | None,
+        prop: str | None,
+        classes: tuple[str, ...],
+        top: bool = False,
+        generated_id: str | None = None,
+        partition: str | None,
+    ) -> str | None:
+        if "@context" in obj and not top:
+            inner = self.context(obj["@context"], ctx, file, f"{path}.@context")
+            if inner is None:
+                return None
+            ctx = inner
+        v = ctx.version
+        # @id
+        given = obj.get("@id")
+        eid: str
+        if given is not None:
+            if not isinstance(given, str):
+                self.err("idNotString", "@id must be a string", file, f"{path}.@id")
+                return None
+            if not is_dtmi(given, v):
+                self.err("invalidId", f"@id {given!r} is not a valid DTMI", file, f"{path}.@id")
+                return None
+            if "#" in given or re.search(r"[:;]_", given):
+                self.err("invalidId", f"@id {given!r} has a fragment", file, f"{path}.@id")
+                return None
+            central = "dtmi:iotcentral:context;2" in ctx.extensions and given.startswith("dtmi:iotcentral:")
+            if given.startswith(_RESERVED) or central:
+                self.err("reservedId", f"@id {given!r} is in a reserved namespace", file, f"{path}.@id")
+                return None
+            if len(given) > _MAX_ID:
+                self.err("idTooLong", f"@id is longer than {_MAX_ID} characters", file, f"{path}.@id")
+                return None
+            eid = given
+        elif generated_id is not None:
+            eid = generated_id
+        else:
+            eid = f"{path}"
+        # @type
+        types = obj.get("@type")
+        tlist: list[Any]
+        if types is None:
+            if len(classes) == 1 and classes[0] in _INFERABLE:
+                tlist = [classes[0]]
+            else:
+                self.err("missingType", "@type is required here", file, path, eid)
+                return None
+        else:
+            tlist = types if isinstance(types, list) else [types]
+        material: list[str] = []
+        cotypes: list[str] = []
+        table = CLASSES[v]
+        for t in tlist:
+            if not isinstance(t, str):
+                self.err("typeNotDtmiNorTerm", f"@type value {t!r} is not a string", file, f"{path}.@type", eid)
+                return None
+            if t in table:
+                material.append(t)
+            elif t in ABSTRACT or t in _OTHER_CLASSES:
+                self.err("badType", f"@type {t!r} is not allowed for {prop or 'a top-level element'}", file,
+                         f"{path}.@type", parent or eid)
+                return None
+            elif t in ctx.semantic_types or (t in _UNIT_TYPES and ctx.units):
+                cotypes.append(t)
+            elif ":" in t:
+                if not is_dtmi(t, v):
+                    self.err("typeInvalidDtmi", f"@type {t!r} is not a valid DTMI", file, f"{path}.@type", eid)
+                    return None
+                cotypes.append(t)
+            elif ctx.knows_extensions() or v == 2:
+                cotypes.append(t)  # DTDL v2 accepts undefined co-types (and their properties)
+            else:
+                self.err("typeUndefinedTerm", f"@type {t!r} is not a DTDL term", file, f"{path}.@type", eid)
+                return None
+        if len(material) > 1:
+            self.err("multipleMaterialTypes", f"@type names several classes {material}", file, f"{path}.@type", eid)
+            return None
+        if not material:
+            self.err("noTypeThatAllows" if cotypes else "missingType", "@type names no DTDL class", file,
+                     f"{path}.@type", eid)
+            return None
+        cls = material[0]
+        if top and cls not in ROOTABLE:
+            self.err("typeNotRootable", f"a {cls} cannot stand at the top level", file, path, eid)
+            return None
+        if cls not in classes:
+            self.err("badType", f"{cls} is not allowed in {prop!r} (allowed: {', '.join(classes)})", file, path,
+                     parent or eid)
+            return None
+        if cls == "Interface" and v == 2 and len(eid) > _MAX_INTERFACE_ID_V2 and given is not None:
+            self.err("idTooLongForType", f"an Interface @id is limited to {_MAX_INTERFACE_ID_V2} characters",
+                     file, f"{path}.@id", eid)
+            return None
+        for ct in cotypes:
+            if ct in ctx.semantic_types and cls not in _SEMANTIC_HOSTS[v]:
+                self.err("invalidCotype", f"co-type {ct!r} is not allowed on a {cls}", file, f"{path}.@type", eid)
+                return None
+        props = table[cls]
+        if cls == "Interface":
+            partition = eid
+        # generated ids
+        if given is None and generated_id is None:
+            eid = path
+        el = Element(eid, cls, tuple(cotypes), {}, parent, file, path, v)
+        if eid in self.st.models.elements:
+            self.err("duplicateDefinition", f"{eid} is defined twice", file, path, eid)
+            return None
+        self.st.models.elements[eid] = el
+        if partition is not None:
+            self.st.partition_of[eid] = partition
+        # properties
+        for key, val in obj.items():
+            if key in ("@id", "@type", "@context"):
+                continue
+            kp = f"{path}.{key}"
+            if key.startswith("@"):
+                self.err("graphDisallowed" if key == "@graph" else "keywordDisallowed",
+                         f"JSON-LD keyword {key} is not allowed here", file, kp, eid)
+                return None
+            spec = props.get(key)
+            if spec is None:
+                if key.startswith("dtmi:"):
+                    term = _dtdl_term(key, v)
+                    if term is not None and term in props:
+                        if term in obj:
+                            self.err("duplicatePropertyName", f"{term!r} is given twice", file, kp, eid)
+                        else:
+                            self.err("propertyIrrelevantDtmiOrTerm", f"use {term!r}, not {key!r}", file, kp, eid)
+                        return None
+                    if key.startswith("dtmi:dtdl:") and is_dtmi(key, v) is not False:
+                        self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp,
+                                 eid)
+                        return None
+                    if not cotypes or key.startswith("dtmi:dtdl:"):
+                        self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp,
+                                 eid)
+                        return None
+                    el.extra[key] = val
+                    continue
+                if cotypes and (v == 2 or ctx.knows_extensions() or any(":" in c for c in cotypes)):
+                    el.extra[key] = val
+                    continue
+                if key in _ALL_PROPS[v]:
+                    self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
+                    return None
+                if ctx.undefined:
+                    el.extra[key] = val
+                    continue
+                self.err("propertyUndefinedTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
+                return None
+            if not self.value(el, key, spec, val, file, kp, ctx, partition):
+                return None
+        for key, spec in props.items():
+            if spec.required and key not in obj:
+                cause = "missingObjectProperty" if spec.kind == "object" else "missingLiteralProperty"
+                if key == "name" or key == "enumValue" or key == "valueSchema":
+                    cause = "missingLiteralProperty"
+                if key in ("schema",) and cls == "MapKey":
+                    cause = "missingObjectProperty"
+                self.err(cause, f"{cls} needs {key!r}", file, path, eid)
+                return None
+        if not self.semantics(el, obj, file, path, ctx):
+            return None
+        return eid
+
+    def value(
+        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
+    ) -> bool:
+        eid, v = el.id, ctx.version
+        if val is None:
+            self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
+            return False
+        if spec.kind == "string":
+            s = self.literal(val, key, file, path, eid, str, "string")
+            if s is None:
+                return False
+            if key == "name" and not name_ok(s, v):
+                self.err("stringInvalid" if len(s) <= (64 if v == 2 else 512) else "stringTooLong",
+                         f"name {s!r} is not a valid DTDL name", file, path, eid)
+                return False
+            if spec.max_len is not None and len(s) > spec.max_len:
+                self.err("stringTooLong", f"{key!r} is longer than {spec.max_len} characters", file, path, eid)
+                return False
+            el.properties[key] = s
+        elif spec.kind == "lang":
+            m = self.lang(val, key, spec, file, path, eid)
+            if m is None:
+                return False
+            el.properties[key] = m
+        elif spec.kind == "bool":
+            b = self.literal(val, key, file, path, eid, bool, "boolean")
+            if b is None:
+                return False
+            el.properties[key] = b
+        elif spec.kind == "int":
+            n = self.literal(val, key, file, path, eid, int, "integer")
+            if n is None:
+                return False
+            if spec.lo is not None and n < spec.lo:
+                self.err("valueBelowRange", f"{key!r} must be at least {spec.lo}", file, path, eid)
+                return False
+            if spec.hi is not None and n > spec.hi:
+                self.err("valueAboveRange", f"{key!r} must be at most {spec.hi}", file, path, eid)
+                return False
+            el.properties[key] = n
+        elif spec.kind == "literal":
+            if isinstance(val, dict):
+                if "@value" not in val:
+                    self.err("stringObjectNoValue", f"{key!r} is an object without @value", file, path, eid)
+                    return False
+                val = val["@value"]
+            if isinstance(val, list) and len(val) == 1:
+                val = val[0]
+                if isinstance(val, dict) and "@value" in val:
+                    val = val["@value"]
+            if isinstance(val, list):
+                self.err("stringMultipleValues", f"{key!r} takes one value", file, path, eid)
+                return False
+            el.properties[key] = val
+        else:
+            return self.objects(el, key, spec, val, file, path, ctx, partition)
+        return True
+
+    def objects(
+        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
+    ) -> bool:
+        eid, v = el.id, ctx.version
+        items = val if isinstance(val, list) else [val]
+        if not spec.plural and isinstance(val, list) and len(val) != 1:
+            self.err("objectMultipleValues", f"{key!r} takes one value", file, path, eid)
+            return False
+        if spec.max_count is not None and len(items) > spec.max_count:
+            self.err("objectCountAboveMax", f"{key!r} has more than {spec.max_count} values", file, path, eid)
+            return False
+        if spec.min_count is not None and len(items) < spec.min_count:
+            self.err("objectCountBelowMin", f"{key!r} has fewer than {spec.min_count} values", file, path, eid)
+            return False
+        ids: list[str] = []
+        base, _, ver = eid.partition(";")
+        for i, item in enumerate(items):
+            p = f"{path}[{i}]" if isinstance(val, list) else path
+            if isinstance(item, str):
+                if key in ("schema", "elementSchema") and item in PRIMITIVES[v]:
+                    ids.append(f"dtmi:dtdl:instance:Schema:{item};{v}")
+                    continue
+                if key in ("schema", "elementSchema") and ctx.knows_extensions() and ":" not in item:
+                    ids.append(item)  # a schema term of an extension (iotcentral vector, unit enums)
+                    continue
+                if key in ("schema", "elementSchema") and ctx.units and item.endswith("Unit"):
+                    ids.append(item)
+                    continue
+                if not item.startswith("dtmi:"):
+                    cause = "idRefBadDtmiOrTerm" if ":" in item else "badDtmiOrTerm"
+                    if key == "extends":
+                        cause = "idReference" if ":" in item else "badDtmiOrTerm"
+                    self.err(cause, f"{key!r} value {item!r} is neither a DTMI nor a DTDL term", file, p, eid)
+                    return False
+                if not is_dtmi(item, v):
+                    self.err("idRefBadDtmiOrTerm" if key != "extends" else "idReference",
+                             f"{key!r} value {item!r} is not a valid DTMI", file, p, eid)
+                    return False
+                if not spec.ref:
+                    self.err("refObjectNotAllowed", f"{key!r} must hold elements, not references", file, p, eid)
+                    return False
+                if key != "target":  # a relationship's target is an id, not a definition to resolve
+                    self.st.refs.append(_Ref(eid, key, item, spec.classes, file, p, partition))
+                ids.append(item)
+            elif isinstance(item, dict):
+                if set(item) == {"@id"} and spec.ref:
+                    ref = item["@id"]
+                    if not isinstance(ref, str) or not is_dtmi(ref, v):
+                        self.err("idReference", f"{key!r} references {ref!r}, not a DTMI", file, p, eid)
+                        return False
+                    self.st.refs.append(_Ref(eid, key, ref, spec.classes, file, p, partition))
+                    ids.append(ref)
+                    continue
+                name = item.get("name")
+                tail = f":__{name}" if isinstance(name, str) and spec.plural else (f":__{i}" if spec.plural else "")
+                gen = f"{base}:_{key}{tail};{ver}" if ver else f"{base}:_{key}{tail}"
+                child = self.element(item, file, p, ctx, parent=eid, prop=key, classes=spec.classes,
+                                     generated_id=gen, partition=partition)
+                if child is None:
+                    return False
+                ids.append(child)
+            else:
+                self.err("refNotStringOrObject", f"{key!r} value must be a string or an object", file, p, eid)
+                return False
+        el.properties[key] = ids if spec.plural else ids[0]
+        return True
+
+    def semantics(self, el: Element, obj: dict[str, Any], file: str, path: str, ctx: Ctx) -> bool:
+        """Checks across one element's properties: unique names and values, units, multiplicity."""
+        eid, v, ms = el.id, ctx.version, self.st.models
+        for key in ("contents", "enumValues", "fields", "properties"):
+            seen: set[Any] = set()
+            for c in el.properties.get(key, []):
+                child = ms.elements.get(c)
+                if child is None:
+                    continue
+                n = child.name
+                if n is not None and n in seen:
+                    self.err("nonUniquePropertyValue",
+                             f"name {n!r} is used twice in {key!r}", file, path, eid)
+                    return False
+                seen.add(n)
+        if el.cls == "Enum":
+            vs = el.properties.get("valueSchema")
+            if vs not in ("integer", "string"):
+                self.err("badDtmiOrTerm" if isinstance(vs, str) else "refNotStringOrObject",
+                         "valueSchema must be integer or string", file, path, eid)
+                return False
+            seen_v: set[Any] = set()
+            for c in el.properties.get("enumValues", []):
+                child = ms.elements[c]
+                ev = child.properties.get("enumValue")
+                want = int if vs == "integer" else str
+                if not isinstance(ev, want) or isinstance(ev, bool):
+                    self.err("incorrectPropertyValue" if vs == "string" else "integerTypeNotInteger",
+                             f"enumValue {ev!r} does not match valueSchema {vs}", child.file, child.path, child.id)
+                    return False
+                if ev in seen_v:
+                    self.err("nonUniquePropertyValue", f"enumValue {ev!r} is used twice", file, path, eid)
+                    return False
+                seen_v.add(ev)
+        if el.cls == "MapKey" and el.properties.get("schema") != "string":
+            self.err("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
+            return False
+        unit = el.properties.get("unit")
+        if "unit" in obj:
+            sem = [c for c in el.cotypes if c in ctx.semantic_types]
+            if not sem:
+                self.err("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
+                         "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
+                return False
+            if not isinstance(unit, str) or unit not in ctx.units:
+                self.err("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
+                return False
+        if v == 3 and any(c in ctx.semantic_types for c in el.cotypes):
+            schema = el.properties.get("schema")
+            if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):
+                word = schema.removeprefix("dtmi:dtdl:instance:Schema:").partition(";")[0]
+                if word not in NUMERIC[v]:
+                    self.err("notRequiredType", f"a semantic type needs a numeric schema, not {word}", file, path,
+                             eid)
+                    return False
+        return True
+
+    # -- after every document ------------------------------------------------------------------
+    def check_refs(self) -> None:
+        ms = self.st.models
+        for r in self.st.refs:
+            target = ms.elements.get(r.target)
+            if target is None:
+                continue
+            if target.cls not in r.classes:
+                if r.classes == ("Interface",):
+                    self.err("idReference", f"{r.prop!r} references {r.target}, a {target.cls}", r.file, r.path,
+                             r.source)
+                else:
+                    self.err("badType", f"{r.prop!r} references {r.target}, a {target.cls}", r.file, r.path,
+                             r.source)
+                continue
+            if (
+                target.parent is not None
+                and target.cls != "Interface"
+                and r.partition is not None
+                and self.st.partition_of.get(r.target) not in (None, r.partition)
+            ):
+                self.err("crossPartitionReference", f"{r.target} is defined inside another interface", r.file,
+                         r.path, r.source)
+        self.check_cycles()
+
+    def check_cycles(self) -> None:
+        found = structure_problem(self.st.models)
+        if found is not None:
+            cause, message, el = found
+            self.err(cause, message, el.file, el.path, el.id)
+
+
+_INFERABLE = frozenset(("CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey",
+                        "MapValue"))
+_OTHER_CLASSES = frozenset(("CapabilityModel", "InterfaceInstance", "Unit", "UnitAttribute", "LatentType",
+                            "NamedLatentType", "QuantitativeType", "SemanticType", "SemanticUnit"))
+_UNIT_TYPES: frozenset[str] = frozenset()  # unit classes are schemas, not co-types
+_SEMANTIC_HOSTS = {
+    2: frozenset(("Telemetry", "Property", "Field", "MapValue")),
+    3: frozenset(("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")),
+}
+_ALL_PROPS = {v: frozenset(k for props in CLASSES[v].values() for k in props) for v in (2, 3)}
+
+
+def _dtdl_term(key: str, version: int) -> str | None:
+    m = re.fullmatch(r"dtmi:dtdl:property:([A-Za-z]+);(\d+)", key)
+    if m and int(m.group(2)) == version:
+        return m.group(1)
+    return None
+
+
+
+
+def _unresolved(st: _State) -> list[str]:
+    defined = st.models.elements
+    return sorted({r.target for r in st.refs if r.target not in defined})
+
+
+def parse_models(
+    documents: Sequence[Any] | Iterable[tuple[str, Any]],
+    *,
+    resolver: Resolver | None = None,
+    allow_undefined_extensions: bool = False,
+    max_dtdl_version: int | None = None,
+) -> ModelSet:
+    """Parse DTDL documents (JSON values, or ``(file name, value)`` pairs) into a :class:`ModelSet`.
+
+    References to ids that no document defines are passed to ``resolver`` (a model repository);
+    what stays unresolved is an ``idReference`` error. Raises :class:`DtdlError` listing every
+    problem, in the order found.
+    """
+    p = _Parser(allow_undefined_extensions=allow_undefined_extensions, max_version=max_dtdl_version)
+    docs = list(documents)
+    for i, d in enumerate(docs):
+        if isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
+            p.document(d[1], d[0])
+        else:
+            p.document(d, f"input[{i}]")
+    if p.errors:
+        raise DtdlError(p.errors)
+    seen_requests: set[str] = set()
+    missing = _unresolved(p.st)
+    while missing and resolver is not None:
+        ask = [m for m in missing if m not in seen_requests]
+        if not ask:
+            break
+        seen_requests.update(ask)
+        for j, d in enumerate(resolver(ask)):
+            p.document(d, f"resolved[{j}]")
+        if p.errors:
+            raise DtdlError(p.errors)
+        missing = _unresolved(p.st)
+    if missing:
+        by_target = {r.target: r for r in p.st.refs}
+        raise DtdlError(
+            [
+                ParsingError(
+                    PREFIX + "idReference",
+                    f"{by_target[m].prop!r} references {m}, which no document defines",
+                    by_target[m].file,
+                    by_target[m].source,
+                    by_target[m].path,
+                )
+                for m in missing
+            ]
+        )
+    p.check_refs()
+    if p.errors:
+        raise DtdlError(p.errors)
+    p.st.models.roots = [e.id for e in p.st.models.elements.values() if e.parent is None]
+    return p.st.models
