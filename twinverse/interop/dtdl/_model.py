@@ -78,6 +78,9 @@ class Element:
     version: int = 3
     #: Undefined co-types and properties kept as given (extensions the parser does not know).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The ``@context`` of a top-level element, as given; whether ``@id`` was given (not generated).
+    context: Any = None
+    explicit_id: bool = True
 
     @property
     def name(self) -> str | None:

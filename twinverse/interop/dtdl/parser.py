@@ -200,7 +200,9 @@ class _Parser(Checks):
         # generated ids
         if given is None and generated_id is None:
             eid = path
-        el = Element(eid, cls, tuple(cotypes), {}, parent, file, path, v)
+        el = Element(eid, cls, tuple(cotypes), {}, parent, file, path, v, explicit_id=given is not None)
+        if top or "@context" in obj:
+            el.context = obj.get("@context")
         if eid in self.st.models.elements:
             self.err("duplicateDefinition", f"{eid} is defined twice", file, path, eid)
             return None
