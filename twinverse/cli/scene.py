@@ -12,8 +12,8 @@ from ..core.timetext import parse_time
 from ..errors import InputError
 from ..model import load_plant
 from ..platform import Platform
-from ..scene import build_scene, to_glb, to_gltf
-from ..scene.usd import History, history_window, to_usd
+from ..scene import build_scene, history_window, to_glb, to_gltf, to_usd
+from ..scene.usd import History
 from .output import console, escape
 
 _FORMATS = ("glb", "gltf", "usd", "usda", "usdz")

@@ -226,7 +226,10 @@ def read_adt(text: str, file: str = "<import>") -> tuple[list[tuple[str, Any]], 
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        rec = _json(line, f"{file}:{n}")
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{file}:{n}:{exc.colno}: not valid JSON: {exc.msg}") from exc
         if isinstance(rec, dict) and set(rec) == {"Section"}:
             section = rec["Section"]
             continue

@@ -204,7 +204,11 @@ class _Parser(Checks):
         if top or "@context" in obj:
             el.context = obj.get("@context")
         if eid in self.st.models.elements:
-            self.err("duplicateDefinition", f"{eid} is defined twice", file, path, eid)
+            if given is None:  # a generated id repeats: two siblings share a name
+                self.err("nonUniquePropertyValue", f"name {obj.get('name')!r} is used twice in {prop!r}", file,
+                         path, parent or eid)
+            else:
+                self.err("duplicateDefinition", f"{eid} is defined twice", file, path, eid)
             return None
         self.st.models.elements[eid] = el
         if partition is not None:
