@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ._extensions import extension_of
 from ._metamodel import Prop
 from ._model import ParsingError
 from ._vocab import V2_SEMANTIC_TYPES, V2_UNITS, V3_SEMANTIC_TYPES, V3_UNITS
@@ -62,10 +63,23 @@ class Ctx:
             return V2_UNITS
         return V3_UNITS if self.quantitative else frozenset()
 
+    @property
+    def ext_names(self) -> frozenset[str]:
+        """Names of the known extensions in scope (``mqtt``, ``annotation``, …)."""
+        return frozenset(n for n in (extension_of(e) for e in self.extensions) if n is not None)
+
     def knows_extensions(self) -> bool:
         return bool(self.extensions - {_QUANT, _QUANT2}) or self.undefined
 
 
+
+
+_XSD: dict[str, tuple[type, str]] = {
+    "xsd:boolean": (bool, "boolean"),
+    "xsd:integer": (int, "integer"),
+    "xsd:int": (int, "integer"),
+    "xsd:string": (str, "string"),
+}
 
 
 class Checks:
@@ -144,7 +158,7 @@ class Checks:
     # -- elements ----------------------------------------------------------------------------
 
     def literal(self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str) -> Any:
-        cap = {"string": "string", "boolean": "boolean", "integer": "integer"}[word]
+        cap = {"string": "string", "boolean": "boolean", "integer": "integer", "any": "string"}[word]
         if isinstance(val, list):
             if len(val) != 1:
                 self.err(f"{cap}MultipleValues", f"{key!r} takes one {word}", file, path, eid)
@@ -169,15 +183,35 @@ class Checks:
                     cause = "valueObjectKeyword" if k.startswith("@") else "valueObjectInvalidProp"
                     self.err(cause, f"a value object of {key!r} cannot have {k!r}", file, path, eid)
                     return None
+            if isinstance(val.get("@type"), list) and len(val["@type"]) != 1:
+                self.err("literalTypeNotSingular", f"the value object of {key!r} has several @type values", file,
+                         path, eid)
+                return None
             if "@value" not in val:
                 self.err(f"{cap}ObjectNoValue", f"{key!r} has no @value", file, path, eid)
                 return None
             inner = val["@value"]
+            xsd = val.get("@type")
+            xsd = xsd[0] if isinstance(xsd, list) else xsd
+            if word == "any":
+                if xsd in _XSD:
+                    want, w = _XSD[xsd]
+                    if not isinstance(inner, want) or (want is int and isinstance(inner, bool)):
+                        self.err(f"{w}ValueNot{w.capitalize()}", f"the @value of {key!r} must be a {w}", file, path,
+                                 eid)
+                        return None
+                return inner
+            if xsd is not None and _XSD.get(xsd, (None, ""))[1] != word:
+                self.err(f"{cap}TypeNot{cap.capitalize()}", f"the @type of {key!r} must be xsd:{word}", file, path,
+                         eid)
+                return None
             if not isinstance(inner, typ) or (typ is int and isinstance(inner, bool)):
                 self.err(f"{cap}ValueNot{cap.capitalize()}", f"the @value of {key!r} must be a {word}", file, path,
                          eid)
                 return None
             return inner
+        if word == "any":
+            return val
         ok = isinstance(val, typ) and not (typ is int and isinstance(val, bool))
         if typ is int and isinstance(val, float) and val.is_integer():
             ok = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._model import Element, ModelSet
 
-__all__ = ["structure_problem"]
+__all__ = ["excluded_problem", "structure_problem"]
 
 
 def structure_problem(ms: ModelSet) -> tuple[str, str, Element] | None:
@@ -80,3 +80,29 @@ def _schema_depth(ms: ModelSet, node: str, d: int = 0) -> int:
     el = ms.elements[node]
     here = 1 if el.cls in ("Array", "Map", "Object") else 0
     return here + max([_schema_depth(ms, c, d + 1) for c in _children(ms, node)], default=0)
+
+
+def _schema_tree(ms: ModelSet, node: str, seen: set[str]) -> list[Element]:
+    if node in seen or node not in ms.elements:
+        return []
+    seen.add(node)
+    out = [ms.elements[node]]
+    for c in _children(ms, node):
+        out.extend(_schema_tree(ms, c, seen))
+    return out
+
+
+def excluded_problem(ms: ModelSet) -> tuple[str, str, Element] | None:
+    """A class where the language excludes it: Components inside a Component's schema, Arrays in v2 Properties."""
+    for el in ms.elements.values():
+        if el.cls == "Component":
+            schema = el.properties.get("schema")
+            if isinstance(schema, str) and schema in ms.elements and any(
+                c.cls == "Component" for c in ms.contents(schema).values()
+            ):
+                return ("excludedType", "a Component's schema cannot itself hold Components", el)
+        if el.cls == "Property" and el.version == 2:
+            schema = el.properties.get("schema")
+            if isinstance(schema, str) and any(s.cls == "Array" for s in _schema_tree(ms, schema, set())):
+                return ("excludedType", "a DTDL v2 Property's schema cannot contain an Array", el)
+    return None

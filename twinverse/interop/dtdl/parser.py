@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._checks import PREFIX, Checks, Ctx
-from ._graph import structure_problem
+from ._extensions import EXTENSIONS, cotype_owner, property_owner
+from ._graph import excluded_problem, structure_problem
 from ._metamodel import ABSTRACT, CLASSES, NUMERIC, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
 from ._model import DtdlError, Element, ModelSet, ParsingError
+from ._vocab import SEMANTIC_UNIT_ENUM, UNIT_ENUMS
 
 __all__ = ["Resolver", "parse_models"]
 
@@ -133,6 +135,9 @@ class _Parser(Checks):
             eid = given
         elif generated_id is not None:
             eid = generated_id
+            if obj.get("@type") == "Interface" or (isinstance(obj.get("@type"), list) and "Interface" in obj["@type"]):
+                self.err("missingRequiredId", "an Interface defined inline needs an @id", file, path, parent)
+                return None
         else:
             eid = f"{path}"
         # @type
@@ -148,6 +153,8 @@ class _Parser(Checks):
             tlist = types if isinstance(types, list) else [types]
         material: list[str] = []
         cotypes: list[str] = []
+        ext_cotypes: list[str] = []  # co-types of known extensions in scope
+        undefined: list[str] = []  # co-types nothing defines (allowed in v2 and with undefined extensions)
         table = CLASSES[v]
         for t in tlist:
             if not isinstance(t, str):
@@ -159,15 +166,20 @@ class _Parser(Checks):
                 self.err("badType", f"@type {t!r} is not allowed for {prop or 'a top-level element'}", file,
                          f"{path}.@type", parent or eid)
                 return None
-            elif t in ctx.semantic_types or (t in _UNIT_TYPES and ctx.units):
+            elif t in ctx.semantic_types:
                 cotypes.append(t)
+            elif (owner := cotype_owner(t)) is not None and owner in ctx.ext_names:
+                cotypes.append(t)
+                ext_cotypes.append(t)
             elif ":" in t:
                 if not is_dtmi(t, v):
                     self.err("typeInvalidDtmi", f"@type {t!r} is not a valid DTMI", file, f"{path}.@type", eid)
                     return None
                 cotypes.append(t)
-            elif ctx.knows_extensions() or v == 2:
-                cotypes.append(t)  # DTDL v2 accepts undefined co-types (and their properties)
+                undefined.append(t)
+            elif v == 2 or ctx.undefined:
+                cotypes.append(t)  # DTDL v2 (and an undefined extension) accepts undefined co-types
+                undefined.append(t)
             else:
                 self.err("typeUndefinedTerm", f"@type {t!r} is not a DTDL term", file, f"{path}.@type", eid)
                 return None
@@ -175,8 +187,8 @@ class _Parser(Checks):
             self.err("multipleMaterialTypes", f"@type names several classes {material}", file, f"{path}.@type", eid)
             return None
         if not material:
-            self.err("noTypeThatAllows" if cotypes else "missingType", "@type names no DTDL class", file,
-                     f"{path}.@type", eid)
+            self.err("badType" if cotypes else "missingType", "@type names no DTDL class", file,
+                     f"{path}.@type", parent or eid)
             return None
         cls = material[0]
         if top and cls not in ROOTABLE:
@@ -191,7 +203,9 @@ class _Parser(Checks):
                      file, f"{path}.@id", eid)
             return None
         for ct in cotypes:
-            if ct in ctx.semantic_types and cls not in _SEMANTIC_HOSTS[v]:
+            owner = cotype_owner(ct) if ct in ext_cotypes else None
+            bad_semantic = ct in ctx.semantic_types and cls not in _SEMANTIC_HOSTS[v]
+            if bad_semantic or (owner is not None and cls not in EXTENSIONS[owner].cotypes[ct]):
                 self.err("invalidCotype", f"co-type {ct!r} is not allowed on a {cls}", file, f"{path}.@type", eid)
                 return None
         props = table[cls]
@@ -218,6 +232,8 @@ class _Parser(Checks):
             if key in ("@id", "@type", "@context"):
                 continue
             kp = f"{path}.{key}"
+            if key.startswith("@") and v == 2 and key != "@graph":
+                continue  # DTDL v2 ignores other JSON-LD keywords
             if key.startswith("@"):
                 self.err("graphDisallowed" if key == "@graph" else "keywordDisallowed",
                          f"JSON-LD keyword {key} is not allowed here", file, kp, eid)
@@ -242,15 +258,26 @@ class _Parser(Checks):
                         return None
                     el.extra[key] = val
                     continue
-                if cotypes and (v == 2 or ctx.knows_extensions() or any(":" in c for c in cotypes)):
+                if key == "unit" and any(c in ctx.semantic_types or cotype_owner(c) == "iotcentral" for c in cotypes):
+                    el.properties[key] = val
+                    continue
+                owner = property_owner(key)
+                if owner is not None and owner in ctx.ext_names:
+                    if EXTENSIONS[owner].properties[key] not in cotypes:
+                        self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} needs co-type "
+                                 f"{EXTENSIONS[owner].properties[key]!r}", file, kp, eid)
+                        return None
+                    el.extra[key] = val
+                    continue
+                if undefined:
                     el.extra[key] = val
                     continue
                 if key in _ALL_PROPS[v]:
                     self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
                     return None
                 if ctx.undefined:
-                    el.extra[key] = val
-                    continue
+                    self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp, eid)
+                    return None
                 self.err("propertyUndefinedTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
                 return None
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
@@ -309,17 +336,8 @@ class _Parser(Checks):
                 return False
             el.properties[key] = n
         elif spec.kind == "literal":
-            if isinstance(val, dict):
-                if "@value" not in val:
-                    self.err("stringObjectNoValue", f"{key!r} is an object without @value", file, path, eid)
-                    return False
-                val = val["@value"]
-            if isinstance(val, list) and len(val) == 1:
-                val = val[0]
-                if isinstance(val, dict) and "@value" in val:
-                    val = val["@value"]
-            if isinstance(val, list):
-                self.err("stringMultipleValues", f"{key!r} takes one value", file, path, eid)
+            val = self.literal(val, key, file, path, eid, object, "any")
+            if val is None:
                 return False
             el.properties[key] = val
         else:
@@ -440,7 +458,13 @@ class _Parser(Checks):
             if not isinstance(unit, str) or unit not in ctx.units:
                 self.err("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
                 return False
-        if v == 3 and any(c in ctx.semantic_types for c in el.cotypes):
+        sem = [c for c in el.cotypes if c in ctx.semantic_types]
+        if sem and isinstance(unit, str) and unit in ctx.units:
+            allowed = UNIT_ENUMS.get(SEMANTIC_UNIT_ENUM.get(sem[0], ""))
+            if allowed is not None and unit not in allowed:
+                self.err("notRequiredType", f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
+                return False
+        if sem:
             schema = el.properties.get("schema")
             if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):
                 word = schema.removeprefix("dtmi:dtdl:instance:Schema:").partition(";")[0]
@@ -476,7 +500,7 @@ class _Parser(Checks):
         self.check_cycles()
 
     def check_cycles(self) -> None:
-        found = structure_problem(self.st.models)
+        found = structure_problem(self.st.models) or excluded_problem(self.st.models)
         if found is not None:
             cause, message, el = found
             self.err(cause, message, el.file, el.path, el.id)
@@ -484,7 +508,11 @@ class _Parser(Checks):
 
 _INFERABLE = frozenset(("CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey",
                         "MapValue"))
-_OTHER_CLASSES = frozenset(("CapabilityModel", "InterfaceInstance", "Unit", "UnitAttribute", "LatentType",
+_OTHER_CLASSES = frozenset(("Boolean", "Date", "DateTime", "Double", "Duration", "Float", "Integer", "Long",
+                            "String", "Time", "Byte", "Bytes", "Decimal", "Short", "Uuid", "UnsignedByte",
+                            "UnsignedShort", "UnsignedInteger", "UnsignedLong", "ScaledDecimal", "Point",
+                            "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                            "CapabilityModel", "InterfaceInstance", "Unit", "UnitAttribute", "LatentType",
                             "NamedLatentType", "QuantitativeType", "SemanticType", "SemanticUnit"))
 _UNIT_TYPES: frozenset[str] = frozenset()  # unit classes are schemas, not co-types
 _SEMANTIC_HOSTS = {
