@@ -23,9 +23,9 @@ from typing import Any
 from ._checks import PREFIX, Checks, Ctx
 from ._extensions import EXTENSIONS, cotype_owner, property_owner
 from ._graph import excluded_problem, structure_problem
-from ._metamodel import ABSTRACT, CLASSES, NUMERIC, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
+from ._metamodel import ABSTRACT, CLASSES, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
 from ._model import DtdlError, Element, ModelSet, ParsingError
-from ._vocab import SEMANTIC_UNIT_ENUM, UNIT_ENUMS
+from ._semantics import element_problem
 
 __all__ = ["Resolver", "parse_models"]
 
@@ -412,66 +412,11 @@ class _Parser(Checks):
         return True
 
     def semantics(self, el: Element, obj: dict[str, Any], file: str, path: str, ctx: Ctx) -> bool:
-        """Checks across one element's properties: unique names and values, units, multiplicity."""
-        eid, v, ms = el.id, ctx.version, self.st.models
-        for key in ("contents", "enumValues", "fields", "properties"):
-            seen: set[Any] = set()
-            for c in el.properties.get(key, []):
-                child = ms.elements.get(c)
-                if child is None:
-                    continue
-                n = child.name
-                if n is not None and n in seen:
-                    self.err("nonUniquePropertyValue",
-                             f"name {n!r} is used twice in {key!r}", file, path, eid)
-                    return False
-                seen.add(n)
-        if el.cls == "Enum":
-            vs = el.properties.get("valueSchema")
-            if vs not in ("integer", "string"):
-                self.err("badDtmiOrTerm" if isinstance(vs, str) else "refNotStringOrObject",
-                         "valueSchema must be integer or string", file, path, eid)
-                return False
-            seen_v: set[Any] = set()
-            for c in el.properties.get("enumValues", []):
-                child = ms.elements[c]
-                ev = child.properties.get("enumValue")
-                want = int if vs == "integer" else str
-                if not isinstance(ev, want) or isinstance(ev, bool):
-                    self.err("incorrectPropertyValue" if vs == "string" else "integerTypeNotInteger",
-                             f"enumValue {ev!r} does not match valueSchema {vs}", child.file, child.path, child.id)
-                    return False
-                if ev in seen_v:
-                    self.err("nonUniquePropertyValue", f"enumValue {ev!r} is used twice", file, path, eid)
-                    return False
-                seen_v.add(ev)
-        if el.cls == "MapKey" and el.properties.get("schema") != "string":
-            self.err("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
+        """Checks across one element's properties (see :func:`element_problem`)."""
+        found = element_problem(el, obj, file, path, ctx, self.st.models)
+        if found is not None:
+            self.err(*found)
             return False
-        unit = el.properties.get("unit")
-        if "unit" in obj:
-            sem = [c for c in el.cotypes if c in ctx.semantic_types]
-            if not sem:
-                self.err("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
-                         "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
-                return False
-            if not isinstance(unit, str) or unit not in ctx.units:
-                self.err("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
-                return False
-        sem = [c for c in el.cotypes if c in ctx.semantic_types]
-        if sem and isinstance(unit, str) and unit in ctx.units:
-            allowed = UNIT_ENUMS.get(SEMANTIC_UNIT_ENUM.get(sem[0], ""))
-            if allowed is not None and unit not in allowed:
-                self.err("notRequiredType", f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
-                return False
-        if sem:
-            schema = el.properties.get("schema")
-            if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):
-                word = schema.removeprefix("dtmi:dtdl:instance:Schema:").partition(";")[0]
-                if word not in NUMERIC[v]:
-                    self.err("notRequiredType", f"a semantic type needs a numeric schema, not {word}", file, path,
-                             eid)
-                    return False
         return True
 
     # -- after every document ------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""Checks across the properties of one element: unique names and values, enum values, units, schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._checks import Ctx
+from ._metamodel import NUMERIC
+from ._model import Element, ModelSet
+from ._vocab import SEMANTIC_UNIT_ENUM, UNIT_ENUMS
+
+__all__ = ["Found", "element_problem"]
+
+#: A problem found: cause, message, file, JSON path, element id.
+Found = tuple[str, str, str, str, str | None]
+
+
+def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx: Ctx, ms: ModelSet) -> Found | None:
+    """Checks across one element's properties: unique names and values, units, multiplicity."""
+    eid, v = el.id, ctx.version
+    for key in ("contents", "enumValues", "fields", "properties"):
+        seen: set[Any] = set()
+        for c in el.properties.get(key, []):
+            child = ms.elements.get(c)
+            if child is None:
+                continue
+            n = child.name
+            if n is not None and n in seen:
+                return ("nonUniquePropertyValue",
+                         f"name {n!r} is used twice in {key!r}", file, path, eid)
+            seen.add(n)
+    if el.cls == "Enum":
+        vs = el.properties.get("valueSchema")
+        if vs not in ("integer", "string"):
+            return ("badDtmiOrTerm" if isinstance(vs, str) else "refNotStringOrObject",
+                     "valueSchema must be integer or string", file, path, eid)
+        seen_v: set[Any] = set()
+        for c in el.properties.get("enumValues", []):
+            child = ms.elements[c]
+            ev = child.properties.get("enumValue")
+            want = int if vs == "integer" else str
+            if not isinstance(ev, want) or isinstance(ev, bool):
+                return ("incorrectPropertyValue" if vs == "string" else "integerTypeNotInteger",
+                         f"enumValue {ev!r} does not match valueSchema {vs}", child.file, child.path, child.id)
+            if ev in seen_v:
+                return ("nonUniquePropertyValue", f"enumValue {ev!r} is used twice", file, path, eid)
+            seen_v.add(ev)
+    if el.cls == "MapKey" and el.properties.get("schema") != "string":
+        return ("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
+    unit = el.properties.get("unit")
+    if "unit" in obj:
+        sem = [c for c in el.cotypes if c in ctx.semantic_types]
+        if not sem:
+            return ("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
+                     "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
+        if not isinstance(unit, str) or unit not in ctx.units:
+            return ("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
+    sem = [c for c in el.cotypes if c in ctx.semantic_types]
+    if sem and isinstance(unit, str) and unit in ctx.units:
+        allowed = UNIT_ENUMS.get(SEMANTIC_UNIT_ENUM.get(sem[0], ""))
+        if allowed is not None and unit not in allowed:
+            return ("notRequiredType", f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
+    if sem:
+        schema = el.properties.get("schema")
+        if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):
+            word = schema.removeprefix("dtmi:dtdl:instance:Schema:").partition(";")[0]
+            if word not in NUMERIC[v]:
+                return ("notRequiredType", f"a semantic type needs a numeric schema, not {word}", file, path,
+                         eid)
+    return None
