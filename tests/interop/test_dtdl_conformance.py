@@ -16,10 +16,10 @@ from twinverse.interop.dtdl.conformance import FolderScore, run_case, run_cases,
 
 #: folder → (cases, same verdict, invalid cases with a reference id, same first id), as measured.
 FLOORS = {
-    "doc-examples": (132, 121, 6, 4),
+    "doc-examples": (132, 126, 6, 4),
     "dtmis": (34, 33, 0, 0),
-    "generated": (1348, 1233, 1005, 658),
-    "solecisms": (44, 36, 36, 33),
+    "generated": (1348, 1246, 1005, 663),
+    "solecisms": (44, 44, 36, 35),
 }
 
 

@@ -33,6 +33,7 @@ _KNOWN_EXTENSIONS: dict[int, frozenset[str]] = {
             "dtmi:dtdl:extension:mqtt;3",
             "dtmi:dtdl:extension:requirement;1",
             "dtmi:dtdl:extension:quantitativeTypes;2",
+            "dtmi:dtdl:extension:quantitativeTypes;3",
         }
     ),
 }
@@ -55,7 +56,7 @@ class Ctx:
 
     @property
     def quantitative(self) -> bool:
-        return _QUANT in self.extensions or _QUANT2 in self.extensions
+        return any(e.startswith("dtmi:dtdl:extension:quantitativeTypes;") for e in self.extensions)
 
     @property
     def units(self) -> frozenset[str]:
@@ -69,7 +70,9 @@ class Ctx:
         return frozenset(n for n in (extension_of(e) for e in self.extensions) if n is not None)
 
     def knows_extensions(self) -> bool:
-        return bool(self.extensions - {_QUANT, _QUANT2}) or self.undefined
+        return any(not e.startswith("dtmi:dtdl:extension:quantitativeTypes;") for e in self.extensions) or (
+            self.undefined
+        )
 
 
 
@@ -140,8 +143,9 @@ class Checks:
                 self.err("missingDtdlContext", "@context must start with a DTDL context", file, path)
                 return None
             version = outer.version
-        elif outer is not None and outer.version != version:
-            self.err("inconsistentContext", "a nested @context changes the DTDL version", file, path)
+        elif outer is not None and version > outer.version:
+            self.err("disallowedVersionDefinition", f"a DTDL v{version} element cannot be nested in a "
+                     f"DTDL v{outer.version} one", file, path)
             return None
         known = _KNOWN_EXTENSIONS[version]
         for e in sorted(exts):
@@ -157,7 +161,9 @@ class Checks:
 
     # -- elements ----------------------------------------------------------------------------
 
-    def literal(self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str) -> Any:
+    def literal(
+        self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str, version: int = 3
+    ) -> Any:
         cap = {"string": "string", "boolean": "boolean", "integer": "integer", "any": "string"}[word]
         if isinstance(val, list):
             if len(val) != 1:
@@ -175,6 +181,8 @@ class Checks:
                 if k == "@graph":
                     self.err("valueObjectGraph", f"a value object of {key!r} cannot have @graph", file, path, eid)
                     return None
+                if version == 2 and k.startswith("@") and k not in ("@value", "@type"):
+                    continue  # DTDL v2 ignores other JSON-LD keywords in value objects
                 if k == "@language":
                     self.err("valueObjectLanguage", f"a value object of {key!r} cannot have @language", file, path,
                              eid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._checks import Ctx
+from ._extensions import cotype_owner
 from ._metamodel import NUMERIC
 from ._model import Element, ModelSet
 from ._vocab import SEMANTIC_UNIT_ENUM, UNIT_ENUMS
@@ -20,7 +21,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     eid, v = el.id, ctx.version
     for key in ("contents", "enumValues", "fields", "properties"):
         seen: set[Any] = set()
-        for c in el.properties.get(key, []):
+        for c in dict.fromkeys(el.properties.get(key, [])):
             child = ms.elements.get(c)
             if child is None:
                 continue
@@ -49,7 +50,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
         return ("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
     unit = el.properties.get("unit")
     if "unit" in obj:
-        sem = [c for c in el.cotypes if c in ctx.semantic_types]
+        sem = [c for c in el.cotypes if c in ctx.semantic_types or cotype_owner(c) == "iotcentral"]
         if not sem:
             return ("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
                      "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)

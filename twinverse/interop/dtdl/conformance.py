@@ -93,6 +93,7 @@ def run_case(path: Path) -> CaseResult:
             resolver=_resolver(case),
             allow_undefined_extensions="AllowUndefinedExtensions" in options,
             max_dtdl_version=case.get("maxDtdlVersion"),
+            tolerate_solecisms=[q.removeprefix("TolerateSolecismsIn").lower() for q in case.get("quirks") or []],
         )
     except DtdlError as exc:
         return CaseResult(folder, name, expected_valid, False, expected_id, exc.errors[0].validation_id)

@@ -59,9 +59,17 @@ class _State:
 
 
 class _Parser(Checks):
-    def __init__(self, *, allow_undefined_extensions: bool, max_version: int | None) -> None:
+    def __init__(
+        self, *, allow_undefined_extensions: bool, max_version: int | None, tolerate: frozenset[str] = frozenset()
+    ) -> None:
         super().__init__(allow_undefined_extensions=allow_undefined_extensions, max_version=max_version)
         self.st = _State()
+        self.tolerate = tolerate  # phases ("parse", "resolve") whose DTDL v2 solecisms are tolerated
+        self.phase = "parse"
+
+    def tolerated(self, version: int) -> bool:
+        """Whether a DTDL v2 solecism (reserved id, node reference, repeated generated id) passes here."""
+        return version == 2 and self.phase in self.tolerate
 
     # -- errors ------------------------------------------------------------------------------
     def document(self, doc: Any, file: str) -> None:
@@ -126,7 +134,7 @@ class _Parser(Checks):
                 self.err("invalidId", f"@id {given!r} has a fragment", file, f"{path}.@id")
                 return None
             central = "dtmi:iotcentral:context;2" in ctx.extensions and given.startswith("dtmi:iotcentral:")
-            if given.startswith(_RESERVED) or central:
+            if (given.startswith(_RESERVED) and not self.tolerated(v)) or central:
                 self.err("reservedId", f"@id {given!r} is in a reserved namespace", file, f"{path}.@id")
                 return None
             if len(given) > _MAX_ID:
@@ -218,6 +226,8 @@ class _Parser(Checks):
         if top or "@context" in obj:
             el.context = obj.get("@context")
         if eid in self.st.models.elements:
+            if given is None and self.tolerated(v):
+                return eid  # a repeated name: the first definition stands
             if given is None:  # a generated id repeats: two siblings share a name
                 self.err("nonUniquePropertyValue", f"name {obj.get('name')!r} is used twice in {prop!r}", file,
                          path, parent or eid)
@@ -303,7 +313,7 @@ class _Parser(Checks):
             self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
             return False
         if spec.kind == "string":
-            s = self.literal(val, key, file, path, eid, str, "string")
+            s = self.literal(val, key, file, path, eid, str, "string", v)
             if s is None:
                 return False
             if key == "name" and not name_ok(s, v):
@@ -320,12 +330,12 @@ class _Parser(Checks):
                 return False
             el.properties[key] = m
         elif spec.kind == "bool":
-            b = self.literal(val, key, file, path, eid, bool, "boolean")
+            b = self.literal(val, key, file, path, eid, bool, "boolean", v)
             if b is None:
                 return False
             el.properties[key] = b
         elif spec.kind == "int":
-            n = self.literal(val, key, file, path, eid, int, "integer")
+            n = self.literal(val, key, file, path, eid, int, "integer", v)
             if n is None:
                 return False
             if spec.lo is not None and n < spec.lo:
@@ -336,7 +346,7 @@ class _Parser(Checks):
                 return False
             el.properties[key] = n
         elif spec.kind == "literal":
-            val = self.literal(val, key, file, path, eid, object, "any")
+            val = self.literal(val, key, file, path, eid, object, "any", v)
             if val is None:
                 return False
             el.properties[key] = val
@@ -391,7 +401,7 @@ class _Parser(Checks):
             elif isinstance(item, dict):
                 if set(item) == {"@id"} and spec.ref:
                     ref = item["@id"]
-                    if not isinstance(ref, str) or not is_dtmi(ref, v):
+                    if not self.tolerated(v) or not isinstance(ref, str) or not is_dtmi(ref, v):
                         self.err("idReference", f"{key!r} references {ref!r}, not a DTMI", file, p, eid)
                         return False
                     self.st.refs.append(_Ref(eid, key, ref, spec.classes, file, p, partition))
@@ -487,14 +497,21 @@ def parse_models(
     resolver: Resolver | None = None,
     allow_undefined_extensions: bool = False,
     max_dtdl_version: int | None = None,
+    tolerate_solecisms: Iterable[str] = (),
 ) -> ModelSet:
     """Parse DTDL documents (JSON values, or ``(file name, value)`` pairs) into a :class:`ModelSet`.
 
     References to ids that no document defines are passed to ``resolver`` (a model repository);
     what stays unresolved is an ``idReference`` error. Raises :class:`DtdlError` listing every
-    problem, in the order found.
+    problem, in the order found. ``tolerate_solecisms`` (``"parse"``, ``"resolve"``) accepts, in DTDL v2
+    documents given (or resolved), what DTDLParser's quirk options accept: reserved ids, ``{"@id": …}``
+    node references and names repeated where ids are generated.
     """
-    p = _Parser(allow_undefined_extensions=allow_undefined_extensions, max_version=max_dtdl_version)
+    p = _Parser(
+        allow_undefined_extensions=allow_undefined_extensions,
+        max_version=max_dtdl_version,
+        tolerate=frozenset(tolerate_solecisms),
+    )
     docs = list(documents)
     for i, d in enumerate(docs):
         if isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
@@ -510,6 +527,7 @@ def parse_models(
         if not ask:
             break
         seen_requests.update(ask)
+        p.phase = "resolve"
         for j, d in enumerate(resolver(ask)):
             p.document(d, f"resolved[{j}]")
         if p.errors:
