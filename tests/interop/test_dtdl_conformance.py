@@ -16,9 +16,9 @@ from twinverse.interop.dtdl.conformance import FolderScore, run_case, run_cases,
 
 #: folder → (cases, same verdict, invalid cases with a reference id, same first id), as measured.
 FLOORS = {
-    "doc-examples": (132, 126, 6, 4),
+    "doc-examples": (132, 128, 6, 4),
     "dtmis": (34, 33, 0, 0),
-    "generated": (1348, 1246, 1005, 663),
+    "generated": (1348, 1261, 1005, 662),
     "solecisms": (44, 44, 36, 35),
 }
 

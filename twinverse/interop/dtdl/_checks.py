@@ -32,6 +32,7 @@ _KNOWN_EXTENSIONS: dict[int, frozenset[str]] = {
             "dtmi:dtdl:extension:mqtt;2",
             "dtmi:dtdl:extension:mqtt;3",
             "dtmi:dtdl:extension:requirement;1",
+            "dtmi:dtdl:extension:requirement;2",
             "dtmi:dtdl:extension:quantitativeTypes;2",
             "dtmi:dtdl:extension:quantitativeTypes;3",
         }
@@ -101,6 +102,8 @@ class Checks:
     def context(self, value: Any, outer: Ctx | None, file: str, path: str) -> Ctx | None:
         items = value if isinstance(value, list) else [value]
         if isinstance(value, list) and not value:
+            if outer is not None and outer.version == 2:
+                return outer
             self.err("emptyContext", "@context is empty", file, path)
             return None
         version: int | None = None
@@ -119,7 +122,7 @@ class Checks:
                 return None
             m = re.fullmatch(r"dtmi:dtdl:context;(\d+)", item)
             if m:
-                if exts:
+                if exts and m.group(1) != "2":  # DTDL v2 lets an extension context come first
                     self.err("dtdlContextFollowsAffiliate", "the DTDL context must come first in @context", file, p)
                     return None
                 v = int(m.group(1))
@@ -228,7 +231,9 @@ class Checks:
             return None
         return val
 
-    def lang(self, val: Any, key: str, spec: Prop, file: str, path: str, eid: str) -> dict[str, str] | None:
+    def lang(
+        self, val: Any, key: str, spec: Prop, file: str, path: str, eid: str, version: int = 3
+    ) -> dict[str, str] | None:
         out: dict[str, str] = {}
         if isinstance(val, str):
             out["en"] = val
@@ -263,9 +268,11 @@ class Checks:
                         if k == "@graph":
                             self.err("langStringElementGraph", f"{key!r} element has @graph", file, path, eid)
                             return None
-                        if k == "@type":
+                        if k == "@type" and version != 2:
                             self.err("langStringElementType", f"{key!r} element has @type", file, path, eid)
                             return None
+                        if k.startswith("@") and k not in ("@value", "@language") and version == 2:
+                            continue  # DTDL v2 ignores other JSON-LD keywords
                         if k not in ("@value", "@language"):
                             cause = "langStringElementKeyword" if k.startswith("@") else "langStringElementInvalidProp"
                             self.err(cause, f"{key!r} element has {k!r}", file, path, eid)

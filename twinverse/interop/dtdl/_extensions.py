@@ -32,7 +32,7 @@ EXTENSIONS: dict[str, Extension] = {
             "Idempotent": ("Command",),
             "Cacheable": ("Command",),
             "Indexed": ("Field", "EnumValue", "CommandRequest", "CommandResponse", "Telemetry", "Property"),
-            "Transparent": ("CommandResponse",),
+            "Transparent": ("CommandRequest", "CommandResponse"),
             "Result": ("Object",),
             "NormalResult": ("Field",),
             "ErrorResult": ("Field",),

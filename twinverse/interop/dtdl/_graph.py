@@ -75,8 +75,9 @@ def _schema_cycle(ms: ModelSet, start: str, chain: list[str]) -> list[str]:
 
 
 def _schema_depth(ms: ModelSet, node: str, d: int = 0) -> int:
-    if d > 7:
-        return d
+    """Complex schemas (Array, Map, Object) on the deepest path down from ``node``."""
+    if d > 40:  # hops, not levels: a cycle is reported on its own
+        return 0
     el = ms.elements[node]
     here = 1 if el.cls in ("Array", "Map", "Object") else 0
     return here + max([_schema_depth(ms, c, d + 1) for c in _children(ms, node)], default=0)

@@ -181,6 +181,8 @@ def _classes(version: int) -> dict[str, dict[str, Prop]]:
         out["Telemetry"]["nullable"] = Prop("bool")
         out["Field"]["nullable"] = Prop("bool")
         out["Object"]["fields"] = Prop("object", classes=("Field",), plural=True, ref=False)
+        out["Enum"]["enumValues"] = Prop("object", classes=("EnumValue",), plural=True, ref=False)
+        out["Command"]["commandType"] = Prop("literal")
     for props in out.values():
         props.update(common)
     return out

@@ -51,10 +51,11 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     unit = el.properties.get("unit")
     if "unit" in obj:
         sem = [c for c in el.cotypes if c in ctx.semantic_types or cotype_owner(c) == "iotcentral"]
-        if not sem:
+        lenient = v == 2 and any(c not in ctx.semantic_types and cotype_owner(c) is None for c in el.cotypes)
+        if not sem and not lenient:
             return ("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
                      "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
-        if not isinstance(unit, str) or unit not in ctx.units:
+        if not lenient and (not isinstance(unit, str) or unit not in ctx.units):
             return ("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
     sem = [c for c in el.cotypes if c in ctx.semantic_types]
     if sem and isinstance(unit, str) and unit in ctx.units:

@@ -179,6 +179,9 @@ class _Parser(Checks):
             elif (owner := cotype_owner(t)) is not None and owner in ctx.ext_names:
                 cotypes.append(t)
                 ext_cotypes.append(t)
+            elif ":" in t and (v == 2 or ctx.undefined) and not t.startswith("dtmi:"):
+                cotypes.append(t)  # an IRI co-type: undefined, as DTDL v2 allows
+                undefined.append(t)
             elif ":" in t:
                 if not is_dtmi(t, v):
                     self.err("typeInvalidDtmi", f"@type {t!r} is not a valid DTMI", file, f"{path}.@type", eid)
@@ -249,6 +252,9 @@ class _Parser(Checks):
                          f"JSON-LD keyword {key} is not allowed here", file, kp, eid)
                 return None
             spec = props.get(key)
+            if spec is None and undefined and v == 2 and key != "unit":
+                el.extra[key] = val  # properties of an undefined co-type
+                continue
             if spec is None:
                 if key.startswith("dtmi:"):
                     term = _dtdl_term(key, v)
@@ -309,6 +315,8 @@ class _Parser(Checks):
         self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
     ) -> bool:
         eid, v = el.id, ctx.version
+        if v == 2 and val == []:
+            return True  # DTDL v2: an empty array is no value
         if val is None:
             self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
             return False
@@ -325,7 +333,7 @@ class _Parser(Checks):
                 return False
             el.properties[key] = s
         elif spec.kind == "lang":
-            m = self.lang(val, key, spec, file, path, eid)
+            m = self.lang(val, key, spec, file, path, eid, v)
             if m is None:
                 return False
             el.properties[key] = m
