@@ -38,7 +38,7 @@ _KNOWN_EXTENSIONS: dict[int, frozenset[str]] = {
         }
     ),
 }
-_LANG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
+_LANG = re.compile(r"^[a-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass
@@ -122,7 +122,7 @@ class Checks:
                 return None
             m = re.fullmatch(r"dtmi:dtdl:context;(\d+)", item)
             if m:
-                if exts and m.group(1) != "2":  # DTDL v2 lets an extension context come first
+                if exts and (m.group(1) != "2" or version is not None):  # v2 lets an extension come first
                     self.err("dtdlContextFollowsAffiliate", "the DTDL context must come first in @context", file, p)
                     return None
                 v = int(m.group(1))
@@ -238,8 +238,10 @@ class Checks:
         if isinstance(val, str):
             out["en"] = val
         elif isinstance(val, dict):
-            if "@value" in val or "@language" in val:
-                val = [val]
+            if "@value" in val and "@language" in val:
+                self.err("langTagValueInLangMap", f"{key!r} is a language-tagged value, not a language map", file,
+                         path, eid)
+                return None
             else:
                 for code, text in val.items():
                     if code.startswith("@"):

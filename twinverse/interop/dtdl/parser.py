@@ -283,6 +283,9 @@ class _Parser(Checks):
                         self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} needs co-type "
                                  f"{EXTENSIONS[owner].properties[key]!r}", file, kp, eid)
                         return None
+                    if val == "" and key.endswith("Topic"):
+                        self.err("stringInvalid", f"{key!r} must not be empty", file, kp, eid)
+                        return None
                     el.extra[key] = val
                     continue
                 if undefined:
@@ -315,7 +318,7 @@ class _Parser(Checks):
         self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
     ) -> bool:
         eid, v = el.id, ctx.version
-        if v == 2 and val == []:
+        if v == 2 and val == [] and not spec.required:
             return True  # DTDL v2: an empty array is no value
         if val is None:
             self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
@@ -356,6 +359,10 @@ class _Parser(Checks):
         elif spec.kind == "literal":
             val = self.literal(val, key, file, path, eid, object, "any", v)
             if val is None:
+                return False
+            if key == "commandType" and val not in ("synchronous", "asynchronous"):
+                self.err("badDtmiOrTerm", f"commandType {val!r} is neither synchronous nor asynchronous", file,
+                         path, eid)
                 return False
             el.properties[key] = val
         else:
@@ -415,6 +422,9 @@ class _Parser(Checks):
                     self.st.refs.append(_Ref(eid, key, ref, spec.classes, file, p, partition))
                     ids.append(ref)
                     continue
+                if key == "schemas" and "@id" not in item:
+                    self.err("missingRequiredId", "an element of 'schemas' needs an @id", file, p, eid)
+                    return False
                 name = item.get("name")
                 tail = f":__{name}" if isinstance(name, str) and spec.plural else (f":__{i}" if spec.plural else "")
                 gen = f"{base}:_{key}{tail};{ver}" if ver else f"{base}:_{key}{tail}"
@@ -479,7 +489,7 @@ _OTHER_CLASSES = frozenset(("Boolean", "Date", "DateTime", "Double", "Duration",
                             "NamedLatentType", "QuantitativeType", "SemanticType", "SemanticUnit"))
 _UNIT_TYPES: frozenset[str] = frozenset()  # unit classes are schemas, not co-types
 _SEMANTIC_HOSTS = {
-    2: frozenset(("Telemetry", "Property", "Field", "MapValue")),
+    2: frozenset(("Telemetry", "Property")),
     3: frozenset(("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")),
 }
 _ALL_PROPS = {v: frozenset(k for props in CLASSES[v].values() for k in props) for v in (2, 3)}
