@@ -12,6 +12,10 @@ from ._vocab import SEMANTIC_UNIT_ENUM, UNIT_ENUMS
 
 __all__ = ["Found", "element_problem"]
 
+_GEO = frozenset({"point", "multiPoint", "lineString", "multiLineString", "polygon", "multiPolygon", "geopoint"})
+_CENTRAL_SCHEMAS = {"VelocityVector": frozenset({"vector"}), "AccelerationVector": frozenset({"vector"}),
+                    "Location": _GEO}
+
 #: A problem found: cause, message, file, JSON path, element id.
 Found = tuple[str, str, str, str, str | None]
 
@@ -49,9 +53,9 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     if el.cls == "MapKey" and el.properties.get("schema") != "string":
         return ("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
     unit = el.properties.get("unit")
+    lenient = v == 2 and any(c not in ctx.semantic_types and cotype_owner(c) is None for c in el.cotypes)
     if "unit" in obj:
         sem = [c for c in el.cotypes if c in ctx.semantic_types or cotype_owner(c) == "iotcentral"]
-        lenient = v == 2 and any(c not in ctx.semantic_types and cotype_owner(c) is None for c in el.cotypes)
         if not sem and not lenient:
             return ("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
                      "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
@@ -62,6 +66,20 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
         allowed = UNIT_ENUMS.get(SEMANTIC_UNIT_ENUM.get(sem[0], ""))
         if allowed is not None and unit not in allowed:
             return ("notRequiredType", f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
+    semantic = [c for c in el.cotypes if c in ctx.semantic_types]
+    if len(semantic) > 1:
+        return ("conflictingSupplementalTypes", f"several semantic types {semantic}", file, path, eid)
+    if semantic and "unit" not in obj and not lenient:
+        return ("missingSupplementalObjectProperty", f"semantic type {semantic[0]} needs a 'unit'", file, path, eid)
+    for cotype, prop in (("Cacheable", "ttl"), ("Indexed", "index")):
+        if cotype in el.cotypes and prop not in el.extra:
+            return ("missingSupplementalLiteralProperty", f"co-type {cotype} needs {prop!r}", file, path, eid)
+    central = [c for c in el.cotypes if cotype_owner(c) == "iotcentral"]
+    if central:
+        word = str(el.properties.get("schema", "")).removeprefix("dtmi:dtdl:instance:Schema:").partition(";")[0]
+        need = _CENTRAL_SCHEMAS.get(central[0])
+        if need is not None and word not in need:
+            return ("notRequiredValue", f"{central[0]} needs a schema of {sorted(need)}", file, path, eid)
     if sem:
         schema = el.properties.get("schema")
         if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):

@@ -26,6 +26,7 @@ from ._graph import excluded_problem, structure_problem
 from ._metamodel import ABSTRACT, CLASSES, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
 from ._model import DtdlError, Element, ModelSet, ParsingError
 from ._semantics import element_problem
+from ._supplemental import supplemental_problem
 
 __all__ = ["Resolver", "parse_models"]
 
@@ -179,6 +180,9 @@ class _Parser(Checks):
             elif (owner := cotype_owner(t)) is not None and owner in ctx.ext_names:
                 cotypes.append(t)
                 ext_cotypes.append(t)
+            elif t.startswith("dtmi:dtdl:"):
+                self.err("typeIrrelevantDtmiOrTerm", f"@type {t!r} is not a class", file, f"{path}.@type", eid)
+                return None
             elif ":" in t and (v == 2 or ctx.undefined) and not t.startswith("dtmi:"):
                 cotypes.append(t)  # an IRI co-type: undefined, as DTDL v2 allows
                 undefined.append(t)
@@ -473,7 +477,8 @@ class _Parser(Checks):
         self.check_cycles()
 
     def check_cycles(self) -> None:
-        found = structure_problem(self.st.models) or excluded_problem(self.st.models)
+        ms = self.st.models
+        found = structure_problem(ms) or excluded_problem(ms) or supplemental_problem(ms)
         if found is not None:
             cause, message, el = found
             self.err(cause, message, el.file, el.path, el.id)
