@@ -16,9 +16,9 @@ from twinverse.interop.dtdl.conformance import FolderScore, run_case, run_cases,
 
 #: folder → (cases, same verdict, invalid cases with a reference id, same first id), as measured.
 FLOORS = {
-    "doc-examples": (132, 128, 6, 4),
-    "dtmis": (34, 33, 0, 0),
-    "generated": (1348, 1317, 1005, 721),
+    "doc-examples": (132, 130, 6, 6),
+    "dtmis": (34, 34, 0, 0),
+    "generated": (1348, 1344, 1005, 749),
     "solecisms": (44, 44, 36, 35),
 }
 

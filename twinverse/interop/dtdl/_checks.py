@@ -38,7 +38,7 @@ _KNOWN_EXTENSIONS: dict[int, frozenset[str]] = {
         }
     ),
 }
-_LANG = re.compile(r"^[a-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 @dataclass
@@ -93,6 +93,8 @@ class Checks:
         self.allow_undefined = allow_undefined_extensions
         self.max_version = max_version
         self.errors: list[ParsingError] = []
+        #: A DTDL v4 "limitless" context was seen: nesting limits are the limits profile's, not checked here.
+        self.limitless = False
 
     def err(self, cause: str, message: str, file: str, path: str, element: str | None = None) -> None:
         self.errors.append(ParsingError(PREFIX + cause, message, file, element, path))
@@ -102,7 +104,7 @@ class Checks:
     def context(self, value: Any, outer: Ctx | None, file: str, path: str) -> Ctx | None:
         items = value if isinstance(value, list) else [value]
         if isinstance(value, list) and not value:
-            if outer is not None and outer.version == 2:
+            if outer is not None:
                 return outer
             self.err("emptyContext", "@context is empty", file, path)
             return None
@@ -120,7 +122,11 @@ class Checks:
             if not item.startswith("dtmi:"):
                 self.err("nonDtmiContextSpecifier", f"context specifier {item!r} is not a DTMI", file, p)
                 return None
-            m = re.fullmatch(r"dtmi:dtdl:context;(\d+)", item)
+            if item.startswith("dtmi:dtdl:limits:"):
+                continue  # a limits context (DTDL v4 "limitless" profiles) changes no term
+            m = re.fullmatch(r"dtmi:dtdl:context;(\d+)(?:#limitless)?", item)
+            if m and item.endswith("#limitless"):
+                self.limitless = True
             if m:
                 if exts and (m.group(1) != "2" or version is not None):  # v2 lets an extension come first
                     self.err("dtdlContextFollowsAffiliate", "the DTDL context must come first in @context", file, p)
@@ -146,10 +152,6 @@ class Checks:
                 self.err("missingDtdlContext", "@context must start with a DTDL context", file, path)
                 return None
             version = outer.version
-        elif outer is not None and version > outer.version:
-            self.err("disallowedVersionDefinition", f"a DTDL v{version} element cannot be nested in a "
-                     f"DTDL v{outer.version} one", file, path)
-            return None
         known = _KNOWN_EXTENSIONS[version]
         for e in sorted(exts):
             if e not in known:

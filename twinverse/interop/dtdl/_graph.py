@@ -7,7 +7,7 @@ from ._model import Element, ModelSet
 __all__ = ["excluded_problem", "structure_problem"]
 
 
-def structure_problem(ms: ModelSet) -> tuple[str, str, Element] | None:
+def structure_problem(ms: ModelSet, *, limits: bool = True) -> tuple[str, str, Element] | None:
     """The first cycle or excessive nesting (extends, complex schemas): cause, message, element."""
     for el in list(ms.elements.values()):
         if el.cls == "Interface":
@@ -16,13 +16,13 @@ def structure_problem(ms: ModelSet) -> tuple[str, str, Element] | None:
                 cause = "recursiveStructureWide" if len(chain) > 2 else "recursiveStructureNarrow"
                 return (cause, "extends forms a cycle: " + " → ".join(chain), el)
             depth = _extends_depth(ms, el.id, 0)
-            if depth > 10:
+            if limits and depth > 10:
                 return ("excessiveDepthWide", "extends is nested more than 10 levels deep", el)
         if el.cls in ("Array", "Map", "Object"):
             chain = _schema_cycle(ms, el.id, [])
             if chain:
                 return ("recursiveStructureWide", "a schema contains itself: " + " → ".join(chain), el)
-            if _schema_depth(ms, el.id) > 5:
+            if limits and _schema_depth(ms, el.id) > 5:
                 return ("excessiveDepthWide", "complex schemas are nested more than 5 levels deep", el)
     return None
 

@@ -11,10 +11,17 @@ from dataclasses import dataclass
 
 __all__ = [
     "ABSTRACT",
+    "ALL_PROPS",
     "CLASSES",
     "DTMI",
+    "INFERABLE",
+    "NUMERIC",
+    "OTHER_CLASSES",
     "PRIMITIVES",
+    "ROOTABLE",
+    "SEMANTIC_HOSTS",
     "Prop",
+    "dtdl_term",
     "is_dtmi",
     "name_ok",
 ]
@@ -57,7 +64,7 @@ def is_dtmi(text: object, version: int = 3) -> bool:
     if not isinstance(text, str):
         return False
     base, _, frag = text.partition("#")
-    if frag and not re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?", frag):
+    if frag and not re.fullmatch(r"[A-Za-z_](?:[A-Za-z0-9_]*[A-Za-z0-9])?", frag):
         return False
     return bool((_DTMI_V2 if version == 2 else _DTMI_V3).match(base))
 
@@ -174,6 +181,9 @@ def _classes(version: int) -> dict[str, dict[str, Prop]]:
         out["Object"]["fields"] = Prop(
             "object", required=True, classes=("Field",), plural=True, ref=False, max_count=30
         )
+        out["Enum"]["enumValues"] = Prop(
+            "object", required=True, classes=("EnumValue",), plural=True, ref=False, max_count=100
+        )
     else:
         out["CommandRequest"] = {**named, "schema": schema, "nullable": Prop("bool")}
         out["CommandResponse"] = {**named, "schema": schema, "nullable": Prop("bool")}
@@ -192,3 +202,29 @@ def _classes(version: int) -> dict[str, dict[str, Prop]]:
 CLASSES: dict[int, dict[str, dict[str, Prop]]] = {2: _classes(2), 3: _classes(3)}
 #: Classes whose elements may stand at the top level of a document.
 ROOTABLE = frozenset(("Interface",))
+
+#: Classes an element may leave out of @type where the property allows only them.
+INFERABLE = frozenset(("CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey",
+                        "MapValue"))
+#: Words of the language that are classes, but never the class of an element in a model.
+OTHER_CLASSES = frozenset(("Boolean", "Date", "DateTime", "Double", "Duration", "Float", "Integer", "Long",
+                            "String", "Time", "Byte", "Bytes", "Decimal", "Short", "Uuid", "UnsignedByte",
+                            "UnsignedShort", "UnsignedInteger", "UnsignedLong", "ScaledDecimal", "Point",
+                            "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                            "CapabilityModel", "InterfaceInstance", "Unit", "UnitAttribute", "LatentType",
+                            "NamedLatentType", "QuantitativeType", "SemanticType", "SemanticUnit"))
+#: Classes a semantic type may adorn, per version.
+SEMANTIC_HOSTS = {
+    2: frozenset(("Telemetry", "Property")),
+    3: frozenset(("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")),
+}
+#: Every property name of every class, per version.
+ALL_PROPS = {v: frozenset(k for props in CLASSES[v].values() for k in props) for v in (2, 3)}
+
+
+def dtdl_term(key: str, version: int) -> str | None:
+    """``name`` for ``dtmi:dtdl:property:name;<version>`` (a property spelled as its IRI), else None."""
+    m = re.fullmatch(r"dtmi:dtdl:property:([A-Za-z]+);(\d+)", key)
+    if m and int(m.group(2)) == version:
+        return m.group(1)
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._checks import Ctx
@@ -15,6 +16,41 @@ __all__ = ["Found", "element_problem"]
 _GEO = frozenset({"point", "multiPoint", "lineString", "multiLineString", "polygon", "multiPolygon", "geopoint"})
 _CENTRAL_SCHEMAS = {"VelocityVector": frozenset({"vector"}), "AccelerationVector": frozenset({"vector"}),
                     "Location": _GEO}
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+_TOPIC = re.compile(r"^[^/\s]+(/[^/\s]+)*$")
+
+
+def _mqtt_problem(el: Element, file: str, path: str, ms: ModelSet) -> Found | None:
+    """The MQTT extension's rules for one element (topics, payload format, ttl, index, co-type pairs)."""
+    eid, x = el.id, el.extra
+    if "Mqtt" in el.cotypes:
+        if "payloadFormat" not in x:
+            return ("missingSupplementalLiteralProperty", "co-type Mqtt needs 'payloadFormat'", file, path, eid)
+        if not isinstance(x["payloadFormat"], str):
+            return ("stringNotString", "'payloadFormat' must be a string", file, path, eid)
+        for key in ("telemetryTopic", "commandTopic"):
+            if key in x and not (isinstance(x[key], str) and _TOPIC.match(x[key])):
+                return ("stringInvalid", f"{key!r} {x[key]!r} is not a valid MQTT topic", file, path, eid)
+    if "Cacheable" in el.cotypes:
+        if "Idempotent" not in el.cotypes:
+            return ("missingCocotype", "co-type Cacheable needs co-type Idempotent", file, path, eid)
+        if "ttl" in x and not (isinstance(x["ttl"], str) and _DURATION.match(x["ttl"])):
+            return ("durationInvalid", f"ttl {x['ttl']!r} is not an ISO 8601 duration", file, path, eid)
+    if "Indexed" in el.cotypes and "index" in x and (not isinstance(x["index"], int) or isinstance(x["index"], bool)):
+        return ("integerNotInteger", "'index' must be an integer", file, path, eid)
+    if "Transparent" in el.cotypes:
+        schema = str(el.properties.get("schema", ""))
+        if not schema.startswith("dtmi:dtdl:instance:Schema:bytes;"):
+            return ("notRequiredType", "co-type Transparent needs schema bytes", file, path, eid)
+    indices: set[Any] = set()
+    for key in ("contents", "fields", "enumValues"):
+        for c in el.properties.get(key, []):
+            child = ms.elements.get(c)
+            if child is not None and "Indexed" in child.cotypes and "index" in child.extra:
+                if child.extra["index"] in indices:
+                    return ("nonUniquePropertyValue", f"index {child.extra['index']} is used twice", file, path, eid)
+                indices.add(child.extra["index"])
+    return None
 
 #: A problem found: cause, message, file, JSON path, element id.
 Found = tuple[str, str, str, str, str | None]
@@ -71,6 +107,9 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
         return ("conflictingSupplementalTypes", f"several semantic types {semantic}", file, path, eid)
     if semantic and "unit" not in obj and not lenient:
         return ("missingSupplementalObjectProperty", f"semantic type {semantic[0]} needs a 'unit'", file, path, eid)
+    found = _mqtt_problem(el, file, path, ms)
+    if found is not None:
+        return found
     for cotype, prop in (("Cacheable", "ttl"), ("Indexed", "index")):
         if cotype in el.cotypes and prop not in el.extra:
             return ("missingSupplementalLiteralProperty", f"co-type {cotype} needs {prop!r}", file, path, eid)
@@ -80,6 +119,11 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
         need = _CENTRAL_SCHEMAS.get(central[0])
         if need is not None and word not in need:
             return ("notRequiredValue", f"{central[0]} needs a schema of {sorted(need)}", file, path, eid)
+        target = ms.elements.get(str(el.properties.get("schema", "")))
+        if central[0] == "Event" and word not in NUMERIC[v] | {"string"}:
+            return ("notRequiredType", "an Event needs a numeric or string schema", file, path, eid)
+        if central[0] == "State" and (target is None or target.cls != "Enum"):
+            return ("notRequiredType", "a State needs an Enum schema", file, path, eid)
     if sem:
         schema = el.properties.get("schema")
         if isinstance(schema, str) and schema.startswith("dtmi:dtdl:instance:Schema:"):

@@ -23,10 +23,24 @@ from typing import Any
 from ._checks import PREFIX, Checks, Ctx
 from ._extensions import EXTENSIONS, cotype_owner, property_owner
 from ._graph import excluded_problem, structure_problem
-from ._metamodel import ABSTRACT, CLASSES, PRIMITIVES, ROOTABLE, Prop, is_dtmi, name_ok
+from ._metamodel import (
+    ABSTRACT,
+    ALL_PROPS,
+    CLASSES,
+    INFERABLE,
+    OTHER_CLASSES,
+    PRIMITIVES,
+    ROOTABLE,
+    SEMANTIC_HOSTS,
+    Prop,
+    dtdl_term,
+    is_dtmi,
+    name_ok,
+)
 from ._model import DtdlError, Element, ModelSet, ParsingError
 from ._semantics import element_problem
 from ._supplemental import supplemental_problem
+from ._vocab import UNIT_ENUMS
 
 __all__ = ["Resolver", "parse_models"]
 
@@ -115,6 +129,7 @@ class _Parser(Checks):
         generated_id: str | None = None,
         partition: str | None,
     ) -> str | None:
+        outer_version = ctx.version
         if "@context" in obj and not top:
             inner = self.context(obj["@context"], ctx, file, f"{path}.@context")
             if inner is None:
@@ -153,7 +168,7 @@ class _Parser(Checks):
         types = obj.get("@type")
         tlist: list[Any]
         if types is None:
-            if len(classes) == 1 and classes[0] in _INFERABLE:
+            if len(classes) == 1 and classes[0] in INFERABLE:
                 tlist = [classes[0]]
             else:
                 self.err("missingType", "@type is required here", file, path, eid)
@@ -171,7 +186,9 @@ class _Parser(Checks):
                 return None
             if t in table:
                 material.append(t)
-            elif t in ABSTRACT or t in _OTHER_CLASSES:
+            elif t in UNIT_ENUMS:
+                material.append(t)  # a unit enum is a class of its own, not a co-type
+            elif t in ABSTRACT or t in OTHER_CLASSES:
                 self.err("badType", f"@type {t!r} is not allowed for {prop or 'a top-level element'}", file,
                          f"{path}.@type", parent or eid)
                 return None
@@ -180,10 +197,18 @@ class _Parser(Checks):
             elif (owner := cotype_owner(t)) is not None and owner in ctx.ext_names:
                 cotypes.append(t)
                 ext_cotypes.append(t)
-            elif t.startswith("dtmi:dtdl:"):
+            elif t in ALL_PROPS[v] and not ctx.undefined:
+                self.err("typeIrrelevantDtmiOrTerm", f"@type {t!r} is a property, not a class", file,
+                         f"{path}.@type", eid)
+                return None
+            elif t.startswith("dtmi:dtdl:") and not ctx.undefined:
                 self.err("typeIrrelevantDtmiOrTerm", f"@type {t!r} is not a class", file, f"{path}.@type", eid)
                 return None
-            elif ":" in t and (v == 2 or ctx.undefined) and not t.startswith("dtmi:"):
+            elif ":" in t and not t.startswith("dtmi:") and v != 2:
+                self.err("typeNotDtmiNorTerm", f"@type {t!r} is neither a DTMI nor a term", file, f"{path}.@type",
+                         eid)
+                return None
+            elif ":" in t and not t.startswith("dtmi:"):
                 cotypes.append(t)  # an IRI co-type: undefined, as DTDL v2 allows
                 undefined.append(t)
             elif ":" in t:
@@ -198,6 +223,9 @@ class _Parser(Checks):
             else:
                 self.err("typeUndefinedTerm", f"@type {t!r} is not a DTDL term", file, f"{path}.@type", eid)
                 return None
+        if len(material) == 1 and material[0] not in table:
+            self.err("badType", f"{material[0]} is not allowed here", file, f"{path}.@type", parent or eid)
+            return None
         if len(material) > 1:
             self.err("multipleMaterialTypes", f"@type names several classes {material}", file, f"{path}.@type", eid)
             return None
@@ -206,6 +234,10 @@ class _Parser(Checks):
                      f"{path}.@type", parent or eid)
             return None
         cls = material[0]
+        if v != outer_version and (cls in ("Array", "Enum", "Map", "Object") or v > outer_version):
+            self.err("disallowedVersionDefinition", f"a DTDL v{v} {cls} cannot be defined inside DTDL "
+                     f"v{outer_version}", file, path, parent or eid)
+            return None
         if top and cls not in ROOTABLE:
             self.err("typeNotRootable", f"a {cls} cannot stand at the top level", file, path, eid)
             return None
@@ -213,13 +245,13 @@ class _Parser(Checks):
             self.err("badType", f"{cls} is not allowed in {prop!r} (allowed: {', '.join(classes)})", file, path,
                      parent or eid)
             return None
-        if cls == "Interface" and v == 2 and len(eid) > _MAX_INTERFACE_ID_V2 and given is not None:
+        if cls == "Interface" and len(eid) > _MAX_INTERFACE_ID_V2 and given is not None:
             self.err("idTooLongForType", f"an Interface @id is limited to {_MAX_INTERFACE_ID_V2} characters",
                      file, f"{path}.@id", eid)
             return None
         for ct in cotypes:
             owner = cotype_owner(ct) if ct in ext_cotypes else None
-            bad_semantic = ct in ctx.semantic_types and cls not in _SEMANTIC_HOSTS[v]
+            bad_semantic = ct in ctx.semantic_types and cls not in SEMANTIC_HOSTS[v]
             if bad_semantic or (owner is not None and cls not in EXTENSIONS[owner].cotypes[ct]):
                 self.err("invalidCotype", f"co-type {ct!r} is not allowed on a {cls}", file, f"{path}.@type", eid)
                 return None
@@ -261,7 +293,7 @@ class _Parser(Checks):
                 continue
             if spec is None:
                 if key.startswith("dtmi:"):
-                    term = _dtdl_term(key, v)
+                    term = dtdl_term(key, v)
                     if term is not None and term in props:
                         if term in obj:
                             self.err("duplicatePropertyName", f"{term!r} is given twice", file, kp, eid)
@@ -295,7 +327,7 @@ class _Parser(Checks):
                 if undefined:
                     el.extra[key] = val
                     continue
-                if key in _ALL_PROPS[v]:
+                if key in ALL_PROPS[v]:
                     self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
                     return None
                 if ctx.undefined:
@@ -306,6 +338,9 @@ class _Parser(Checks):
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
                 return None
         for key, spec in props.items():
+            if spec.required and spec.kind != "object" and obj.get(key) == []:
+                self.err("stringCountBelowMin", f"{key!r} needs a value", file, f"{path}.{key}", eid)
+                return None
             if spec.required and key not in obj:
                 cause = "missingObjectProperty" if spec.kind == "object" else "missingLiteralProperty"
                 if key == "name" or key == "enumValue" or key == "valueSchema":
@@ -322,8 +357,11 @@ class _Parser(Checks):
         self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
     ) -> bool:
         eid, v = el.id, ctx.version
-        if v == 2 and val == [] and not spec.required:
-            return True  # DTDL v2: an empty array is no value
+        if val == [] and spec.required and spec.kind == "object":
+            self.err("objectCountBelowMin", f"{key!r} needs at least one value", file, path, eid)
+            return False
+        if val == [] and (v == 2 or spec.kind != "object" or not spec.plural):
+            return True  # an empty array is no value
         if val is None:
             self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
             return False
@@ -458,6 +496,11 @@ class _Parser(Checks):
             target = ms.elements.get(r.target)
             if target is None:
                 continue
+            source = ms.elements.get(r.source)
+            if target.cls == "Interface" and source is not None and source.version < target.version:
+                self.err("disallowedVersionReference", f"DTDL v{source.version} {r.source} references DTDL "
+                         f"v{target.version} {r.target}", r.file, r.path, r.source)
+                continue
             if target.cls not in r.classes:
                 if r.classes == ("Interface",):
                     self.err("idReference", f"{r.prop!r} references {r.target}, a {target.cls}", r.file, r.path,
@@ -478,35 +521,10 @@ class _Parser(Checks):
 
     def check_cycles(self) -> None:
         ms = self.st.models
-        found = structure_problem(ms) or excluded_problem(ms) or supplemental_problem(ms)
+        found = structure_problem(ms, limits=not self.limitless) or excluded_problem(ms) or supplemental_problem(ms)
         if found is not None:
             cause, message, el = found
             self.err(cause, message, el.file, el.path, el.id)
-
-
-_INFERABLE = frozenset(("CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey",
-                        "MapValue"))
-_OTHER_CLASSES = frozenset(("Boolean", "Date", "DateTime", "Double", "Duration", "Float", "Integer", "Long",
-                            "String", "Time", "Byte", "Bytes", "Decimal", "Short", "Uuid", "UnsignedByte",
-                            "UnsignedShort", "UnsignedInteger", "UnsignedLong", "ScaledDecimal", "Point",
-                            "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
-                            "CapabilityModel", "InterfaceInstance", "Unit", "UnitAttribute", "LatentType",
-                            "NamedLatentType", "QuantitativeType", "SemanticType", "SemanticUnit"))
-_UNIT_TYPES: frozenset[str] = frozenset()  # unit classes are schemas, not co-types
-_SEMANTIC_HOSTS = {
-    2: frozenset(("Telemetry", "Property")),
-    3: frozenset(("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")),
-}
-_ALL_PROPS = {v: frozenset(k for props in CLASSES[v].values() for k in props) for v in (2, 3)}
-
-
-def _dtdl_term(key: str, version: int) -> str | None:
-    m = re.fullmatch(r"dtmi:dtdl:property:([A-Za-z]+);(\d+)", key)
-    if m and int(m.group(2)) == version:
-        return m.group(1)
-    return None
-
-
 
 
 def _unresolved(st: _State) -> list[str]:
