@@ -2,8 +2,9 @@
 
 Per folder: the share of cases where our valid/invalid verdict is DTDLParser's, and the share of
 invalid cases whose first ``ValidationID`` is DTDLParser's first. The issue's targets are 99 % and
-95 %; the floors below are what this parser measures now (benchmarks/bench_dtdl.py prints the
-table), so a change that loses agreement fails here.
+95 % per folder; the floors below are what this parser measures now (benchmarks/bench_dtdl.py
+prints the table), so a change that loses agreement fails here. The first-ValidationID target is
+not met for ``generated`` yet (an xfail that turns into a failure once it passes).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from twinverse.interop.dtdl.conformance import FolderScore, run_case, run_cases,
 
 #: folder → (cases, same verdict, invalid cases with a reference id, same first id), as measured.
 FLOORS = {
-    "doc-examples": (132, 130, 6, 6),
+    "doc-examples": (132, 132, 6, 6),
     "dtmis": (34, 34, 0, 0),
-    "generated": (1348, 1344, 1005, 749),
+    "generated": (1348, 1348, 1005, 751),
     "solecisms": (44, 44, 36, 35),
 }
 
@@ -42,11 +43,23 @@ def test_agreement_does_not_fall_below_the_measured_floor(table: dict[str, Folde
     assert s.same_id >= same_id, f"{folder}: {s.same_id}/{s.with_id} same first ValidationID, was {same_id}"
 
 
-@pytest.mark.xfail(strict=True, reason="the issue's targets (99 % verdict, 95 % first ValidationID) are not met yet")
-def test_agreement_meets_the_issue_targets(table: dict[str, FolderScore]) -> None:
-    s = table["all"]
-    assert s.verdict_rate >= 0.99
-    assert s.id_rate >= 0.95
+@pytest.mark.parametrize("folder", sorted(FLOORS))
+def test_verdicts_agree_on_99_percent_of_each_folder(table: dict[str, FolderScore], folder: str) -> None:
+    s = table[folder]
+    assert s.verdict_rate >= 0.99, f"{folder}: {s.same_verdict}/{s.cases} same valid/invalid verdict"
+
+
+@pytest.mark.xfail(strict=True, reason="first ValidationID: the issue's 95 % is not met yet; FLOORS has the measure")
+@pytest.mark.parametrize("folder", ["generated"])
+def test_first_validation_id_agrees_on_95_percent(table: dict[str, FolderScore], folder: str) -> None:
+    s = table[folder]
+    assert s.id_rate >= 0.95, f"{folder}: {s.same_id}/{s.with_id} same first ValidationID"
+
+
+@pytest.mark.parametrize("folder", ["doc-examples", "solecisms"])
+def test_first_validation_id_agrees_on_95_percent_where_met(table: dict[str, FolderScore], folder: str) -> None:
+    s = table[folder]
+    assert s.id_rate >= 0.95, f"{folder}: {s.same_id}/{s.with_id} same first ValidationID"
 
 
 def test_a_known_case_gives_the_reference_id(dtdl_cases: Path) -> None:

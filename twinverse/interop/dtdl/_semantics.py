@@ -40,7 +40,8 @@ def _mqtt_problem(el: Element, file: str, path: str, ms: ModelSet) -> Found | No
         return ("integerNotInteger", "'index' must be an integer", file, path, eid)
     if "Transparent" in el.cotypes:
         schema = str(el.properties.get("schema", ""))
-        if not schema.startswith("dtmi:dtdl:instance:Schema:bytes;"):
+        primitive = schema.startswith("dtmi:dtdl:instance:Schema:")
+        if primitive and not schema.startswith("dtmi:dtdl:instance:Schema:bytes;"):
             return ("notRequiredType", "co-type Transparent needs schema bytes", file, path, eid)
     indices: set[Any] = set()
     for key in ("contents", "fields", "enumValues"):

@@ -10,7 +10,7 @@ and no two overrides name the same property of the same sibling.
 from __future__ import annotations
 
 from ._model import Element, ModelSet
-from ._vocab import SEMANTIC_UNIT_ENUM
+from ._vocab import UNIT_ENUMS
 
 __all__ = ["supplemental_problem"]
 
@@ -30,10 +30,10 @@ def _override_problem(ms: ModelSet, el: Element, target: Element, seen: set[tupl
     if key in seen:
         return "multipleReference"
     seen.add(key)
-    sem = [c for c in target.cotypes if c in SEMANTIC_UNIT_ENUM]
     schema = el.properties.get("schema")
-    if sem and isinstance(schema, str) and schema.endswith("Unit") and schema != SEMANTIC_UNIT_ENUM[sem[0]]:
-        return "siblingPropertyMismatch"
+    unit = target.properties.get("unit")
+    if isinstance(schema, str) and schema in UNIT_ENUMS and unit not in UNIT_ENUMS[schema]:
+        return "siblingPropertyMismatch"  # the override's unit enum does not hold the sibling's unit
     return None
 
 

@@ -291,6 +291,13 @@ class _Parser(Checks):
             if spec is None and undefined and v == 2 and key != "unit":
                 el.extra[key] = val  # properties of an undefined co-type
                 continue
+            if spec is None and undefined and ctx.undefined and key != "unit":
+                if ":" in key and not is_dtmi(key, v):  # not a DTMI, so no undefined extension can define it
+                    self.err("typeUndefinedTerm", f"co-type {undefined[0]!r} is undefined, and so is {key!r}", file,
+                             kp, eid)
+                    return None
+                el.extra[key] = val
+                continue
             if spec is None:
                 if key.startswith("dtmi:"):
                     term = dtdl_term(key, v)
