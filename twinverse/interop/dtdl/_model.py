@@ -81,6 +81,8 @@ class Element:
     #: The ``@context`` of a top-level element, as given; whether ``@id`` was given (not generated).
     context: Any = None
     explicit_id: bool = True
+    #: Defined (in part) by a layer (see ``_layers``).
+    layered: bool = False
 
     @property
     def name(self) -> str | None:

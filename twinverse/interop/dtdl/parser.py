@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ._checks import PREFIX, Checks, Ctx
 from ._extensions import EXTENSIONS, cotype_owner, property_owner
 from ._graph import excluded_problem, structure_problem
+from ._layers import merge_layer
 from ._metamodel import (
     ABSTRACT,
     ALL_PROPS,
@@ -38,6 +38,7 @@ from ._metamodel import (
     name_ok,
 )
 from ._model import DtdlError, Element, ModelSet, ParsingError
+from ._refs import Ref, State, reference_problems, unresolved
 from ._semantics import element_problem
 from ._supplemental import supplemental_problem
 from ._vocab import UNIT_ENUMS
@@ -51,36 +52,16 @@ _MAX_INTERFACE_ID_V2 = 128
 #: Called with the ids the documents reference but do not define; returns documents defining them.
 Resolver = Callable[[list[str]], Iterable[Any]]
 
-@dataclass
-class _Ref:
-    """A reference to an element by id, checked once every document is parsed."""
-
-    source: str
-    prop: str
-    target: str
-    classes: tuple[str, ...]
-    file: str
-    path: str
-    partition: str | None
-
-
-@dataclass
-class _State:
-    errors: list[ParsingError] = field(default_factory=list)
-    models: ModelSet = field(default_factory=ModelSet)
-    refs: list[_Ref] = field(default_factory=list)
-    defined_at: dict[str, str] = field(default_factory=dict)
-    partition_of: dict[str, str] = field(default_factory=dict)
-
-
 class _Parser(Checks):
     def __init__(
         self, *, allow_undefined_extensions: bool, max_version: int | None, tolerate: frozenset[str] = frozenset()
     ) -> None:
         super().__init__(allow_undefined_extensions=allow_undefined_extensions, max_version=max_version)
-        self.st = _State()
+        self.st = State()
         self.tolerate = tolerate  # phases ("parse", "resolve") whose DTDL v2 solecisms are tolerated
         self.phase = "parse"
+        self.layer_depth = 0  # > 0 while parsing inside a layer
+        self.deferred: list[ParsingError] = []  # reported after every other error (layer ids)
 
     def tolerated(self, version: int) -> bool:
         """Whether a DTDL v2 solecism (reserved id, node reference, repeated generated id) passes here."""
@@ -146,7 +127,21 @@ class _Parser(Checks):
             if not is_dtmi(given, v):
                 self.err("invalidId", f"@id {given!r} is not a valid DTMI", file, f"{path}.@id")
                 return None
-            if "#" in given or re.search(r"[:;]_", given):
+            raw_type = obj.get("@type")
+            words: list[Any] = raw_type if isinstance(raw_type, list) else [raw_type]
+            layer = "#" in given and "Layer" in words
+            if parent is not None and (layer or "#" not in given) and layer != bool(self.layer_depth):
+                self.err("mismatchedLayers", f"{given} and the element holding it are not both layers", file,
+                         path, parent)
+                return None
+            if layer:  # the layering extension is not supported: report the id last, check the rest
+                self.deferred.append(ParsingError(PREFIX + "invalidId", f"@id {given!r} has a fragment (layers "
+                                                  "are not supported)", file, None, f"{path}.@id"))
+                given = given.partition("#")[0]
+            elif "#" in given and self.layer_depth:
+                self.err("disallowedIdFragment", f"@id {given!r}: only a layer may have a fragment", file, path)
+                return None
+            elif "#" in given or re.search(r"[:;]_", given):
                 self.err("invalidId", f"@id {given!r} has a fragment", file, f"{path}.@id")
                 return None
             central = "dtmi:iotcentral:context;2" in ctx.extensions and given.startswith("dtmi:iotcentral:")
@@ -264,7 +259,11 @@ class _Parser(Checks):
         el = Element(eid, cls, tuple(cotypes), {}, parent, file, path, v, explicit_id=given is not None)
         if top or "@context" in obj:
             el.context = obj.get("@context")
-        if eid in self.st.models.elements:
+        layer = isinstance(given, str) and "#" in str(obj.get("@id")) and "Layer" in cotypes
+        existing = self.st.models.elements.get(eid)
+        merging = existing is not None and (layer or bool(self.layer_depth) or existing.layered)
+        el.layered = layer or bool(self.layer_depth)
+        if existing is not None and not merging:
             if given is None and self.tolerated(v):
                 return eid  # a repeated name: the first definition stands
             if given is None:  # a generated id repeats: two siblings share a name
@@ -273,10 +272,56 @@ class _Parser(Checks):
             else:
                 self.err("duplicateDefinition", f"{eid} is defined twice", file, path, eid)
             return None
-        self.st.models.elements[eid] = el
+        if not merging:
+            self.st.models.elements[eid] = el
         if partition is not None:
             self.st.partition_of[eid] = partition
-        # properties
+        self.layer_depth += int(layer)
+        try:
+            ok = self.properties(el, obj, props, cotypes, undefined, file, path, ctx, partition)
+        finally:
+            self.layer_depth -= int(layer)
+        if not ok:
+            return None
+        if merging:
+            assert existing is not None
+            clash = merge_layer(existing, el)
+            if clash is not None:
+                self.err(clash[0], clash[1], file, path, eid)
+                return None
+            el = existing
+        for key, spec in props.items():
+            if spec.required and spec.kind != "object" and obj.get(key) == []:
+                self.err("stringCountBelowMin", f"{key!r} needs a value", file, f"{path}.{key}", eid)
+                return None
+            if spec.required and key not in obj and key not in el.properties:
+                cause = "missingObjectProperty" if spec.kind == "object" else "missingLiteralProperty"
+                if key == "name" or key == "enumValue" or key == "valueSchema":
+                    cause = "missingLiteralProperty"
+                if key in ("schema",) and cls == "MapKey":
+                    cause = "missingObjectProperty"
+                self.err(cause, f"{cls} needs {key!r}", file, path, eid)
+                return None
+        found = element_problem(el, obj, file, path, ctx, self.st.models)
+        if found is not None:
+            self.err(*found)
+            return None
+        return eid
+
+    def properties(
+        self,
+        el: Element,
+        obj: dict[str, Any],
+        props: dict[str, Prop],
+        cotypes: list[str],
+        undefined: list[str],
+        file: str,
+        path: str,
+        ctx: Ctx,
+        partition: str | None,
+    ) -> bool:
+        """Parse the properties of ``obj`` into ``el``; False once one is in error."""
+        eid, v, cls = el.id, ctx.version, el.cls
         for key, val in obj.items():
             if key in ("@id", "@type", "@context"):
                 continue
@@ -286,7 +331,7 @@ class _Parser(Checks):
             if key.startswith("@"):
                 self.err("graphDisallowed" if key == "@graph" else "keywordDisallowed",
                          f"JSON-LD keyword {key} is not allowed here", file, kp, eid)
-                return None
+                return False
             spec = props.get(key)
             if spec is None and undefined and v == 2 and key != "unit":
                 el.extra[key] = val  # properties of an undefined co-type
@@ -295,7 +340,7 @@ class _Parser(Checks):
                 if ":" in key and not is_dtmi(key, v):  # not a DTMI, so no undefined extension can define it
                     self.err("typeUndefinedTerm", f"co-type {undefined[0]!r} is undefined, and so is {key!r}", file,
                              kp, eid)
-                    return None
+                    return False
                 el.extra[key] = val
                 continue
             if spec is None:
@@ -306,15 +351,15 @@ class _Parser(Checks):
                             self.err("duplicatePropertyName", f"{term!r} is given twice", file, kp, eid)
                         else:
                             self.err("propertyIrrelevantDtmiOrTerm", f"use {term!r}, not {key!r}", file, kp, eid)
-                        return None
+                        return False
                     if key.startswith("dtmi:dtdl:") and is_dtmi(key, v) is not False:
                         self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp,
                                  eid)
-                        return None
+                        return False
                     if not cotypes or key.startswith("dtmi:dtdl:"):
                         self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp,
                                  eid)
-                        return None
+                        return False
                     el.extra[key] = val
                     continue
                 if key == "unit" and any(c in ctx.semantic_types or cotype_owner(c) == "iotcentral" for c in cotypes):
@@ -325,10 +370,10 @@ class _Parser(Checks):
                     if EXTENSIONS[owner].properties[key] not in cotypes:
                         self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} needs co-type "
                                  f"{EXTENSIONS[owner].properties[key]!r}", file, kp, eid)
-                        return None
+                        return False
                     if val == "" and key.endswith("Topic"):
                         self.err("stringInvalid", f"{key!r} must not be empty", file, kp, eid)
-                        return None
+                        return False
                     el.extra[key] = val
                     continue
                 if undefined:
@@ -336,29 +381,15 @@ class _Parser(Checks):
                     continue
                 if key in ALL_PROPS[v]:
                     self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
-                    return None
+                    return False
                 if ctx.undefined:
                     self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp, eid)
-                    return None
+                    return False
                 self.err("propertyUndefinedTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
-                return None
+                return False
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
-                return None
-        for key, spec in props.items():
-            if spec.required and spec.kind != "object" and obj.get(key) == []:
-                self.err("stringCountBelowMin", f"{key!r} needs a value", file, f"{path}.{key}", eid)
-                return None
-            if spec.required and key not in obj:
-                cause = "missingObjectProperty" if spec.kind == "object" else "missingLiteralProperty"
-                if key == "name" or key == "enumValue" or key == "valueSchema":
-                    cause = "missingLiteralProperty"
-                if key in ("schema",) and cls == "MapKey":
-                    cause = "missingObjectProperty"
-                self.err(cause, f"{cls} needs {key!r}", file, path, eid)
-                return None
-        if not self.semantics(el, obj, file, path, ctx):
-            return None
-        return eid
+                return False
+        return True
 
     def value(
         self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
@@ -460,7 +491,7 @@ class _Parser(Checks):
                     self.err("refObjectNotAllowed", f"{key!r} must hold elements, not references", file, p, eid)
                     return False
                 if key != "target":  # a relationship's target is an id, not a definition to resolve
-                    self.st.refs.append(_Ref(eid, key, item, spec.classes, file, p, partition))
+                    self.st.refs.append(Ref(eid, key, item, spec.classes, file, p, partition))
                 ids.append(item)
             elif isinstance(item, dict):
                 if set(item) == {"@id"} and spec.ref:
@@ -468,7 +499,7 @@ class _Parser(Checks):
                     if not self.tolerated(v) or not isinstance(ref, str) or not is_dtmi(ref, v):
                         self.err("idReference", f"{key!r} references {ref!r}, not a DTMI", file, p, eid)
                         return False
-                    self.st.refs.append(_Ref(eid, key, ref, spec.classes, file, p, partition))
+                    self.st.refs.append(Ref(eid, key, ref, spec.classes, file, p, partition))
                     ids.append(ref)
                     continue
                 if key == "schemas" and "@id" not in item:
@@ -488,55 +519,16 @@ class _Parser(Checks):
         el.properties[key] = ids if spec.plural else ids[0]
         return True
 
-    def semantics(self, el: Element, obj: dict[str, Any], file: str, path: str, ctx: Ctx) -> bool:
-        """Checks across one element's properties (see :func:`element_problem`)."""
-        found = element_problem(el, obj, file, path, ctx, self.st.models)
-        if found is not None:
-            self.err(*found)
-            return False
-        return True
 
     # -- after every document ------------------------------------------------------------------
     def check_refs(self) -> None:
-        ms = self.st.models
-        for r in self.st.refs:
-            target = ms.elements.get(r.target)
-            if target is None:
-                continue
-            source = ms.elements.get(r.source)
-            if target.cls == "Interface" and source is not None and source.version < target.version:
-                self.err("disallowedVersionReference", f"DTDL v{source.version} {r.source} references DTDL "
-                         f"v{target.version} {r.target}", r.file, r.path, r.source)
-                continue
-            if target.cls not in r.classes:
-                if r.classes == ("Interface",):
-                    self.err("idReference", f"{r.prop!r} references {r.target}, a {target.cls}", r.file, r.path,
-                             r.source)
-                else:
-                    self.err("badType", f"{r.prop!r} references {r.target}, a {target.cls}", r.file, r.path,
-                             r.source)
-                continue
-            if (
-                target.parent is not None
-                and target.cls != "Interface"
-                and r.partition is not None
-                and self.st.partition_of.get(r.target) not in (None, r.partition)
-            ):
-                self.err("crossPartitionReference", f"{r.target} is defined inside another interface", r.file,
-                         r.path, r.source)
-        self.check_cycles()
-
-    def check_cycles(self) -> None:
+        for cause, message, ref in reference_problems(self.st):
+            self.err(cause, message, ref.file, ref.path, ref.source)
         ms = self.st.models
         found = structure_problem(ms, limits=not self.limitless) or excluded_problem(ms) or supplemental_problem(ms)
         if found is not None:
             cause, message, el = found
             self.err(cause, message, el.file, el.path, el.id)
-
-
-def _unresolved(st: _State) -> list[str]:
-    defined = st.models.elements
-    return sorted({r.target for r in st.refs if r.target not in defined})
 
 
 def parse_models(
@@ -567,9 +559,9 @@ def parse_models(
         else:
             p.document(d, f"input[{i}]")
     if p.errors:
-        raise DtdlError(p.errors)
+        raise DtdlError(p.errors + p.deferred)
     seen_requests: set[str] = set()
-    missing = _unresolved(p.st)
+    missing = unresolved(p.st)
     while missing and resolver is not None:
         ask = [m for m in missing if m not in seen_requests]
         if not ask:
@@ -579,8 +571,8 @@ def parse_models(
         for j, d in enumerate(resolver(ask)):
             p.document(d, f"resolved[{j}]")
         if p.errors:
-            raise DtdlError(p.errors)
-        missing = _unresolved(p.st)
+            raise DtdlError(p.errors + p.deferred)
+        missing = unresolved(p.st)
     if missing:
         by_target = {r.target: r for r in p.st.refs}
         raise DtdlError(
@@ -594,9 +586,10 @@ def parse_models(
                 )
                 for m in missing
             ]
+            + p.deferred
         )
     p.check_refs()
-    if p.errors:
-        raise DtdlError(p.errors)
+    if p.errors or p.deferred:
+        raise DtdlError(p.errors + p.deferred)
     p.st.models.roots = [e.id for e in p.st.models.elements.values() if e.parent is None]
     return p.st.models
