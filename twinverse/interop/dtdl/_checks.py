@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._extensions import extension_of
-from ._metamodel import Prop
-from ._model import ParsingError
+from ._metamodel import Prop, name_ok
+from ._model import Element, ParsingError
 from ._vocab import V2_SEMANTIC_TYPES, V2_UNITS, V3_SEMANTIC_TYPES, V3_UNITS
 
 __all__ = ["PREFIX", "Checks", "Ctx", "kind_of"]
@@ -48,6 +48,7 @@ class Ctx:
     version: int
     extensions: frozenset[str] = frozenset()
     undefined: bool = False  # an undefined extension is in scope: unknown terms are its own
+    foreign: frozenset[str] = frozenset()  # extension contexts of another DTDL version (terms: invalidCotypeVersion)
 
     @property
     def semantic_types(self) -> frozenset[str]:
@@ -68,7 +69,7 @@ class Ctx:
     @property
     def ext_names(self) -> frozenset[str]:
         """Names of the known extensions in scope (``mqtt``, ``annotation``, …)."""
-        return frozenset(n for n in (extension_of(e) for e in self.extensions) if n is not None)
+        return frozenset(n for n in (extension_of(e) for e in self.extensions - self.foreign) if n is not None)
 
     def knows_extensions(self) -> bool:
         return any(not e.startswith("dtmi:dtdl:extension:quantitativeTypes;") for e in self.extensions) or (
@@ -140,8 +141,12 @@ class Checks:
                     return None
                 version = 3 if v == 4 else v
                 continue
-            if ";" not in item:
-                self.err("invalidContextSpecifier", f"context specifier {item!r} has no version", file, p)
+            if not re.fullmatch(r"dtmi:[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*(?:;[0-9.]+)?", item):
+                self.err("invalidContextSpecifier", f"context specifier {item!r} is not a valid DTMI", file, p)
+                return None
+            if ";" not in item or (version == 2 and "." in item.partition(";")[2]):
+                self.err("invalidContextSpecifierForVersion", f"context specifier {item!r} needs a version "
+                         "(a major version only, in DTDL v2)", file, p)
                 return None
             if item.startswith("dtmi:dtdl:context"):
                 self.err("unrecognizedContextVersion", f"{item!r} is not a DTDL context", file, p)
@@ -153,7 +158,12 @@ class Checks:
                 return None
             version = outer.version
         known = _KNOWN_EXTENSIONS[version]
-        for e in sorted(exts):
+        every = _KNOWN_EXTENSIONS[2] | _KNOWN_EXTENSIONS[3]
+        foreign = {e for e in exts if e not in known and e in every}
+        for e in sorted(exts - foreign):
+            if e not in known and extension_of(e) is not None and not self.allow_undefined:
+                self.err("unresolvableContextVersion", f"extension context {e!r}: no such version", file, path)
+                return None
             if e not in known:
                 if not self.allow_undefined:
                     self.err("unresolvableContextSpecifier", f"extension context {e!r} is not known", file, path)
@@ -162,9 +172,74 @@ class Checks:
         if outer is not None:
             exts |= outer.extensions
             undefined = undefined or outer.undefined
-        return Ctx(version, frozenset(exts), undefined)
+            foreign |= outer.foreign
+        return Ctx(version, frozenset(exts), undefined, frozenset(foreign))
 
     # -- elements ----------------------------------------------------------------------------
+
+    def value(
+        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
+    ) -> bool:
+        eid, v = el.id, ctx.version
+        if val == [] and spec.required and spec.kind == "object":
+            self.err("objectCountBelowMin", f"{key!r} needs at least one value", file, path, eid)
+            return False
+        if val == [] and (v == 2 or spec.kind != "object" or not spec.plural):
+            return True  # an empty array is no value
+        if val is None:
+            self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
+            return False
+        if spec.kind == "string":
+            s = self.literal(val, key, file, path, eid, str, "string", v)
+            if s is None:
+                return False
+            if key == "name" and not name_ok(s, v):
+                self.err("stringInvalid" if len(s) <= (64 if v == 2 else 512) else "stringTooLong",
+                         f"name {s!r} is not a valid DTDL name", file, path, eid)
+                return False
+            if spec.max_len is not None and len(s) > spec.max_len:
+                self.err("stringTooLong", f"{key!r} is longer than {spec.max_len} characters", file, path, eid)
+                return False
+            el.properties[key] = s
+        elif spec.kind == "lang":
+            m = self.lang(val, key, spec, file, path, eid, v)
+            if m is None:
+                return False
+            el.properties[key] = m
+        elif spec.kind == "bool":
+            b = self.literal(val, key, file, path, eid, bool, "boolean", v)
+            if b is None:
+                return False
+            el.properties[key] = b
+        elif spec.kind == "int":
+            n = self.literal(val, key, file, path, eid, int, "integer", v)
+            if n is None:
+                return False
+            if spec.lo is not None and n < spec.lo:
+                self.err("valueBelowRange", f"{key!r} must be at least {spec.lo}", file, path, eid)
+                return False
+            if spec.hi is not None and n > spec.hi:
+                self.err("valueAboveRange", f"{key!r} must be at most {spec.hi}", file, path, eid)
+                return False
+            el.properties[key] = n
+        elif spec.kind == "literal":
+            val = self.literal(val, key, file, path, eid, object, "any", v)
+            if val is None:
+                return False
+            if key == "commandType" and val not in ("synchronous", "asynchronous"):
+                self.err("badDtmiOrTerm", f"commandType {val!r} is neither synchronous nor asynchronous", file,
+                         path, eid)
+                return False
+            el.properties[key] = val
+        else:
+            return self.objects(el, key, spec, val, file, path, ctx, partition)
+        return True
+
+    def objects(
+        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
+    ) -> bool:
+        """Parse an object property's values (elements or references): the parser's part."""
+        raise NotImplementedError
 
     def literal(
         self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str, version: int = 3

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ._checks import PREFIX, Checks, Ctx
-from ._extensions import EXTENSIONS, cotype_owner, property_owner
+from ._extensions import EXTENSIONS, cotype_owner, extension_of, property_owner
 from ._graph import excluded_problem, structure_problem
 from ._layers import merge_layer
 from ._metamodel import (
@@ -35,13 +35,12 @@ from ._metamodel import (
     Prop,
     dtdl_term,
     is_dtmi,
-    name_ok,
 )
 from ._model import DtdlError, Element, ModelSet, ParsingError
 from ._refs import Ref, State, reference_problems, unresolved
 from ._semantics import element_problem
 from ._supplemental import supplemental_problem
-from ._vocab import UNIT_ENUMS
+from ._vocab import UNIT_ENUMS, V2_SEMANTIC_TYPES
 
 __all__ = ["Resolver", "parse_models"]
 
@@ -166,7 +165,7 @@ class _Parser(Checks):
             if len(classes) == 1 and classes[0] in INFERABLE:
                 tlist = [classes[0]]
             else:
-                self.err("missingType", "@type is required here", file, path, eid)
+                self.err("badType", "@type is required here", file, path, parent or eid)
                 return None
         else:
             tlist = types if isinstance(types, list) else [types]
@@ -192,6 +191,16 @@ class _Parser(Checks):
             elif (owner := cotype_owner(t)) is not None and owner in ctx.ext_names:
                 cotypes.append(t)
                 ext_cotypes.append(t)
+            elif (owner := cotype_owner(t)) is not None and owner in {extension_of(e) for e in ctx.foreign}:
+                hosts = EXTENSIONS[owner].cotypes[t]
+                fits = bool(table.keys() & set(tlist) & set(hosts)) and owner != "historization"
+                self.err("invalidCotypeVersion" if fits else "invalidCotype",
+                         f"co-type {t!r} belongs to an extension of another DTDL version", file, f"{path}.@type", eid)
+                return None
+            elif ctx.foreign and v == 3 and t in V2_SEMANTIC_TYPES:
+                self.err("invalidCotypeVersion", f"co-type {t!r} is a DTDL v2 semantic type", file, f"{path}.@type",
+                         eid)
+                return None
             elif t in ALL_PROPS[v] and not ctx.undefined:
                 self.err("typeIrrelevantDtmiOrTerm", f"@type {t!r} is a property, not a class", file,
                          f"{path}.@type", eid)
@@ -379,6 +388,9 @@ class _Parser(Checks):
                 if undefined:
                     el.extra[key] = val
                     continue
+                if key in CLASSES[v] or key in ABSTRACT or key in OTHER_CLASSES or key in PRIMITIVES[v]:
+                    self.err("noTypeThatAllows", f"{key!r} is a DTDL term, not a property of {cls}", file, kp, eid)
+                    return False
                 if key in ALL_PROPS[v]:
                     self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
                     return False
@@ -389,64 +401,6 @@ class _Parser(Checks):
                 return False
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
                 return False
-        return True
-
-    def value(
-        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
-    ) -> bool:
-        eid, v = el.id, ctx.version
-        if val == [] and spec.required and spec.kind == "object":
-            self.err("objectCountBelowMin", f"{key!r} needs at least one value", file, path, eid)
-            return False
-        if val == [] and (v == 2 or spec.kind != "object" or not spec.plural):
-            return True  # an empty array is no value
-        if val is None:
-            self.err("propertyValueNull", f"{key!r} must not be null", file, path, eid)
-            return False
-        if spec.kind == "string":
-            s = self.literal(val, key, file, path, eid, str, "string", v)
-            if s is None:
-                return False
-            if key == "name" and not name_ok(s, v):
-                self.err("stringInvalid" if len(s) <= (64 if v == 2 else 512) else "stringTooLong",
-                         f"name {s!r} is not a valid DTDL name", file, path, eid)
-                return False
-            if spec.max_len is not None and len(s) > spec.max_len:
-                self.err("stringTooLong", f"{key!r} is longer than {spec.max_len} characters", file, path, eid)
-                return False
-            el.properties[key] = s
-        elif spec.kind == "lang":
-            m = self.lang(val, key, spec, file, path, eid, v)
-            if m is None:
-                return False
-            el.properties[key] = m
-        elif spec.kind == "bool":
-            b = self.literal(val, key, file, path, eid, bool, "boolean", v)
-            if b is None:
-                return False
-            el.properties[key] = b
-        elif spec.kind == "int":
-            n = self.literal(val, key, file, path, eid, int, "integer", v)
-            if n is None:
-                return False
-            if spec.lo is not None and n < spec.lo:
-                self.err("valueBelowRange", f"{key!r} must be at least {spec.lo}", file, path, eid)
-                return False
-            if spec.hi is not None and n > spec.hi:
-                self.err("valueAboveRange", f"{key!r} must be at most {spec.hi}", file, path, eid)
-                return False
-            el.properties[key] = n
-        elif spec.kind == "literal":
-            val = self.literal(val, key, file, path, eid, object, "any", v)
-            if val is None:
-                return False
-            if key == "commandType" and val not in ("synchronous", "asynchronous"):
-                self.err("badDtmiOrTerm", f"commandType {val!r} is neither synchronous nor asynchronous", file,
-                         path, eid)
-                return False
-            el.properties[key] = val
-        else:
-            return self.objects(el, key, spec, val, file, path, ctx, partition)
         return True
 
     def objects(
@@ -477,6 +431,9 @@ class _Parser(Checks):
                 if key in ("schema", "elementSchema") and ctx.units and item.endswith("Unit"):
                     ids.append(item)
                     continue
+                if item in CLASSES[v] or item in ABSTRACT or item in OTHER_CLASSES:
+                    self.err("badType", f"{key!r} names the class {item!r}, not an element", file, p, eid)
+                    return False
                 if not item.startswith("dtmi:"):
                     cause = "idRefBadDtmiOrTerm" if ":" in item else "badDtmiOrTerm"
                     if key == "extends":
@@ -575,6 +532,11 @@ def parse_models(
         missing = unresolved(p.st)
     if missing:
         by_target = {r.target: r for r in p.st.refs}
+        reserved = [m for m in missing if m.startswith(("dtmi:dtdl:", "dtmi:standard:", "dtmi:iotcentral:"))]
+        if reserved:
+            r = by_target[reserved[0]]
+            raise DtdlError([ParsingError(PREFIX + "undefinedReservedId", f"{r.prop!r} references {reserved[0]}, "
+                                          "a reserved id nothing defines", r.file, r.source, r.path)])
         raise DtdlError(
             [
                 ParsingError(
