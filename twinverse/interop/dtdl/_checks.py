@@ -245,6 +245,8 @@ class Checks:
         self, val: Any, key: str, file: str, path: str, eid: str, typ: type, word: str, version: int = 3
     ) -> Any:
         cap = {"string": "string", "boolean": "boolean", "integer": "integer", "any": "string"}[word]
+        if word == "any" and key in ("unit", "valueSchema", "schema", "commandType"):
+            cap = "object"  # these name elements (a unit, a schema), so DTDLParser words them as objects
         if isinstance(val, list):
             if len(val) != 1:
                 self.err(f"{cap}MultipleValues", f"{key!r} takes one {word}", file, path, eid)

@@ -15,6 +15,8 @@ from ._model import Element
 
 __all__ = ["merge_layer"]
 
+_CONTENTS = frozenset({"Telemetry", "Property", "Command", "Relationship", "Component"})
+
 
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
@@ -30,6 +32,8 @@ def _kind(value: Any) -> str:
 
 def merge_layer(into: Element, part: Element) -> tuple[str, str] | None:
     """Merge ``part`` into ``into`` (the same id); the cause and message of the first disagreement."""
+    if into.cls != part.cls and {into.cls, part.cls} <= _CONTENTS:
+        return ("multipleMaterialTypes", f"{into.id} is a {into.cls} in one layer and a {part.cls} in another")
     if into.cls != part.cls:
         return ("incompatibleType", f"{into.id} is a {into.cls} in one layer and a {part.cls} in another")
     into.cotypes = tuple(dict.fromkeys((*into.cotypes, *part.cotypes)))

@@ -88,7 +88,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
                 return ("nonUniquePropertyValue", f"enumValue {ev!r} is used twice", file, path, eid)
             seen_v.add(ev)
     if el.cls == "MapKey" and el.properties.get("schema") != "string":
-        return ("badDtmiOrTerm", "a MapKey's schema must be string", file, path, eid)
+        return ("badType", "a MapKey's schema must be string", file, path, eid)
     unit = el.properties.get("unit")
     lenient = v == 2 and any(c not in ctx.semantic_types and cotype_owner(c) is None for c in el.cotypes)
     if "unit" in obj:
@@ -107,7 +107,8 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     if len(semantic) > 1:
         return ("conflictingSupplementalTypes", f"several semantic types {semantic}", file, path, eid)
     if semantic and "unit" not in obj and not lenient:
-        return ("missingSupplementalObjectProperty", f"semantic type {semantic[0]} needs a 'unit'", file, path, eid)
+        cause = "missingObjectProperty" if el.layered else "missingSupplementalObjectProperty"
+        return (cause, f"semantic type {semantic[0]} needs a 'unit'", file, path, eid)
     found = _mqtt_problem(el, file, path, ms)
     if found is not None:
         return found

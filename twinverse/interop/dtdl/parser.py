@@ -183,8 +183,9 @@ class _Parser(Checks):
             elif t in UNIT_ENUMS:
                 material.append(t)  # a unit enum is a class of its own, not a co-type
             elif t in ABSTRACT or t in OTHER_CLASSES:
-                self.err("badType", f"@type {t!r} is not allowed for {prop or 'a top-level element'}", file,
-                         f"{path}.@type", parent or eid)
+                cause = "typeNotRootable" if top and t in OTHER_CLASSES else "badType"
+                where = prop or "a top-level element"
+                self.err(cause, f"@type {t!r} is not allowed for {where}", file, f"{path}.@type", parent or eid)
                 return None
             elif t in ctx.semantic_types:
                 cotypes.append(t)
@@ -234,8 +235,8 @@ class _Parser(Checks):
             self.err("multipleMaterialTypes", f"@type names several classes {material}", file, f"{path}.@type", eid)
             return None
         if not material:
-            self.err("badType" if cotypes else "missingType", "@type names no DTDL class", file,
-                     f"{path}.@type", parent or eid)
+            cause = "layerMissingMaterialType" if "Layer" in cotypes else "badType" if cotypes else "missingType"
+            self.err(cause, "@type names no DTDL class", file, f"{path}.@type", parent or eid)
             return None
         cls = material[0]
         if v != outer_version and (cls in ("Array", "Enum", "Map", "Object") or v > outer_version):
@@ -388,7 +389,8 @@ class _Parser(Checks):
                 if undefined:
                     el.extra[key] = val
                     continue
-                if key in CLASSES[v] or key in ABSTRACT or key in OTHER_CLASSES or key in PRIMITIVES[v]:
+                known_term = key in CLASSES[v] or key in ABSTRACT or key in OTHER_CLASSES or key in PRIMITIVES[v]
+                if known_term or (":" in key and not key.startswith("dtmi:")):
                     self.err("noTypeThatAllows", f"{key!r} is a DTDL term, not a property of {cls}", file, kp, eid)
                     return False
                 if key in ALL_PROPS[v]:
@@ -434,6 +436,9 @@ class _Parser(Checks):
                 if item in CLASSES[v] or item in ABSTRACT or item in OTHER_CLASSES:
                     self.err("badType", f"{key!r} names the class {item!r}, not an element", file, p, eid)
                     return False
+                if key == "target" and not is_dtmi(item, v):
+                    self.err("identifierNotDtmi", f"target {item!r} is not a DTMI", file, p, eid)
+                    return False
                 if not item.startswith("dtmi:"):
                     cause = "idRefBadDtmiOrTerm" if ":" in item else "badDtmiOrTerm"
                     if key == "extends":
@@ -459,6 +464,10 @@ class _Parser(Checks):
                     self.st.refs.append(Ref(eid, key, ref, spec.classes, file, p, partition))
                     ids.append(ref)
                     continue
+                if key == "contents" and "@id" not in item and "name" not in item:
+                    self.err("missingDtmiSegPropertyValue", "an element of 'contents' without @id needs a name",
+                             file, p, eid)
+                    return False
                 if key == "schemas" and "@id" not in item:
                     self.err("missingRequiredId", "an element of 'schemas' needs an @id", file, p, eid)
                     return False
