@@ -15,6 +15,7 @@ the JSON path.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -60,6 +61,8 @@ class _Parser(Checks):
         self.tolerate = tolerate  # phases ("parse", "resolve") whose DTDL v2 solecisms are tolerated
         self.phase = "parse"
         self.layer_depth = 0  # > 0 while parsing inside a layer
+        self.layers_present = False  # some document holds a layer: required properties are checked at the end
+        self.pending: list[tuple[Element, dict[str, Any], dict[str, Prop], str, str, Ctx]] = []
         self.deferred: list[ParsingError] = []  # reported after every other error (layer ids)
 
     def tolerated(self, version: int) -> bool:
@@ -235,7 +238,8 @@ class _Parser(Checks):
             self.err("multipleMaterialTypes", f"@type names several classes {material}", file, f"{path}.@type", eid)
             return None
         if not material:
-            cause = "layerMissingMaterialType" if "Layer" in cotypes else "badType" if cotypes else "missingType"
+            layered_part = "Layer" in cotypes and eid in self.st.models.elements
+            cause = "layerMissingMaterialType" if layered_part else "badType" if cotypes else "missingType"
             self.err(cause, "@type names no DTDL class", file, f"{path}.@type", parent or eid)
             return None
         cls = material[0]
@@ -300,6 +304,16 @@ class _Parser(Checks):
                 self.err(clash[0], clash[1], file, path, eid)
                 return None
             el = existing
+        if self.layers_present:  # a later layer may complete the element: check what is required at the end
+            self.pending.append((el, obj, props, file, path, ctx))
+            return eid
+        return self.complete(el, obj, props, file, path, ctx)
+
+    def complete(
+        self, el: Element, obj: dict[str, Any], props: dict[str, Prop], file: str, path: str, ctx: Ctx
+    ) -> str | None:
+        """Check what an element requires (properties, then its own rules) once it is whole."""
+        eid, cls = el.id, el.cls
         for key, spec in props.items():
             if spec.required and spec.kind != "object" and obj.get(key) == []:
                 self.err("stringCountBelowMin", f"{key!r} needs a value", file, f"{path}.{key}", eid)
@@ -339,7 +353,8 @@ class _Parser(Checks):
             if key.startswith("@") and v == 2 and key != "@graph":
                 continue  # DTDL v2 ignores other JSON-LD keywords
             if key.startswith("@"):
-                self.err("graphDisallowed" if key == "@graph" else "keywordDisallowed",
+                self.err("graphDisallowed" if key == "@graph" else "topLevelKeywordDisallowed" if el.parent is None
+                         else "keywordDisallowed",
                          f"JSON-LD keyword {key} is not allowed here", file, kp, eid)
                 return False
             spec = props.get(key)
@@ -362,7 +377,7 @@ class _Parser(Checks):
                         else:
                             self.err("propertyIrrelevantDtmiOrTerm", f"use {term!r}, not {key!r}", file, kp, eid)
                         return False
-                    if key.startswith("dtmi:dtdl:") and is_dtmi(key, v) is not False:
+                    if key.startswith("dtmi:dtdl:property:"):
                         self.err("propertyIrrelevantDtmiOrTerm", f"{key!r} is not a property of {cls}", file, kp,
                                  eid)
                         return False
@@ -399,7 +414,8 @@ class _Parser(Checks):
                 if ctx.undefined:
                     self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp, eid)
                     return False
-                self.err("propertyUndefinedTerm", f"{key!r} is not a property of {cls}", file, kp, eid)
+                self.err("noTypeThatAllows" if v == 2 else "propertyUndefinedTerm",
+                         f"{key!r} is not a property of {cls}", file, kp, eid)
                 return False
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
                 return False
@@ -519,11 +535,17 @@ def parse_models(
         tolerate=frozenset(tolerate_solecisms),
     )
     docs = list(documents)
+    p.layers_present = '"Layer"' in json.dumps(docs, default=str)
     for i, d in enumerate(docs):
         if isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
             p.document(d[1], d[0])
         else:
             p.document(d, f"input[{i}]")
+    for pending in p.pending:
+        if p.complete(*pending) is None:
+            break
+    p.pending.clear()
+    p.layers_present = False
     if p.errors:
         raise DtdlError(p.errors + p.deferred)
     seen_requests: set[str] = set()
