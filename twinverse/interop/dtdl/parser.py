@@ -414,7 +414,7 @@ class _Parser(Checks):
                 if ctx.undefined:
                     self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp, eid)
                     return False
-                self.err("noTypeThatAllows" if v == 2 else "propertyUndefinedTerm",
+                self.err("noTypeThatAllows" if v == 2 and cls in SEMANTIC_HOSTS[2] else "propertyUndefinedTerm",
                          f"{key!r} is not a property of {cls}", file, kp, eid)
                 return False
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
