@@ -91,10 +91,10 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
         return ("badType", "a MapKey's schema must be string", file, path, eid)
     unit = el.properties.get("unit")
     lenient = v == 2 and any(c not in ctx.semantic_types and cotype_owner(c) is None for c in el.cotypes)
-    if "unit" in obj:
+    if "unit" in obj or "unit" in el.properties:
         sem = [c for c in el.cotypes if c in ctx.semantic_types or cotype_owner(c) == "iotcentral"]
         if not sem and not lenient:
-            return ("propertyUndefinedTerm" if v == 3 else "noTypeThatAllows",
+            return ("propertyUndefinedTerm" if v == 3 and not el.layered else "noTypeThatAllows",
                      "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
         if not lenient and (not isinstance(unit, str) or unit not in ctx.units):
             return ("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
@@ -106,7 +106,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     semantic = [c for c in el.cotypes if c in ctx.semantic_types]
     if len(semantic) > 1:
         return ("conflictingSupplementalTypes", f"several semantic types {semantic}", file, path, eid)
-    if semantic and "unit" not in obj and not lenient:
+    if semantic and "unit" not in obj and "unit" not in el.properties and not lenient:
         cause = "missingObjectProperty" if el.layered else "missingSupplementalObjectProperty"
         return (cause, f"semantic type {semantic[0]} needs a 'unit'", file, path, eid)
     found = _mqtt_problem(el, file, path, ms)

@@ -61,6 +61,7 @@ class _Parser(Checks):
         self.tolerate = tolerate  # phases ("parse", "resolve") whose DTDL v2 solecisms are tolerated
         self.phase = "parse"
         self.layer_depth = 0  # > 0 while parsing inside a layer
+        self.layer_frags: list[str] = []  # fragments of the layers being parsed, innermost last
         self.layers_present = False  # some document holds a layer: required properties are checked at the end
         self.pending: list[tuple[Element, dict[str, Any], dict[str, Prop], str, str, Ctx]] = []
         self.deferred: list[ParsingError] = []  # reported after every other error (layer ids)
@@ -135,6 +136,10 @@ class _Parser(Checks):
             if parent is not None and (layer or "#" not in given) and layer != bool(self.layer_depth):
                 self.err("mismatchedLayers", f"{given} and the element holding it are not both layers", file,
                          path, parent)
+                return None
+            if layer and self.layer_frags and given.partition("#")[2] != self.layer_frags[-1]:
+                self.err("mismatchedLayers", f"{given} is a layer other than the one holding it", file, path,
+                         parent)
                 return None
             if layer:  # the layering extension is not supported: report the id last, check the rest
                 self.deferred.append(ParsingError(PREFIX + "invalidId", f"@id {given!r} has a fragment (layers "
@@ -291,10 +296,14 @@ class _Parser(Checks):
         if partition is not None:
             self.st.partition_of[eid] = partition
         self.layer_depth += int(layer)
+        if layer:
+            self.layer_frags.append(str(obj["@id"]).partition("#")[2])
         try:
             ok = self.properties(el, obj, props, cotypes, undefined, file, path, ctx, partition)
         finally:
             self.layer_depth -= int(layer)
+            if layer:
+                self.layer_frags.pop()
         if not ok:
             return None
         if merging:
