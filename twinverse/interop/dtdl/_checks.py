@@ -126,6 +126,9 @@ class Checks:
             if item.startswith("dtmi:dtdl:limits:"):
                 continue  # a limits context (DTDL v4 "limitless" profiles) changes no term
             m = re.fullmatch(r"dtmi:dtdl:context;(\d+)(?:#limitless)?", item)
+            if m and "#" in item and int(m.group(1)) < 4:
+                self.err("disallowedContextFragment", f"{item!r}: a context fragment needs DTDL v4", file, p)
+                return None
             if m and item.endswith("#limitless"):
                 self.limitless = True
             if m:
@@ -134,7 +137,8 @@ class Checks:
                     return None
                 v = int(m.group(1))
                 if v not in (2, 3, 4):
-                    self.err("unresolvableContextVersion", f"DTDL version {v} is not supported", file, p)
+                    cause = "unrecognizedContextVersion" if v < 2 else "unresolvableContextVersion"
+                    self.err(cause, f"DTDL version {v} is not supported", file, p)
                     return None
                 if self.max_version is not None and v > self.max_version:
                     self.err("disallowedContextVersion", f"DTDL version {v} is above the allowed maximum", file, p)
@@ -215,6 +219,9 @@ class Checks:
             n = self.literal(val, key, file, path, eid, int, "integer", v)
             if n is None:
                 return False
+            if spec.lo is not None and spec.lo == spec.hi and n != spec.lo:
+                self.err("valueNotExact", f"{key!r} must be {spec.lo}", file, path, eid)
+                return False
             if spec.lo is not None and n < spec.lo:
                 self.err("valueBelowRange", f"{key!r} must be at least {spec.lo}", file, path, eid)
                 return False
@@ -269,6 +276,9 @@ class Checks:
                     self.err("valueObjectLanguage", f"a value object of {key!r} cannot have @language", file, path,
                              eid)
                     return None
+                if "@value" not in val and not k.startswith("@"):
+                    self.err(f"{cap}ObjectNoValue", f"{key!r} has no @value", file, path, eid)
+                    return None
                 if k not in ("@value", "@type"):
                     cause = "valueObjectKeyword" if k.startswith("@") else "valueObjectInvalidProp"
                     self.err(cause, f"a value object of {key!r} cannot have {k!r}", file, path, eid)
@@ -317,7 +327,7 @@ class Checks:
         if isinstance(val, str):
             out["en"] = val
         elif isinstance(val, dict):
-            if "@value" in val and "@language" in val:
+            if "@value" in val and "@language" in val and all(k.startswith("@") for k in val):
                 self.err("langTagValueInLangMap", f"{key!r} is a language-tagged value, not a language map", file,
                          path, eid)
                 return None

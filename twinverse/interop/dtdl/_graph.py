@@ -17,7 +17,7 @@ def structure_problem(ms: ModelSet, *, limits: bool = True) -> tuple[str, str, E
                 return (cause, "extends forms a cycle: " + " → ".join(chain), el)
             depth = _extends_depth(ms, el.id, 0)
             if limits and depth > 10:
-                return ("excessiveDepthWide", "extends is nested more than 10 levels deep", el)
+                return ("excessiveDepthNarrow", "extends is nested more than 10 levels deep", el)
         if el.cls in ("Array", "Map", "Object"):
             chain = _schema_cycle(ms, el.id, [])
             if chain:

@@ -74,7 +74,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
     if el.cls == "Enum":
         vs = el.properties.get("valueSchema")
         if vs not in ("integer", "string"):
-            return ("badDtmiOrTerm" if isinstance(vs, str) else "refNotStringOrObject",
+            return ("incorrectPropertyValue" if isinstance(vs, str) else "refNotStringOrObject",
                      "valueSchema must be integer or string", file, path, eid)
         seen_v: set[Any] = set()
         for c in el.properties.get("enumValues", []):
@@ -82,7 +82,7 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
             ev = child.properties.get("enumValue")
             want = int if vs == "integer" else str
             if not isinstance(ev, want) or isinstance(ev, bool):
-                return ("incorrectPropertyValue" if vs == "string" else "integerTypeNotInteger",
+                return ("nonConformantDatatype",
                          f"enumValue {ev!r} does not match valueSchema {vs}", child.file, child.path, child.id)
             if ev in seen_v:
                 return ("nonUniquePropertyValue", f"enumValue {ev!r} is used twice", file, path, eid)

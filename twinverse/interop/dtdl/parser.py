@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ._checks import PREFIX, Checks, Ctx
+from ._checks import PREFIX, Ctx
 from ._extensions import EXTENSIONS, cotype_owner, extension_of, property_owner
 from ._graph import excluded_problem, structure_problem
 from ._layers import merge_layer
@@ -38,7 +38,8 @@ from ._metamodel import (
     is_dtmi,
 )
 from ._model import DtdlError, Element, ModelSet, ParsingError
-from ._refs import Ref, State, reference_problems, unresolved
+from ._objects import Objects
+from ._refs import State, reference_problems, unresolved
 from ._semantics import element_problem
 from ._supplemental import supplemental_problem
 from ._vocab import UNIT_ENUMS, V2_SEMANTIC_TYPES
@@ -52,7 +53,7 @@ _MAX_INTERFACE_ID_V2 = 128
 #: Called with the ids the documents reference but do not define; returns documents defining them.
 Resolver = Callable[[list[str]], Iterable[Any]]
 
-class _Parser(Checks):
+class _Parser(Objects):
     def __init__(
         self, *, allow_undefined_extensions: bool, max_version: int | None, tolerate: frozenset[str] = frozenset()
     ) -> None:
@@ -173,7 +174,7 @@ class _Parser(Checks):
             if len(classes) == 1 and classes[0] in INFERABLE:
                 tlist = [classes[0]]
             else:
-                self.err("badType", "@type is required here", file, path, parent or eid)
+                self.err("typeNotRootable" if top else "badType", "@type is required here", file, path, parent or eid)
                 return None
         else:
             tlist = types if isinstance(types, list) else [types]
@@ -190,6 +191,9 @@ class _Parser(Checks):
                 material.append(t)
             elif t in UNIT_ENUMS:
                 material.append(t)  # a unit enum is a class of its own, not a co-type
+            elif t in ("SemanticType", "QuantitativeType", "SemanticUnit", "Unit") and not top:
+                self.err("abstractSupplementalType", f"co-type {t!r} is abstract", file, f"{path}.@type", eid)
+                return None
             elif t in ABSTRACT or t in OTHER_CLASSES:
                 cause = "typeNotRootable" if top and t in OTHER_CLASSES else "badType"
                 where = prop or "a top-level element"
@@ -430,88 +434,6 @@ class _Parser(Checks):
                 return False
         return True
 
-    def objects(
-        self, el: Element, key: str, spec: Prop, val: Any, file: str, path: str, ctx: Ctx, partition: str | None
-    ) -> bool:
-        eid, v = el.id, ctx.version
-        items = val if isinstance(val, list) else [val]
-        if not spec.plural and isinstance(val, list) and len(val) != 1:
-            self.err("objectMultipleValues", f"{key!r} takes one value", file, path, eid)
-            return False
-        if spec.max_count is not None and len(items) > spec.max_count:
-            self.err("objectCountAboveMax", f"{key!r} has more than {spec.max_count} values", file, path, eid)
-            return False
-        if spec.min_count is not None and len(items) < spec.min_count:
-            self.err("objectCountBelowMin", f"{key!r} has fewer than {spec.min_count} values", file, path, eid)
-            return False
-        ids: list[str] = []
-        base, _, ver = eid.partition(";")
-        for i, item in enumerate(items):
-            p = f"{path}[{i}]" if isinstance(val, list) else path
-            if isinstance(item, str):
-                if key in ("schema", "elementSchema") and item in PRIMITIVES[v]:
-                    ids.append(f"dtmi:dtdl:instance:Schema:{item};{v}")
-                    continue
-                if key in ("schema", "elementSchema") and ctx.knows_extensions() and ":" not in item:
-                    ids.append(item)  # a schema term of an extension (iotcentral vector, unit enums)
-                    continue
-                if key in ("schema", "elementSchema") and ctx.units and item.endswith("Unit"):
-                    ids.append(item)
-                    continue
-                if item in CLASSES[v] or item in ABSTRACT or item in OTHER_CLASSES:
-                    self.err("badType", f"{key!r} names the class {item!r}, not an element", file, p, eid)
-                    return False
-                if key == "target" and not is_dtmi(item, v):
-                    self.err("identifierNotDtmi", f"target {item!r} is not a DTMI", file, p, eid)
-                    return False
-                if not item.startswith("dtmi:"):
-                    cause = "idRefBadDtmiOrTerm" if ":" in item else "badDtmiOrTerm"
-                    if key == "extends":
-                        cause = "idReference" if ":" in item else "badDtmiOrTerm"
-                    self.err(cause, f"{key!r} value {item!r} is neither a DTMI nor a DTDL term", file, p, eid)
-                    return False
-                if not is_dtmi(item, v):
-                    self.err("idRefBadDtmiOrTerm" if key != "extends" else "idReference",
-                             f"{key!r} value {item!r} is not a valid DTMI", file, p, eid)
-                    return False
-                if not spec.ref:
-                    self.err("refObjectNotAllowed", f"{key!r} must hold elements, not references", file, p, eid)
-                    return False
-                if key != "target":  # a relationship's target is an id, not a definition to resolve
-                    self.st.refs.append(Ref(eid, key, item, spec.classes, file, p, partition))
-                ids.append(item)
-            elif isinstance(item, dict):
-                if set(item) == {"@id"} and spec.ref:
-                    ref = item["@id"]
-                    if not self.tolerated(v) or not isinstance(ref, str) or not is_dtmi(ref, v):
-                        self.err("idReference", f"{key!r} references {ref!r}, not a DTMI", file, p, eid)
-                        return False
-                    self.st.refs.append(Ref(eid, key, ref, spec.classes, file, p, partition))
-                    ids.append(ref)
-                    continue
-                if key == "contents" and "@id" not in item and "name" not in item:
-                    self.err("missingDtmiSegPropertyValue", "an element of 'contents' without @id needs a name",
-                             file, p, eid)
-                    return False
-                if key == "schemas" and "@id" not in item:
-                    self.err("missingRequiredId", "an element of 'schemas' needs an @id", file, p, eid)
-                    return False
-                name = item.get("name")
-                tail = f":__{name}" if isinstance(name, str) and spec.plural else (f":__{i}" if spec.plural else "")
-                gen = f"{base}:_{key}{tail};{ver}" if ver else f"{base}:_{key}{tail}"
-                child = self.element(item, file, p, ctx, parent=eid, prop=key, classes=spec.classes,
-                                     generated_id=gen, partition=partition)
-                if child is None:
-                    return False
-                ids.append(child)
-            else:
-                self.err("refNotStringOrObject", f"{key!r} value must be a string or an object", file, p, eid)
-                return False
-        el.properties[key] = ids if spec.plural else ids[0]
-        return True
-
-
-    # -- after every document ------------------------------------------------------------------
     def check_refs(self) -> None:
         for cause, message, ref in reference_problems(self.st):
             self.err(cause, message, ref.file, ref.path, ref.source)
