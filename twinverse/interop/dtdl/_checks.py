@@ -132,6 +132,9 @@ class Checks:
             if m and item.endswith("#limitless"):
                 self.limitless = True
             if m:
+                if exts and outer is None and m.group(1) != "2":
+                    self.err("missingDtdlContext", "@context must start with the DTDL context", file, p)
+                    return None
                 if exts and (m.group(1) != "2" or version is not None):  # v2 lets an extension come first
                     self.err("dtdlContextFollowsAffiliate", "the DTDL context must come first in @context", file, p)
                     return None
@@ -148,7 +151,8 @@ class Checks:
             if not re.fullmatch(r"dtmi:[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*(?:;[0-9.]+)?", item):
                 self.err("invalidContextSpecifier", f"context specifier {item!r} is not a valid DTMI", file, p)
                 return None
-            if ";" not in item or (version == 2 and "." in item.partition(";")[2]):
+            in_v2 = (version or (outer.version if outer is not None else None)) == 2
+            if ";" not in item or (in_v2 and "." in item.partition(";")[2]):
                 self.err("invalidContextSpecifierForVersion", f"context specifier {item!r} needs a version "
                          "(a major version only, in DTDL v2)", file, p)
                 return None

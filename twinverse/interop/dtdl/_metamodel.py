@@ -122,7 +122,8 @@ NUMERIC: dict[int, frozenset[str]] = {
 }  # fmt: skip
 #: Abstract classes: valid as words of the language, never as an element's type.
 ABSTRACT = frozenset(
-    ("Content", "Schema", "ComplexSchema", "Entity", "NamedEntity", "PrimitiveSchema", "CommandPayload3", "SchemaField")
+    ("Content", "Schema", "ComplexSchema", "Entity", "NamedEntity", "PrimitiveSchema", "CommandPayload3", "SchemaField",
+     "NumericSchema", "TemporalSchema")
 )
 
 

@@ -97,12 +97,14 @@ def element_problem(el: Element, obj: dict[str, Any], file: str, path: str, ctx:
             return ("propertyUndefinedTerm" if v == 3 and not el.layered else "noTypeThatAllows",
                      "'unit' needs a semantic type in @type", file, f"{path}.unit", eid)
         if not lenient and (not isinstance(unit, str) or unit not in ctx.units):
-            return ("badDtmiOrTerm", f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
+            cause = "badDtmiOrTerm" if not isinstance(unit, str) else "badType" if v == 3 else "notRequiredType"
+            return (cause, f"{unit!r} is not a DTDL unit", file, f"{path}.unit", eid)
     sem = [c for c in el.cotypes if c in ctx.semantic_types]
     if sem and isinstance(unit, str) and unit in ctx.units:
         allowed = UNIT_ENUMS.get(SEMANTIC_UNIT_ENUM.get(sem[0], ""))
         if allowed is not None and unit not in allowed:
-            return ("notRequiredType", f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
+            cause = "badType" if v == 3 else "notRequiredType"
+            return (cause, f"unit {unit!r} is not a unit of {sem[0]}", file, f"{path}.unit", eid)
     semantic = [c for c in el.cotypes if c in ctx.semantic_types]
     if len(semantic) > 1:
         return ("conflictingSupplementalTypes", f"several semantic types {semantic}", file, path, eid)

@@ -125,7 +125,7 @@ class _Parser(Objects):
         given = obj.get("@id")
         eid: str
         if given is not None:
-            if not isinstance(given, str):
+            if not isinstance(given, str) or not given:
                 self.err("idNotString", "@id must be a string", file, f"{path}.@id")
                 return None
             if not is_dtmi(given, v):
@@ -189,6 +189,9 @@ class _Parser(Objects):
                 return None
             if t in table:
                 material.append(t)
+            elif t in UNIT_ENUMS and v == 3 and not ctx.quantitative:
+                self.err("typeIrrelevantDtmiOrTerm", f"@type {t!r} is not a class here", file, f"{path}.@type", eid)
+                return None
             elif t in UNIT_ENUMS:
                 material.append(t)  # a unit enum is a class of its own, not a co-type
             elif t in ("SemanticType", "QuantitativeType", "SemanticUnit", "Unit") and not top:
@@ -238,7 +241,9 @@ class _Parser(Objects):
                 cotypes.append(t)  # DTDL v2 (and an undefined extension) accepts undefined co-types
                 undefined.append(t)
             else:
-                self.err("typeUndefinedTerm", f"@type {t!r} is not a DTDL term", file, f"{path}.@type", eid)
+                other = any(t in CLASSES[w] for w in (2, 3))
+                self.err("typeNotRootable" if top and other else "typeUndefinedTerm", f"@type {t!r} is not a DTDL term",
+                         file, f"{path}.@type", eid)
                 return None
         if len(material) == 1 and material[0] not in table:
             self.err("badType", f"{material[0]} is not allowed here", file, f"{path}.@type", parent or eid)
@@ -427,7 +432,7 @@ class _Parser(Objects):
                 if ctx.undefined:
                     self.err("noTypeThatAllows", f"no type of this {cls} allows property {key!r}", file, kp, eid)
                     return False
-                self.err("noTypeThatAllows" if v == 2 and cls in SEMANTIC_HOSTS[2] else "propertyUndefinedTerm",
+                self.err("noTypeThatAllows" if cls == "Telemetry" else "propertyUndefinedTerm",
                          f"{key!r} is not a property of {cls}", file, kp, eid)
                 return False
             if not self.value(el, key, spec, val, file, kp, ctx, partition):
