@@ -19,7 +19,7 @@ from twinverse.interop.dtdl.conformance import FolderScore, run_case, run_cases,
 FLOORS = {
     "doc-examples": (132, 132, 6, 6),
     "dtmis": (34, 34, 0, 0),
-    "generated": (1348, 1348, 1005, 926),
+    "generated": (1348, 1348, 1005, 952),
     "solecisms": (44, 44, 36, 35),
 }
 

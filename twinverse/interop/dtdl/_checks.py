@@ -291,6 +291,9 @@ class Checks:
                 self.err("literalTypeNotSingular", f"the value object of {key!r} has several @type values", file,
                          path, eid)
                 return None
+            if "@value" not in val and cap == "object":
+                self.err("refObjectNotAllowed", f"{key!r} must name an element, not hold one", file, path, eid)
+                return None
             if "@value" not in val:
                 self.err(f"{cap}ObjectNoValue", f"{key!r} has no @value", file, path, eid)
                 return None

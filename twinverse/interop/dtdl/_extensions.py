@@ -25,7 +25,7 @@ _CONTENT = ("Property", "Telemetry")
 EXTENSIONS: dict[str, Extension] = {
     "historization": Extension({"Historized": _CONTENT}, {}),
     "annotation": Extension({"ValueAnnotation": _CONTENT}, {"annotates": "ValueAnnotation"}),
-    "overriding": Extension({"Override": ("Property",)}, {"overrides": "Override"}),
+    "overriding": Extension({"Override": _CONTENT}, {"overrides": "Override"}),
     "mqtt": Extension(
         {
             "Mqtt": ("Interface",),

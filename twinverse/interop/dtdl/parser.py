@@ -272,6 +272,12 @@ class _Parser(Objects):
             self.err("idTooLongForType", f"an Interface @id is limited to {_MAX_INTERFACE_ID_V2} characters",
                      file, f"{path}.@id", eid)
             return None
+        if "Override" in ext_cotypes and "ValueAnnotation" not in cotypes:
+            self.err("missingCocotype", "co-type Override needs co-type ValueAnnotation", file, f"{path}.@type", eid)
+            return None
+        if "Override" in ext_cotypes and cls == "Telemetry":  # DTDLParser names this after the override's rules
+            self.deferred.append(ParsingError(PREFIX + "invalidCotype", "co-type Override is for Properties", file,
+                                              eid, f"{path}.@type"))
         for ct in cotypes:
             owner = cotype_owner(ct) if ct in ext_cotypes else None
             bad_semantic = ct in ctx.semantic_types and cls not in SEMANTIC_HOSTS[v]
