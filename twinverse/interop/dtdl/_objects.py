@@ -16,7 +16,6 @@ class Objects(Checks):
     """Parses the values of object properties; the parser supplies :meth:`element`."""
 
     st: State
-    layers_present: bool
 
     def tolerated(self, version: int) -> bool:
         """Whether a DTDL v2 solecism passes here (the parser's quirk options)."""
@@ -105,9 +104,6 @@ class Objects(Checks):
                     self.st.refs.append(Ref(eid, key, ref, spec.classes, file, p, partition))
                     ids.append(ref)
                     continue
-                if key == "contents" and "@id" in item and "name" not in item and not self.layers_present:
-                    self.err("missingDictKeyPropertyValue", "an element of 'contents' needs a name", file, p, eid)
-                    return False
                 if key == "contents" and "@id" not in item and "name" not in item:
                     self.err("missingDtmiSegPropertyValue", "an element of 'contents' without @id needs a name",
                              file, p, eid)
