@@ -82,7 +82,7 @@ def test_a_cycle_in_extends_is_a_located_error() -> None:
     with pytest.raises(DtdlError) as info:
         parse_models(docs)
     err = info.value.errors[0]
-    assert err.cause == "recursiveStructureWide"
+    assert err.cause == "recursiveStructureNarrow"
     assert (err.file, err.element) == ("a.json", "dtmi:ex:A;1")
     assert str(err).startswith("a.json: $: dtmi:ex:A;1: extends forms a cycle: dtmi:ex:A;1 → dtmi:ex:B;1 → dtmi:ex:A;1")
 

@@ -13,8 +13,7 @@ def structure_problem(ms: ModelSet, *, limits: bool = True) -> tuple[str, str, E
         if el.cls == "Interface":
             chain = _extends_cycle(ms, el.id)
             if chain:
-                cause = "recursiveStructureWide" if len(chain) > 2 else "recursiveStructureNarrow"
-                return (cause, "extends forms a cycle: " + " → ".join(chain), el)
+                return ("recursiveStructureNarrow", "extends forms a cycle: " + " → ".join(chain), el)
             depth = _extends_depth(ms, el.id, 0)
             if limits and depth > 10:
                 return ("excessiveDepthNarrow", "extends is nested more than 10 levels deep", el)
