@@ -152,3 +152,37 @@ def test_cli_format_option(bottling_path: Path, tmp_path: Path) -> None:
     assert (tmp_path / "s.usda").read_text().startswith("#usda 1.0")
     r = CliRunner().invoke(app, ["export-scene", "-p", str(bottling_path), "-o", str(tmp_path / "s.x"), "-f", "obj"])
     assert r.exit_code != 0
+
+
+def test_history_from_the_store_becomes_time_samples(plant: Plant, tmp_path: Path, bottling_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from twinverse.config import load_settings
+    from twinverse.core.batch import make_batch
+    from twinverse.platform import Platform
+    from twinverse.scene import history_window
+
+    t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    store = str(tmp_path / "h.duckdb")
+    p = Platform(load_settings(store=store, data_dir=tmp_path), plant=plant)
+    try:
+        state = plant.signals.sid("bottling/line1/filler", "state")
+        states = plant.state_names("bottling/line1/filler")
+        assert states is not None
+        rows = [(0, states.index("running")), (90, states.index("down")), (150, states.index("running"))]
+        batch = make_batch(
+            np.array([int((t0 + timedelta(seconds=s)).timestamp() * 1e6) for s, _ in rows], dtype=np.int64),
+            [state] * len(rows),
+            [float(v) for _, v in rows],
+        )
+        assert p.engine.ingest(batch, source="test").accepted == 3
+        history = history_window(plant, p.store, t0, t0 + timedelta(minutes=3), step=timedelta(minutes=1))
+    finally:
+        p.stop()
+    times, values = history[state]
+    assert times.tolist() == [0.0, 60.0, 120.0]  # one bucket per minute, the last value in each
+    assert [states[int(v)] for v in values] == ["running", "down", "running"]
+    stage = usd_stage(build_scene(plant), plant, history=history)
+    colour = UsdGeom.Mesh(_prims(stage)["bottling/line1/filler"].GetChild("geom")).GetDisplayColorAttr()
+    assert colour.GetTimeSamples() == [0.0, 60.0, 120.0]
+    assert colour.Get(60.0)[0][0] > 0.5  # down is red
