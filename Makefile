@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench bench-tools install web browser peers clean help
+.PHONY: demo test lint bench bench-tools install web browser peers oracle clean help
 
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
@@ -54,7 +54,17 @@ $(PEERS)/.installed: Makefile
 
 peers: $(PEERS)/.installed
 
-test: $(STAMP) web browser peers
+# The DTDL oracle: DTDLParser compiled to WebAssembly (npm @digicatapult/dtdl-parser, run by node),
+# used by tests/interop/test_dtdl_oracle.py; pinned by tests/oracle/package-lock.json.
+ORACLE := tests/oracle/node_modules/.installed
+$(ORACLE): tests/oracle/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error) && touch $@; \
+	else echo "note: npm is missing, so the DTDL oracle tests will be skipped"; fi
+
+oracle: $(ORACLE)
+
+test: $(STAMP) web browser peers oracle
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) web
@@ -77,4 +87,4 @@ bench: $(STAMP) web bench-tools
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules twinverse/api/static/viewer
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules tests/oracle/node_modules twinverse/api/static/viewer

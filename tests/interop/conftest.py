@@ -1,14 +1,21 @@
-"""Helpers for the AAS tests: the official checker on bytes, normalised environments, random plants."""
+"""Helpers for the interop tests.
+
+AAS: the official checker on bytes, normalised environments, random plants. DTDL: the
+reference data (read where it is, in ../shared/data/dtdl) and the parsed RealEstateCore ontology.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from twinverse.interop.aas import AasFormat, dumps_environment
+from twinverse.interop.dtdl import ModelSet, parse_models, read_dtdl_files
 
 
 def checked(data: bytes, fmt: AasFormat) -> Any:
@@ -62,3 +69,18 @@ def random_plant_yaml(seed: int) -> str:
         lines.append(f"    flow: [{', '.join(f'k{i}' for i in range(1, n + 1))}]")
         lines.append(f"    children: [{{id: k, type: m{t}, count: {n}, properties: {{serial_number: SN-{seed}}}}}]")
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def dtdl_cases(shared_data: Path) -> Path:
+    return shared_data / "dtdl" / "dtdlparser-cases"
+
+
+@pytest.fixture(scope="session")
+def rec_docs(shared_data: Path) -> list[tuple[str, Any]]:
+    return read_dtdl_files([shared_data / "dtdl" / "realestatecore"])
+
+
+@pytest.fixture(scope="session")
+def rec(rec_docs: list[tuple[str, Any]]) -> ModelSet:
+    return parse_models(rec_docs)

@@ -39,4 +39,4 @@ def test_export_glb_and_gltf(cli: typer.Typer, bottling_path: Path, tmp_path: Pa
 def test_export_refuses_other_suffixes(cli: typer.Typer, bottling_path: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["export-scene", "--plant", str(bottling_path), "--out", str(tmp_path / "x.obj")])
     assert isinstance(r.exception, InputError)
-    assert "use a .glb or .gltf file name" in str(r.exception)
+    assert "unknown scene format 'obj'; use one of glb, gltf, usd, usda, usdz" in str(r.exception)

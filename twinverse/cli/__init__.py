@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import core, history, interop, output, query, scene, sim, trust
+from . import core, dtdl, history, interop, output, query, scene, sim, trust
 
 __all__ = ["app", "main"]
 
@@ -55,6 +55,7 @@ app.add_typer(history.app, name="history")
 scene.register(app)
 interop.register(app)
 query.register(app)
+dtdl.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
