@@ -10,7 +10,9 @@ Entry-point groups:
 ``twinverse.sources``
     A factory ``f(plant, settings) -> source``; the source has ``start(engine)``,
     ``stop()`` and ``describe()`` (:class:`twinverse.ingest.Source`). Sources named in the
-    ``sources`` setting start with the platform.
+    ``sources`` setting start with the platform. A field connector (``modbus``, ``opcua``)
+    is a :class:`twinverse.ingest.spec.FieldKind` as well: it parses its entries of the
+    plant's ``sources:`` section and builds one source per entry.
 ``twinverse.stores``
     A factory ``f(url, data_dir) -> store`` (:class:`twinverse.store.Store` or the small
     protocols it needs), chosen by the URL scheme of the ``store`` setting: ``duckdb``,

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import core, history, output, scene, sim, trust
+from . import core, history, output, scene, sim, sources, trust
 
 __all__ = ["app", "main"]
 
@@ -53,6 +53,7 @@ app.add_typer(trust.identity_app, name="identity")
 app.command("verify")(trust.verify)
 app.add_typer(history.app, name="history")
 scene.register(app)
+sources.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -90,6 +90,9 @@ class _PlantDoc(_Doc):
     types: dict[str, Any] = Field(default_factory=dict)
     twins: list[Any] = Field(default_factory=list)
     simulation: dict[str, Any] | None = None
+    # Field connectors (docs/sources.md): a mapping, or the name of a file holding one; the
+    # ingest layer validates it (twinverse.ingest.spec), with the same located errors.
+    sources: Any = None
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -215,6 +218,7 @@ class _Resolver:
             description=self.pdoc.description,
         )
         plant.simulation_doc = self.pdoc.simulation
+        plant.sources_doc = self.pdoc.sources
         plant.located_doc = self.doc
         return plant
 
