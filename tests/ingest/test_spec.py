@@ -37,6 +37,15 @@ def test_unknown_kinds_and_shapes_are_located() -> None:
         "plant.yaml:5: sources.a.kind: kind must name a field connector (")
 
 
+def test_common_fields_are_checked_with_their_line() -> None:
+    got = problems("sources:\n  a:\n    kind: modbus\n    url: modbus://h\n    reconnect: [5, 1]\n"
+                   "    buffer: 0\n    colour: red\n    maps: []\n")
+    text = "\n".join(got)
+    assert "plant.yaml:8: sources.a.reconnect: reconnect must be [first, longest] seconds" in text
+    assert "plant.yaml:9: sources.a.buffer: buffer must be within 1..100000000, got 0" in text
+    assert "plant.yaml:10: sources.a.colour: unknown field 'colour'" in text
+
+
 def test_a_sources_file_is_read_relative_to_the_plant(tmp_path: Path) -> None:
     (tmp_path / "plant.yaml").write_text(HEAD + "sources: missing.yaml\n")
     with pytest.raises(ModelLoadError, match=r"plant.yaml:4: sources: sources file .*missing.yaml' does not exist"):
