@@ -92,7 +92,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=10)
     ap.add_argument("--maps", type=int, default=4, help="register maps per device")
-    ap.add_argument("--seconds", type=float, default=8.0, help="measuring time of each client")
+    ap.add_argument("--seconds", type=float, default=5.0, help="measuring time of each client")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -52,6 +52,7 @@ STORES = "twinverse.stores"
 DEFAULT_SOURCES: dict[str, str] = {
     "modbus": "twinverse.ingest.modbus:MODBUS",
     "mqtt": "twinverse.ingest.mqtt:mqtt_source",
+    "opcua": "twinverse.ingest.opcua:OPCUA",
     "synthetic": "twinverse.ingest.synthetic:synthetic_source",
 }
 #: Built-in stores by URL scheme.

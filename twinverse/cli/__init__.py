@@ -54,6 +54,7 @@ app.command("verify")(trust.verify)
 app.add_typer(history.app, name="history")
 scene.register(app)
 sources.register(app)
+app.add_typer(sources.opcua_app, name="opcua")
 
 
 def main(argv: list[str] | None = None) -> None:

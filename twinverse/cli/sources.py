@@ -13,7 +13,7 @@ from ..ingest.spec import SourceSpec, load_source_specs
 from ..model import load_plant
 from .output import console
 
-__all__ = ["register"]
+__all__ = ["opcua_app", "register"]
 
 #: Health fields shown as columns, in order (the rest are listed after them).
 _COLUMNS = ("connected", "signals", "bad_signals", "last_data", "reconnects", "errors", "backlog", "points")
@@ -67,3 +67,28 @@ def register(app: typer.Typer) -> None:
             console.print(f"{settings.plant}: no field connectors (no 'sources:' section)", markup=False)
         for spec in specs:
             console.print(_describe(spec), markup=False)
+
+
+#: ``twinverse opcua …``
+opcua_app = typer.Typer(help="OPC UA helpers: browse a server's address space into a sources: section.",
+                        no_args_is_help=True)  # fmt: skip
+
+
+@opcua_app.command("browse")
+def opcua_browse(
+    url: str = typer.Argument(..., help="Server endpoint, opc.tcp://host:port[/path]."),
+    depth: int = typer.Option(5, "--depth", min=1, help="Object levels below Objects to walk."),
+    name: str = typer.Option("opcua", help="Name of the source in the printed section."),
+    timeout: float = typer.Option(5.0, help="Seconds per request."),
+) -> None:
+    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId."""
+    from ..errors import ConnectorError
+    from ..ingest.opcua import browse, candidate_yaml
+
+    try:
+        entries = browse(url, depth, timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # asyncua's own errors (bad endpoint, refused session): one line, not a traceback
+        raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
+    typer.echo(candidate_yaml(url, entries, name), nl=False)
