@@ -94,3 +94,18 @@ def test_field_source_marks_bad_and_recovers(tmp_path: Path) -> None:
         source.stop()
         engine.close()
         engine.store.close()
+
+
+def test_the_examples_of_docs_sources_md_validate(tmp_path: Path) -> None:
+    """Every ``sources:`` example of docs/sources.md is valid against the page's plant."""
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "sources.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    plant, examples = blocks[0], [b for b in blocks[1:] if b.startswith("sources:")]
+    assert len(examples) == 2
+    for example in examples:
+        (tmp_path / "field.yaml").write_text(example)
+        (tmp_path / "plant.yaml").write_text(plant)
+        specs = load_source_specs(load_plant(tmp_path / "plant.yaml"))
+        assert [s.common.kind for s in specs] in (["modbus"], ["opcua"])
