@@ -107,7 +107,7 @@ class OpcuaSource(FieldSource):
 
         backoff = self.backoff()
         while not self.stopping:
-            client = Client(self.config.url, timeout=self.config.timeout)
+            client = Client(self.config.url, timeout=self.config.timeout, watchdog_intervall=self.config.watchdog)
             if self.config.username:
                 client.set_user(self.config.username)
                 client.set_password(self.config.password or "")
