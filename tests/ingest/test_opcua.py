@@ -17,6 +17,7 @@ from twinverse.ingest.opcua import OpcuaSource, browse, candidate_yaml
 from twinverse.ingest.spec import build_field_sources, load_source_specs
 from twinverse.live.engine import Engine
 from twinverse.model import Plant, loads_plant
+from twinverse.store import HistoryQuery
 from twinverse.store.duckdb import DuckDBStore
 
 TYPES = """types:
@@ -233,3 +234,29 @@ def test_cli_browse(server: OpcuaServer, capsys: pytest.CaptureFixture[str]) -> 
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot browse opc.tcp://127.0.0.1:") and "Traceback" not in err
+
+
+def test_items_split_across_subscriptions_and_deadband(server: OpcuaServer, engine: Callable[[Plant], Engine]) -> None:
+    mapping = BY_NODE.replace('{twin: line1/Filler, signal: speed, node: "ns=2;s=Filler.Speed"}',
+                              '{twin: line1/Filler, signal: speed, node: "ns=2;s=Filler.Speed", deadband: 5}')
+    plant = loads_plant(plant_yaml(server.url, "    max_items: 2\n" + mapping))
+    e = engine(plant)
+    source = run(plant, e)
+    sid = plant.signals.sid("p/line1/Filler", "speed")
+    try:
+        wait_until(lambda: source.health()["monitored"] == 6 and not np.isnan(e.value[sid]), "the subscriptions")
+        assert source.health()["subscriptions"] == 3
+        server.write("Filler.Speed", 100.0, ua.VariantType.Double)
+        wait_until(lambda: e.value[sid] == 100.0, "a change beyond the deadband")
+        server.write("Filler.Speed", 102.0, ua.VariantType.Double)  # within 5 of 100: the server drops it
+        server.write("Filler.Count", 7, ua.VariantType.UInt32)  # a later change on another item arrives
+        count = plant.signals.sid("p/line1/Filler", "count")
+        wait_until(lambda: e.value[count] == 7, "the other item's change")
+        server.write("Filler.Speed", 120.0, ua.VariantType.Double)
+        wait_until(lambda: e.value[sid] == 120.0, "the next change beyond the deadband")
+        history = e.store.history(HistoryQuery((sid,)))
+        assert 102.0 not in history.column("value").to_pylist()
+    finally:
+        server.write("Filler.Speed", 612.5, ua.VariantType.Double)
+        server.write("Filler.Count", 123456, ua.VariantType.UInt32)
+        source.stop()
