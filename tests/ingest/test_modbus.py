@@ -386,3 +386,43 @@ def test_cli_validate_and_sources_report_mapping_errors(tmp_path: Path, capsys: 
         assert run(*argv) == 1
         err = capsys.readouterr().err
         assert f"{bad}:" in err and ".type: type must be one of" in err and "Traceback" not in err
+
+
+def test_cli_sources_server_unreachable_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import free_port
+    from twinverse.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["sources", "--server", f"http://127.0.0.1:{free_port()}"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach http://127.0.0.1:") and "Traceback" not in err
+
+
+def test_served_plant_reports_its_modbus_source(server: ModbusServer, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The newcomer's path: a plant file with sources:, `twinverse serve`, `twinverse sources --server`."""
+    from tests.server import Server
+    from twinverse.cli import main
+
+    (tmp_path / "plant.yaml").write_text(plant_yaml(server.port))
+    served = Server(["serve", "--plant", str(tmp_path / "plant.yaml"), "--data-dir", str(tmp_path / "d"),
+                     "--auth", "open"], tmp_path)
+    served.start()
+
+    def sources() -> str:
+        try:
+            main(["sources", "--server", served.url])
+        except SystemExit as exc:
+            assert not exc.code
+        return capsys.readouterr().out
+
+    try:
+        wait_until(lambda: "bad_signals=0" in sources() and served.get("/readyz")["status"] == "ok", "a healthy source")
+        out = sources()
+        assert out.startswith("up modbus:plc  signals=21  bad_signals=0  last_data=")
+        server.stop()
+        wait_until(lambda: sources().startswith("down modbus:plc  signals=21  bad_signals=21"), "a down source")
+        assert "last error: " in sources()
+    finally:
+        served.stop()
