@@ -121,6 +121,8 @@ class ModbusSource(FieldSource):
 
     def _poll(self, client: Any, due: list[float]) -> None:
         while not self.stopping:
+            if len(due) != len(self.groups):  # the plan was replaced (tests, tools): start its clock afresh
+                due[:] = [0.0] * len(self.groups)
             now = time.monotonic()
             for i, group in enumerate(self.groups):
                 if due[i] <= now:
