@@ -105,9 +105,7 @@ class ModbusSource(FieldSource):
                     self._disconnected_now(f"cannot connect to {self.url}")
                     self.wait(backoff.delay())
                     continue
-                self._connected_now()
-                backoff.reset()
-                self._poll(client, due)
+                self._poll(client, due, backoff)
             except _Lost as exc:
                 self._disconnected_now(str(exc))
                 self.wait(backoff.delay())
@@ -119,7 +117,9 @@ class ModbusSource(FieldSource):
                 client.close()
         self.connected = False
 
-    def _poll(self, client: Any, due: list[float]) -> None:
+    def _poll(self, client: Any, due: list[float], backoff: Any) -> None:
+        """Poll until stopped; the source counts as connected from the first answer (a TCP
+        connection that nothing answers on is not a device)."""
         while not self.stopping:
             if len(due) != len(self.groups):  # the plan was replaced (tests, tools): start its clock afresh
                 due[:] = [0.0] * len(self.groups)
@@ -127,6 +127,9 @@ class ModbusSource(FieldSource):
             for i, group in enumerate(self.groups):
                 if due[i] <= now:
                     self._read_group(client, group)
+                    if not self.connected:
+                        self._connected_now()
+                        backoff.reset()
                     due[i] = due[i] + group.interval if due[i] + group.interval > now else now + group.interval
             if self.wait(max(0.0, min(due) - time.monotonic())):
                 return
