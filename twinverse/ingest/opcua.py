@@ -156,14 +156,19 @@ class OpcuaSource(FieldSource):
         """Until stopped or the session breaks: probe the server's state every ``watchdog`` s."""
         probe = client.get_node("i=2259")  # Server/ServerStatus/State
         assert self._lost is not None
+        loop = asyncio.get_running_loop()
+        next_probe = loop.time() + self.config.watchdog
         while not self.stopping:
+            # Short waits, so that stop() is quick whatever the probe interval.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), self.config.watchdog)
+                await asyncio.wait_for(self._lost.wait(), min(0.1, self.config.watchdog))
             if self._lost.is_set():
                 raise ConnectionError("asyncua reported the connection lost")
             if self.stopping:
                 return
-            await asyncio.wait_for(probe.read_value(), self.config.timeout)
+            if loop.time() >= next_probe:
+                await asyncio.wait_for(probe.read_value(), self.config.timeout)
+                next_probe = loop.time() + self.config.watchdog
 
     async def _resolve(self, client: Any) -> list[_Item]:
         """Nodes for every mapping: NodeIds directly, browse paths and patterns by asking the server."""
