@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
 
 from ..conftest import free_port, wait_port
 
@@ -30,6 +31,19 @@ MACHINES: dict[str, dict[str, tuple[ua.VariantType, Any]]] = {
 }
 
 
+class _Users:
+    """Username and password identities (no anonymous access)."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> User | None:
+        if username is not None and self.users.get(username) == password:
+            return User(role=UserRole.User)
+        return None
+
+
 @dataclass
 class OpcuaServer:
     """Start, stop and restart (same port, same NodeIds); write values and StatusCodes."""
@@ -40,14 +54,17 @@ class OpcuaServer:
     _thread: threading.Thread | None = None
     _stop: asyncio.Event | None = None
     ns: int = 2
+    users: dict[str, str] | None = None  # username → password; None: anonymous access
 
     @property
     def url(self) -> str:
         return f"opc.tcp://127.0.0.1:{self.port}"
 
     async def _build(self) -> Server:
-        server = Server()
+        server = Server(user_manager=_Users(self.users) if self.users is not None else None)
         await server.init()
+        if self.users is not None:
+            server.set_security_IDs(["Username"])
         server.set_endpoint(f"opc.tcp://127.0.0.1:{self.port}")
         server.set_server_name("twinverse test server")
         self.ns = await server.register_namespace(NS_URI)

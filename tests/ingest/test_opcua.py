@@ -260,3 +260,26 @@ def test_items_split_across_subscriptions_and_deadband(server: OpcuaServer, engi
         server.write("Filler.Speed", 612.5, ua.VariantType.Double)
         server.write("Filler.Count", 123456, ua.VariantType.UInt32)
         source.stop()
+
+
+def test_username_and_password_identity(engine: Callable[[Plant], Engine]) -> None:
+    server = OpcuaServer(users={"operator": "s3cret"}).start()
+    try:
+        good = plant_yaml(server.url, "    username: operator\n    password: s3cret\n" + BY_NODE)
+        plant = loads_plant(good)
+        e = engine(plant)
+        source = run(plant, e)
+        try:
+            wait_until(lambda: live(e, "p/motor") == {"current": 4.25}, "values with the right password")
+        finally:
+            source.stop()
+        bad = loads_plant(good.replace("s3cret", "wrong"))
+        source = run(bad, engine(bad))
+        try:
+            wait_until(lambda: source.health()["errors"] >= 1, "the refused session")
+            assert source.health()["connected"] is False
+            assert "cannot connect" in str(source.health()["last_error"])
+        finally:
+            source.stop()
+    finally:
+        server.stop()
