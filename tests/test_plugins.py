@@ -85,7 +85,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_builtins_come_through_the_same_door() -> None:
     sources = plugins.available(plugins.SOURCES)
     assert {n: p.origin for n, p in sources.items() if p.origin == "twinverse"} == {
-        "mqtt": "twinverse", "synthetic": "twinverse"
+        "modbus": "twinverse", "mqtt": "twinverse", "opcua": "twinverse", "synthetic": "twinverse"
     }
     assert set(plugins.available(plugins.STORES)) >= {"duckdb", "postgresql"}
     assert isinstance(open_store(":memory:"), DuckDBStore)
@@ -122,8 +122,8 @@ def test_broken_and_unknown_plugins_say_which(site: Path) -> None:
     with pytest.raises(ConfigError, match=r"twinverse\.sources plugin 'broken' \(tv_broken:make, from tv_broken\) "
                                           r"cannot be loaded: ImportError: needs libfoo"):
         plugins.load(plugins.SOURCES, "broken")
-    with pytest.raises(ConfigError, match=r"no twinverse\.sources plugin named 'opcua' \(installed: .*thermo"):
-        plugins.load(plugins.SOURCES, "opcua")
+    with pytest.raises(ConfigError, match=r"no twinverse\.sources plugin named 'profinet' \(installed: .*thermo"):
+        plugins.load(plugins.SOURCES, "profinet")
     with pytest.raises(ConfigError, match=r"unknown store URL 'kafka://x'.*duckdb://"):
         open_store("kafka://x")
 

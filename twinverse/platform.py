@@ -9,6 +9,7 @@ from pathlib import Path
 from .config import Settings
 from .errors import Location, Problem
 from .ingest.base import Health, Source, make_source, source_health
+from .ingest.spec import build_field_sources
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
@@ -61,6 +62,8 @@ class Platform:
         self._started = False
         for name in self.configured_sources():
             self.add_source(make_source(name, plant, settings))
+        for source in build_field_sources(plant):  # the plant's 'sources:' section (located errors)
+            self.add_source(source)
 
     def configured_sources(self) -> list[str]:
         """Names of the sources the settings ask for: ``sources``, plus ``mqtt`` when a broker is set."""
@@ -89,12 +92,13 @@ class Platform:
         return self._started
 
     def source_health(self) -> list[tuple[str, Health]]:
-        """``(name, health)`` of every source: its ``kind``, numbered when several share one (``mqtt#2``)."""
+        """``(name, health)`` of every source: ``kind:name`` when it has a name (``modbus:press``), else its
+        ``kind``, numbered when several share one (``mqtt#2``)."""
         out: list[tuple[str, Health]] = []
         seen: dict[str, int] = {}
         for source in self.sources:
             health = source_health(source)
-            kind = str(health["kind"])
+            kind = f"{health['kind']}:{health['name']}" if health.get("name") else str(health["kind"])
             seen[kind] = seen.get(kind, 0) + 1
             out.append((kind if seen[kind] == 1 else f"{kind}#{seen[kind]}", health))
         return out

@@ -10,7 +10,9 @@ Entry-point groups:
 ``twinverse.sources``
     A factory ``f(plant, settings) -> source``; the source has ``start(engine)``,
     ``stop()`` and ``describe()`` (:class:`twinverse.ingest.Source`). Sources named in the
-    ``sources`` setting start with the platform.
+    ``sources`` setting start with the platform. A field connector (``modbus``, ``opcua``)
+    is a :class:`twinverse.ingest.spec.FieldKind` as well: it parses its entries of the
+    plant's ``sources:`` section and builds one source per entry.
 ``twinverse.stores``
     A factory ``f(url, data_dir) -> store`` (:class:`twinverse.store.Store` or the small
     protocols it needs), chosen by the URL scheme of the ``store`` setting: ``duckdb``,
@@ -22,7 +24,7 @@ A third-party package declares, in its ``pyproject.toml``::
     opcua = "my_package.opcua:make_source"
 
 >>> sorted(available(SOURCES))[:2]
-['mqtt', 'synthetic']
+['modbus', 'mqtt']
 >>> available(STORES)["duckdb"].origin
 'twinverse'
 """
@@ -48,7 +50,9 @@ STORES = "twinverse.stores"
 
 #: Built-in sources, loaded the way plugins are.
 DEFAULT_SOURCES: dict[str, str] = {
+    "modbus": "twinverse.ingest.modbus:MODBUS",
     "mqtt": "twinverse.ingest.mqtt:mqtt_source",
+    "opcua": "twinverse.ingest.opcua:OPCUA",
     "synthetic": "twinverse.ingest.synthetic:synthetic_source",
 }
 #: Built-in stores by URL scheme.

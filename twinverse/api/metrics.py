@@ -26,6 +26,11 @@ name                                   type       labels / meaning
 ``source_connected``                   gauge      ``source``: 1 connected, 0 not (if reported)
 ``source_running``                     gauge      ``source``: 1 while its thread runs
 ``source_reconnects_total``            counter    ``source``: reconnections (if reported)
+``source_errors_total``                counter    ``source``: errors (timeouts, exceptions, refused)
+``source_points_total``                counter    ``source``: points handed to the engine
+``source_backlog_points``              gauge      ``source``: points buffered, not yet stored
+``source_bad_signals``                 gauge      ``source``: signals whose last value is BAD
+``source_last_data_timestamp_seconds`` gauge      ``source``: when the source last delivered data
 =====================================  =========  ==========================================
 
 Counters count since the process started (Prometheus handles restarts).
@@ -111,14 +116,24 @@ class PlatformCollector(Collector):
                                       labels=["source"])  # fmt: skip
         running = GaugeMetricFamily(PREFIX + "source_running", "1 while a source's thread runs.", labels=["source"])
         reconnects = CounterMetricFamily(PREFIX + "source_reconnects", "Reconnections of a source.", labels=["source"])
+        errors = CounterMetricFamily(PREFIX + "source_errors", "Errors of a source (timeouts, exceptions, refusals).",
+                                     labels=["source"])  # fmt: skip
+        points = CounterMetricFamily(PREFIX + "source_points", "Points a source handed to the engine.",
+                                     labels=["source"])  # fmt: skip
+        backlog = GaugeMetricFamily(PREFIX + "source_backlog_points", "Points a source buffers, not yet stored.",
+                                    labels=["source"])  # fmt: skip
+        bad = GaugeMetricFamily(PREFIX + "source_bad_signals", "Signals of a source whose last value is BAD.",
+                                labels=["source"])  # fmt: skip
+        last = GaugeMetricFamily(PREFIX + "source_last_data_timestamp_seconds", "When a source last delivered data.",
+                                 labels=["source"])  # fmt: skip
+        families = ((connected, "connected"), (running, "running"), (reconnects, "reconnects"), (errors, "errors"),
+                    (points, "points"), (backlog, "backlog"), (bad, "bad_signals"), (last, "last_data_ts"))
         for name, health in self.platform.source_health():
-            for family, key in ((connected, "connected"), (running, "running"), (reconnects, "reconnects")):
+            for family, key in families:
                 value = health.get(key)
                 if isinstance(value, bool | int | float):
                     family.add_metric([name], float(value))
-        yield connected
-        yield running
-        yield reconnects
+        yield from (family for family, _ in families)
 
 
 def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFamily:

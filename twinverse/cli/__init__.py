@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import core, dtdl, history, interop, output, query, scene, sim, trust
+from . import core, dtdl, history, interop, output, query, scene, sim, sources, trust
 
 __all__ = ["app", "main"]
 
@@ -56,6 +56,8 @@ scene.register(app)
 interop.register(app)
 query.register(app)
 dtdl.register(app)
+sources.register(app)
+app.add_typer(sources.opcua_app, name="opcua")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from ..config import Settings, load_settings
 from ..core.timetext import parse_time
 from ..demo import DemoFeed, build_demo
 from ..errors import InputError
+from ..ingest.spec import load_source_specs
 from ..model import Plant, load_plant
 from ..platform import Platform
 from ..store import export_history, format_for
@@ -95,12 +96,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def validate(file: Path = typer.Argument(..., help="Plant YAML file.")) -> None:
-        """Check a plant YAML file; prints every problem with file:line and field."""
+        """Check a plant YAML file (and its sources: section); prints every problem with file:line and field."""
         p = load_plant(file)
+        specs = load_source_specs(p)
         s = p.summary()
+        field = f", {len(specs)} field connectors" if specs else ""
         console.print(
             f"[green]ok[/green] {escape(str(file))}: plant {escape(repr(s['id']))}, {s['twins']} twins, "
-            f"{s['types']} types, {s['signals']} signals, {s['relationships']} relationships"
+            f"{s['types']} types, {s['signals']} signals, {s['relationships']} relationships{field}"
         )
 
     @app.command()

@@ -94,6 +94,9 @@ class _PlantDoc(_Doc):
     simulation: dict[str, Any] | None = None
     #: What an AAS import keeps for a lossless export (see docs/interop.md).
     aas: dict[str, Any] | None = None
+    # Field connectors (docs/sources.md): a mapping, or the name of a file holding one; the
+    # ingest layer validates it (twinverse.ingest.spec), with the same located errors.
+    sources: Any = None
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -241,6 +244,7 @@ class _Resolver:
         )
         plant.simulation_doc = self.pdoc.simulation
         plant.aas_doc = self.pdoc.aas
+        plant.sources_doc = self.pdoc.sources
         plant.located_doc = self.doc
         return plant
 

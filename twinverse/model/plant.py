@@ -225,6 +225,8 @@ class Plant:
             self._children[t.parent].append(t.id)
         #: The raw ``simulation:`` section of the YAML (validated by ``twinverse.sim``).
         self.simulation_doc: dict[str, Any] | None = None
+        #: The raw ``sources:`` section (a mapping or a file name), validated by ``twinverse.ingest.spec``.
+        self.sources_doc: Any = None
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
         #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.

@@ -1,0 +1,94 @@
+"""``twinverse sources``: the field connectors a plant declares, or their health on a running server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import load_settings
+from ..errors import InputError
+from ..ingest.spec import SourceSpec, load_source_specs
+from ..model import load_plant
+from .output import console
+
+__all__ = ["opcua_app", "register"]
+
+#: Health fields shown as columns, in order (the rest are listed after them).
+_COLUMNS = ("connected", "signals", "bad_signals", "last_data", "reconnects", "errors", "backlog", "points")
+
+
+def _describe(spec: SourceSpec) -> str:
+    config: Any = spec.config
+    points = getattr(config, "points", None)
+    nodes = getattr(config, "nodes", None)
+    n = len(points) if points is not None else len(nodes) if nodes is not None else 0
+    return f"{spec.common.name:<16} {spec.common.kind:<8} {spec.common.url}  ({n} mapped, {spec.where})"
+
+
+def _health(server: str, token: str | None) -> dict[str, dict[str, Any]]:
+    import httpx2 as httpx
+
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        r = httpx.get(server.rstrip("/") + "/healthz", headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise InputError(f"cannot reach {server}: {exc}") from exc
+    if r.status_code >= 400:
+        raise InputError(f"{server}/healthz answered {r.status_code}: {r.text[:200]}")
+    health: dict[str, dict[str, Any]] = r.json().get("source_health", {})
+    return health
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sources`` to ``app``."""
+
+    @app.command()
+    def sources(
+        plant: Path = typer.Option(None, "--plant", "-p", help="Plant YAML file (or TWINVERSE_PLANT)."),
+        server: str = typer.Option(None, help="Show the health of a running server's sources (http://host:port)."),
+        token: str = typer.Option(None, envvar="TWINVERSE_TOKEN", help="Bearer token for --server (health role)."),
+    ) -> None:
+        """List the plant's field connectors (validated), or with --server each source's live health."""
+        if server:
+            for name, h in sorted(_health(server, token).items()):
+                state = "[green]up[/green]" if h.get("connected") else "[red]down[/red]"
+                cols = "  ".join(f"{k}={h[k]}" for k in _COLUMNS if k in h and k != "connected")
+                console.print(f"{state} [bold]{name}[/bold]  {cols}", soft_wrap=True)
+                if h.get("last_error"):
+                    console.print(f"     last error: {h['last_error']}", markup=False)
+            return
+        settings = load_settings(plant=plant)
+        if settings.plant is None:
+            raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
+        specs = load_source_specs(load_plant(settings.plant))
+        if not specs:
+            console.print(f"{settings.plant}: no field connectors (no 'sources:' section)", markup=False)
+        for spec in specs:
+            console.print(_describe(spec), markup=False)
+
+
+#: ``twinverse opcua …``
+opcua_app = typer.Typer(help="OPC UA helpers: browse a server's address space into a sources: section.",
+                        no_args_is_help=True)  # fmt: skip
+
+
+@opcua_app.command("browse")
+def opcua_browse(
+    url: str = typer.Argument(..., help="Server endpoint, opc.tcp://host:port[/path]."),
+    depth: int = typer.Option(5, "--depth", min=1, help="Object levels below Objects to walk."),
+    name: str = typer.Option("opcua", help="Name of the source in the printed section."),
+    timeout: float = typer.Option(5.0, help="Seconds per request."),
+) -> None:
+    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId."""
+    from ..errors import ConnectorError
+    from ..ingest.opcua import browse, candidate_yaml
+
+    try:
+        entries = browse(url, depth, timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # asyncua's own errors (bad endpoint, refused session): one line, not a traceback
+        raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
+    typer.echo(candidate_yaml(url, entries, name), nl=False)

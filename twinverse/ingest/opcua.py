@@ -1,0 +1,414 @@
+"""OPC UA source (asyncua): initial read, subscriptions, StatusCodes to quality, reconnect.
+
+One thread per source runs an asyncio loop with an asyncua client. On every connection it
+resolves the mapping (NodeIds, browse paths, patterns), reads every node once (the initial
+values), and creates subscriptions of at most ``max_items`` monitored items each, with the
+configured sampling interval, queue size and absolute deadband. Notifications are handled
+a whole ``DataChangeNotification`` at a time (:class:`_Subscription`): client handles map to
+sids through a dict, values, StatusCodes and source timestamps go into columns, and one
+:meth:`~twinverse.ingest.field.FieldSource.emit` per message — no object per item beyond
+what asyncua decodes.
+
+Quality: a Good StatusCode is GOOD, Uncertain is UNCERTAIN, Bad is BAD (with the last value
+when the server sends none). A value's time is its SourceTimestamp, else its
+ServerTimestamp, else the time it arrived. Faults: a liveness probe (the server's
+``ServerStatus/State`` read every ``watchdog`` seconds, within ``timeout``) or asyncua's own
+connection-lost callback ends the session; every signal turns BAD, and the client
+reconnects with back-off, resolves, reads and subscribes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..core.clock import now_us as _now_us
+from ..core.quality import Quality
+from ..model import Plant
+from .base import Health
+from .field import FieldSource
+from .opcua_map import NodeMap, OpcuaConfig, OpcuaParser
+from .spec import KindBase, SourceSpec
+
+__all__ = ["OPCUA", "BrowseEntry", "OpcuaSource", "browse", "candidate_yaml"]
+
+log = logging.getLogger("twinverse.ingest.opcua")
+
+
+@dataclass(frozen=True)
+class _Item:
+    sid: int
+    node: Any  # asyncua Node
+    sampling: float
+    queue: int
+    deadband: float
+
+
+def _quality(code: int) -> int:
+    severity = code >> 30
+    return Quality.GOOD if severity == 0 else Quality.UNCERTAIN if severity == 1 else Quality.BAD
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return math.nan
+
+
+class OpcuaSource(FieldSource):
+    """Subscribe to one OPC UA server's nodes and feed an engine."""
+
+    kind = "opcua"
+
+    def __init__(
+        self, name: str, plant: Plant, config: OpcuaConfig, *,
+        buffer: int = 100_000, reconnect: tuple[float, float] = (0.5, 30.0),
+    ) -> None:  # fmt: skip
+        # Signals of patterns are only known after browsing: every signal of a twin a pattern may match
+        # is not knowable here, so the sids are those of explicit nodes plus those found at connect.
+        sids = np.array([n.sid for n in config.nodes], dtype=np.int32)
+        super().__init__(name, config.url, plant, sids, buffer=buffer, reconnect=reconnect)
+        self.config = config
+        n = len(plant.signals)
+        self._scale = np.ones(n)
+        self._offset = np.zeros(n)
+        for m in config.nodes:
+            self._scale[m.sid], self._offset[m.sid] = m.scale, m.offset
+        self.monitored = 0
+        self.subscriptions = 0
+        self.notifications = 0
+        self.unmatched = 0
+        self.failed_items = 0
+        self._lost: asyncio.Event | None = None
+
+    @classmethod
+    def from_spec(cls, spec: SourceSpec, plant: Plant) -> OpcuaSource:
+        return cls(spec.common.name, plant, spec.config, buffer=spec.common.buffer, reconnect=spec.common.reconnect)
+
+    def _extra_health(self) -> Health:
+        return {"monitored": self.monitored, "subscriptions": self.subscriptions, "notifications": self.notifications,
+                "unmatched": self.unmatched, "failed_items": self.failed_items}  # fmt: skip
+
+    # -- protocol thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        asyncio.run(self._main())
+        self.connected = False
+
+    async def _main(self) -> None:
+        from asyncua.client.client import Client
+
+        backoff = self.backoff()
+        while not self.stopping:
+            client = Client(self.config.url, timeout=self.config.timeout, watchdog_intervall=self.config.watchdog)
+            if self.config.username:
+                client.set_user(self.config.username)
+                client.set_password(self.config.password or "")
+            self._lost = asyncio.Event()
+
+            async def lost(exc: Exception) -> None:
+                assert self._lost is not None
+                self._lost.set()
+
+            client.connection_lost_callback = lost
+            try:
+                await asyncio.wait_for(client.connect(), self.config.timeout * 2)
+            except Exception as exc:  # refused, timed out, bad endpoint: all mean "try again later"
+                self._disconnected_now(f"cannot connect to {self.config.url}: {type(exc).__name__}: {exc}")
+                await self._close(client)
+                await self._sleep(backoff.delay())
+                continue
+            try:
+                items = await self._resolve(client)
+                await self._initial_read(client, items)
+                await self._subscribe(client, items)
+                self._connected_now()
+                backoff.reset()
+                await self._watch(client)
+            except Exception as exc:  # the session broke (or a request failed): reconnect
+                if not self.stopping:
+                    self._disconnected_now(f"{type(exc).__name__}: {exc}")
+            finally:
+                await self._close(client)
+            if not self.stopping:
+                await self._sleep(backoff.delay())
+
+    async def _sleep(self, seconds: float) -> None:
+        step = 0.05
+        while seconds > 0 and not self.stopping:
+            await asyncio.sleep(min(step, seconds))
+            seconds -= step
+
+    async def _close(self, client: Any) -> None:
+        try:
+            await asyncio.wait_for(client.disconnect(), 2.0)
+        except Exception:  # the far side is gone: nothing to say goodbye to
+            log.debug("disconnect failed", exc_info=True)
+
+    async def _watch(self, client: Any) -> None:
+        """Until stopped or the session breaks: probe the server's state every ``watchdog`` s."""
+        probe = client.get_node("i=2259")  # Server/ServerStatus/State
+        assert self._lost is not None
+        loop = asyncio.get_running_loop()
+        next_probe = loop.time() + self.config.watchdog
+        while not self.stopping:
+            # Short waits, so that stop() is quick whatever the probe interval.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), min(0.1, self.config.watchdog))
+            if self._lost.is_set():
+                raise ConnectionError("asyncua reported the connection lost")
+            if self.stopping:
+                return
+            if loop.time() >= next_probe:
+                await asyncio.wait_for(probe.read_value(), self.config.timeout)
+                next_probe = loop.time() + self.config.watchdog
+
+    async def _resolve(self, client: Any) -> list[_Item]:
+        """Nodes for every mapping: NodeIds directly, browse paths and patterns by asking the server."""
+        items: list[_Item] = []
+        seen: set[int] = set()
+        for m in self.config.nodes:
+            node = client.get_node(m.node) if m.node is not None else await self._child(client, m.path or ())
+            if node is None:
+                self._error("mapping", f"browse path {'/'.join(m.path or ())} does not exist on the server")
+                continue
+            items.append(_Item(m.sid, node, m.sampling, m.queue, m.deadband))
+            seen.add(m.sid)
+        idx = self.plant.signals
+        unmatched = 0
+        for p in self.config.patterns:
+            parent = await self._child(client, p.path[:-1])
+            if parent is None:
+                self._error("mapping", f"pattern parent {'/'.join(p.path[:-1])} does not exist on the server")
+                continue
+            ns, _, glob = p.path[-1].partition(":")
+            for child in await parent.get_children():
+                bname = await child.read_browse_name()
+                if str(bname.NamespaceIndex) != ns or not fnmatch.fnmatchcase(bname.Name, glob):
+                    continue
+                twin = p.twin.replace("{name}", bname.Name)
+                twin = twin if twin in self.plant.twins else f"{self.plant.id}/{twin}"
+                for signal, rel in p.signals:
+                    sid = idx.get(twin, signal)
+                    node = await self._child(child, rel) if sid is not None else None
+                    if sid is None or node is None or sid in seen:
+                        unmatched += 1
+                        continue
+                    seen.add(sid)
+                    items.append(_Item(sid, node, p.sampling, p.queue, p.deadband))
+        self.unmatched = unmatched
+        if unmatched:
+            self._error("mapping", f"{unmatched} pattern matches name no twin signal of the plant or no node")
+        self.sids = np.unique(np.array([i.sid for i in items], dtype=np.int32))
+        return items
+
+    async def _child(self, start: Any, path: tuple[str, ...]) -> Any:
+        from asyncua.ua.uaerrors import UaStatusCodeError
+
+        node = start.nodes.root if hasattr(start, "nodes") else start
+        if path and path[0] == "0:Root":
+            path = path[1:]
+        if not path:
+            return node
+        try:
+            return await node.get_child(list(path))
+        except UaStatusCodeError:
+            return None
+
+    async def _initial_read(self, client: Any, items: list[_Item]) -> None:
+        for i in range(0, len(items), 1000):
+            chunk = items[i:i + 1000]
+            values = await client.read_attributes([it.node for it in chunk])
+            self._deliver([it.sid for it in chunk], values)
+
+    async def _subscribe(self, client: Any, items: list[_Item]) -> None:
+        from asyncua import ua
+        from asyncua.ua.attribute_ids import AttributeIds
+
+        self.monitored = self.subscriptions = self.failed_items = 0
+        for i in range(0, len(items), self.config.max_items):
+            chunk = items[i:i + self.config.max_items]
+            params = ua.CreateSubscriptionParameters()
+            params.RequestedPublishingInterval = self.config.publishing
+            params.RequestedLifetimeCount = 10_000
+            params.RequestedMaxKeepAliveCount = client.get_keepalive_count(self.config.publishing)
+            params.MaxNotificationsPerPublish = 0  # no limit
+            params.PublishingEnabled = True
+            sub = _Subscription(client.uaclient.session, params, self)
+            await sub.init()
+            self.subscriptions += 1
+            requests = []
+            for it in chunk:
+                mfilter = None
+                if it.deadband > 0:
+                    mfilter = ua.DataChangeFilter()
+                    mfilter.Trigger = ua.DataChangeTrigger.StatusValue
+                    mfilter.DeadbandType = ua.DeadbandType.Absolute
+                    mfilter.DeadbandValue = it.deadband
+                req = sub._make_monitored_item_request(it.node, AttributeIds.Value, mfilter, it.queue,
+                                                       ua.MonitoringMode.Reporting, it.sampling)  # fmt: skip
+                sub.handles[req.RequestedParameters.ClientHandle] = it.sid
+                requests.append(req)
+            for j in range(0, len(requests), 1000):
+                results = await sub.create_monitored_items(requests[j:j + 1000])
+                bad = [r for r in results if isinstance(r, ua.StatusCode)]
+                self.failed_items += len(bad)
+                self.monitored += len(results) - len(bad)
+            if self.failed_items:
+                self._error("subscribe", f"{self.failed_items} monitored items refused by the server")
+
+    def _deliver(self, sids: list[int], datavalues: list[Any]) -> None:
+        """Columns from DataValues: value (scaled), quality from the StatusCode, source time."""
+        n = len(sids)
+        if n == 0:
+            return
+        now = _now_us()
+        ts = np.empty(n, dtype=np.int64)
+        value = np.empty(n)
+        quality = np.empty(n, dtype=np.uint8)
+        for k, dv in enumerate(datavalues):
+            v = dv.Value
+            value[k] = _number(v.Value) if v is not None else math.nan
+            status = dv.StatusCode
+            quality[k] = _quality(status.value) if status is not None else Quality.GOOD
+            t = dv.SourceTimestamp or dv.ServerTimestamp
+            ts[k] = int(t.timestamp() * 1e6) if t is not None else now
+        sid: npt.NDArray[np.int32] = np.asarray(sids, dtype=np.int32)
+        value = value * self._scale[sid] + self._offset[sid]
+        missing = np.isnan(value) & (quality != Quality.GOOD)
+        if missing.any():  # a Bad value comes without one: repeat the last
+            value[missing] = self.last_values(sid[missing])
+        self.notifications += n
+        self.emit(ts, sid, value, quality)
+
+    def describe(self) -> str:
+        c = self.config
+        return f"opcua {self.name} {self.url} ({len(c.nodes)} nodes, {len(c.patterns)} patterns)"
+
+
+def _subscription_class() -> type:
+    from asyncua.common.subscription import Subscription
+
+    class Sub(Subscription):
+        """A subscription handing each DataChangeNotification whole to its source."""
+
+        def __init__(self, session: Any, params: Any, source: OpcuaSource) -> None:
+            super().__init__(session, params, handler=None, queue_maxsize=1)
+            self.source = source
+            self.handles: dict[int, int] = {}
+
+        async def publish_callback(self, publish_result: Any) -> None:
+            from asyncua import ua
+
+            self.last_publish_at = asyncio.get_running_loop().time()
+            data = publish_result.NotificationMessage.NotificationData
+            if data is None:
+                return
+            self.last_sequence_number = int(publish_result.NotificationMessage.SequenceNumber)
+            for notif in data:
+                if isinstance(notif, ua.DataChangeNotification):
+                    handles = self.handles
+                    items = [it for it in notif.MonitoredItems if it.ClientHandle in handles]
+                    self.source._deliver([handles[it.ClientHandle] for it in items], [it.Value for it in items])
+                elif isinstance(notif, ua.StatusChangeNotification):
+                    self.source._error("status", f"subscription status {notif.Status}")
+
+    return Sub
+
+
+class _LazySubscription:
+    """Builds the asyncua subclass on first use (validating a plant must not import asyncua)."""
+
+    cls: type | None = None
+
+    def __call__(self, session: Any, params: Any, source: OpcuaSource) -> Any:
+        if self.cls is None:
+            self.cls = _subscription_class()
+        return self.cls(session, params, source)
+
+
+_Subscription = _LazySubscription()
+
+
+# -- browsing -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BrowseEntry:
+    """A variable found by :func:`browse`: its object's browse path, its element (``2:Speed``), NodeId, type."""
+
+    parent: tuple[str, ...]
+    name: str
+    nodeid: str
+    datatype: str
+
+
+async def _browse(url: str, depth: int, timeout: float) -> list[BrowseEntry]:
+    from asyncua import ua
+    from asyncua.client.client import Client
+
+    out: list[BrowseEntry] = []
+    async with Client(url, timeout=timeout) as client:
+        objects = client.nodes.objects
+
+        async def walk(node: Any, path: tuple[str, ...], level: int) -> None:
+            for child in await node.get_children():
+                cls = await child.read_node_class()
+                bname = await child.read_browse_name()
+                element = f"{bname.NamespaceIndex}:{bname.Name}"
+                if bname.NamespaceIndex == 0:
+                    continue  # the server's own objects (Server, Aliases, …)
+                if cls == ua.NodeClass.Variable:
+                    dt = await child.read_data_type_as_variant_type()
+                    out.append(BrowseEntry(path, element, child.nodeid.to_string(), dt.name))
+                elif cls == ua.NodeClass.Object and level < depth:
+                    await walk(child, (*path, element), level + 1)
+
+        await walk(objects, ("0:Objects",), 1)
+    return out
+
+
+def browse(url: str, depth: int = 5, timeout: float = 5.0) -> list[BrowseEntry]:
+    """Every variable under ``Objects`` down to ``depth`` object levels (namespace 0 skipped)."""
+    return asyncio.run(_browse(url, depth, timeout))
+
+
+def candidate_yaml(url: str, entries: list[BrowseEntry], name: str = "opcua") -> str:
+    """A ``sources:`` section (and twin skeletons, as comments) mapping each variable by NodeId."""
+    lines = ["sources:", f"  {name}:", "    kind: opcua", f"    url: {url}", "    nodes:"]
+    twins: dict[str, list[tuple[str, str]]] = {}
+    for e in entries:
+        twin = "/".join(p.split(":", 1)[1] for p in e.parent[1:]) or "objects"
+        signal = e.name.split(":", 1)[1]
+        twins.setdefault(twin, []).append((signal, e.datatype))
+        lines.append(f"      - {{twin: {twin}, signal: {signal}, node: {_quote(e.nodeid)}}}  # {e.datatype}, "
+                     f"path {'/'.join((*e.parent, e.name))}")  # fmt: skip
+    lines += ["", "# twin skeletons (merge into 'twins:' and 'types:'):"]
+    for twin, sigs in twins.items():
+        kinds = ", ".join(f"{s}: {{kind: {'bool' if dt == 'Boolean' else 'float'}}}" for s, dt in sigs)
+        lines.append(f"#   {twin}: {{{kinds}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _OpcuaKind(OpcuaParser, KindBase):
+    """The ``opcua`` kind of ``sources:``: node maps in, :class:`OpcuaSource` out."""
+
+    name = "opcua"
+
+    def build(self, spec: SourceSpec, plant: Plant) -> OpcuaSource:
+        return OpcuaSource.from_spec(spec, plant)
+
+
+#: The ``opcua`` entry of the source registry (twinverse.plugins.DEFAULT_SOURCES).
+OPCUA = _OpcuaKind()
+
+_ = NodeMap  # re-exported type of config.nodes
