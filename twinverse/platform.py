@@ -12,6 +12,7 @@ from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
+from .ops import AlarmService, Journal
 from .sim.runner import SimRunner
 from .store import Store, open_store
 from .trust import HistorySealer, TrustService
@@ -50,6 +51,9 @@ class Platform:
         if settings.seal_history:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
+        # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
+        journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
+        self.alarms = AlarmService(plant, self.engine, journal=journal)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
@@ -126,6 +130,7 @@ class Platform:
         if self.sealer is not None:
             self.sealer.start()
         self.sim.start()
+        self.alarms.start()
         self._started = True
 
     def stop(self) -> None:
@@ -139,6 +144,7 @@ class Platform:
         if self.sealer is not None:
             self.sealer.stop()
         self.hub.close()
-        self.engine.close()  # stores what is still queued
+        self.engine.close()  # stores what is still queued (its alarms evaluated)
+        self.alarms.close()
         self.store.close()
         self.trust.close()
