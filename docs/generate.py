@@ -117,7 +117,7 @@ def api_markdown() -> str:
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
 FLOORS = [
-    ["cli"], ["api", "demo"], ["platform"], ["ingest", "sim", "scene"], ["live"], ["trust"], ["store"],
+    ["cli"], ["api", "demo"], ["platform"], ["ingest", "sim", "scene", "ops"], ["live"], ["trust"], ["store"],
     ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
 ]
 

@@ -12,7 +12,7 @@ from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
-from .ops import AlarmService, Journal
+from .ops import AlarmService, Journal, KpiService
 from .sim.runner import SimRunner
 from .store import Store, open_store
 from .trust import HistorySealer, TrustService
@@ -54,6 +54,7 @@ class Platform:
         # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
         self.alarms = AlarmService(plant, self.engine, journal=journal)
+        self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False

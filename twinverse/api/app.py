@@ -23,7 +23,7 @@ from ..errors import TooManyRequests, TwinverseError
 from ..platform import Platform
 from .body import body_models
 from .metrics import registry_for
-from .routes import data, plant, scene, sim, system, trust, ws
+from .routes import alarms, data, kpis, plant, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -36,6 +36,7 @@ TAGS = [
     {"name": "data", "description": "Live values, history, ingest, quarantine and export."},
     {"name": "system", "description": "Probes (liveness, readiness), health and Prometheus metrics."},
     {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
+    {"name": "alarms", "description": "Alarms of the plant rules (ISA-18.2 states), events and operator actions."},
 ]
 
 
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(plant.router)
     app.include_router(sim.router)
+    app.include_router(alarms.router)
+    app.include_router(kpis.router)
     app.include_router(trust.router)
     app.include_router(scene.router)
     app.include_router(ws.router)

@@ -69,6 +69,10 @@ PLANT_SCOPED = frozenset(
         Permission.QUARANTINE_READ,
         Permission.SIM_READ,
         Permission.SIM_RUN,
+        Permission.ALARM_READ,
+        Permission.ALARM_ACK,
+        Permission.ALARM_SHELVE,
+        Permission.ALARM_SERVICE,
     }
 )
 

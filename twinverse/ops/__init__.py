@@ -5,6 +5,7 @@ from __future__ import annotations
 from .alarms import Alarm, AlarmService, AlarmWatch
 from .compiled import CompiledRules, Transitions
 from .journal import AlarmEvent, Journal
+from .kpis import KpiService, Production
 from .lifecycle import AlarmCondition, AlarmState, Event
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "CompiledRules",
     "Event",
     "Journal",
+    "KpiService",
+    "Production",
     "Transitions",
 ]
