@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinverse.model import Plant, loads_plant
 from twinverse.ops import CompiledRules
@@ -131,3 +135,41 @@ def test_rows_of_signals_without_rules_cost_nothing_and_change_nothing(plant: Pl
     lo_only = CompiledRules(plant, [r for r in plant.alarm_rules() if r[1] == "temp_hi"], now_us=T0)
     assert len(lo_only.evaluate(np.full(3, other, np.int32), np.arange(3) + T0, np.full(3, 99.0), T0)) == 0
     assert len(c) == 6
+
+
+def _reference(values: list[float], limit: float, deadband: float, high: bool) -> list[tuple[int, bool]]:
+    """A plain loop: the definition of a limit alarm with deadband, sample by sample."""
+    active, out = False, []
+    for i, v in enumerate(values):
+        x, lim = (v, limit) if high else (-v, -limit)
+        if x > lim and not active:
+            active = True
+            out.append((i, True))
+        elif x <= lim - deadband and active:
+            active = False
+            out.append((i, False))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=60),
+    limit=st.floats(10, 90),
+    deadband=st.floats(0, 20),
+    high=st.booleans(),
+    cuts=st.lists(st.integers(1, 59), max_size=4),
+)
+def test_vectorised_limits_match_the_sample_by_sample_definition(
+    values: list[float], limit: float, deadband: float, high: bool, cuts: list[int]
+) -> None:
+    kind = "hi" if high else "lo"
+    plant = loads_plant(f"plant: p\ntypes:\n  m:\n    signals:\n      x: {{unit: m}}\n    alarms:\n"
+                        f"      r: {{kind: {kind}, signal: x, limit: {limit!r}, deadband: {deadband!r}}}\n"
+                        "twins:\n  - {id: a, type: m}\n")  # fmt: skip
+    c = CompiledRules(plant, plant.alarm_rules(), now_us=T0)
+    times = [T0 + i * S for i in range(len(values))]
+    got: list[tuple[int, bool]] = []
+    bounds = [0, *sorted({k for k in cuts if k < len(values)}), len(values)]
+    for a, b in itertools.pairwise(bounds):
+        got += [(i + a, up) for i, up in feed(c, 0, values[a:b], times[a:b])]
+    assert got == _reference(values, limit, deadband, high)

@@ -127,3 +127,27 @@ def test_kpis_from_the_store_equal_the_hand_computed_values(tmp_path: Path) -> N
         svc.report("p/line", start, start)
     engine.close()
     store.close()
+
+
+def test_carbon_uses_the_grid_factor_the_plant_names(tmp_path: Path) -> None:
+    plant = loads_plant(PLANT + "energy: {grid: east, year: 2023}\n")
+    assert plant.grid == ("east", 2023)
+    store = DuckDBStore(tmp_path / "c.duckdb")
+    engine = Engine(plant, store)
+    sid = plant.signals.sid("p/line/filler", "state")
+    engine.ingest(make_batch(np.array([T0 - S]), np.array([sid], np.int32), np.array([0.0])))  # running all hour
+    report = KpiService(plant, store).report("p/line/filler", from_us(T0), from_us(T0 + 3600 * S))
+    assert report["grid_factor"]["kg_per_kwh"] == 0.55 and "Ecology and Environment" in report["grid_factor"]["source"]
+    m = report["machines"]["p/line/filler"]
+    assert m["energy_kwh"] == pytest.approx(10.0)  # 1 h running at 10 kW
+    assert m["co2e_kg"] == pytest.approx(5.5)
+    assert loads_plant(PLANT).grid == ("national", 2022)  # the default, as the simulator's
+    engine.close()
+    store.close()
+
+
+def test_an_unpublished_grid_factor_is_a_located_error() -> None:
+    from twinverse.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r"p.yaml:\d+: energy.grid: no published grid factor for 'mars' in 2022"):
+        loads_plant(PLANT + "energy: {grid: mars, year: 2022}\n", "p.yaml")

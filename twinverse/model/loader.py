@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
 from ..errors import ModelLoadError, Problem
 from ..units import UnknownUnit, check_unit
 from .alarmdoc import merged_rule_doc, rule_problems
@@ -87,6 +88,11 @@ class _TwinDoc(_Doc):
     children: list[Any] = Field(default_factory=list)
 
 
+class _EnergyDoc(_Doc):
+    grid: str = Field(DEFAULT_GRID[0], description="grid the plant draws from: national, a regional grid, a province")
+    year: int = Field(DEFAULT_GRID[1], description="data year of the grid factor")
+
+
 class _PlantDoc(_Doc):
     plant: str
     name: str | None = None
@@ -94,6 +100,7 @@ class _PlantDoc(_Doc):
     types: dict[str, Any] = Field(default_factory=dict)
     twins: list[Any] = Field(default_factory=list)
     simulation: dict[str, Any] | None = None
+    energy: _EnergyDoc | None = None
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -203,6 +210,10 @@ class _Resolver:
             raise ModelLoadError(sorted(self.problems, key=lambda p: p.location.line or 0))
         self.pdoc = pdoc
         self._resolve_types()
+        energy = self.pdoc.energy
+        if energy is not None and (energy.grid, energy.year) not in GRID_FACTORS:
+            self.fail(("energy", "grid"), f"no published grid factor for {energy.grid!r} in {energy.year} "
+                                          f"(have: {', '.join(grid_regions())})")  # fmt: skip
         root = self.pdoc.plant
         if not _ID.match(root) or "{" in root:
             self.fail(("plant",), f"plant id {root!r} may only hold letters, digits, '_', '-', '.'")
@@ -221,6 +232,8 @@ class _Resolver:
             description=self.pdoc.description,
         )
         plant.twin_alarms = self.twin_alarms
+        if self.pdoc.energy is not None:
+            plant.grid = (self.pdoc.energy.grid, self.pdoc.energy.year)
         plant.simulation_doc = self.pdoc.simulation
         plant.located_doc = self.doc
         return plant

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.gridfactors import DEFAULT_GRID
 from ..core.values import ValueFormatter
 from ..errors import NotFoundError
 from .rules import AlarmRule
@@ -139,6 +140,8 @@ class Plant:
             self._children[t.parent].append(t.id)
         #: The raw ``simulation:`` section of the YAML (validated by ``twinverse.sim``).
         self.simulation_doc: dict[str, Any] | None = None
+        #: The grid the plant draws power from and the data year of its factor (``energy:`` section).
+        self.grid: tuple[str, int] = DEFAULT_GRID
         #: Alarm rules of single twins (overrides and additions to their type's ``alarms``).
         self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
         #: The located YAML document the plant came from (for file:line in later checks).

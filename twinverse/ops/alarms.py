@@ -15,6 +15,7 @@ with ``suppress_in: [off, setup]`` is suppressed while its twin is in one of tho
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,8 @@ from .journal import AlarmEvent, Journal
 from .lifecycle import AlarmCondition, AlarmState, Event
 
 __all__ = ["DEFAULT_MAX_SHELVE_S", "Alarm", "AlarmService", "AlarmWatch"]
+
+log = logging.getLogger("twinverse.ops")
 
 #: Longest an operator may shelve an alarm (ISA-18.2 asks for a maximum): 8 hours, one shift.
 DEFAULT_MAX_SHELVE_S = 8 * 3600.0
@@ -151,9 +154,18 @@ class AlarmService:
 
     # -- evaluation -------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch) -> None:
-        """Evaluate a stored batch (rows sorted by (sid, ts), as the engine publishes them)."""
+        """Evaluate a stored batch (rows sorted by (sid, ts), as the engine publishes them).
+
+        The batch is already durable: a failure here is logged and never fails the ingest.
+        """
         if not len(self.alarms) or batch.num_rows == 0:
             return
+        try:
+            self._evaluate(batch)
+        except Exception:
+            log.exception("alarm evaluation failed on a batch of %d rows", batch.num_rows)
+
+    def _evaluate(self, batch: pa.RecordBatch) -> None:
         sid = np.asarray(batch.column("sid").to_numpy(), dtype=np.int32)
         ts = ts_to_us(batch.column("ts"))
         value = np.asarray(batch.column("value").to_numpy(), dtype=np.float64)
@@ -318,7 +330,10 @@ class AlarmService:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick_s):
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # the timer must outlive one bad tick
+                log.exception("alarm timer tick failed")
 
     def close(self) -> None:
         """Stop the timer thread, leave the engine, close the journal."""

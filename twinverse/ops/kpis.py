@@ -28,6 +28,10 @@ count as production time, so those losses show in effectiveness, not availabilit
 A line aggregates its machines as ISO 22400 aggregates work units: the sums of their
 times and quantities, so ``availability = ΣAPT / ΣPBT`` and so on.
 
+Energy and carbon: kWh per state = time in the state × the type's ``power`` for it; CO2e
+(location-based, GHG Protocol Scope 2) = kWh × the grid factor the plant file names
+(:mod:`twinverse.core.gridfactors`), printed in every report with its year and source.
+
 Counters may be reset: an increase is summed sample to sample, and a drop counts the new
 value as counted since the reset.
 """
@@ -44,6 +48,7 @@ import numpy.typing as npt
 
 from ..core.batch import ts_to_us
 from ..core.clock import from_us, to_us
+from ..core.gridfactors import grid_factor
 from ..core.states import MachineState
 from ..errors import InputError
 from ..model import Plant
@@ -244,10 +249,19 @@ class KpiService:
             raise InputError(f"no machine (a twin with a state signal) in {twin!r}'s subtree")
         per = {m: self.machine(m, start, end) for m in machines}
         total = Production.total(list(per.values()))
+        factor = grid_factor(*self.plant.grid)
+
+        def out(p: Production) -> dict[str, Any]:
+            co2 = p.energy_kwh * factor.kg_per_kwh
+            return {**p.to_dict(), "co2e_kg": co2,
+                    "kwh_per_good_unit": p.energy_kwh / p.gq if p.gq else None,
+                    "co2e_kg_per_good_unit": co2 / p.gq if p.gq else None}  # fmt: skip
+
         return {
             "twin": twin,
             "start": from_us(to_us(start)).isoformat(),
             "end": from_us(to_us(end)).isoformat(),
-            "total": total.to_dict(),
-            "machines": {m: p.to_dict() for m, p in per.items()},
+            "grid_factor": factor.to_dict(),
+            "total": out(total),
+            "machines": {m: out(p) for m, p in per.items()},
         }

@@ -51,15 +51,28 @@ class ProductionOut(BaseModel):
     gq: float = Field(description="good quantity")
     pru_s: float | None = Field(description="planned runtime per unit")
     state_s: dict[str, float]
-    energy_kwh: float
+    energy_kwh: float = Field(description="from the type's power per state × time in state")
     energy_by_state_kwh: dict[str, float]
+    co2e_kg: float = Field(description="location-based: energy × the grid factor")
+    kwh_per_good_unit: float | None
+    co2e_kg_per_good_unit: float | None
     kpis: KpiValues
+
+
+class GridFactorOut(BaseModel):
+    """The grid emission factor the report used (the plant file's ``energy: {grid, year}``)."""
+
+    grid: str
+    year: int
+    kg_per_kwh: float
+    source: str
 
 
 class KpiReport(BaseModel):
     twin: str
     start: datetime
     end: datetime
+    grid_factor: GridFactorOut
     total: ProductionOut
     machines: dict[str, ProductionOut]
 
