@@ -173,3 +173,45 @@ def test_vectorised_limits_match_the_sample_by_sample_definition(
     for a, b in itertools.pairwise(bounds):
         got += [(i + a, up) for i, up in feed(c, 0, values[a:b], times[a:b])]
     assert got == _reference(values, limit, deadband, high)
+
+
+def _state_reference(samples: list[tuple[int, bool]], n: int) -> list[tuple[int, bool]]:
+    """(time, raised) of a 'state for n' rule by its definition: a run of the state from its first
+    sample to the next sample out of it raises at start + n if it lasted n (or a sample inside it
+    came at or after start + n) and clears at its end."""
+    out: list[tuple[int, bool]] = []
+    start: int | None = None
+    raised = False
+    for t, ins in samples:
+        if ins and start is None:
+            start, raised = t, False
+        if start is not None and not raised and t - start >= n:  # a sample in the run, or the one ending it
+            out.append((start + n, True))
+            raised = True
+        if not ins and start is not None:
+            if raised:
+                out.append((t, False))
+            start, raised = None, False
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.integers(1, 400), st.booleans()), min_size=1, max_size=40),
+    cuts=st.lists(st.integers(1, 39), max_size=4),
+)
+def test_vectorised_state_durations_match_their_definition(steps: list[tuple[int, bool]], cuts: list[int]) -> None:
+    plant = loads_plant(PLANT)
+    c, sid = compiled(plant, "down_long")  # down for 300 s
+    t, samples = 0, []
+    for gap, down in steps:
+        t += gap
+        samples.append((t, down))
+    ts = [T0 + s * S for s, _ in samples]
+    values = [2.0 if down else 0.0 for _, down in samples]
+    got: list[tuple[int, bool]] = []
+    bounds = [0, *sorted({k for k in cuts if k < len(samples)}), len(samples)]
+    for a, b in itertools.pairwise(bounds):
+        tr = c.evaluate(np.full(b - a, sid, np.int32), np.array(ts[a:b], dtype=np.int64), np.array(values[a:b]), T0)
+        got += [(int((x - T0) // S), bool(u)) for x, u in zip(tr.ts, tr.active, strict=True)]
+    assert got == _state_reference(samples, 300)
