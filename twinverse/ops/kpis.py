@@ -26,7 +26,9 @@ definitions too (:func:`twinverse.sim.results.station_stats`): idle, starved and
 count as production time, so those losses show in effectiveness, not availability.
 
 A line aggregates its machines as ISO 22400 aggregates work units: the sums of their
-times and quantities, so ``availability = ΣAPT / ΣPBT`` and so on.
+times and quantities, so ``availability = ΣAPT / ΣPBT`` and so on, over the machines with a
+planned runtime per unit (conveyors and buffers that make nothing are left out; if no
+machine has one, over all of them).
 
 Energy and carbon: kWh per state = time in the state × the type's ``power`` for it; CO2e
 (location-based, GHG Protocol Scope 2) = kWh × the grid factor the plant file names
@@ -164,9 +166,9 @@ def production_from_series(
     inside = seg_start < end_us
     seg_start, seg_end, code = seg_start[inside], seg_end[inside], code[inside]
     dur = (seg_end - seg_start) / 1e6
-    no_data = ((seg_start[0] if len(seg_start) else end_us) - start_us) / 1e6
+    no_data = float((seg_start[0] if len(seg_start) else end_us) - start_us) / 1e6
     by_state: dict[str, float] = dict.fromkeys(states, 0.0)
-    for c, d in zip(code.astype(np.int64).tolist(), dur.tolist(), strict=True):
+    for c, d in zip(code.astype(np.int64).tolist(), [float(x) for x in dur.tolist()], strict=True):
         if 0 <= c < len(states):
             by_state[states[c]] += d
     kinds: dict[MachineState | None, float] = {}
@@ -248,7 +250,10 @@ class KpiService:
         if not machines:
             raise InputError(f"no machine (a twin with a state signal) in {twin!r}'s subtree")
         per = {m: self.machine(m, start, end) for m in machines}
-        total = Production.total(list(per.values()))
+        # The total covers the production machines (those with a planned runtime per unit):
+        # a conveyor between them reports states but makes nothing.
+        producing = [p for p in per.values() if p.pru_s is not None] or list(per.values())
+        total = Production.total(producing)
         factor = grid_factor(*self.plant.grid)
 
         def out(p: Production) -> dict[str, Any]:
