@@ -156,3 +156,33 @@ def test_the_journal_survives_a_restart(plant: Plant, tmp_path: Path, clock: Clo
     assert [e.event for e in again.query()] == ["raise", "clear"]
     assert again.last_seq == 2
     again.close()
+
+
+def test_a_restart_resumes_acks_shelves_and_out_of_service(plant: Plant, tmp_path: Path, clock: Clock) -> None:
+    store = DuckDBStore(tmp_path / "r.duckdb")
+    engine = Engine(plant, store)
+    svc = AlarmService(plant, engine, journal=Journal(tmp_path / "r.sqlite"), clock=clock)
+    put(engine, plant, "m1", "speed", [10])  # m1 slow: unacknowledged
+    put(engine, plant, "m2", "speed", [10])
+    svc.act("p/line/m2:slow", Event.SHELVE, seconds=600)
+    put(engine, plant, "m1", "state", [2.0])  # m1 down
+    clock.now = T0 + 61 * S
+    svc.tick()
+    svc.act("p/line/m1:down_long", Event.OUT_OF_SERVICE)
+    svc.close()
+    engine.close()
+    again = Engine(plant, store)
+    svc = AlarmService(plant, again, journal=Journal(tmp_path / "r.sqlite"), clock=clock)
+    assert svc.get("p/line/m1:slow").state is AlarmState.UNACKNOWLEDGED
+    assert svc.get("p/line/m2:slow").state is AlarmState.SHELVED
+    assert svc.get("p/line/m2:slow").shelved_until_us == T0 + 600 * S
+    assert svc.get("p/line/m1:down_long").state is AlarmState.OUT_OF_SERVICE
+    seq = svc.journal.last_seq
+    put(again, plant, "m1", "speed", [20], start=T0 + 100 * S)  # still slow: no second raise
+    assert svc.journal.last_seq == seq
+    clock.now = T0 + 600 * S
+    svc.tick()
+    assert svc.get("p/line/m2:slow").state is AlarmState.UNACKNOWLEDGED  # shelve over, its speed still 10
+    svc.close()
+    again.close()
+    store.close()

@@ -134,6 +134,7 @@ class AlarmService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._suppression(plant, rules)
+        self._restore()
         self.engine = engine
         self._unsubscribe: Callable[[], None] | None = None
         if engine is not None:
@@ -151,6 +152,35 @@ class AlarmService:
             masks.append(sum(1 << states.index(s) for s in r.suppress_in))
         self._sup_mask = np.array(masks, dtype=np.uint64)
         self._sup_now = np.zeros(len(sup), dtype=bool)
+
+    def _restore(self) -> None:
+        """Resume every alarm from its last stored event: a restart keeps acks, shelves and out of service.
+
+        The condition of an annunciated alarm is taken from its state (so an active alarm is
+        not raised a second time); a hidden limit alarm takes it from its signal's newest
+        stored value, other hidden ones resume with it false and are re-evaluated from new data.
+        """
+        cp = self.compiled
+        sup_index = {int(r): j for j, r in enumerate(self._sup_rule.tolist())}
+        for e in self.journal.latest():
+            i = self._by_id.get(e.alarm)
+            if i is None:  # a rule since removed from the plant file
+                continue
+            a, c, st = self.alarms[i], self.alarms[i].condition, AlarmState(e.state)
+            a.changed_us, a.value = e.ts, e.value
+            c.active = st in (AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED)
+            c.acked = st not in (AlarmState.UNACKNOWLEDGED, AlarmState.RTN_UNACKNOWLEDGED)
+            c.out_of_service = st is AlarmState.OUT_OF_SERVICE
+            c.shelved = st is AlarmState.SHELVED
+            c.suppressed = st is AlarmState.SUPPRESSED
+            if c.shelved:
+                shelves = [x for x in self.journal.query(alarm=a.id, limit=1_000_000) if x.event == Event.SHELVE.value]
+                a.shelved_until_us = shelves[-1].until if shelves else None
+            if c.suppressed and i in sup_index:
+                self._sup_now[sup_index[i]] = True
+            if c.hidden and a.rule.kind.is_limit:
+                c.active = bool(cp.sign[i] * cp.prev_v[i] > cp.limit[i])
+            cp.cond[i] = c.active
 
     # -- evaluation -------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch) -> None:
@@ -207,12 +237,12 @@ class AlarmService:
         return out
 
     def _step(self, a: Alarm, event: Event, ts: int, *, value: float | None = None, user: str | None = None,
-              comment: str | None = None, one_shot: bool = False) -> AlarmEvent:  # fmt: skip
+              comment: str | None = None, one_shot: bool = False, until: int | None = None) -> AlarmEvent:  # fmt: skip
         before = a.state
         a.condition.apply(event, one_shot=one_shot)
         a.changed_us = ts
         return AlarmEvent(ts, a.id, a.twin, a.name, event.value, a.state.value, before.value,
-                          a.rule.priority.value, value, user, comment)  # fmt: skip
+                          a.rule.priority.value, value, user, comment, until)  # fmt: skip
 
     def _publish(self, events: list[AlarmEvent]) -> list[AlarmEvent]:
         if not events:
@@ -263,10 +293,10 @@ class AlarmService:
                 ev = AlarmEvent(now, a.id, a.twin, a.name, event.value, a.state.value, a.state.value,
                                 a.rule.priority.value, None, user, comment)  # fmt: skip
             else:
-                ev = self._step(a, event, now, user=user, comment=comment, one_shot=one_shot)
+                until = now + int(seconds * 1e6) if event is Event.SHELVE and seconds is not None else None
+                ev = self._step(a, event, now, user=user, comment=comment, one_shot=one_shot, until=until)
             if event is Event.SHELVE:
-                assert seconds is not None
-                a.shelved_until_us = now + int(seconds * 1e6)
+                a.shelved_until_us = ev.until
             elif event in (Event.UNSHELVE, Event.OUT_OF_SERVICE):
                 a.shelved_until_us = None
             return self._publish([ev])[0]

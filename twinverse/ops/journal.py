@@ -33,6 +33,7 @@ class AlarmEvent:
     value: float | None = None
     user: str | None = None
     comment: str | None = None
+    until: int | None = None  # a shelve's end (µs)
     seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,14 +41,16 @@ class AlarmEvent:
 
         d = asdict(self)
         d["ts"] = iso(self.ts)
+        d["until"] = None if self.until is None else iso(self.until)
         if d["value"] is not None and d["value"] != d["value"]:  # NaN: no value
             d["value"] = None
         return d
 
 
-_COLUMNS = ("ts", "alarm", "twin", "rule", "event", "state", "previous", "priority", "value", "user", "comment")
+_COLUMNS = ("ts", "alarm", "twin", "rule", "event", "state", "previous", "priority", "value", "user", "comment",
+            "until")
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS alarm_events (seq INTEGER PRIMARY KEY, plant TEXT, {", ".join(f"{c} {'INTEGER' if c == 'ts' else 'REAL' if c == 'value' else 'TEXT'}" for c in _COLUMNS)});
+CREATE TABLE IF NOT EXISTS alarm_events (seq INTEGER PRIMARY KEY, plant TEXT, {", ".join(f"{c} {'INTEGER' if c in ('ts', 'until') else 'REAL' if c == 'value' else 'TEXT'}" for c in _COLUMNS)});
 CREATE INDEX IF NOT EXISTS alarm_events_ts ON alarm_events (ts);
 CREATE INDEX IF NOT EXISTS alarm_events_alarm ON alarm_events (alarm, seq);
 """  # noqa: E501
@@ -112,6 +115,14 @@ class Journal:
         params.append(int(limit))
         with self._lock:
             rows = self._con.execute(sql, params).fetchall()
+        return [AlarmEvent(seq=r[0], **dict(zip(_COLUMNS, r[1:], strict=True))) for r in rows]
+
+    def latest(self) -> list[AlarmEvent]:
+        """The last event of every alarm of this plant (what a restart restores states from)."""
+        sql = (f"SELECT seq, {', '.join(_COLUMNS)} FROM alarm_events WHERE seq IN "
+               "(SELECT max(seq) FROM alarm_events WHERE plant = ? GROUP BY alarm) ORDER BY seq")  # fmt: skip
+        with self._lock:
+            rows = self._con.execute(sql, [self.plant]).fetchall()
         return [AlarmEvent(seq=r[0], **dict(zip(_COLUMNS, r[1:], strict=True))) for r in rows]
 
     def close(self) -> None:

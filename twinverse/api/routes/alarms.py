@@ -72,6 +72,7 @@ class AlarmEventOut(BaseModel):
     value: float | None
     user: str | None
     comment: str | None
+    until: datetime | None = Field(None, description="A shelve's end.")
 
 
 class AlarmEventList(BaseModel):
