@@ -12,7 +12,8 @@ from .ingest.base import Health, Source, make_source, source_health
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
-from .ops import AlarmService, Journal, KpiService
+from .model.rules import AlarmPriority
+from .ops import AlarmService, Journal, KpiService, WebhookNotifier
 from .sim.runner import SimRunner
 from .store import Store, open_store
 from .trust import HistorySealer, TrustService
@@ -55,6 +56,12 @@ class Platform:
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
         self.alarms = AlarmService(plant, self.engine, journal=journal)
         self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
+        self.notifier: WebhookNotifier | None = None
+        if settings.alarm_webhook:
+            self.notifier = WebhookNotifier(
+                self.alarms, settings.alarm_webhook, min_priority=AlarmPriority(settings.alarm_webhook_min_priority),
+                max_per_minute=settings.alarm_webhook_max_per_minute, escalate_after_s=settings.alarm_escalate_after_s,
+            )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
@@ -132,6 +139,8 @@ class Platform:
             self.sealer.start()
         self.sim.start()
         self.alarms.start()
+        if self.notifier is not None:
+            self.notifier.start()
         self._started = True
 
     def stop(self) -> None:
@@ -146,6 +155,8 @@ class Platform:
             self.sealer.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued (its alarms evaluated)
+        if self.notifier is not None:
+            self.notifier.close()
         self.alarms.close()
         self.store.close()
         self.trust.close()

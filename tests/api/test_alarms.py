@@ -168,3 +168,23 @@ def test_kpis_route(platform: Platform, client: TestClient) -> None:
     for bad in ("twin=nope", "start=now&end=-1h", "start=garbage", "twin=p/line&start="):
         r = client.get(f"/api/kpis?{bad}", headers=viewer)
         assert r.status_code in (404, 422) and r.json()["detail"], (bad, r.text)
+
+
+def test_alarm_frames_need_alarm_read_and_can_be_switched(platform: Platform, client: TestClient) -> None:
+    admin = platform.trust.local_admin("default")
+    ident, _ = platform.trust.access.create_identity(admin, "default", "narrow", role=Role.VIEWER)
+    narrow = platform.trust.access.create_token(admin, ident.did, "default", scopes=["data:read"])[1]
+    with client.websocket_connect(f"/ws?alarms=1&access_token={narrow}") as ws:
+        assert ws.receive_json() == {"type": "error", "detail": "permission 'alarm:read' required for alarm frames"}
+        ws.send_json({"op": "subscribe", "twin": "p/line"})
+        assert ws.receive_json()["type"] == "snapshot"  # live values still flow
+    bearer = token(platform, Role.VIEWER, "s")["Authorization"].split()[1]
+    put(platform, "m1", [10])
+    with client.websocket_connect(f"/ws?twin=p/line&access_token={bearer}") as ws:
+        assert ws.receive_json()["type"] == "snapshot"  # no alarm frames unless asked
+        ws.send_json({"op": "alarms", "follow": True})
+        assert ws.receive_json() == {"type": "alarms_follow", "follow": True}
+        frame = ws.receive_json()
+        assert frame["type"] == "alarms" and [a["id"] for a in frame["alarms"]] == ["p/line/m1:slow"]
+        ws.send_json({"op": "alarms", "follow": "yes"})
+        assert ws.receive_json() == {"type": "error", "detail": "'follow' must be true or false"}

@@ -151,3 +151,18 @@ def test_an_unpublished_grid_factor_is_a_located_error() -> None:
 
     with pytest.raises(ModelLoadError, match=r"p.yaml:\d+: energy.grid: no published grid factor for 'mars' in 2022"):
         loads_plant(PLANT + "energy: {grid: mars, year: 2022}\n", "p.yaml")
+
+
+def test_the_definitions_are_the_simulators() -> None:
+    """The same state fractions and counts give the simulator's availability, performance, quality and OEE."""
+    from twinverse.sim.results import station_stats
+    from twinverse.sim.states import STATE_NAMES
+
+    ts, code = timeline()
+    p = production_from_series(STATES, ts, code, T0, T0 + 3600 * S, good=np.array(GOOD), reject=np.array(REJECT),
+                               pru_s=PRU)  # fmt: skip
+    fractions = [p.state_s[s] / 3600 for s in STATE_NAMES]
+    sim = station_stats("filler", fractions, int(p.pq), int(p.pq - p.gq), 1, 3600.0, PRU, 0.0, 0.0, 0.0)
+    k = p.kpis()
+    assert (k["availability"], k["effectiveness"], k["quality_ratio"], k["oee"]) == pytest.approx(
+        (sim.availability, sim.performance, sim.quality, sim.oee))  # fmt: skip

@@ -104,7 +104,10 @@ class LiveSession:
         self.sub = self.platform.hub.subscribe()
         self.principal = principal
         if self.websocket.query_params.get("alarms") in ("1", "true"):
-            self.follow_alarms(True)
+            try:
+                self.follow_alarms(True)
+            except ValueError as exc:  # no alarm:read: the live values still flow
+                await self.send({"type": "error", "detail": str(exc)})
         asked = self.websocket.query_params.get("rate")
         if asked is not None:
             try:

@@ -7,6 +7,7 @@ from .compiled import CompiledRules, Transitions
 from .journal import AlarmEvent, Journal
 from .kpis import KpiService, Production
 from .lifecycle import AlarmCondition, AlarmState, Event
+from .notify import WebhookNotifier
 
 __all__ = [
     "Alarm",
@@ -21,4 +22,5 @@ __all__ = [
     "KpiService",
     "Production",
     "Transitions",
+    "WebhookNotifier",
 ]

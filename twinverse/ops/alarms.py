@@ -87,7 +87,9 @@ class AlarmWatch:
 
     def changed(self) -> list[AlarmEvent]:
         """Events since the last call (at most the service's recent window)."""
-        out = [e for e in list(self.service.recent) if e.seq > self.last]
+        with self.service.recent_lock:  # appended on the writer thread
+            recent = list(self.service.recent)
+        out = [e for e in recent if e.seq > self.last]
         if out:
             self.last = out[-1].seq
         return out
@@ -129,6 +131,8 @@ class AlarmService:
         self.alarms = [Alarm(f"{t}:{n}", t, n, r, AlarmCondition()) for t, n, r in rules]
         self._by_id = {a.id: i for i, a in enumerate(self.alarms)}
         self.recent: deque[AlarmEvent] = deque(maxlen=10_000)
+        self.recent_lock = threading.Lock()
+        self._listeners: list[Callable[[Sequence[AlarmEvent]], None]] = []
         self._watches: list[AlarmWatch] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -248,7 +252,13 @@ class AlarmService:
         if not events:
             return []
         stored = self.journal.append(events)
-        self.recent.extend(stored)
+        with self.recent_lock:
+            self.recent.extend(stored)
+        for listener in list(self._listeners):
+            try:
+                listener(stored)
+            except Exception:  # a notifier's failure is its own; the alarm is stored
+                log.exception("alarm listener %r failed", listener)
         for w in list(self._watches):
             try:
                 w.loop.call_soon_threadsafe(w.event.set)
@@ -338,6 +348,11 @@ class AlarmService:
         return out
 
     # -- watchers and the timer thread ------------------------------------------------------
+    def on_events(self, listener: Callable[[Sequence[AlarmEvent]], None]) -> Callable[[], None]:
+        """Call ``listener(events)`` with every group of stored events (under the service's lock: be quick)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
     def watch(self) -> AlarmWatch:
         """Follow new events from the running event loop (wakes on every stored event)."""
         w = AlarmWatch(self, asyncio.get_running_loop())
