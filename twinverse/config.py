@@ -61,6 +61,19 @@ class Settings(BaseSettings):
         description="Largest decoded (decompressed) size of an Arrow ingest body, counted batch by batch "
         "while it is read; more is refused (413).",
     )
+    alarm_webhook: str | None = Field(
+        None, pattern=r"^https?://",
+        description="POST alarm events as JSON to this URL (batched, rate-limited; see docs/alarms.md).",
+    )
+    alarm_webhook_min_priority: Literal["low", "medium", "high", "urgent"] = Field(
+        "low", description="Only alarms of this priority or more urgent go to the webhook.",
+    )
+    alarm_webhook_max_per_minute: int = Field(
+        30, ge=1, le=6000, description="Most webhook requests per minute; a flood rides in fewer, larger requests.",
+    )
+    alarm_escalate_after_s: float | None = Field(
+        None, gt=0, description="Send an escalation to the webhook when an alarm stays unacknowledged this long.",
+    )
     ws_max_rate: float = Field(
         30.0, gt=0, le=1000,
         description="Most websocket pushes per second per client (a client may ask for fewer: op 'rate').",

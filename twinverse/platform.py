@@ -13,6 +13,8 @@ from .ingest.spec import build_field_sources
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
+from .model.rules import AlarmPriority
+from .ops import AlarmService, Journal, KpiService, WebhookNotifier
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -57,6 +59,16 @@ class Platform:
             self.rollups = RollupRefresher(self.store, settings.rollup_every)
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
+        # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
+        journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
+        self.alarms = AlarmService(plant, self.engine, journal=journal)
+        self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
+        self.notifier: WebhookNotifier | None = None
+        if settings.alarm_webhook:
+            self.notifier = WebhookNotifier(
+                self.alarms, settings.alarm_webhook, min_priority=AlarmPriority(settings.alarm_webhook_min_priority),
+                max_per_minute=settings.alarm_webhook_max_per_minute, escalate_after_s=settings.alarm_escalate_after_s,
+            )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.sources: list[Source] = []
         self._started = False
@@ -138,6 +150,9 @@ class Platform:
         if self.rollups is not None:
             self.rollups.start()
         self.sim.start()
+        self.alarms.start()
+        if self.notifier is not None:
+            self.notifier.start()
         self._started = True
 
     def stop(self) -> None:
@@ -153,7 +168,10 @@ class Platform:
         if self.rollups is not None:
             self.rollups.stop()
         self.hub.close()
-        self.engine.close()  # stores what is still queued
+        self.engine.close()  # stores what is still queued (its alarms evaluated)
         self.query.close()
+        if self.notifier is not None:
+            self.notifier.close()
+        self.alarms.close()
         self.store.close()
         self.trust.close()

@@ -24,7 +24,7 @@ from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
-from .routes import aas, data, plant, query, scene, sim, system, trust, ws
+from .routes import aas, alarms, data, kpis, plant, query, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -39,6 +39,7 @@ TAGS = [
     {"name": "system", "description": "Probes (liveness, readiness), health and Prometheus metrics."},
     {"name": "trust", "description": "Identities, tokens, the transparency log and the data-asset registry."},
     {"name": "aas", "description": "The Asset Administration Shell API (IDTA-01002 Part 2, v3.0) of the plant."},
+    {"name": "alarms", "description": "Alarms of the plant rules (ISA-18.2 states), events and operator actions."},
 ]
 
 
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(plant.router)
     app.include_router(query.router)
     app.include_router(sim.router)
+    app.include_router(alarms.router)
+    app.include_router(kpis.router)
     app.include_router(trust.router)
     app.include_router(scene.router)
     app.include_router(aas.router)

@@ -90,6 +90,12 @@ class PlatformCollector(Collector):
             jobs.add_metric([status.value], n)
         yield jobs
         yield CounterMetricFamily(PREFIX + "sim_jobs_submitted", "Simulation jobs submitted.", value=p.sim.submitted)
+        alarms = GaugeMetricFamily(PREFIX + "alarms", "Alarms by ISA-18.2 state.", labels=["state"])
+        for state, n in p.alarms.counts().items():
+            alarms.add_metric([state], n)
+        yield alarms
+        yield CounterMetricFamily(PREFIX + "alarm_events", "Alarm events stored (transitions and actions).",
+                                  value=p.alarms.journal.last_seq)  # fmt: skip
         yield from self._sources()
 
     def _ingest(self) -> Iterator[Metric]:

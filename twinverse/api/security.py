@@ -70,6 +70,10 @@ PLANT_SCOPED = frozenset(
         Permission.SIM_READ,
         Permission.SIM_RUN,
         Permission.AAS_WRITE,
+        Permission.ALARM_READ,
+        Permission.ALARM_ACK,
+        Permission.ALARM_SHELVE,
+        Permission.ALARM_SERVICE,
     }
 )
 

@@ -28,14 +28,16 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from ..errors import NotFoundError, TwinverseError
 from ..live.hub import Subscription
+from ..ops import AlarmWatch
 from ..platform import Platform
-from .security import Permission, authorize_ws
+from .security import Permission, Principal, authorize_ws
 
 __all__ = ["MAX_FRAME", "MIN_RATE", "LiveSession"]
 
 #: Largest client message accepted (bytes of text).
 MAX_FRAME = 64 * 1024
-_USAGE = 'send {"op": "subscribe"|"unsubscribe", "twin": ID} or {"op": "rate", "max": FRAMES_PER_SECOND}'
+_USAGE = ('send {"op": "subscribe"|"unsubscribe", "twin": ID}, {"op": "rate", "max": FRAMES_PER_SECOND} '
+          'or {"op": "alarms", "follow": true|false}')
 #: Lowest frame rate a client may ask for.
 MIN_RATE = 0.1
 
@@ -56,6 +58,10 @@ class LiveSession:
         self.rate = self.max_rate  # frames per second this client gets
         self._rate_changed = asyncio.Event()
         self._key: str | None = None  # what the per-token connection limit counts
+        self.twins: dict[str, frozenset[str]] = {}  # twin ids of each subscribed subtree (alarm events)
+        self.alarm_watch: AlarmWatch | None = None  # set while the client follows alarms (?alarms=1)
+        self._alarm_task: asyncio.Task[None] | None = None
+        self.principal: Principal | None = None
 
     async def run(self) -> None:
         """Connect, then receive and push until the client goes or a task fails."""
@@ -96,6 +102,12 @@ class LiveSession:
         self._key = key
         await self.websocket.accept()
         self.sub = self.platform.hub.subscribe()
+        self.principal = principal
+        if self.websocket.query_params.get("alarms") in ("1", "true"):
+            try:
+                self.follow_alarms(True)
+            except ValueError as exc:  # no alarm:read: the live values still flow
+                await self.send({"type": "error", "detail": str(exc)})
         asked = self.websocket.query_params.get("rate")
         if asked is not None:
             try:
@@ -120,8 +132,18 @@ class LiveSession:
             return
         try:
             msg = orjson.loads(raw)
-            if not isinstance(msg, dict) or msg.get("op") not in ("subscribe", "unsubscribe", "rate"):
+            if not isinstance(msg, dict) or msg.get("op") not in ("subscribe", "unsubscribe", "rate", "alarms"):
                 raise ValueError(_USAGE)
+            if msg["op"] == "alarms":
+                follow = msg.get("follow")
+                if not isinstance(follow, bool):
+                    raise ValueError("'follow' must be true or false")
+                self.follow_alarms(follow)
+                await self.send({"type": "alarms_follow", "follow": follow})
+                if follow:
+                    for root in list(self.subtrees):
+                        await self._send_alarms(root)
+                return
             if msg["op"] == "rate":
                 value = msg.get("max")
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -148,12 +170,28 @@ class LiveSession:
         if self.sub is not None:
             self.sub.close()
             self.sub = None
+        if self.alarm_watch is not None:
+            self.follow_alarms(False)
         if self._key is not None:
             counts = _open_sessions(self.websocket)
             counts[self._key] -= 1
             if counts[self._key] <= 0:
                 del counts[self._key]
             self._key = None
+
+    def follow_alarms(self, on: bool) -> None:
+        """Start (or stop) sending the alarm frames of the subscribed subtrees; needs ``alarm:read``."""
+        if on and (self.principal is None or not self.principal.can(Permission.ALARM_READ)):
+            raise ValueError(f"permission {Permission.ALARM_READ.value!r} required for alarm frames")
+        if on and self.alarm_watch is None:
+            self.alarm_watch = self.platform.alarms.watch()
+            self._alarm_task = asyncio.create_task(self._alarm_loop())
+        elif not on and self.alarm_watch is not None:
+            if self._alarm_task is not None:
+                self._alarm_task.cancel()
+                self._alarm_task = None
+            self.alarm_watch.close()
+            self.alarm_watch = None
 
     def set_rate(self, rate: float) -> None:
         """Push at most ``rate`` frames per second, clamped to [MIN_RATE, ws_max_rate]."""
@@ -174,14 +212,23 @@ class LiveSession:
         limit = self.platform.settings.ws_max_subscriptions
         if twin not in self.subtrees and len(self.subtrees) >= limit:
             raise ValueError(f"at most {limit} subscriptions per connection: unsubscribe one first")
-        sids = plant.signals.of_twins(plant.subtree(twin))
+        members = plant.subtree(twin)
+        sids = plant.signals.of_twins(members)
         self.subtrees[twin] = sids
+        self.twins[twin] = frozenset(members)
         self._follow()
         await self.send({"type": "snapshot", "twin": twin, "seq": self.platform.engine.sequence,
                          "signals": self._describe(sids), **self._values(sids)})  # fmt: skip
+        if self.alarm_watch is not None:
+            await self._send_alarms(twin)
+
+    async def _send_alarms(self, twin: str) -> None:
+        alarms = self.platform.alarms.list(within=twin)
+        await self.send({"type": "alarms", "twin": twin, "alarms": [a.to_dict() for a in alarms]})
 
     async def unsubscribe(self, twin: str) -> None:
         self.subtrees.pop(twin, None)
+        self.twins.pop(twin, None)
         self._follow()
         await self.send({"type": "unsubscribed", "twin": twin})
 
@@ -230,6 +277,21 @@ class LiveSession:
             if len(changed):
                 last_sent = time.monotonic()
                 await self.send({"type": "delta", "seq": sub.last, **self._values(changed)})
+
+
+    async def _alarm_loop(self) -> None:
+        """Alarm transitions of the subscribed subtrees, as they are stored (alarms change rarely: no coalescing)."""
+        watch = self.alarm_watch
+        assert watch is not None
+        while True:
+            await watch.wait(timeout=5.0)
+            events = watch.changed()
+            if not self.twins or not events:
+                continue
+            followed = frozenset().union(*self.twins.values())
+            mine = [e.to_dict() for e in events if e.twin in followed]
+            if mine:
+                await self.send({"type": "alarm_events", "events": mine})
 
 
 def _open_sessions(websocket: WebSocket) -> Counter[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, make_batch, ts_to_us
 from .clock import EPOCH, NEVER, from_us, iso, iso_dt, ms, now_us, parse_iso, to_us
+from .gridfactors import GRID_FACTORS, GridFactor, grid_factor
 from .metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram, HistogramSnapshot
 from .quality import Quality
 from .reasons import RejectReason
@@ -22,11 +23,13 @@ __all__ = [
     "BATCH_SCHEMA",
     "DEFAULT_STATES",
     "EPOCH",
+    "GRID_FACTORS",
     "LATENCY_BUCKETS",
     "NEVER",
     "QUARANTINE_SCHEMA",
     "SIZE_BUCKETS",
     "TS_TYPE",
+    "GridFactor",
     "Histogram",
     "HistogramSnapshot",
     "KindCode",
@@ -35,6 +38,7 @@ __all__ = [
     "RejectReason",
     "ValueFormatter",
     "from_us",
+    "grid_factor",
     "iso",
     "iso_dt",
     "make_batch",

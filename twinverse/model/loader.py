@@ -32,9 +32,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
 from ..errors import ModelLoadError, Problem
 from ..units import UnknownUnit, check_unit
+from .alarmdoc import merged_rule_doc, rule_problems
 from .plant import Plant
+from .rules import AlarmRule
 from .types import Placement, Relationship, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
@@ -62,6 +65,7 @@ class _TypeDoc(_Doc):
     shape: str | None = None
     size: tuple[float, float, float] | None = None
     container: bool = False
+    alarms: dict[str, Any] = Field(default_factory=dict)  # validated rule by rule (see _rules)
 
 
 class _RelDoc(_Doc):
@@ -80,9 +84,15 @@ class _TwinDoc(_Doc):
     feeds: str | list[str] | None = None
     relationships: list[_RelDoc] = Field(default_factory=list)
     flow: list[str] | None = None
+    alarms: dict[str, Any] = Field(default_factory=dict)  # overrides of the type's rules, or rules of its own
     # Children, types and twins are validated one by one (see _Resolver.validate) so that
     # one bad entry does not hide the problems of the others.
     children: list[Any] = Field(default_factory=list)
+
+
+class _EnergyDoc(_Doc):
+    grid: str = Field(DEFAULT_GRID[0], description="grid the plant draws from: national, a regional grid, a province")
+    year: int = Field(DEFAULT_GRID[1], description="data year of the grid factor")
 
 
 class _PlantDoc(_Doc):
@@ -97,6 +107,7 @@ class _PlantDoc(_Doc):
     # Field connectors (docs/sources.md): a mapping, or the name of a file holding one; the
     # ingest layer validates it (twinverse.ingest.spec), with the same located errors.
     sources: Any = None
+    energy: _EnergyDoc | None = None
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -192,6 +203,8 @@ class _Resolver:
         self._damaged: set[str] = set()  # types with dropped fields: skip checks that would cascade
         self._broken: set[str] = set()  # ids of twins that could not be built: no cascade either
         self.twins: list[Twin] = []
+        self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
+        self._bad_rules: set[str] = set()  # rule names that failed in a type: overrides do not cascade
         self.twin_paths: dict[str, PathKey] = {}
         # (source ref, source scope, relationship, target ref, target scope, path, report missing target)
         self.pending: list[tuple[str, str | None, str, str, str | None, PathKey, bool]] = []
@@ -225,6 +238,10 @@ class _Resolver:
             raise ModelLoadError(sorted(self.problems, key=lambda p: p.location.line or 0))
         self.pdoc = pdoc
         self._resolve_types()
+        energy = self.pdoc.energy
+        if energy is not None and (energy.grid, energy.year) not in GRID_FACTORS:
+            self.fail(("energy", "grid"), f"no published grid factor for {energy.grid!r} in {energy.year} "
+                                          f"(have: {', '.join(grid_regions())})")  # fmt: skip
         root = self.pdoc.plant
         if not _ID.match(root) or "{" in root:
             self.fail(("plant",), f"plant id {root!r} may only hold letters, digits, '_', '-', '.'")
@@ -242,6 +259,9 @@ class _Resolver:
             source=self.doc.file,
             description=self.pdoc.description,
         )
+        plant.twin_alarms = self.twin_alarms
+        if self.pdoc.energy is not None:
+            plant.grid = (self.pdoc.energy.grid, self.pdoc.energy.year)
         plant.simulation_doc = self.pdoc.simulation
         plant.aas_doc = self.pdoc.aas
         plant.sources_doc = self.pdoc.sources
@@ -277,6 +297,7 @@ class _Resolver:
         signals: dict[str, Signal] = {}
         properties: dict[str, Any] = {}
         power: dict[str, float] = {}
+        alarms: dict[str, AlarmRule] = {}
         shape, size, container = td.shape, td.size, td.container
         if td.extends is not None:
             if td.extends not in docs and td.extends not in BUILTIN_TYPES:
@@ -288,6 +309,7 @@ class _Resolver:
                     signals.update(base.signals)
                     properties.update(base.properties)
                     power.update(base.power)
+                    alarms.update(base.alarms)
                     shape = shape or base.shape
                     size = size or base.size
                     container = container or base.container
@@ -329,9 +351,38 @@ class _Resolver:
             size=size,
             container=container,
         )
+        if td.alarms:
+            ty = ty.model_copy(update={"alarms": self._rules(td.alarms, alarms, ty, (*path, "alarms"))})
+        elif alarms:
+            ty = ty.model_copy(update={"alarms": alarms})
         done[name] = ty
         self._resolved.add(name)
         return ty
+
+    def _rules(
+        self, docs: Mapping[str, Any], inherited: Mapping[str, AlarmRule], ty: TwinType, path: PathKey
+    ) -> dict[str, AlarmRule]:
+        """``inherited`` with the rules of ``docs`` added or overridden, each checked against ``ty``."""
+        out = dict(inherited)
+        for rname, raw in docs.items():
+            rpath = (*path, rname)
+            if not isinstance(raw, Mapping):
+                self.fail(rpath, "an alarm rule must be a mapping, e.g. {kind: hi, signal: temperature, limit: 80}")
+                continue
+            if rname not in inherited and rname in self._bad_rules and "kind" not in raw:
+                continue  # overrides a rule already reported broken
+            rule = self.validate(AlarmRule, merged_rule_doc(inherited.get(rname), raw), rpath)
+            if rule is None:
+                self._bad_rules.add(rname)
+                continue
+            problems = rule_problems(rule, ty)
+            for field, message in problems:
+                self.fail((*rpath, field) if field in raw or rname not in inherited else rpath, message)
+            if problems:
+                self._bad_rules.add(rname)
+            else:
+                out[rname] = rule
+        return out
 
     # -- twins -----------------------------------------------------------------------------
     def _add_twin(
@@ -396,6 +447,10 @@ class _Resolver:
                 name = td.name if td.name and td.count is None and td.ids is None else local
                 if not self._add_twin(full, td.type, name, parent, td.properties, td.position, tpath):
                     continue
+                if td.alarms:
+                    ty = self.types[td.type]
+                    own = self._rules(td.alarms, ty.alarms, ty, (*tpath, "alarms"))
+                    self.twin_alarms[full] = {k: v for k, v in own.items() if ty.alarms.get(k) is not v}
                 feeds = [td.feeds] if isinstance(td.feeds, str) else list(td.feeds or [])
                 for j, ref in enumerate(feeds):
                     fpath = (*tpath, "feeds") if isinstance(td.feeds, str) else (*tpath, "feeds", j)

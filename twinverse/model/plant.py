@@ -11,8 +11,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.gridfactors import DEFAULT_GRID
 from ..core.values import ValueFormatter
 from ..errors import NotFoundError
+from .rules import AlarmRule
 from .types import Relationship, Signal, SignalKind, Twin, TwinType
 
 __all__ = ["Plant", "SignalIndex"]
@@ -227,6 +229,10 @@ class Plant:
         self.simulation_doc: dict[str, Any] | None = None
         #: The raw ``sources:`` section (a mapping or a file name), validated by ``twinverse.ingest.spec``.
         self.sources_doc: Any = None
+        #: The grid the plant draws power from and the data year of its factor (``energy:`` section).
+        self.grid: tuple[str, int] = DEFAULT_GRID
+        #: Alarm rules of single twins (overrides and additions to their type's ``alarms``).
+        self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
         #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.
@@ -317,6 +323,14 @@ class Plant:
     def machines(self) -> list[str]:
         """Twins whose type reports a state (what the live views colour)."""
         return [t.id for t in self.twins.values() if self.types[t.type].state_signal() is not None]
+
+    def alarm_rules(self) -> list[tuple[str, str, AlarmRule]]:
+        """``(twin, rule name, rule)`` of every enabled alarm rule, in twin order then rule name."""
+        out: list[tuple[str, str, AlarmRule]] = []
+        for t in self.twins.values():
+            rules = {**self.types[t.type].alarms, **self.twin_alarms.get(t.id, {})}
+            out.extend((t.id, name, rule) for name, rule in sorted(rules.items()) if rule.enabled)
+        return out
 
     def __iter__(self) -> Iterator[Twin]:
         return iter(self.twins.values())

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..core.states import DEFAULT_STATES
 from ..core.values import KindCode
+from .rules import AlarmRule
 
 __all__ = [
     "DEFAULT_STATES",
@@ -104,6 +105,7 @@ class TwinType(_Strict):
     shape: str | None = None
     size: tuple[float, float, float] | None = None
     container: bool = False
+    alarms: dict[str, AlarmRule] = Field(default_factory=dict, description="alarm rules of every twin of the type")
 
     def state_signal(self) -> Signal | None:
         """The signal named ``state`` if the type has one of kind state."""

@@ -39,6 +39,10 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SIM_READ = "sim:read"
     SIM_RUN = "sim:run"
+    ALARM_READ = "alarm:read"
+    ALARM_ACK = "alarm:ack"
+    ALARM_SHELVE = "alarm:shelve"
+    ALARM_SERVICE = "alarm:service"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -68,16 +72,18 @@ _VIEWER = frozenset(
         _P.PLANT_READ,
         _P.DATA_READ,
         _P.SIM_READ,
+        _P.ALARM_READ,
         _P.ASSET_READ,
         _P.LOG_READ,
         _P.IDENTITY_READ,
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE}
 _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,
+    _P.ALARM_SERVICE,
     _P.ASSET_WRITE,
     _P.ASSET_GRANT,
     _P.AAS_WRITE,

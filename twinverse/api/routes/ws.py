@@ -10,6 +10,13 @@ Protocol (JSON text frames)::
     → {"op": "rate", "max": 5}                           # at most 5 frames/s for me
     ← {"type": "rate", "max": 5.0}                       # the rate granted (≤ ws_max_rate)
     ← {"type": "error", "detail": "..."}                 # the connection stays open
+    → {"op": "alarms", "follow": true}                   # alarm frames too (or /ws?alarms=1)
+    ← {"type": "alarms_follow", "follow": true}
+    ← {"type": "alarms", "twin": …, "alarms": [...]}     # per subscription: the subtree's alarms not normal
+    ← {"type": "alarm_events", "events": [...]}          # transitions of alarms in subscribed subtrees
+
+Alarm frames go only to clients that ask and hold ``alarm:read``; an event is the record of
+``GET /api/alarms/events`` (seq, ts, alarm, twin, rule, event, state, previous, …).
 
 ``/ws?twin=ID&rate=N`` subscribes and sets the rate at connect. Deltas carry only signals
 changed since the last frame, at most ``ws_max_rate`` frames per second per client or the

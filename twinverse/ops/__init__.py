@@ -1,0 +1,26 @@
+"""Operations intelligence: alarm rules and the ISA-18.2 lifecycle, OEE per ISO 22400, energy."""
+
+from __future__ import annotations
+
+from .alarms import Alarm, AlarmService, AlarmWatch
+from .compiled import CompiledRules, Transitions
+from .journal import AlarmEvent, Journal
+from .kpis import KpiService, Production
+from .lifecycle import AlarmCondition, AlarmState, Event
+from .notify import WebhookNotifier
+
+__all__ = [
+    "Alarm",
+    "AlarmCondition",
+    "AlarmEvent",
+    "AlarmService",
+    "AlarmState",
+    "AlarmWatch",
+    "CompiledRules",
+    "Event",
+    "Journal",
+    "KpiService",
+    "Production",
+    "Transitions",
+    "WebhookNotifier",
+]

@@ -1,0 +1,293 @@
+"""Alarm rules compiled once into NumPy arrays over sids and evaluated on whole batches.
+
+Each rule kind is a group of parallel arrays (the rule's sid, limit, deadband, …) plus the
+per-rule state the evaluation carries from batch to batch (the condition, the previous
+sample of a rate rule, when a state run began, when a signal last reported). A batch of
+rows sorted by (sid, ts), as the engine publishes it, is paired with the rules of its
+sids by two gathers; every check is then a handful of vectorised passes over the pairs,
+whatever the number of rules: no Python per point. Python runs once per *transition*
+(a condition raising or clearing), which is an event anyway.
+
+Hysteresis (limit and rate rules): a sample above ``limit`` raises, one at or below
+``limit - deadband`` clears (mirrored for lo and lolo), one in between keeps the previous
+condition. Within a batch the condition is carried forward with ``maximum.accumulate``
+over the positions of deciding samples.
+
+Timers (:meth:`CompiledRules.tick`): a ``state`` rule raises ``for`` seconds after its
+state began, a ``stale`` rule ``for`` seconds after its signal last arrived (arrival is
+the evaluation clock's time, so replayed history is not stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..core.clock import NEVER
+from ..model import Plant
+from ..model.rules import AlarmRule, RuleKind
+
+__all__ = ["CompiledRules", "Transitions"]
+
+_I = npt.NDArray[np.intp]
+_F = npt.NDArray[np.float64]
+_B = npt.NDArray[np.bool_]
+_T = npt.NDArray[np.int64]
+_A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Condition changes found in one evaluation, in time order per rule: rule index, time, value, new condition."""
+
+    rule: _I
+    ts: _T
+    value: _F
+    active: _B
+
+    @staticmethod
+    def empty() -> Transitions:
+        return Transitions(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0), np.empty(0, bool))
+
+    @staticmethod
+    def concat(parts: Sequence[Transitions]) -> Transitions:
+        parts = [p for p in parts if len(p.rule)]
+        if not parts:
+            return Transitions.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return Transitions(*(np.concatenate([getattr(p, f) for p in parts])
+                             for f in ("rule", "ts", "value", "active")))  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.rule)
+
+
+class _Group:
+    """The rules of one kind: their sids sorted, and where each sid's rules start."""
+
+    def __init__(self, ids: list[int], sids: list[int], nsig: int) -> None:
+        order = np.argsort(np.asarray(sids, dtype=np.int64), kind="stable")
+        self.ids = np.asarray(ids, dtype=np.intp)[order]  # global rule index of each member
+        self.sid = np.asarray(sids, dtype=np.int64)[order]
+        self.count = np.bincount(self.sid, minlength=nsig).astype(np.int64) if len(ids) else np.zeros(nsig, np.int64)
+        self.first = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
+        self.multi = bool(self.count.max(initial=0) > 1)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def pairs(self, sid: npt.NDArray[np.int32]) -> tuple[_I, _I]:
+        """(member, row) pairs of a batch's rows with this group's rules, grouped by member, rows in order."""
+        c = self.count[sid]
+        rows = np.flatnonzero(c)
+        if not len(rows):
+            return rows, rows
+        if not self.multi:
+            return self.first[sid[rows]].astype(np.intp), rows
+        reps = c[rows]
+        row = np.repeat(rows, reps)
+        start = np.repeat(np.cumsum(reps) - reps, reps)
+        member = np.repeat(self.first[sid[rows]], reps) + (np.arange(len(row)) - start)
+        order = np.argsort(member, kind="stable")
+        return member[order].astype(np.intp), row[order]
+
+
+def _starts(member: _I) -> _B:
+    start = np.ones(len(member), dtype=bool)
+    start[1:] = member[1:] != member[:-1]
+    return start
+
+
+def _ends(member: _I) -> _B:
+    end = np.ones(len(member), dtype=bool)
+    end[:-1] = member[1:] != member[:-1]
+    return end
+
+
+def _group_start_pos(start: _B) -> _I:
+    pos = np.arange(len(start))
+    return np.maximum.accumulate(np.where(start, pos, 0))
+
+
+def _shift(x: _A, start: _B, first: Any) -> _A:
+    """``x`` moved one place later within each group; a group's first element gets ``first``."""
+    out: _A = x.copy()
+    out[1:] = x[:-1]
+    out[start] = first
+    return out
+
+
+class CompiledRules:
+    """Every enabled alarm rule of a plant, compiled; :meth:`evaluate` a batch, :meth:`tick` the timers."""
+
+    def __init__(self, plant: Plant, rules: Sequence[tuple[str, str, AlarmRule]], *, now_us: int,
+                 value: _F | None = None, ts: _T | None = None) -> None:  # fmt: skip
+        idx = plant.signals
+        nsig = len(idx)
+        self.rules = list(rules)
+        n = len(self.rules)
+        self.sid = np.array([idx.sid(t, r.signal) for t, _, r in self.rules], dtype=np.int64).reshape(n)
+        kinds = [r.kind for _, _, r in self.rules]
+        members: dict[str, list[int]] = {"limit": [], "rate": [], "state": [], "stale": []}
+        for i, k in enumerate(kinds):
+            members["limit" if k.is_limit else k.value].append(i)
+        self.groups = {g: _Group(ids, [int(self.sid[i]) for i in ids], nsig) for g, ids in members.items()}
+        sign = np.array([1.0 if k.is_high else -1.0 for k in kinds]).reshape(n)
+        limit = np.array([r.limit if r.limit is not None else np.nan for _, _, r in self.rules]).reshape(n)
+        # Low rules become high rules on -value: one comparison for all four kinds.
+        self.limit = sign * limit
+        self.deadband = np.array([r.deadband for _, _, r in self.rules]).reshape(n)
+        self.sign = sign
+        self.duration_us = np.array([int((r.seconds or 0) * 1e6) for _, _, r in self.rules], dtype=np.int64).reshape(n)
+        self.code = np.full(n, -1.0)
+        for i, (t, _, r) in enumerate(self.rules):
+            if r.kind is RuleKind.STATE:
+                states = plant.signal(t, r.signal).states or ()
+                self.code[i] = float(states.index(r.state or ""))
+        # Carried state.
+        self.cond = np.zeros(n, dtype=bool)
+        live_v = value if value is not None else np.full(nsig, np.nan)
+        live_t = ts if ts is not None else np.full(nsig, NEVER, dtype=np.int64)
+        self.prev_v = live_v[self.sid].astype(np.float64) if n else np.empty(0)
+        self.prev_t = live_t[self.sid].astype(np.int64) if n else np.empty(0, np.int64)
+        in_state = self.prev_v == self.code
+        self.since = np.where(in_state & (self.prev_t != NEVER), self.prev_t, -1).astype(np.int64)
+        self.seen = np.full(n, now_us, dtype=np.int64)  # stale rules count from the start
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(self, sid: npt.NDArray[np.int32], ts: _T, value: _F, now_us: int) -> Transitions:
+        """The transitions a batch causes (rows sorted by (sid, ts)); updates the carried state."""
+        if not len(self.rules) or not len(sid):
+            return Transitions.empty()
+        return Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
+                                   self._states(sid, ts, value), self._stale(sid, now_us)])  # fmt: skip
+
+    def _hysteresis(self, member: _I, x: _F, ts: _T, value: _F) -> Transitions:
+        g = member
+        lim, db = self.limit[g], self.deadband[g]
+        ev = np.where(x > lim, 1, np.where(x <= lim - db, 0, -1)).astype(np.int8)
+        start = _starts(g)
+        gs = _group_start_pos(start)
+        pos = np.arange(len(g))
+        last = np.maximum.accumulate(np.where(ev >= 0, pos, -1))
+        prev = self.cond[g]
+        state = np.where(last >= gs, ev[np.maximum(last, 0)] == 1, prev)
+        before = _shift(state, start, prev[start])
+        changed = np.flatnonzero(state != before)
+        end = _ends(g)
+        self.cond[g[end]] = state[end]
+        return Transitions(g[changed], ts[changed], value[changed], state[changed])
+
+    def _limits(self, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
+        grp = self.groups["limit"]
+        if not len(grp):
+            return Transitions.empty()
+        member, row = grp.pairs(sid)
+        if not len(row):
+            return Transitions.empty()
+        g = grp.ids[member]
+        v = value[row]
+        return self._hysteresis(g, self.sign[g] * v, ts[row], v)
+
+    def _rates(self, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
+        grp = self.groups["rate"]
+        if not len(grp):
+            return Transitions.empty()
+        member, row = grp.pairs(sid)
+        if not len(row):
+            return Transitions.empty()
+        g = grp.ids[member]
+        v, t = value[row], ts[row]
+        start = _starts(g)
+        pv = _shift(v, start, self.prev_v[g[start]])
+        pt = _shift(t, start, self.prev_t[g[start]])
+        dt = (t - pt).astype(np.float64) / 1e6
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where((pt != NEVER) & (dt > 0), np.abs(v - pv) / dt, np.nan)
+        end = _ends(g)
+        self.prev_v[g[end]], self.prev_t[g[end]] = v[end], t[end]
+        return self._hysteresis(g, rate, t, v)
+
+    def _states(self, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
+        grp = self.groups["state"]
+        if not len(grp):
+            return Transitions.empty()
+        member, row = grp.pairs(sid)
+        if not len(row):
+            return Transitions.empty()
+        g = grp.ids[member]
+        v, t = value[row], ts[row]
+        dur = self.duration_us[g]
+        start = _starts(g)
+        gs = _group_start_pos(start)
+        ins = v == self.code[g]
+        prev_in = _shift(ins, start, self.since[g[start]] >= 0)
+        entry = ins & ~prev_in
+        pos = np.arange(len(g))
+        last = np.maximum.accumulate(np.where(entry, pos, -1))
+        run_start = np.where(last >= gs, t[np.maximum(last, 0)], self.since[g])
+        cond = ins & (t - run_start >= dur)
+        prev_cond = _shift(cond, start, self.cond[g[start]])
+        # A run that lasted long enough with no sample after its due time: raise at the due time, clear on leaving.
+        prior_start = _shift(run_start, start, self.since[g[start]])
+        missed = np.flatnonzero(~ins & prev_in & ~prev_cond & (t - prior_start >= dur))
+        changed = np.flatnonzero(cond != prev_cond)
+        raised = cond[changed]
+        at = np.where(raised, run_start[changed] + dur[changed], t[changed])
+        end = _ends(g)
+        self.cond[g[end]] = cond[end]
+        self.since[g[end]] = np.where(ins[end], run_start[end], -1)
+        parts = [Transitions(g[changed], at, v[changed], raised)]
+        if len(missed):
+            up = Transitions(g[missed], prior_start[missed] + dur[missed], np.full(len(missed), self.code[g[missed]]),
+                             np.ones(len(missed), bool))  # fmt: skip
+            down = Transitions(g[missed], t[missed], v[missed], np.zeros(len(missed), bool))
+            parts = [up, down, *parts]
+        return _in_time_order(Transitions.concat(parts))
+
+    def _stale(self, sid: npt.NDArray[np.int32], now_us: int) -> Transitions:
+        grp = self.groups["stale"]
+        if not len(grp):
+            return Transitions.empty()
+        member, _row = grp.pairs(sid)
+        if not len(member):
+            return Transitions.empty()
+        hit = np.unique(grp.ids[member])
+        self.seen[hit] = now_us
+        cleared = hit[self.cond[hit]]
+        self.cond[cleared] = False
+        return Transitions(cleared, np.full(len(cleared), now_us, np.int64), np.full(len(cleared), np.nan),
+                           np.zeros(len(cleared), bool))  # fmt: skip
+
+    # -- timers -----------------------------------------------------------------------------
+    def tick(self, now_us: int) -> Transitions:
+        """Raise the state rules whose state has lasted long enough and the stale rules now due."""
+        parts = []
+        st = self.groups["state"].ids
+        if len(st):
+            due = st[(self.since[st] >= 0) & ~self.cond[st] & (now_us - self.since[st] >= self.duration_us[st])]
+            self.cond[due] = True
+            parts.append(Transitions(due, self.since[due] + self.duration_us[due], self.code[due],
+                                     np.ones(len(due), bool)))  # fmt: skip
+        sl = self.groups["stale"].ids
+        if len(sl):
+            due = sl[~self.cond[sl] & (now_us - self.seen[sl] >= self.duration_us[sl])]
+            self.cond[due] = True
+            parts.append(Transitions(due, self.seen[due] + self.duration_us[due], np.full(len(due), np.nan),
+                                     np.ones(len(due), bool)))  # fmt: skip
+        return Transitions.concat(parts)
+
+
+def _in_time_order(tr: Transitions) -> Transitions:
+    if len(tr) < 2:
+        return tr
+    order = np.lexsort((tr.ts, tr.rule))
+    return Transitions(tr.rule[order], tr.ts[order], tr.value[order], tr.active[order])
