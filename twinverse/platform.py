@@ -6,6 +6,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from .collab import Collab
 from .config import Settings
 from .errors import Location, Problem
 from .ingest.base import Health, Source, make_source, source_health
@@ -51,6 +52,7 @@ class Platform:
             self.sealer = HistorySealer.from_settings(self.store, self.trust, settings, plant_id=plant.id)
         self.hub = Hub(self.engine)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
+        self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
         self.sources: list[Source] = []
         self._started = False
         for name in self.configured_sources():

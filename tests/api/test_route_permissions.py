@@ -16,9 +16,9 @@ from twinverse.model import Plant
 from twinverse.platform import Platform, example_path
 from twinverse.trust import ROLE_PERMISSIONS, Permission, Role
 
-# Not part of the API proper: the page and FastAPI's own docs. The websocket checks its
-# permission in the handler (authorize_ws), tested in tests/api/test_ws.py.
-PUBLIC = {"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/ws"}
+# Not part of the API proper: the page and FastAPI's own docs. The websockets check their
+# permission in the handler (authorize_ws), tested in tests/api/test_ws.py and test_collab_ws.py.
+PUBLIC = {"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/ws", "/ws/collab/{plant_id}"}
 # Public by decision: load balancer and orchestrator probes carry no token, and answer only
 # "up" / which part is not ready. /metrics is NOT here: it needs the health permission
 # (a scraper gets a token scoped to it, docs/operations.md), as /healthz does.

@@ -69,6 +69,7 @@ PLANT_SCOPED = frozenset(
         Permission.QUARANTINE_READ,
         Permission.SIM_READ,
         Permission.SIM_RUN,
+        Permission.ANNOTATION_WRITE,
     }
 )
 

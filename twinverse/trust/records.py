@@ -39,6 +39,7 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SIM_READ = "sim:read"
     SIM_RUN = "sim:run"
+    ANNOTATION_WRITE = "annotation:write"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -73,7 +74,7 @@ _VIEWER = frozenset(
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ANNOTATION_WRITE}
 _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,

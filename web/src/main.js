@@ -4,6 +4,8 @@
 // subscribe to the viewer's signals and never call each other.
 import "./style.css";
 import { Color } from "three";
+import { startAvatars } from "./avatars.js";
+import { startCollab } from "./collab.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
 import { LiveConnection, getJSON } from "./live.js";
@@ -13,6 +15,8 @@ import { startSelection } from "./selection.js";
 import { $, Viewer } from "./state.js";
 import { EQUIPMENT_COLOR, NO_DATA, colorOf, isAlarm, loadStates, palette, stateKey } from "./states.js";
 import { startTimeline } from "./timeline.js";
+import { startNotes } from "./notes.js";
+import { startPeople } from "./people.js";
 import { PlantTree } from "./tree.js";
 
 const params = new URLSearchParams(location.search);
@@ -41,6 +45,7 @@ async function boot() {
   build(layout);
   connect(layout);
   requestAnimationFrame(frame);
+  viewer.collab = await startCollab(viewer, layout.plant.id);
 }
 
 function connect(layout) {
@@ -236,6 +241,9 @@ startLegend(viewer);
 const labelPool = startLabels(viewer, MAX_LABELS);
 startTimeline(viewer);
 startSelection(viewer);
+startAvatars(viewer);
+startPeople(viewer);
+startNotes(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
 

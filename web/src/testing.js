@@ -59,6 +59,39 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     frames: () => app.frames,
     deltas: () => app.deltas,
     labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
+    collab: {
+      get joined() {
+        return !!app.collab?.connected && !!app.collab?.synced;
+      },
+      me: () => app.collab?.self() ?? null,
+      /** Everyone else here: name, role, colour, camera (position and target). */
+      peers: () => (app.collab?.peers() ?? []).map((p) => ({ client: p.client, ...p.user, camera: p.camera })),
+      /** The names on the "Here now" list, this page first. */
+      peopleList: () => [...$("people-list").querySelectorAll(".who")].map((e) => e.textContent),
+      /** Names on the avatar labels in the scene (shown ones). */
+      avatarLabels: () => [...$("labels").querySelectorAll(".label.avatar")].filter((e) => !(/** @type {HTMLElement} */ (e)).hidden).map((e) => e.textContent),
+      avatarCount: () => app.view.scene.children.filter((c) => c.userData.client !== undefined).length,
+      pins: () => app.view.scene.children.filter((c) => c.userData.note !== undefined).map((c) => c.userData.note).sort(),
+      notes: () => app.collab?.list() ?? [],
+      shownNotes: () => [...$("notes-list").children].map((li) => (/** @type {HTMLElement} */ (li)).dataset.note),
+      refusals: () => app.collab?.refusals.slice() ?? [],
+      latencies: () => app.collab?.latencies.slice() ?? [],
+      following: () => app.following,
+      /** This page's camera, to the millimetre (OrbitControls leaves float noise). */
+      camera: () => {
+        const mm = (/** @type {number[]} */ a) => a.map((v) => Math.round(v * 1000) / 1000);
+        return { p: mm(app.view.camera.position.toArray()), t: mm(app.view.controls.target.toArray()) };
+      },
+      /** Move this page's camera as a user would (the change is shared). */
+      moveCamera: (p, t) => {
+        app.view.camera.position.fromArray(p);
+        app.view.controls.target.fromArray(t);
+        app.view.controls.update();
+      },
+      /** Write to the shared map directly, past the form (what a crafted client could do). */
+      forceNote: (twin, text) => app.collab.addNote(twin, text),
+      setOnline: (on) => app.collab.setOnline(on),
+    },
     bench: {
       /** Draw every animation frame and record frame intervals until stop(). */
       start() {
