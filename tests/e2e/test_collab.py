@@ -1,7 +1,7 @@
 """The shared scene in real browsers: presence, follow, notes, offline merge, the viewer's refusal.
 
-A token-mode server (``python -m twinverse serve``) with identities made beforehand in its
-data directory (operators Ada, Bo, …; viewer Vic); each person is a separate browser
+A token-mode server (the ``room`` fixture of conftest.py) with identities made beforehand in
+its data directory (operators Ada, Bo, …; viewer Vic); each person is a separate browser
 context (its own storage, its own y-websocket connection) of Debian's chromium.
 """
 
@@ -10,69 +10,16 @@ from __future__ import annotations
 import json
 import statistics
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import TEST_MODE, Console, save_artifact
+from tests.e2e.conftest import PEOPLE, Console, save_artifact
 from tests.server import Server
 from twinverse.collab import colour_of
-from twinverse.platform import example_path
-from twinverse.trust import Role, TrustService
 
 FILLER = "bottling/line1/filler"
 CAPPER = "bottling/line1/capper"
 READ_ONLY = "viewers read annotations; writing needs an operator (permission 'annotation:write')"
-PEOPLE = {"Ada": Role.OPERATOR, "Bo": Role.OPERATOR, "Vic": Role.VIEWER, "Cy": Role.ENGINEER, "Di": Role.VIEWER}
-
-
-@pytest.fixture
-def room(
-    chromium_ready: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Server, dict[str, Any]]]:
-    """A token-mode server and, per person, their token and did."""
-    data = tmp_path / "data"
-    trust = TrustService(data)
-    try:
-        admin = trust.local_admin()
-        people = {}
-        for name, role in PEOPLE.items():
-            ident, _ = trust.access.create_identity(admin, "default", name, role=role)
-            _, token = trust.access.create_token(admin, ident.did, "default", name=name)
-            people[name] = {"token": token, "did": ident.did, "role": role.value}
-    finally:
-        trust.close()
-    monkeypatch.setenv("TWINVERSE_AUTH", "token")
-    server = Server(["serve", "--plant", str(example_path("bottling.yaml")), "--data-dir", str(data)], tmp_path)
-    server.start()
-    try:
-        yield server, people
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def person(browser: Any, room: tuple[Server, dict[str, Any]]) -> Iterator[Callable[[str], tuple[Any, Console]]]:
-    """Open the viewer as a person in a fresh browser context, joined to the room."""
-    server, people = room
-    contexts = []
-
-    def go(name: str) -> tuple[Any, Console]:
-        ctx = browser.new_context(viewport={"width": 1200, "height": 760})
-        ctx.add_init_script(TEST_MODE)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        console = Console()
-        console.attach(page)
-        page.goto(f"{server.url}/#token={people[name]['token']}")
-        page.wait_for_function("() => window.__twinverse?.ready && window.__twinverse.collab.joined", timeout=60_000)
-        return page, console
-
-    yield go
-    for c in contexts:
-        c.close()
 
 
 def _wait(page: Any, expr: str, arg: Any = None) -> Any:

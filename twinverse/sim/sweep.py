@@ -32,7 +32,7 @@ from .network import INF, Network
 from .results import ScenarioResult
 from .scenario import run_scenario
 
-__all__ = ["Param", "SweepResult", "apply_params", "grid", "parse_param", "run_sweep"]
+__all__ = ["Param", "SweepResult", "apply_params", "current_params", "grid", "parse_param", "run_sweep"]
 
 #: What a sweep can change, per element kind.
 SETTABLE = {
@@ -153,6 +153,35 @@ def apply_params(net: Network, assignment: Mapping[str, float]) -> Network:
             mean = v if attr == "interarrival_mean" else 1 / v
             net = net.with_source(element, interarrival=src.interarrival.scaled(mean))
     return net
+
+
+def current_params(net: Network) -> dict[str, float]:
+    """The value in ``net`` of every parameter :func:`apply_params` can set (INF: unbounded).
+
+    ``mtbf`` and ``mttr`` are those of a station's first failure mode (setting them scales
+    every mode by the same factor); ``rate`` is left out (it is ``1 / interarrival_mean``).
+
+    >>> from twinverse.sim.spec import loads_network
+    >>> net = loads_network("{simulation: {sources: {a: {interarrival: 2, to: s1}}, "
+    ...                     "stations: {s1: {process: 1, to: out}}, sinks: [out]}}")
+    >>> current_params(net)
+    {'station.s1.process_mean': 1.0, 'station.s1.servers': 1.0, 'station.s1.scrap': 0.0, \
+'buffer.s1.in.capacity': inf, 'source.a.interarrival_mean': 2.0}
+    """
+    out: dict[str, float] = {}
+    for st in net.stations:
+        out[f"station.{st.id}.process_mean"] = float(st.process_mean)
+        out[f"station.{st.id}.servers"] = float(st.servers)
+        out[f"station.{st.id}.scrap"] = float(st.scrap)
+        if st.failures:
+            out[f"station.{st.id}.mtbf"] = float(st.failures[0].ttf.mean)
+            out[f"station.{st.id}.mttr"] = float(st.failures[0].ttr.mean)
+    for b in net.buffers:
+        out[f"buffer.{b.id}.capacity"] = float(b.capacity)
+    for src in net.sources:
+        if src.interarrival is not None:
+            out[f"source.{src.id}.interarrival_mean"] = float(src.interarrival.mean)
+    return out
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import { startTimeline } from "./timeline.js";
 import { startNotes } from "./notes.js";
 import { startPeople } from "./people.js";
 import { PlantTree } from "./tree.js";
+import { startWhatIf } from "./whatif.js";
 
 const params = new URLSearchParams(location.search);
 const INSTANCED = params.get("render") !== "meshes";
@@ -244,13 +245,14 @@ startSelection(viewer);
 startAvatars(viewer);
 startPeople(viewer);
 startNotes(viewer);
+const whatIf = startWhatIf(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
 
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf }));
 }
 
 boot();

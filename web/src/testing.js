@@ -7,9 +7,9 @@ import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -59,6 +59,9 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     frames: () => app.frames,
     deltas: () => app.deltas,
     labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
+    /** The what-if panel: status, progress, run ids, compared figures, the marked bottleneck. */
+    whatIf: () => JSON.parse(JSON.stringify(whatIf)),
+    bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
     collab: {
       get joined() {
         return !!app.collab?.connected && !!app.collab?.synced;
