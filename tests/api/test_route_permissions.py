@@ -85,8 +85,9 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 8
-    assert {"POST /api/ingest", "POST /api/sim/runs", "POST /api/identities", "PUT /api/identities/{did}/role",
+    assert len(checked) == 9
+    assert {"POST /api/ingest", "POST /api/sim/runs", "POST /api/plant/validate",
+            "POST /api/identities", "PUT /api/identities/{did}/role",
             "POST /api/tokens", "POST /api/assets"} <= set(checked)  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from ..errors import TooManyRequests, TwinverseError
 from ..platform import Platform
 from .body import body_models
 from .metrics import registry_for
-from .routes import collab, data, plant, scene, sim, system, trust, ws
+from .routes import collab, data, editor, plant, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(plant.router)
+    app.include_router(editor.router)
     app.include_router(sim.router)
     app.include_router(trust.router)
     app.include_router(scene.router)

@@ -6,6 +6,7 @@ import "./style.css";
 import { Color } from "three";
 import { startAvatars } from "./avatars.js";
 import { startCollab } from "./collab.js";
+import { startEditor } from "./editor.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
 import { LiveConnection, getJSON } from "./live.js";
@@ -246,13 +247,14 @@ startAvatars(viewer);
 startPeople(viewer);
 startNotes(viewer);
 const whatIf = startWhatIf(viewer);
+const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
 
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor }));
 }
 
 boot();

@@ -7,9 +7,9 @@ import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette, whatIf }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -62,6 +62,21 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf })
     /** The what-if panel: status, progress, run ids, compared figures, the marked bottleneck. */
     whatIf: () => JSON.parse(JSON.stringify(whatIf)),
     bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
+    editor: {
+      /** Validation results shown, round trips (ms from the last change to its markers), problems. */
+      state: () => ({ open: editor.open, file: editor.file, valid: editor.valid, problems: editor.problems,
+                      roundTrips: editor.roundTrips.slice(), error: editor.error }),  // prettier-ignore
+      text: () => editor.view?.state.doc.toString() ?? null,
+      /** Put the cursor right after the first occurrence of `find` (then type with the keyboard). */
+      cursorAfter: (find) => {
+        const at = editor.view.state.doc.toString().indexOf(find);
+        if (at < 0) throw new Error(`not in the text: ${find}`);
+        editor.view.focus();
+        editor.view.dispatch({ selection: { anchor: at + find.length } });
+      },
+      /** Lines of the lint markers shown in the gutter. */
+      markedLines: () => [...document.querySelectorAll("#editor-cm .cm-lint-marker-error")].length,
+    },
     collab: {
       get joined() {
         return !!app.collab?.connected && !!app.collab?.synced;
