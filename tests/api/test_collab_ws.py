@@ -166,3 +166,16 @@ def test_presence_is_stamped_by_the_server(app_and_tokens: tuple[TestClient, dic
         wv.close()
         b.until(lambda f: f.type is MessageType.AWARENESS and b.presence.get(4242, 1) is None)
     del v
+
+
+def test_an_unreadable_document_closes_the_room_with_a_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "collab"
+    folder.mkdir(parents=True)
+    (folder / "bottling.ydoc").write_bytes(b"not a yjs update")
+    settings = Settings(data_dir=tmp_path / "data", plant=example_path(), auth="open")
+    with TestClient(create_app(settings)) as c:
+        with c.websocket_connect("/ws/collab/bottling") as ws, pytest.raises(WebSocketDisconnect) as err:
+            ws.receive_bytes()
+        assert err.value.code == 1011 and err.value.reason.startswith("the shared document ")
+        r = c.get("/api/collab/annotations")
+    assert r.status_code == 503 and r.json()["detail"].startswith("the shared document ")

@@ -51,6 +51,14 @@ def test_two_people_see_each_other_follow_and_the_latency(
     assert vic.evaluate("() => window.__twinverse.collab.avatarCount()") == 1
     _wait(vic, "() => window.__twinverse.collab.avatarLabels().includes('Ada (operator)')")
 
+    # Ada points at the filler: Vic sees a ray from her figure to it, gone when she points away
+    pt = ada.evaluate("(t) => window.__twinverse.screenPoint(t)", FILLER)
+    ada.mouse.move(pt["x"], pt["y"])
+    _wait(vic, "(t) => window.__twinverse.collab.rays().includes(t)", FILLER)
+    assert vic.evaluate("() => window.__twinverse.collab.rays()") == [FILLER]
+    ada.mouse.move(2, 2)
+    _wait(vic, "() => window.__twinverse.collab.rays().length === 0")
+
     # Vic follows Ada: his camera jumps to hers and moves with it
     vic.locator("#people-list li", has_text="Ada").locator("button.follow").click()
     _wait(vic, "(z) => window.__twinverse.collab.camera().p[2] === z", z)
@@ -84,6 +92,14 @@ def test_five_people_see_each_other_and_one_leaving(
         assert page.evaluate("() => window.__twinverse.collab.peopleList()")[0] == f"{name} (you)"
     roles = {p[0]: p[1] for p in _peers(pages["Ada"])}
     assert roles == {"Bo": "operator", "Vic": "viewer", "Cy": "engineer", "Di": "viewer"}
+
+    # "Bring everyone here": Ada's view becomes everyone's
+    pages["Ada"].evaluate("() => window.__twinverse.collab.moveCamera([3, 15, 28], [3, 0, 4])")
+    pages["Ada"].locator("#summon").click()
+    for name in ("Bo", "Vic", "Cy", "Di"):
+        _wait(pages[name], "() => window.__twinverse.collab.camera().p[2] === 28")
+        assert pages[name].evaluate("() => window.__twinverse.collab.camera()") == {"p": [3, 15, 28], "t": [3, 0, 4]}
+        assert pages[name].locator("#banner").inner_text() == "Ada brought everyone to their view"
     pages["Cy"].context.close()
     for name in ("Ada", "Bo", "Vic", "Di"):
         _wait(pages[name], "() => window.__twinverse.collab.peers().length === 3")

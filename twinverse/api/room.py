@@ -20,10 +20,11 @@ from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from ..collab import Identity, Received, Room
+from ..collab.protocol import auth_denied
 from ..errors import NotFoundError, TwinverseError
 from ..platform import Platform
 from ..trust.records import Principal
-from .security import Permission, authorize_ws
+from .security import OPEN, Permission, authorize_ws
 
 __all__ = ["MAX_COLLAB_FRAME", "QUEUE", "RoomSession", "identity_of"]
 
@@ -37,7 +38,7 @@ QUEUE = 512
 
 def identity_of(platform: Platform, principal: Principal) -> Identity:
     """What a room shows of a principal: its registered name, role and write permission."""
-    shared = principal.id == "open"
+    shared = principal.id == OPEN.id  # open demo mode: every browser is this one principal
     name = "guest"
     if not shared:
         ident = platform.trust.store.get_identity(principal.id)
@@ -104,9 +105,10 @@ class RoomSession:
             return False
         try:
             room = self.platform.collab.room(self.plant_id)
-        except NotFoundError as exc:
+        except TwinverseError as exc:  # another plant (1008), an unreadable document (1011)
+            log.warning("shared room %r refused: %s", self.plant_id, exc.message)
             await self.websocket.accept()
-            await self.websocket.close(code=1008, reason=exc.message)
+            await self.websocket.close(code=1008 if isinstance(exc, NotFoundError) else 1011, reason=exc.message[:120])
             return False
         self.principal = principal
         self.identity = identity_of(self.platform, principal)
@@ -119,15 +121,11 @@ class RoomSession:
         """One frame: a bad one is answered with a permission-denied frame, the connection stays."""
         assert self.room is not None
         if raw is None or len(raw) > MAX_COLLAB_FRAME:
-            from ..collab.protocol import auth_denied
-
             self.push(auth_denied(f"send binary y-websocket frames of at most {MAX_COLLAB_FRAME} bytes"))
             return
         try:
             got = self.room.receive(self, raw)
         except TwinverseError as exc:
-            from ..collab.protocol import auth_denied
-
             self.push(auth_denied(exc.message))
             return
         if got.refused is not None:

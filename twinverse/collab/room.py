@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from pycrdt import Doc, Map
 
-from ..errors import InputError, PermissionDenied, TwinverseError
+from ..errors import InputError, PermissionDenied, StoreError, TwinverseError
 from .notes import NoteChange, check_changes
 from .protocol import (
     AwarenessEntry,
@@ -110,7 +110,10 @@ class Room:
         self.doc: Doc[Any] = Doc()
         self.notes: Map[Any] = self.doc.get(NOTES, type=Map)
         if path is not None and path.exists():
-            self.doc.apply_update(path.read_bytes())
+            try:
+                self.doc.apply_update(path.read_bytes())
+            except Exception as exc:  # yrs refuses bytes that are not a document update
+                raise StoreError(f"the shared document {path} cannot be read: {exc}") from exc
         self.peers: dict[Peer, set[int]] = {}  # peer → the awareness client ids it speaks for
         self.presence: dict[int, AwarenessEntry] = {}
 

@@ -1,6 +1,7 @@
 // Everyone else's camera as a small figure in the scene: a head where they stand, a cone
-// toward what they look at, their colour, and their name on an HTML label. "Follow" moves
-// this page's camera with someone's; moving the camera yourself stops following.
+// toward what they look at, their colour, their name on an HTML label, and a ray to the
+// machine under their pointer. "Follow" moves this page's camera with someone's; moving the
+// camera yourself stops following. "Bring everyone here" moves everyone else's to yours.
 import * as THREE from "three";
 import { $ } from "./state.js";
 
@@ -8,7 +9,7 @@ import { $ } from "./state.js";
 
 /** @param {import("./state.js").Viewer} viewer */
 export function startAvatars(viewer) {
-  /** client id → {group, label} @type {Map<number, {group: THREE.Group, label: HTMLElement, colour: string}>} */
+  /** client id → its figure @type {Map<number, {group: THREE.Group, label: HTMLElement, colour: string, ray: THREE.Line}>} */
   const figures = new Map();
   /** @type {Peer[]} */
   let peers = [];
@@ -31,13 +32,17 @@ export function startAvatars(viewer) {
       const viewMat = new THREE.MeshBasicMaterial({ color: p.user.colour, transparent: true, opacity: 0.35, side: THREE.DoubleSide });
       group.add(new THREE.Mesh(head, mat), new THREE.Mesh(cone, viewMat));
       group.userData.client = p.client;
+      const ray = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3()]),
+                                 new THREE.LineBasicMaterial({ color: p.user.colour }));  // prettier-ignore
+      ray.visible = false;
+      ray.userData.ray = p.client;
       const label = document.createElement("div");
       label.className = "label avatar";
       label.style.borderLeft = `3px solid ${p.user.colour}`;
       $("labels").appendChild(label);
-      f = { group, label, colour: p.user.colour };
+      f = { group, label, colour: p.user.colour, ray };
       figures.set(p.client, f);
-      viewer.view?.scene.add(group);
+      viewer.view?.scene.add(group, ray);
     }
     f.label.textContent = `${p.user.name} (${p.user.role})`;
     return f;
@@ -47,6 +52,7 @@ export function startAvatars(viewer) {
     const f = figures.get(client);
     if (!f) return;
     f.group.removeFromParent();
+    f.ray.removeFromParent();
     f.label.remove();
     figures.delete(client);
   }
@@ -78,6 +84,17 @@ export function startAvatars(viewer) {
         f.group.position.fromArray(p.camera.p);
         f.group.lookAt(_t.fromArray(p.camera.t));
       }
+      const at = p.pointer ? viewer.index.get(p.pointer) : undefined;
+      f.ray.visible = !!p.camera && at !== undefined;
+      f.ray.userData.twin = f.ray.visible ? p.pointer : null;
+      if (f.ray.visible) {
+        const o = viewer.layout.objects;
+        const pos = /** @type {THREE.BufferAttribute} */ (f.ray.geometry.getAttribute("position"));
+        pos.setXYZ(0, p.camera.p[0], p.camera.p[1] - 0.4, p.camera.p[2]);
+        pos.setXYZ(1, o.x[at], o.y[at] + o.h[at], o.z[at]);
+        pos.needsUpdate = true;
+        f.ray.geometry.computeBoundingSphere();
+      }
     }
     if (viewer.following !== null) {
       const leader = list.find((p) => p.client === viewer.following);
@@ -97,8 +114,33 @@ export function startAvatars(viewer) {
     view.dirty = true;
   }
 
+  viewer.signals.summoned.add((caller) => {
+    viewer.follow(null);
+    moveTo(caller.summon);
+    viewer.notify(`${caller.user.name} brought everyone to their view`, 4000);
+  });
+  let lastPoint = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let pointTimer;
   viewer.signals.layoutBuilt.add(() => {
-    for (const f of figures.values()) viewer.view.scene.add(f.group);
+    for (const f of figures.values()) viewer.view.scene.add(f.group, f.ray);
+    // The machine under this page's pointer, shared at most every 100 ms.
+    const canvas = viewer.view.renderer.domElement;
+    canvas.addEventListener("pointermove", (/** @type {PointerEvent} */ e) => {
+      clearTimeout(pointTimer);
+      const share = () => {
+        lastPoint = performance.now();
+        const i = viewer.view.pick(e.clientX, e.clientY);
+        viewer.collab?.point(i >= 0 ? viewer.layout.objects.id[i] : null);
+      };
+      const wait = lastPoint + 100 - performance.now();
+      if (wait <= 0) share();
+      else pointTimer = setTimeout(share, wait);
+    });
+    canvas.addEventListener("pointerleave", () => {
+      clearTimeout(pointTimer);
+      viewer.collab?.point(null);
+    });
     // Moving the camera yourself ends following; every move is shared with the room.
     viewer.view.controls.addEventListener("start", () => viewer.follow(null));
     viewer.view.controls.addEventListener("change", () => viewer.collab?.shareCamera(viewer.view.camera, viewer.view.controls.target));

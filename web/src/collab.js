@@ -18,7 +18,7 @@ const CAMERA_EVERY_MS = 100;
 /**
  * @typedef {{id: string, name: string, role: string, colour: string, canWrite: boolean}} User
  * @typedef {{p: number[], t: number[], at?: number}} Camera
- * @typedef {{client: number, user: User, camera: Camera | null}} Peer
+ * @typedef {{client: number, user: User, camera: Camera | null, pointer: string | null, summon: {at: number, p: number[], t: number[]} | null}} Peer
  * @typedef {{id: string, twin: string, text: string, author: string, author_id: string, created: number,
  *            status: string, resolved_by?: string | null, resolved_at?: number | null}} Note
  */
@@ -40,6 +40,8 @@ export class Collab {
     this._lastSent = 0;
     /** The last camera time seen per peer (so each move is counted once). @type {Map<number, number>} */
     this._seen = new Map();
+    /** Summons older than this page, or already obeyed, are ignored. */
+    this._summonAfter = Date.now();
     this._pending = null;
     this._open();
   }
@@ -78,7 +80,7 @@ export class Collab {
     const out = [];
     for (const [client, state] of this.awareness.getStates()) {
       if (client === this.doc.clientID || !state?.user) continue;
-      out.push({ client, user: state.user, camera: state.camera ?? null });
+      out.push({ client, user: state.user, camera: state.camera ?? null, pointer: state.pointer ?? null, summon: state.summon ?? null });
     }
     return out.sort((a, b) => a.user.name.localeCompare(b.user.name) || a.client - b.client);
   }
@@ -126,6 +128,18 @@ export class Collab {
     else this._pending = setTimeout(send, wait);
   }
 
+  /** Point at a twin (null: at nothing); the others draw a ray from this page's figure to it. @param {string | null} twin */
+  point(twin) {
+    if ((this.awareness.getLocalState()?.pointer ?? null) !== twin) this.awareness.setLocalStateField("pointer", twin);
+  }
+
+  /** "Bring everyone to me": the others' cameras jump to this page's view. */
+  summon(/** @type {any} */ camera, /** @type {any} */ target) {
+    const at = Date.now();
+    this._summonAfter = at;
+    this.awareness.setLocalStateField("summon", { at, p: camera.position.toArray(), t: target.toArray() });
+  }
+
   /** Go offline (tests: an edit made now merges on reconnect) or back online. @param {boolean} on */
   setOnline(on) {
     if (on) this.provider.connect();
@@ -144,6 +158,11 @@ export class Collab {
       }
     }
     this.viewer.signals.peersChanged.dispatch(peers);
+    const caller = peers.filter((p) => p.summon && p.summon.at > this._summonAfter).sort((a, b) => b.summon.at - a.summon.at)[0];
+    if (caller) {
+      this._summonAfter = caller.summon.at;
+      this.viewer.signals.summoned.dispatch(caller);
+    }
   }
 
   _refused(/** @type {string} */ reason) {

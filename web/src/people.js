@@ -41,6 +41,7 @@ export function startPeople(viewer) {
     return li;
   }
 
+  $("summon").onclick = () => viewer.collab?.summon(viewer.view.camera, viewer.view.controls.target);
   viewer.signals.peersChanged.add((p) => {
     peers = p;
     render();

@@ -115,6 +115,8 @@ export class Viewer {
       collabStatus: new Signal(),
       /** `following` changed. @type {Signal<[number | null]>} */
       followChanged: new Signal(),
+      /** A peer asked everyone to come to its view ("bring everyone to me"). @type {Signal<[import("./collab.js").Peer]>} */
+      summoned: new Signal(),
     };
   }
 

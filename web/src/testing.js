@@ -88,6 +88,8 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
       peopleList: () => [...$("people-list").querySelectorAll(".who")].map((e) => e.textContent),
       /** Names on the avatar labels in the scene (shown ones). */
       avatarLabels: () => [...$("labels").querySelectorAll(".label.avatar")].filter((e) => !(/** @type {HTMLElement} */ (e)).hidden).map((e) => e.textContent),
+      /** Twin each visible pointer ray ends on. */
+      rays: () => app.view.scene.children.filter((c) => c.userData.ray !== undefined && c.visible).map((c) => c.userData.twin),
       avatarCount: () => app.view.scene.children.filter((c) => c.userData.client !== undefined).length,
       pins: () => app.view.scene.children.filter((c) => c.userData.note !== undefined).map((c) => c.userData.note).sort(),
       notes: () => app.collab?.list() ?? [],
