@@ -100,6 +100,21 @@ def test_five_people_see_each_other_and_one_leaving(
         _wait(pages[name], "() => window.__twinverse.collab.camera().p[2] === 28")
         assert pages[name].evaluate("() => window.__twinverse.collab.camera()") == {"p": [3, 15, 28], "t": [3, 0, 4]}
         assert pages[name].locator("#banner").inner_text() == "Ada brought everyone to their view"
+    # Presence latency with five in the room: Ada's moves as each of the other four sees them
+    others = [pages[n] for n in ("Bo", "Vic", "Cy", "Di")]
+    start = {id(p): len(p.evaluate("() => window.__twinverse.collab.latencies()")) for p in others}
+    for k in range(20):
+        pages["Ada"].evaluate("(z) => window.__twinverse.collab.moveCamera([2, 10, z], [2, 0, 0])", 60 + k)
+        for p in others:
+            _wait(p, "(z) => window.__twinverse.collab.peers().find((x) => x.name === 'Ada').camera.p[2] === z", 60 + k)
+        pages["Ada"].wait_for_timeout(110)  # past the 100 ms camera throttle
+    lat = sorted(x for p in others for x in p.evaluate("() => window.__twinverse.collab.latencies()")[start[id(p)]:])
+    assert len(lat) >= 80
+    p50, p99 = statistics.median(lat), lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    save_artifact("presence-latency-5.json", json.dumps({"moves": 20, "receivers": 4, "p50_ms": p50, "p99_ms": p99,
+                                                          "samples_ms": lat}).encode())  # fmt: skip
+    assert p50 < 1000
+
     pages["Cy"].context.close()
     for name in ("Ada", "Bo", "Vic", "Di"):
         _wait(pages[name], "() => window.__twinverse.collab.peers().length === 3")

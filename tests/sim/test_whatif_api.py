@@ -50,6 +50,11 @@ def test_a_bad_parameter_is_a_422_naming_it(client: TestClient) -> None:
     assert r.status_code == 422
     buffers = "c1, c2, c3, c4, c5, c6, c7, depal.in"
     assert r.json()["detail"] == f"parameter buffer.nope.capacity: no buffer 'nope' (buffers: {buffers})"
+    r = client.post("/api/sim/runs", json={"until": 600, "reps": 2, "params": {"capacity": 4}})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "parameter 'capacity': expected kind.id.attr (e.g. station.filler.process_mean)"
+    r = client.post("/api/sim/runs", json={"until": 600, "reps": 2, "params": {"buffer.c3.speed": 4}})
+    assert r.status_code == 422 and r.json()["detail"].startswith("parameter 'buffer.c3.speed': cannot set 'speed'")
     r = client.post("/api/sim/runs", json={"until": 600, "reps": 2, "params": {"station.capper.mtbf": -1}})
     assert r.status_code == 422 and r.json()["detail"] == "parameter station.capper.mtbf: a mean must be > 0, got -1.0"
 

@@ -103,6 +103,9 @@ def _need(cond: bool, name: str, msg: str) -> None:
 def apply_params(net: Network, assignment: Mapping[str, float]) -> Network:
     """A copy of ``net`` with each ``kind.id.attr`` set to its value (validated)."""
     for name, v in assignment.items():
+        if "=" in name:
+            raise InputError(f"parameter {name!r}: a name has no '=' (e.g. buffer.b2.capacity)")
+        parse_param(f"{name}=1")  # the name's shape, kind and attribute
         kind, rest = name.split(".", 1)
         element, attr = rest.rsplit(".", 1)
         if kind == "station":
