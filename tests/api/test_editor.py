@@ -33,7 +33,19 @@ def test_the_source_is_the_plant_file_with_its_vocabulary(client: TestClient) ->
 def test_a_valid_text_is_summarised(client: TestClient) -> None:
     r = client.post("/api/plant/validate", json={"text": TEXT, "file": "bottling.yaml"})
     assert r.status_code == 200
-    assert r.json() == {"valid": True, "problems": [], "summary": loads_plant(TEXT).summary()}
+    assert r.json() == {"valid": True, "problems": [], "summary": loads_plant(TEXT).summary(), "scene": None}
+
+
+def test_a_preview_is_the_layout_of_the_edited_text(client: TestClient) -> None:
+    capper = "      - {id: capper, name: Capper, type: capper}\n"
+    spare = TEXT.replace(capper, capper + "      - {id: spare, name: Spare, type: capper}\n")
+    body = client.post("/api/plant/validate", json={"text": spare, "preview": True}).json()
+    live = client.get("/api/scene").json()
+    assert body["valid"] is True
+    assert body["scene"]["objects"]["count"] == live["objects"]["count"] + 1
+    new = "bottling/line1/spare"
+    assert new in body["scene"]["objects"]["id"] and new not in live["objects"]["id"]
+    assert client.post("/api/plant/validate", json={"text": TEXT}).json()["scene"] is None
 
 
 def test_problems_come_back_located_as_the_loader_reports_them(client: TestClient) -> None:

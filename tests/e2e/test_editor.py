@@ -67,6 +67,17 @@ def test_markers_follow_the_servers_validator_and_completion_offers_types(
     page.wait_for_function("() => window.__twinverse.editor.text().includes('type: filler, relationships')",
                            timeout=10_000)  # fmt: skip
 
+    # a new twin typed in appears in the live 3D preview beside the text
+    assert "bottling/line1/spare" not in page.evaluate("() => window.__twinverse.editor.previewObjects()")
+    page.evaluate("() => window.__twinverse.editor.cursorAfter('{id: capper, name: Capper, type: capper}')")
+    page.keyboard.press("Enter")  # the editor keeps the list item's indentation
+    page.keyboard.type("- {id: spare, name: Spare capper, type: capper}")
+    page.wait_for_function("() => window.__twinverse.editor.previewObjects().includes('bottling/line1/spare')",
+                           timeout=30_000)  # fmt: skip
+    summary = _validate(server.url, page.evaluate("() => window.__twinverse.editor.text()"))["summary"]
+    assert summary["twins"] == 20  # one more than the file
+    assert page.locator("#editor-status").inner_text() == f"valid · 20 twins, {summary['signals']} signals"
+
     # round trip keystroke → markers, over a few edits (includes the 300 ms lint delay)
     for _ in range(5):
         page.evaluate("() => window.__twinverse.editor.cursorAfter('kind: state')")

@@ -74,6 +74,8 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
         editor.view.focus();
         editor.view.dispatch({ selection: { anchor: at + find.length } });
       },
+      /** Twin ids drawn in the preview. */
+      previewObjects: () => editor.preview?.layout.objects.id.slice() ?? [],
       /** Lines of the lint markers shown in the gutter. */
       markedLines: () => [...document.querySelectorAll("#editor-cm .cm-lint-marker-error")].length,
     },

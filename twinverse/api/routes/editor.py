@@ -4,8 +4,8 @@
 editor completes (type names, signal kinds, shapes, units in use); ``POST
 /api/plant/validate`` checks an edited text with the same loader as ``twinverse serve``
 (:func:`~twinverse.model.loads_plant`, and the simulation section when there is one) and
-answers every located problem, ``file:line: field.path: message`` as the CLI prints them.
-Nothing is saved: a valid text is only reported valid.
+answers every located problem, ``file:line: field.path: message`` as the CLI prints them,
+or, for a valid text, its summary and (``preview``) its 3D layout. Nothing is saved.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ...errors import ModelError, NotFoundError, Problem
 from ...model import SignalKind, loads_plant
-from ...scene import SHAPES
+from ...scene import SHAPES, build_scene, scene_dict
 from ...sim.spec import network_from_plant
 from ..body import JsonBody
 from ..params import get_platform
@@ -48,6 +48,7 @@ class ValidateIn(BaseModel):
 
     text: str = Field(description="The YAML text.")
     file: str = Field("plant.yaml", max_length=200, description="The name problems are reported under.")
+    preview: bool = Field(False, description="Also return the 3D layout of a valid text (as GET /api/scene).")
 
 
 class ValidateOut(BaseModel):
@@ -56,6 +57,7 @@ class ValidateOut(BaseModel):
     valid: bool
     problems: list[ProblemDetail]
     summary: dict[str, Any] | None = None
+    scene: dict[str, Any] | None = Field(None, description="The layout of a valid text, when asked for (preview).")
 
 
 @router.get("/source", response_model=SourceOut, summary="The plant file and its editor vocabulary")
@@ -74,7 +76,7 @@ def plant_source(request: Request) -> SourceOut:
     return SourceOut(file=Path(plant.source).name, text=Path(plant.source).read_text(), vocabulary=vocabulary)
 
 
-def _validate(text: str, name: str) -> ValidateOut:
+def _validate(text: str, name: str, preview: bool) -> ValidateOut:
     try:
         plant = loads_plant(text, name)
         if plant.simulation_doc is not None:
@@ -82,10 +84,11 @@ def _validate(text: str, name: str) -> ValidateOut:
     except ModelError as exc:
         details: list[Problem] = list(exc.details) or [Problem(exc.message)]
         return ValidateOut(valid=False, problems=[ProblemDetail(**p.to_dict()) for p in details])
-    return ValidateOut(valid=True, problems=[], summary=plant.summary())
+    scene = scene_dict(build_scene(plant)) if preview else None
+    return ValidateOut(valid=True, problems=[], summary=plant.summary(), scene=scene)
 
 
 @router.post("/validate", response_model=ValidateOut, summary="Validate an edited plant file")
 async def validate_plant(body: Annotated[ValidateIn, Depends(JsonBody(ValidateIn))]) -> ValidateOut:
     """Check ``text`` as ``twinverse serve`` would load it; problems come back with their lines (200 either way)."""
-    return await run_in_threadpool(_validate, body.text, body.file)
+    return await run_in_threadpool(_validate, body.text, body.file, body.preview)
