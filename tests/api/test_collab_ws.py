@@ -179,3 +179,29 @@ def test_an_unreadable_document_closes_the_room_with_a_reason(tmp_path: Path) ->
         assert err.value.code == 1011 and err.value.reason.startswith("the shared document ")
         r = c.get("/api/collab/annotations")
     assert r.status_code == 503 and r.json()["detail"].startswith("the shared document ")
+
+
+def test_a_client_that_falls_behind_is_closed_not_queued_forever() -> None:
+    """Past QUEUE frames waiting, the session stops queueing and its sender closes with 1013."""
+    import asyncio
+
+    from twinverse.api.room import QUEUE, RoomSession
+
+    class Socket:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+            self.closed: tuple[int, str] | None = None
+
+        async def send_bytes(self, data: bytes) -> None:
+            self.sent.append(data)
+
+        async def close(self, code: int, reason: str) -> None:
+            self.closed = (code, reason)
+
+    sock = Socket()
+    session = RoomSession(sock, None, "bottling")  # type: ignore[arg-type]
+    for k in range(QUEUE + 10):
+        session.push(bytes([k % 256]))
+    assert session.overflowed and session.queue.qsize() == QUEUE
+    asyncio.run(session._send_loop())
+    assert sock.closed == (1013, "too slow: reconnect to resynchronise") and sock.sent == []

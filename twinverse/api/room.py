@@ -64,16 +64,18 @@ class RoomSession:
         self.room: Room | None = None
         self.principal: Principal | None = None
         self.identity = Identity("", "", "viewer", False)
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE)
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE)
+        self.overflowed = False  # fell QUEUE frames behind: the sender closes the connection
         self.refused = 0
 
     def push(self, frame: bytes) -> None:
         """Queue a frame for this client (the room calls it; never blocks)."""
+        if self.overflowed:
+            return
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self.queue = asyncio.Queue(1)
-            self.queue.put_nowait(None)  # the sender closes the connection: too slow
+            self.overflowed = True
 
     async def run(self) -> None:
         if not await self.on_connect():
@@ -149,7 +151,7 @@ class RoomSession:
     async def _send_loop(self) -> None:
         while True:
             frame = await self.queue.get()
-            if frame is None:
+            if self.overflowed:
                 await self.websocket.close(code=1013, reason="too slow: reconnect to resynchronise")
                 return
             await self.websocket.send_bytes(frame)
