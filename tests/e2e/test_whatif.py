@@ -37,6 +37,9 @@ def test_a_slower_filler_against_the_baseline(
     page.locator("#wi-value").fill("0.2")
     page.locator("#wi-add").click()
     assert page.locator("#wi-changes li").inner_text().startswith("station.filler.process_mean: 0.1 → 0.2")
+    shift = page.locator("#wi-shifts input[data-calendar=shift]")
+    assert shift.input_value() == "14400-16200"  # the model's mid-shift break
+    shift.fill("")  # and the scenario without it
     page.locator("#wi-run").click()
     page.wait_for_function("() => window.__twinverse.whatIf().status === 'done'", timeout=120_000)
 
@@ -44,6 +47,8 @@ def test_a_slower_filler_against_the_baseline(
     assert state["progress"] == {"baseline": 1, "scenario": 1}
     base, scen = _run(server.url, state["runs"]["baseline"]), _run(server.url, state["runs"]["scenario"])
     assert base["request"]["params"] == {} and scen["request"]["params"] == {"station.filler.process_mean": 0.2}
+    assert base["request"]["calendars"] == {}
+    assert scen["request"]["calendars"] == {"shift": {"period": 28800, "off": []}}
     assert base["request"]["from_live"] is True and base["request"]["seed"] == scen["request"]["seed"] == 3
     b, s = state["compare"]["baseline"], state["compare"]["scenario"]
     # the panel shows the server's numbers, per hour (the model counts seconds)

@@ -69,3 +69,27 @@ def test_a_slower_filler_lowers_throughput_with_the_same_random_numbers(client: 
     # The filler at 0.2 s per bottle caps the line at 5 bottles/s; the baseline runs near 10.
     assert s["throughput"]["mean"] <= 5.0 < b["throughput"]["mean"]
     assert s["bottleneck"]["station"] == "filler"
+
+
+def test_a_shift_pattern_can_change_for_one_run(client: TestClient) -> None:
+    assert client.get("/api/sim/model").json()["calendars"] == [{"id": "shift", "period": 28800.0,
+                                                                 "off": [[14400.0, 16200.0]]}]  # fmt: skip
+    for shift, detail in [
+        ({"nope": {"period": 10}}, "calendar 'nope': no such calendar (calendars: shift)"),
+        ({"shift": {"period": 100, "off": [[50, 120]]}},
+         "calendar 'shift': need 0 <= start < end <= period, got [50, 120]"),
+        ({"shift": {"period": 100, "off": [[50, 60], [55, 70]]}},
+         "calendar 'shift': off intervals must be sorted and must not overlap"),
+        ({"shift": {"period": 100, "off": [[0, 100]]}},
+         "calendar 'shift': a calendar must leave some working time in each period"),
+    ]:
+        r = client.post("/api/sim/runs", json={"until": 600, "reps": 2, "calendars": shift})
+        assert (r.status_code, r.json()["detail"]) == (422, detail)
+    # the whole horizon inside the break: nothing leaves the line; without the break, bottles do
+    body = {"until": 1200, "reps": 2, "seed": 3, "from_live": False}
+    no_work = {"shift": {"period": 28800, "off": [[0, 14400]]}}
+    stopped = client.post("/api/sim/runs", json={**body, "calendars": no_work})
+    open_ = client.post("/api/sim/runs", json={**body, "calendars": {"shift": {"period": 28800, "off": []}}})
+    assert stopped.status_code == open_.status_code == 202
+    s, o = _done(client, stopped.json()["id"])["result"], _done(client, open_.json()["id"])["result"]
+    assert s["exits"]["mean"] == 0 and o["exits"]["mean"] > 5000

@@ -32,7 +32,9 @@ from .network import INF, Network
 from .results import ScenarioResult
 from .scenario import run_scenario
 
-__all__ = ["Param", "SweepResult", "apply_params", "current_params", "grid", "parse_param", "run_sweep"]
+__all__ = [
+    "Param", "SweepResult", "apply_calendars", "apply_params", "current_params", "grid", "parse_param", "run_sweep",
+]
 
 #: What a sweep can change, per element kind.
 SETTABLE = {
@@ -156,6 +158,38 @@ def apply_params(net: Network, assignment: Mapping[str, float]) -> Network:
             mean = v if attr == "interarrival_mean" else 1 / v
             net = net.with_source(element, interarrival=src.interarrival.scaled(mean))
     return net
+
+
+def apply_calendars(net: Network, shifts: Mapping[str, tuple[float, Sequence[tuple[float, float]]]]) -> Network:
+    """A copy of ``net`` with calendars replaced: id → (period, off intervals), checked as the file's are.
+
+    >>> from twinverse.sim.spec import loads_network
+    >>> net = loads_network("{simulation: {calendars: {shift: {period: 100, off: [[40, 50]]}}, "
+    ...                     "sources: {a: {interarrival: 2, to: s1}}, "
+    ...                     "stations: {s1: {process: 1, to: out, calendar: shift}}, sinks: [out]}}")
+    >>> apply_calendars(net, {"shift": (100, [])}).calendars[0].off
+    ()
+    """
+    ids = [c.id for c in net.calendars]
+    out = list(net.calendars)
+    for cid, (period, off) in shifts.items():
+        name = f"calendar {cid!r}"
+        if cid not in ids:
+            raise InputError(f"{name}: no such calendar (calendars: {', '.join(ids) or 'none'})")
+        if not 0 < period < INF:
+            raise InputError(f"{name}: the period must be > 0, got {period:g}")
+        last = 0.0
+        for a, b in off:
+            if not 0 <= a < b <= period:
+                raise InputError(f"{name}: need 0 <= start < end <= period, got [{a:g}, {b:g}]")
+            if a < last:
+                raise InputError(f"{name}: off intervals must be sorted and must not overlap")
+            last = b
+        if sum(b - a for a, b in off) >= period:
+            raise InputError(f"{name}: a calendar must leave some working time in each period")
+        k = ids.index(cid)
+        out[k] = replace(out[k], period=float(period), off=tuple((float(a), float(b)) for a, b in off))
+    return replace(net, calendars=tuple(out))
 
 
 def current_params(net: Network) -> dict[str, float]:

@@ -75,6 +75,20 @@ export function startWhatIf(viewer) {
       o.textContent = `${p.name} (${p.value ?? "∞"})`;
       select.appendChild(o);
     }
+    const shifts = $("wi-shifts");
+    shifts.textContent = "";
+    for (const c of model.calendars) {
+      const label = document.createElement("label");
+      label.textContent = `Shift ${c.id} (every ${c.period} ${model.time_unit}), off: `;
+      const input = document.createElement("input");
+      input.type = "text";
+      input.size = 24;
+      input.dataset.calendar = c.id;
+      input.value = c.off.map(([a, b]) => `${a}-${b}`).join(", ");
+      input.defaultValue = input.value;
+      label.appendChild(input);
+      shifts.appendChild(label);
+    }
     const pick = model.params.find((p) => p.name.startsWith("buffer.")) ?? model.params[0];
     if (pick) select.value = pick.name;
     syncValue();
@@ -106,6 +120,19 @@ export function startWhatIf(viewer) {
     }
   }
 
+  /** Calendars whose off intervals were edited: id → {period, off}; "a-b, c-d" (empty: no breaks). */
+  function changedShifts() {
+    /** @type {Record<string, {period: number, off: number[][]}>} */
+    const out = {};
+    for (const input of /** @type {NodeListOf<HTMLInputElement>} */ ($("wi-shifts").querySelectorAll("input"))) {
+      if (input.value === input.defaultValue) continue;
+      const cal = model.calendars.find((c) => c.id === input.dataset.calendar);
+      const off = input.value.split(",").map((x) => x.trim()).filter(Boolean).map((x) => x.split("-").map(Number));
+      out[cal.id] = { period: cal.period, off };
+    }
+    return out;
+  }
+
   function showError(text) {
     state.error = text;
     state.status = text ? "failed" : state.status;
@@ -126,7 +153,7 @@ export function startWhatIf(viewer) {
     try {
       const [b, s] = await Promise.all([
         postJSON("/api/sim/runs", body),
-        postJSON("/api/sim/runs", { ...body, params: Object.fromEntries(changes) }),
+        postJSON("/api/sim/runs", { ...body, params: Object.fromEntries(changes), calendars: changedShifts() }),
       ]);
       state.runs = { baseline: b.id, scenario: s.id };
       const done = await Promise.all([poll(b.id, "baseline", my), poll(s.id, "scenario", my)]);

@@ -20,7 +20,7 @@ from ...sim.network import INF
 from ...sim.runconfig import InitialState, RunConfig
 from ...sim.runner import SimJob, SimRunner
 from ...sim.spec import network_from_plant
-from ...sim.sweep import apply_params, current_params
+from ...sim.sweep import apply_calendars, apply_params, current_params
 from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
@@ -31,6 +31,17 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/sim", tags=["simulation"], responses=problem_responses(404, 422))
 
 RunId = Annotated[str, Path(description="Run id from POST /api/sim/runs.")]
+
+
+class ShiftIn(BaseModel):
+    """A calendar's repeating pattern: non-working ``off`` intervals within each ``period``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: float = Field(gt=0, description="Length of the repeating pattern (model time units).")
+    off: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=1000, description="[start, end] intervals of non-working time, sorted."
+    )
 
 
 class RunRequest(BaseModel):
@@ -49,6 +60,10 @@ class RunRequest(BaseModel):
         default_factory=dict, max_length=64,
         description="What-if changes, ``kind.id.attr`` → value (null: unbounded), as listed by "
                     "GET /api/sim/model, e.g. {\"buffer.c3.capacity\": 40}.",
+    )  # fmt: skip
+    calendars: dict[str, ShiftIn] = Field(
+        default_factory=dict, max_length=16,
+        description="Shift patterns replacing the model's calendars for this run, by calendar id.",
     )  # fmt: skip
 
 
@@ -71,6 +86,7 @@ class ModelOut(BaseModel):
     run: dict[str, Any]
     stations: list[dict[str, str | None]]
     params: list[ModelParam]
+    calendars: list[dict[str, Any]] = Field(description="Shift patterns: id, period and off intervals.")
 
 
 class RunSummary(BaseModel):
@@ -130,6 +146,8 @@ def start_run(
     net = network_from_plant(platform.plant)
     if body.params:
         net = apply_params(net, {k: INF if v is None else v for k, v in body.params.items()})  # 422 names a bad one
+    if body.calendars:
+        net = apply_calendars(net, {k: (c.period, c.off) for k, c in body.calendars.items()})
     config = RunConfig(until=body.until, parts=body.parts, warmup=body.warmup, reps=body.reps, seed=body.seed,
                        method=body.method, start_offset=0.0)  # validates before the run is accepted
     runner.check(config)  # before the snapshot is taken
@@ -160,7 +178,9 @@ def get_model(request: Request) -> ModelOut:
         params.append(ModelParam(name=name, kind=kind, element=element, attr=attr,
                                  value=None if value == INF else value, twin=twins.get(element)))  # fmt: skip
     return ModelOut(name=net.name, time_unit=net.time_unit, run=dict(net.run),
-                    stations=[{"id": s.id, "twin": s.twin} for s in net.stations], params=params)  # fmt: skip
+                    stations=[{"id": s.id, "twin": s.twin} for s in net.stations], params=params,
+                    calendars=[{"id": c.id, "period": c.period, "off": [list(iv) for iv in c.off]}
+                               for c in net.calendars])  # fmt: skip
 
 
 @router.get("/runs", response_model=RunList, summary="List simulation runs",
