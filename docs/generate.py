@@ -85,6 +85,7 @@ def api_routes() -> list[tuple[str, str, str, str]]:
     from fastapi.routing import APIRoute, iter_route_contexts
 
     from twinverse.api import create_app, route_table
+    from twinverse.api.room import RoomSession
     from twinverse.api.ws import LiveSession
     from twinverse.config import Settings
     from twinverse.platform import example_path
@@ -104,7 +105,11 @@ def api_routes() -> list[tuple[str, str, str, str]]:
                 continue
             path = re.sub(r"\{(\w+):\w+\}", r"{\1}", r.path)
             if r.websocket:
-                rows.append(("WS", path, str(LiveSession.permission), "Live values of twin subtrees (see below)"))
+                if path.startswith("/ws/collab"):
+                    rows.append(("WS", path, f"{RoomSession.permission}; writes: annotation:write",
+                                 "The plant's shared scene: presence and annotations (see docs/collaboration.md)"))
+                else:
+                    rows.append(("WS", path, str(LiveSession.permission), "Live values of twin subtrees (see below)"))
                 continue
             for method in r.methods:
                 # Only the probes are public (tests/api/test_route_permissions.py keeps it so).
@@ -121,7 +126,7 @@ def api_markdown() -> str:
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
 FLOORS = [
-    ["cli"], ["api", "demo", "client"], ["platform"], ["ingest", "sim", "scene", "interop", "query", "ops"], ["live"], ["trust"], ["store"],
+    ["cli"], ["api", "demo", "client"], ["platform"], ["ingest", "sim", "scene", "interop", "query", "ops", "collab"], ["live"], ["trust"], ["store"],
     ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
 ]
 

@@ -6,6 +6,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from .collab import Collab
 from .config import Settings
 from .errors import Location, Problem
 from .ingest.base import Health, Source, make_source, source_health
@@ -70,6 +71,7 @@ class Platform:
                 max_per_minute=settings.alarm_webhook_max_per_minute, escalate_after_s=settings.alarm_escalate_after_s,
             )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
+        self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
         self.sources: list[Source] = []
         self._started = False
         for name in self.configured_sources():

@@ -16,9 +16,9 @@ from twinverse.model import Plant
 from twinverse.platform import Platform, example_path
 from twinverse.trust import ROLE_PERMISSIONS, Permission, Role
 
-# Not part of the API proper: the page and FastAPI's own docs. The websocket checks its
-# permission in the handler (authorize_ws), tested in tests/api/test_ws.py.
-PUBLIC = {"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/ws"}
+# Not part of the API proper: the page and FastAPI's own docs. The websockets check their
+# permission in the handler (authorize_ws), tested in tests/api/test_ws.py and test_collab_ws.py.
+PUBLIC = {"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/ws", "/ws/collab/{plant_id}"}
 # Public by decision: load balancer and orchestrator probes carry no token, and answer only
 # "up" / which part is not ready. /metrics is NOT here: it needs the health permission
 # (a scraper gets a token scoped to it, docs/operations.md), as /healthz does.
@@ -85,9 +85,9 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 16  # 8, AAS $value, query, and the six alarm actions
-    assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/identities",
-            "PUT /api/identities/{did}/role", "POST /api/tokens", "POST /api/assets",
+    assert len(checked) == 17  # 8, AAS $value, query, plant validate, and the six alarm actions
+    assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/plant/validate",
+            "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens", "POST /api/assets",
             "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value"} <= set(checked)  # fmt: skip
 
 

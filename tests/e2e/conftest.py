@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import need
 from tests.server import Server
+from twinverse.platform import example_path
+from twinverse.trust import Role, TrustService
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -37,6 +39,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
+
+#: The people of the shared-scene tests and their roles.
+PEOPLE = {"Ada": Role.OPERATOR, "Bo": Role.OPERATOR, "Vic": Role.VIEWER, "Cy": Role.ENGINEER, "Di": Role.VIEWER}
 
 ALL_STATES = "[running, idle, starved, blocked, down, setup, off]"
 
@@ -149,3 +154,50 @@ def save_artifact(name: str, data: bytes) -> Path:
 def copy_artifact(src: Path, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return Path(shutil.copyfile(src, ARTIFACTS / name))
+
+
+@pytest.fixture
+def room(
+    chromium_ready: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Server, dict[str, Any]]]:
+    """A token-mode server and, per person, their token and did."""
+    data = tmp_path / "data"
+    trust = TrustService(data)
+    try:
+        admin = trust.local_admin()
+        people = {}
+        for name, role in PEOPLE.items():
+            ident, _ = trust.access.create_identity(admin, "default", name, role=role)
+            _, token = trust.access.create_token(admin, ident.did, "default", name=name)
+            people[name] = {"token": token, "did": ident.did, "role": role.value}
+    finally:
+        trust.close()
+    monkeypatch.setenv("TWINVERSE_AUTH", "token")
+    server = Server(["serve", "--plant", str(example_path("bottling.yaml")), "--data-dir", str(data)], tmp_path)
+    server.start()
+    try:
+        yield server, people
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def person(browser: Any, room: tuple[Server, dict[str, Any]]) -> Iterator[Callable[[str], tuple[Any, Console]]]:
+    """Open the viewer as a person in a fresh browser context, joined to the room."""
+    server, people = room
+    contexts = []
+
+    def go(name: str) -> tuple[Any, Console]:
+        ctx = browser.new_context(viewport={"width": 1200, "height": 760})
+        ctx.add_init_script(TEST_MODE)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        console = Console()
+        console.attach(page)
+        page.goto(f"{server.url}/#token={people[name]['token']}")
+        page.wait_for_function("() => window.__twinverse?.ready && window.__twinverse.collab.joined", timeout=60_000)
+        return page, console
+
+    yield go
+    for c in contexts:
+        c.close()

@@ -127,6 +127,7 @@ def test_every_sim_route_declares_its_permission(client: TestClient) -> None:
     routes = {(r.path, m): r.permissions for r in route_table(client.app) for m in r.methods  # type: ignore[arg-type]
               if r.path.startswith("/api/sim")}
     assert routes == {
+        ("/api/sim/model", "GET"): ("sim:read",),
         ("/api/sim/runs", "POST"): ("sim:run",),
         ("/api/sim/runs", "GET"): ("sim:read",),
         ("/api/sim/runs/{run_id}", "GET"): ("sim:read",),

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from ..trust import AssetView, ConsistencyProof, Identity, InclusionProof, Ledger
 
 __all__ = [
+    "AnnotationOut",
     "AssetOut",
     "CheckpointOut",
+    "CollabMeOut",
     "ConsistencyProofOut",
     "EntryOut",
     "GrantIn",
@@ -37,6 +39,7 @@ __all__ = [
     "LiveValue",
     "LogInfo",
     "PlantOut",
+    "PresenceOut",
     "PrincipalOut",
     "ProblemDetail",
     "ProblemOut",
@@ -508,3 +511,38 @@ class PrincipalOut(BaseModel):
     @classmethod
     def _sorted(cls, permissions: Any) -> Any:
         return sorted(permissions)
+
+
+class AnnotationOut(BaseModel):
+    """A note pinned to a machine, from the plant's shared document."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    twin: str
+    text: str
+    author: str
+    author_id: str
+    created: float = Field(description="Epoch milliseconds.")
+    status: str = Field(description="'open' or 'resolved'.")
+    resolved_by: str | None = None
+    resolved_at: float | None = None
+
+
+class CollabMeOut(BaseModel):
+    """How the shared room shows the caller."""
+
+    id: str
+    name: str
+    role: str
+    colour: str
+    canWrite: bool
+    plant: str
+
+
+class PresenceOut(BaseModel):
+    """One connected browser's presence state (``user`` as the server stamped it)."""
+
+    model_config = ConfigDict(extra="allow")
+    client: int
+    user: dict[str, Any]
+    camera: dict[str, Any] | None = None

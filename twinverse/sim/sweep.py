@@ -32,7 +32,9 @@ from .network import INF, Network
 from .results import ScenarioResult
 from .scenario import run_scenario
 
-__all__ = ["Param", "SweepResult", "apply_params", "grid", "parse_param", "run_sweep"]
+__all__ = [
+    "Param", "SweepResult", "apply_calendars", "apply_params", "current_params", "grid", "parse_param", "run_sweep",
+]
 
 #: What a sweep can change, per element kind.
 SETTABLE = {
@@ -103,6 +105,9 @@ def _need(cond: bool, name: str, msg: str) -> None:
 def apply_params(net: Network, assignment: Mapping[str, float]) -> Network:
     """A copy of ``net`` with each ``kind.id.attr`` set to its value (validated)."""
     for name, v in assignment.items():
+        if "=" in name:
+            raise InputError(f"parameter {name!r}: a name has no '=' (e.g. buffer.b2.capacity)")
+        parse_param(f"{name}=1")  # the name's shape, kind and attribute
         kind, rest = name.split(".", 1)
         element, attr = rest.rsplit(".", 1)
         if kind == "station":
@@ -153,6 +158,67 @@ def apply_params(net: Network, assignment: Mapping[str, float]) -> Network:
             mean = v if attr == "interarrival_mean" else 1 / v
             net = net.with_source(element, interarrival=src.interarrival.scaled(mean))
     return net
+
+
+def apply_calendars(net: Network, shifts: Mapping[str, tuple[float, Sequence[tuple[float, float]]]]) -> Network:
+    """A copy of ``net`` with calendars replaced: id → (period, off intervals), checked as the file's are.
+
+    >>> from twinverse.sim.spec import loads_network
+    >>> net = loads_network("{simulation: {calendars: {shift: {period: 100, off: [[40, 50]]}}, "
+    ...                     "sources: {a: {interarrival: 2, to: s1}}, "
+    ...                     "stations: {s1: {process: 1, to: out, calendar: shift}}, sinks: [out]}}")
+    >>> apply_calendars(net, {"shift": (100, [])}).calendars[0].off
+    ()
+    """
+    ids = [c.id for c in net.calendars]
+    out = list(net.calendars)
+    for cid, (period, off) in shifts.items():
+        name = f"calendar {cid!r}"
+        if cid not in ids:
+            raise InputError(f"{name}: no such calendar (calendars: {', '.join(ids) or 'none'})")
+        if not 0 < period < INF:
+            raise InputError(f"{name}: the period must be > 0, got {period:g}")
+        last = 0.0
+        for a, b in off:
+            if not 0 <= a < b <= period:
+                raise InputError(f"{name}: need 0 <= start < end <= period, got [{a:g}, {b:g}]")
+            if a < last:
+                raise InputError(f"{name}: off intervals must be sorted and must not overlap")
+            last = b
+        if sum(b - a for a, b in off) >= period:
+            raise InputError(f"{name}: a calendar must leave some working time in each period")
+        k = ids.index(cid)
+        out[k] = replace(out[k], period=float(period), off=tuple((float(a), float(b)) for a, b in off))
+    return replace(net, calendars=tuple(out))
+
+
+def current_params(net: Network) -> dict[str, float]:
+    """The value in ``net`` of every parameter :func:`apply_params` can set (INF: unbounded).
+
+    ``mtbf`` and ``mttr`` are those of a station's first failure mode (setting them scales
+    every mode by the same factor); ``rate`` is left out (it is ``1 / interarrival_mean``).
+
+    >>> from twinverse.sim.spec import loads_network
+    >>> net = loads_network("{simulation: {sources: {a: {interarrival: 2, to: s1}}, "
+    ...                     "stations: {s1: {process: 1, to: out}}, sinks: [out]}}")
+    >>> current_params(net)
+    {'station.s1.process_mean': 1.0, 'station.s1.servers': 1.0, 'station.s1.scrap': 0.0, \
+'buffer.s1.in.capacity': inf, 'source.a.interarrival_mean': 2.0}
+    """
+    out: dict[str, float] = {}
+    for st in net.stations:
+        out[f"station.{st.id}.process_mean"] = float(st.process_mean)
+        out[f"station.{st.id}.servers"] = float(st.servers)
+        out[f"station.{st.id}.scrap"] = float(st.scrap)
+        if st.failures:
+            out[f"station.{st.id}.mtbf"] = float(st.failures[0].ttf.mean)
+            out[f"station.{st.id}.mttr"] = float(st.failures[0].ttr.mean)
+    for b in net.buffers:
+        out[f"buffer.{b.id}.capacity"] = float(b.capacity)
+    for src in net.sources:
+        if src.interarrival is not None:
+            out[f"source.{src.id}.interarrival_mean"] = float(src.interarrival.mean)
+    return out
 
 
 @dataclass(frozen=True)

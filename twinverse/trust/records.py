@@ -43,6 +43,7 @@ class Permission(StrEnum):
     ALARM_ACK = "alarm:ack"
     ALARM_SHELVE = "alarm:shelve"
     ALARM_SERVICE = "alarm:service"
+    ANNOTATION_WRITE = "annotation:write"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -79,7 +80,7 @@ _VIEWER = frozenset(
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE, _P.ANNOTATION_WRITE}
 _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,

@@ -72,10 +72,17 @@ export class LiveConnection {
   }
 }
 
-/** fetch() JSON, with the problem+json detail in the error. */
-export async function getJSON(url) {
+/** POST a JSON body and read the JSON answer (errors as getJSON's). */
+export function postJSON(url, body) {
+  return getJSON(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+}
+
+/** fetch() JSON, with the problem+json detail in the error. @param {string} url @param {RequestInit} [init] */
+export async function getJSON(url, init = {}) {
   const token = apiToken();
-  const r = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
+  const headers = { ...(/** @type {Record<string, string>} */ (init.headers ?? {})) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(url, { ...init, headers });
   if (r.status === 401) {
     const err = /** @type {Error & {status?: number}} */ (new Error(
       "this server needs an API token: open the page as /#token=YOUR_TOKEN " +

@@ -4,6 +4,9 @@
 // subscribe to the viewer's signals and never call each other.
 import "./style.css";
 import { Color } from "three";
+import { startAvatars } from "./avatars.js";
+import { startCollab } from "./collab.js";
+import { startEditor } from "./editor.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
 import { LiveConnection, getJSON } from "./live.js";
@@ -13,7 +16,10 @@ import { startSelection } from "./selection.js";
 import { $, Viewer } from "./state.js";
 import { EQUIPMENT_COLOR, NO_DATA, colorOf, isAlarm, loadStates, palette, stateKey } from "./states.js";
 import { startTimeline } from "./timeline.js";
+import { startNotes } from "./notes.js";
+import { startPeople } from "./people.js";
 import { PlantTree } from "./tree.js";
+import { startWhatIf } from "./whatif.js";
 
 const params = new URLSearchParams(location.search);
 const INSTANCED = params.get("render") !== "meshes";
@@ -41,6 +47,7 @@ async function boot() {
   build(layout);
   connect(layout);
   requestAnimationFrame(frame);
+  viewer.collab = await startCollab(viewer, layout.plant.id);
 }
 
 function connect(layout) {
@@ -236,13 +243,18 @@ startLegend(viewer);
 const labelPool = startLabels(viewer, MAX_LABELS);
 startTimeline(viewer);
 startSelection(viewer);
+startAvatars(viewer);
+startPeople(viewer);
+startNotes(viewer);
+const whatIf = startWhatIf(viewer);
+const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
 
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor }));
 }
 
 boot();

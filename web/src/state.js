@@ -46,6 +46,10 @@ export class Viewer {
     this.tree = null;
     /** The /ws connection. @type {any} */
     this.conn = null;
+    /** The shared room (collab.js): presence and notes; null until joined. @type {import("./collab.js").Collab | null} */
+    this.collab = null;
+    /** The Yjs client id whose camera this page follows, null none. @type {number | null} */
+    this.following = null;
     /** Twin id → object row. @type {Map<string, number>} */
     this.index = new Map();
     /** Per sid. @type {SignalMeta[]} */
@@ -103,6 +107,16 @@ export class Viewer {
       frameRendered: new Signal(),
       /** A message for the banner (null hides it), shown for `ms` (0: until replaced). @type {Signal<[string | null, number]>} */
       notice: new Signal(),
+      /** Who else is in the room changed (joined, left, moved). @type {Signal<[import("./collab.js").Peer[]]>} */
+      peersChanged: new Signal(),
+      /** The notes changed (here or by someone else). @type {Signal<[import("./collab.js").Note[]]>} */
+      notesChanged: new Signal(),
+      /** The room connection's status ("connecting", "connected", "disconnected"). @type {Signal<[string]>} */
+      collabStatus: new Signal(),
+      /** `following` changed. @type {Signal<[number | null]>} */
+      followChanged: new Signal(),
+      /** A peer asked everyone to come to its view ("bring everyone to me"). @type {Signal<[import("./collab.js").Peer]>} */
+      summoned: new Signal(),
     };
   }
 
@@ -120,6 +134,13 @@ export class Viewer {
       this.pastLabel = [];
     }
     this.signals.modeChanged.dispatch(mode);
+  }
+
+  /** Follow a peer's camera (its Yjs client id), or stop (null). @param {number | null} client */
+  follow(client) {
+    if (this.following === client) return;
+    this.following = client;
+    this.signals.followChanged.dispatch(client);
   }
 
   /** Show a message on the banner (null hides it). */

@@ -7,9 +7,9 @@ import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -59,6 +59,61 @@ export function installTestHooks({ app, instanced, labelPool, palette }) {
     frames: () => app.frames,
     deltas: () => app.deltas,
     labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
+    /** The what-if panel: status, progress, run ids, compared figures, the marked bottleneck. */
+    whatIf: () => JSON.parse(JSON.stringify(whatIf)),
+    bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
+    editor: {
+      /** Validation results shown, round trips (ms from the last change to its markers), problems. */
+      state: () => ({ open: editor.open, file: editor.file, valid: editor.valid, problems: editor.problems,
+                      roundTrips: editor.roundTrips.slice(), error: editor.error }),  // prettier-ignore
+      text: () => editor.view?.state.doc.toString() ?? null,
+      /** Put the cursor right after the first occurrence of `find` (then type with the keyboard). */
+      cursorAfter: (find) => {
+        const at = editor.view.state.doc.toString().indexOf(find);
+        if (at < 0) throw new Error(`not in the text: ${find}`);
+        editor.view.focus();
+        editor.view.dispatch({ selection: { anchor: at + find.length } });
+      },
+      /** Twin ids drawn in the preview. */
+      previewObjects: () => editor.preview?.layout.objects.id.slice() ?? [],
+      /** Lines of the lint markers shown in the gutter. */
+      markedLines: () => [...document.querySelectorAll("#editor-cm .cm-lint-marker-error")].length,
+    },
+    collab: {
+      get joined() {
+        return !!app.collab?.connected && !!app.collab?.synced;
+      },
+      me: () => app.collab?.self() ?? null,
+      /** Everyone else here: name, role, colour, camera (position and target). */
+      peers: () => (app.collab?.peers() ?? []).map((p) => ({ client: p.client, ...p.user, camera: p.camera })),
+      /** The names on the "Here now" list, this page first. */
+      peopleList: () => [...$("people-list").querySelectorAll(".who")].map((e) => e.textContent),
+      /** Names on the avatar labels in the scene (shown ones). */
+      avatarLabels: () => [...$("labels").querySelectorAll(".label.avatar")].filter((e) => !(/** @type {HTMLElement} */ (e)).hidden).map((e) => e.textContent),
+      /** Twin each visible pointer ray ends on. */
+      rays: () => app.view.scene.children.filter((c) => c.userData.ray !== undefined && c.visible).map((c) => c.userData.twin),
+      avatarCount: () => app.view.scene.children.filter((c) => c.userData.client !== undefined).length,
+      pins: () => app.view.scene.children.filter((c) => c.userData.note !== undefined).map((c) => c.userData.note).sort(),
+      notes: () => app.collab?.list() ?? [],
+      shownNotes: () => [...$("notes-list").children].map((li) => (/** @type {HTMLElement} */ (li)).dataset.note),
+      refusals: () => app.collab?.refusals.slice() ?? [],
+      latencies: () => app.collab?.latencies.slice() ?? [],
+      following: () => app.following,
+      /** This page's camera, to the millimetre (OrbitControls leaves float noise). */
+      camera: () => {
+        const mm = (/** @type {number[]} */ a) => a.map((v) => Math.round(v * 1000) / 1000);
+        return { p: mm(app.view.camera.position.toArray()), t: mm(app.view.controls.target.toArray()) };
+      },
+      /** Move this page's camera as a user would (the change is shared). */
+      moveCamera: (p, t) => {
+        app.view.camera.position.fromArray(p);
+        app.view.controls.target.fromArray(t);
+        app.view.controls.update();
+      },
+      /** Write to the shared map directly, past the form (what a crafted client could do). */
+      forceNote: (twin, text) => app.collab.addNote(twin, text),
+      setOnline: (on) => app.collab.setOnline(on),
+    },
     bench: {
       /** Draw every animation frame and record frame intervals until stop(). */
       start() {

@@ -16,9 +16,11 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...sim.live import snapshot_from_live
+from ...sim.network import INF
 from ...sim.runconfig import InitialState, RunConfig
 from ...sim.runner import SimJob, SimRunner
 from ...sim.spec import network_from_plant
+from ...sim.sweep import apply_calendars, apply_params, current_params
 from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
@@ -29,6 +31,17 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/sim", tags=["simulation"], responses=problem_responses(404, 422))
 
 RunId = Annotated[str, Path(description="Run id from POST /api/sim/runs.")]
+
+
+class ShiftIn(BaseModel):
+    """A calendar's repeating pattern: non-working ``off`` intervals within each ``period``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: float = Field(gt=0, description="Length of the repeating pattern (model time units).")
+    off: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=1000, description="[start, end] intervals of non-working time, sorted."
+    )
 
 
 class RunRequest(BaseModel):
@@ -43,6 +56,37 @@ class RunRequest(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of the random streams.")
     from_live: bool = Field(True, description="Start from the live state; false starts empty.")
     method: Literal["engine", "auto", "fast"] = "engine"
+    params: dict[str, float | None] = Field(
+        default_factory=dict, max_length=64,
+        description="What-if changes, ``kind.id.attr`` → value (null: unbounded), as listed by "
+                    "GET /api/sim/model, e.g. {\"buffer.c3.capacity\": 40}.",
+    )  # fmt: skip
+    calendars: dict[str, ShiftIn] = Field(
+        default_factory=dict, max_length=16,
+        description="Shift patterns replacing the model's calendars for this run, by calendar id.",
+    )  # fmt: skip
+
+
+class ModelParam(BaseModel):
+    """One parameter a run may change, with its value in the plant's model (null: unbounded)."""
+
+    name: str
+    kind: Literal["station", "buffer", "source"]
+    element: str
+    attr: str
+    value: float | None
+    twin: str | None = Field(None, description="The twin the element stands for, if any.")
+
+
+class ModelOut(BaseModel):
+    """The simulation model of the plant as a what-if sees it: its defaults and what can change."""
+
+    name: str
+    time_unit: str
+    run: dict[str, Any]
+    stations: list[dict[str, str | None]]
+    params: list[ModelParam]
+    calendars: list[dict[str, Any]] = Field(description="Shift patterns: id, period and off intervals.")
 
 
 class RunSummary(BaseModel):
@@ -91,6 +135,8 @@ def start_run(
 ) -> RunSummary:
     """Forecast the plant from its live state; poll ``GET /api/sim/runs/{id}`` for the result.
 
+    ``params`` changes the model for this run only (a what-if; names and current values from
+    ``GET /api/sim/model``); an unknown name or a value out of range is a 422 naming it.
     Options above the server's limits (``sim_max_until``, ``sim_max_reps``) are refused
     with 422; a full queue (``sim_max_queued``, ``sim_max_queued_per_tenant``) with 429 and
     ``Retry-After``.
@@ -98,6 +144,10 @@ def start_run(
     platform = get_platform(request)
     runner = _runner(request)
     net = network_from_plant(platform.plant)
+    if body.params:
+        net = apply_params(net, {k: INF if v is None else v for k, v in body.params.items()})  # 422 names a bad one
+    if body.calendars:
+        net = apply_calendars(net, {k: (c.period, c.off) for k, c in body.calendars.items()})
     config = RunConfig(until=body.until, parts=body.parts, warmup=body.warmup, reps=body.reps, seed=body.seed,
                        method=body.method, start_offset=0.0)  # validates before the run is accepted
     runner.check(config)  # before the snapshot is taken
@@ -112,6 +162,25 @@ def start_run(
                         tenant=current_principal(request).tenant)
     response.headers["Location"] = f"/api/sim/runs/{job.id}"
     return _summary(job)
+
+
+@router.get("/model", response_model=ModelOut, summary="The simulation model and its what-if parameters",
+            dependencies=[Depends(require(Permission.SIM_READ))])
+def get_model(request: Request) -> ModelOut:
+    """The plant's simulation model: run defaults, stations with their twins, and every parameter
+    ``POST /api/sim/runs`` accepts in ``params`` with its current value."""
+    net = network_from_plant(get_platform(request).plant)
+    twins = {s.id: s.twin for s in net.stations} | {b.id: b.twin for b in net.buffers}
+    params = []
+    for name, value in current_params(net).items():
+        kind, rest = name.split(".", 1)
+        element, attr = rest.rsplit(".", 1)
+        params.append(ModelParam(name=name, kind=kind, element=element, attr=attr,
+                                 value=None if value == INF else value, twin=twins.get(element)))  # fmt: skip
+    return ModelOut(name=net.name, time_unit=net.time_unit, run=dict(net.run),
+                    stations=[{"id": s.id, "twin": s.twin} for s in net.stations], params=params,
+                    calendars=[{"id": c.id, "period": c.period, "off": [list(iv) for iv in c.off]}
+                               for c in net.calendars])  # fmt: skip
 
 
 @router.get("/runs", response_model=RunList, summary="List simulation runs",
