@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,24 +11,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import need
+from tests.ingest.field import engines, start_source, wait_until
 from tests.ingest.modbus_server import EXPECTED, FaultProxy, ModbusServer
 from twinverse.core.quality import Quality
 from twinverse.errors import ModelLoadError
 from twinverse.ingest.modbus import ModbusSource
 from twinverse.ingest.modbus_map import MAX_BITS, MAX_REGISTERS, Point, plan
-from twinverse.ingest.spec import build_field_sources, load_source_specs
+from twinverse.ingest.spec import load_source_specs
 from twinverse.live.engine import Engine
 from twinverse.model import Plant, loads_plant
-from twinverse.store.duckdb import DuckDBStore
-
-
-def wait_until(pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll until ``pred()``; fail naming ``what`` if it never happens (a deadline, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def plant_yaml(port: int, *, extra: str = "", timeout: float = 0.3) -> str:
@@ -84,24 +74,11 @@ def server() -> Iterator[ModbusServer]:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Callable[[Plant], Engine]]:
-    made: list[Engine] = []
-
-    def make(plant: Plant) -> Engine:
-        e = Engine(plant, DuckDBStore(tmp_path / f"s{len(made)}.duckdb"))
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.close()
-        e.store.close()
+    yield from engines(tmp_path)
 
 
 def run(plant: Plant, engine: Engine) -> ModbusSource:
-    [source] = build_field_sources(plant)
-    assert isinstance(source, ModbusSource)
-    source.start(engine)
-    return source
+    return start_source(plant, engine, ModbusSource)
 
 
 def values(engine: Engine, twin: str = "p/m1") -> dict[str, float]:

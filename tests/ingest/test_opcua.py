@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 from asyncua import ua
 
+from tests.ingest.field import engines, start_source, wait_until
 from tests.ingest.opcua_server import OpcuaServer
-from tests.ingest.test_modbus import wait_until
 from twinverse.core.quality import Quality
 from twinverse.errors import ModelLoadError
 from twinverse.ingest.opcua import OpcuaSource, browse, candidate_yaml
-from twinverse.ingest.spec import build_field_sources, load_source_specs
+from twinverse.ingest.spec import load_source_specs
 from twinverse.live.engine import Engine
 from twinverse.model import Plant, loads_plant
 from twinverse.store import HistoryQuery
-from twinverse.store.duckdb import DuckDBStore
 
 TYPES = """types:
   machine:
@@ -78,24 +77,11 @@ def server() -> Iterator[OpcuaServer]:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Callable[[Plant], Engine]]:
-    made: list[Engine] = []
-
-    def make(plant: Plant) -> Engine:
-        e = Engine(plant, DuckDBStore(tmp_path / f"s{len(made)}.duckdb"))
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.close()
-        e.store.close()
+    yield from engines(tmp_path)
 
 
 def run(plant: Plant, engine: Engine) -> OpcuaSource:
-    [source] = build_field_sources(plant)
-    assert isinstance(source, OpcuaSource)
-    source.start(engine)
-    return source
+    return start_source(plant, engine, OpcuaSource)
 
 
 def live(engine: Engine, twin: str) -> dict[str, object]:
