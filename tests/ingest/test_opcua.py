@@ -166,6 +166,16 @@ def test_unreachable_server_is_retried_not_fatal(engine: Callable[[Plant], Engin
         source.stop()
 
 
+def test_browse_works_where_an_event_loop_already_runs(server: OpcuaServer) -> None:
+    """A notebook (or Playwright's sync API in the same test process) runs a loop in the thread."""
+    import asyncio
+
+    async def inside() -> int:
+        return len(browse(server.url, depth=3))
+
+    assert asyncio.run(inside()) == 11
+
+
 def test_browse_prints_a_sources_section_that_validates(server: OpcuaServer) -> None:
     entries = browse(server.url, depth=3)
     assert {(e.parent, e.name, e.nodeid, e.datatype) for e in entries} >= {

@@ -16,6 +16,12 @@ import pytest
 
 from twinverse.interop.aas import AasFormat, dumps_environment
 from twinverse.interop.dtdl import ModelSet, parse_models, read_dtdl_files
+from twinverse.model import Plant, TwinType
+
+
+def dtdl_types(plant: Plant) -> dict[str, TwinType]:
+    """The plant's types as DTDL carries them: everything but alarm rules (DTDL has none)."""
+    return {n: t.model_copy(update={"alarms": {}}) for n, t in plant.types.items()}
 
 
 def checked(data: bytes, fmt: AasFormat) -> Any:

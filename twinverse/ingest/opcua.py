@@ -24,6 +24,7 @@ import contextlib
 import fnmatch
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -374,8 +375,17 @@ async def _browse(url: str, depth: int, timeout: float) -> list[BrowseEntry]:
 
 
 def browse(url: str, depth: int = 5, timeout: float = 5.0) -> list[BrowseEntry]:
-    """Every variable under ``Objects`` down to ``depth`` object levels (namespace 0 skipped)."""
-    return asyncio.run(_browse(url, depth, timeout))
+    """Every variable under ``Objects`` down to ``depth`` object levels (namespace 0 skipped).
+
+    Callable from anywhere: where an event loop already runs in this thread (a notebook,
+    Playwright's sync API) the browse runs on a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_browse(url, depth, timeout))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-browse") as pool:
+        return pool.submit(asyncio.run, _browse(url, depth, timeout)).result()
 
 
 def candidate_yaml(url: str, entries: list[BrowseEntry], name: str = "opcua") -> str:
