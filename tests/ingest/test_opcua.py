@@ -169,11 +169,14 @@ def test_unreachable_server_is_retried_not_fatal(engine: Callable[[Plant], Engin
 def test_browse_works_where_an_event_loop_already_runs(server: OpcuaServer) -> None:
     """A notebook (or Playwright's sync API in the same test process) runs a loop in the thread."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     async def inside() -> int:
         return len(browse(server.url, depth=3))
 
-    assert asyncio.run(inside()) == 11
+    # On a thread of its own: this test process may already run a loop here (Playwright).
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, inside()).result() == 11
 
 
 def test_browse_prints_a_sources_section_that_validates(server: OpcuaServer) -> None:
