@@ -17,7 +17,7 @@ from ..errors import ConfigError, StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
 from .rollup import COLUMNS as ROLLUP_COLUMNS
-from .rollup import HOUR_US, LEVELS, MINUTE_US, RollupState, rollup_agg_sql, split_range
+from .rollup import HOUR_US, LEVELS, MINUTE_US, RollupState, ceil_us, floor_us, rollup_agg_sql, split_range
 
 __all__ = ["DuckDBStore", "open_duckdb"]
 
@@ -159,15 +159,15 @@ class DuckDBStore:
                 if plan is None:
                     return steps
                 a, b = plan
-                ha, hb = (a // HOUR_US) * HOUR_US, -((-b) // HOUR_US) * HOUR_US
+                ha, hb = floor_us(a, HOUR_US), ceil_us(b, HOUR_US)
                 con = self._con
+                before = (self.rollups.done_us, self.rollups.dirty_us)
                 try:
                     con.execute("BEGIN TRANSACTION")
                     con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [a, b])
                     con.execute(_ROLLUP_RAW, [MINUTE_US, MINUTE_US, a, b])
                     con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
                     con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
-                    before = (self.rollups.done_us, self.rollups.dirty_us)
                     self.rollups.finished(a, b)
                     con.execute("INSERT OR REPLACE INTO rollup_state VALUES ('points', ?, ?)",
                                 [self.rollups.done_us, self.rollups.dirty_us])
@@ -184,8 +184,9 @@ class DuckDBStore:
         st = self.rollups
         if iv % MINUTE_US or st.dirty_us is not None:
             return None
-        level = LEVELS[1] if iv % HOUR_US == 0 and (st.hour_done_us or 0) > 0 else LEVELS[0]
-        done = st.hour_done_us if level is LEVELS[1] else st.done_us
+        minutes, hours = LEVELS
+        level = hours if iv % hours.width_us == 0 and (st.hour_done_us or 0) > 0 else minutes
+        done = st.hour_done_us if level is hours else st.done_us
         start = None if query.start is None else to_us(query.start)
         end = None if query.end is None else to_us(query.end)
         part = split_range(start, end, iv, done)

@@ -23,7 +23,8 @@ from ..errors import StoreError
 from .base import Aggregate
 
 __all__ = [
-    "HOUR_US", "LEVELS", "MINUTE_US", "RollupLevel", "RollupRefresher", "RollupState", "rollup_agg_sql", "split_range",
+    "HOUR_US", "LEVELS", "MINUTE_US", "RollupLevel", "RollupRefresher", "RollupState", "ceil_us", "floor_us",
+    "rollup_agg_sql", "split_range",
 ]
 
 log = logging.getLogger("twinverse.store.rollup")
@@ -59,11 +60,13 @@ def rollup_agg_sql(agg: Aggregate) -> str:
     }[agg]
 
 
-def _floor(us: int, width: int) -> int:
+def floor_us(us: int, width: int) -> int:
+    """``us`` down to a multiple of ``width`` (epoch-aligned bucket start)."""
     return (us // width) * width
 
 
-def _ceil(us: int, width: int) -> int:
+def ceil_us(us: int, width: int) -> int:
+    """``us`` up to a multiple of ``width``."""
     return -((-us) // width) * width
 
 
@@ -84,9 +87,9 @@ def split_range(
     """
     if done_us is None:
         return None
-    a = _ceil(start_us, interval_us) if start_us is not None else None
+    a = ceil_us(start_us, interval_us) if start_us is not None else None
     stop = done_us if end_us is None else min(end_us, done_us)
-    b = _floor(stop, interval_us)
+    b = floor_us(stop, interval_us)
     if a is not None and a >= b:
         return None
     return (a if a is not None else -(1 << 62), b)
@@ -108,7 +111,7 @@ class RollupState:
     @property
     def hour_done_us(self) -> int | None:
         """Every 1-hour bucket before this is complete."""
-        return None if self.done_us is None else _floor(self.done_us, HOUR_US)
+        return None if self.done_us is None else floor_us(self.done_us, HOUR_US)
 
     def note_append(self, min_ts_us: int) -> None:
         """Record an appended batch's oldest timestamp (one comparison in the common case)."""
@@ -123,15 +126,15 @@ class RollupState:
         :data:`STEP_US`, so that a large backlog is done in pieces.
         """
         if self.dirty_us is not None and self.done_us is not None:
-            a = _floor(self.dirty_us, MINUTE_US)
+            a = floor_us(self.dirty_us, MINUTE_US)
             return a, min(self.done_us, a + STEP_US)
         if self.done_us is not None:
             a = self.done_us
         elif oldest_us is not None:
-            a = _floor(oldest_us, MINUTE_US)
+            a = floor_us(oldest_us, MINUTE_US)
         else:
             return None
-        b = min(_floor(now_us - self.grace_us, MINUTE_US), a + STEP_US)
+        b = min(floor_us(now_us - self.grace_us, MINUTE_US), a + STEP_US)
         return (a, b) if b > a else None
 
     def finished(self, a: int, b: int) -> None:
