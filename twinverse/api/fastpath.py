@@ -28,7 +28,7 @@ from starlette.requests import Request
 from ..errors import TwinverseError
 from ..ingest.http import decode_body
 from ..trust.service import IngestAudit
-from .security import PLANT_SCOPED, Permission, authenticate, plant_tenant
+from .security import Permission, require
 
 __all__ = ["INLINE_BODY_BYTES", "FastIngest", "FastIngestStats"]
 
@@ -42,6 +42,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PATH = "/api/ingest"
+#: What the route's ``dependencies=[Depends(require(Permission.DATA_WRITE))]`` runs.
+_ADMIT = require(Permission.DATA_WRITE)
 _JSON = b"application/json"
 
 
@@ -103,13 +105,7 @@ class FastIngest:
         request = Request(scope)
         platform = scope["app"].state.platform
         try:
-            principal = authenticate(request)
-            if not principal.can(Permission.DATA_WRITE):
-                return False
-            if Permission.DATA_WRITE in PLANT_SCOPED and principal.tenant != plant_tenant(request) and (
-                "*" not in principal.permissions
-            ):
-                return False
+            principal = await _ADMIT(request)  # the route's own check: token, permission, tenant
             settings = platform.settings
             decoded = decode_body(
                 platform.plant, body, "application/json",
