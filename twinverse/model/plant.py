@@ -28,6 +28,13 @@ def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
     return arr
 
 
+def _starts(sizes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each of consecutive runs of these sizes starts: ``[0, s0, s0 + s1, …]``."""
+    out = np.zeros(len(sizes), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=out[1:])
+    return out
+
+
 def _pair(key: str) -> tuple[str, str]:
     twin, _, signal = key.partition("\x00")
     return twin, signal
@@ -104,10 +111,10 @@ class SignalIndex:
             tix[j] = k
         flat = [sig for seq in seqs for sig in seq]  # every template's signals, one after another
         sizes = np.array([len(seq) for seq in seqs], dtype=np.int64)
-        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(seqs) else sizes
+        base = _starts(sizes)
         counts = sizes[tix] if len(twins) else np.empty(0, np.int64)
         n = int(counts.sum())
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(twins) else counts
+        starts = _starts(counts)
         within = np.arange(n, dtype=np.int64) - np.repeat(starts, counts)
         at = np.repeat(base[tix], counts) + within  # position in `flat` of every sid
 
@@ -116,9 +123,8 @@ class SignalIndex:
             out: npt.NDArray[Any] = arr[at]
             return out
 
-        kind = gather([s.kind.code for s in flat], np.uint8)
+        self.kind = gather([s.kind.code for s in flat], np.uint8)
         bounds = np.array([s.bounds() for s in flat], dtype=np.float64).reshape(len(flat), 2)
-        self.kind = kind
         self.lo = bounds[:, 0][at].copy()
         self.hi = bounds[:, 1][at].copy()
         self.twin: npt.NDArray[np.object_] = np.repeat(_objects([t for t, _ in twins]), counts)
