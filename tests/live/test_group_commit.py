@@ -140,3 +140,57 @@ def test_a_lone_caller_never_lingers() -> None:
     assert seen == [[1], [2]]
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(3)
+
+
+def _held_points(engine: Engine, *requests: tuple[list[int], list[int], list[float]]) -> list[IngestResult | None]:
+    """Like :func:`_held` for small requests (:meth:`Engine.submit_points`), after one normal batch."""
+    futs: list[Future[IngestResult | None]] = []
+    with engine._lock:
+        first = engine.submit(engine.prepare(make_batch(np.array([T0 - S]), [_sids(engine.plant)[-1]], [0.0])))
+        while engine.writer_stats.groups == 0:
+            threading.Event().wait(0.001)
+        for sids, ts, values in requests:
+            futs.append(engine.submit_points(np.array(sids, np.int32), np.array(ts, np.int64),
+                                             np.array(values, np.float64), tag=len(futs)))
+    first.result(timeout=30)
+    return [f.result(timeout=30) for f in futs]
+
+
+def test_small_requests_are_validated_and_written_together(plant: Plant, engine: Engine) -> None:
+    a, b, c = _sids(plant)[:3]
+    appends: list[int] = []
+    tags: list[list[object]] = []
+    real = engine.store.append
+    engine.store.append = lambda batch: appends.append(batch.num_rows) or real(batch)  # type: ignore[method-assign]
+    engine.on_commit(lambda items: tags.append([t for t, _ in items]))
+    results = _held_points(engine, ([a, b], [T0, T0], [1.0, 2.0]), ([c], [T0 + S], [3.0]), ([a], [T0 + S], [4.0]))
+    assert [(r.received, r.accepted, r.rejected, r.stored) for r in results if r] == [(2, 2, 0, 2), (1, 1, 0, 1),
+                                                                                       (1, 1, 0, 1)]
+    assert appends == [1, 4]  # the first batch alone, the three requests in one append
+    assert tags[-1] == [0, 1, 2]  # every request reaches the audit hook with its own tag
+    assert engine.value[a] == 4.0 and engine.value[c] == 3.0
+    assert engine.stats()["received"] == 5 and engine.stats()["stored"] == 5
+
+
+def test_a_small_request_with_a_bad_point_is_refused_whole_and_the_others_stored(plant: Plant, engine: Engine) -> None:
+    a, b = _sids(plant)[:2]
+    hi = plant.signals.hi[b]
+    tags: list[list[object]] = []
+    engine.on_commit(lambda items: tags.append([t for t, _ in items]))
+    results = _held_points(engine, ([a], [T0], [1.0]), ([a, b], [T0 + S, T0 + S], [2.0, hi + 1]),
+                           ([b], [T0 + 2 * S], [3.0]))
+    assert results[1] is None  # refused: the caller takes the general path, which quarantines it
+    assert [(r.received, r.stored) for r in results if r] == [(1, 1), (1, 1)]
+    assert tags[-1] == [0, 2]
+    assert engine.store.quarantine().num_rows == 0  # nothing of the refused request was kept
+    assert engine.value[a] == 1.0 and engine.value[b] == 3.0
+    assert engine.stats()["rejected"] == 0
+
+
+def test_small_requests_repeating_a_point_are_counted_exactly(plant: Plant, engine: Engine) -> None:
+    a = _sids(plant)[0]
+    engine.ingest(make_batch(np.array([T0]), [a], [1.0]))
+    # The first repeats a stored point, the next two share one: each is then written on its own.
+    results = _held_points(engine, ([a], [T0], [5.0]), ([a], [T0 + S], [2.0]), ([a], [T0 + S], [7.0]))
+    assert [(r.received, r.accepted, r.stored) for r in results if r] == [(1, 1, 0), (1, 1, 1), (1, 1, 0)]
+    assert engine.store.history(HistoryQuery((a,))).column("value").to_pylist() == [1.0, 2.0]

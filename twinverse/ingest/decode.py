@@ -29,7 +29,16 @@ from ..core.values import KindCode
 from ..errors import InputError
 from ..model import Plant
 
-__all__ = ["Decoded", "decode_columns", "decode_points", "parse_timestamps", "quarantine_rows"]
+__all__ = [
+    "SMALL_POINTS",
+    "Decoded",
+    "SmallColumns",
+    "decode_columns",
+    "decode_points",
+    "parse_timestamps",
+    "quarantine_rows",
+    "small_columns",
+]
 
 _BAD_TS = NEVER
 
@@ -352,22 +361,27 @@ def decode_points(
     return dec
 
 
-#: Point lists up to this long try :func:`_small_points` first.
-_SMALL = 256
+#: Point lists up to this long try :func:`small_columns` first.
+SMALL_POINTS = _SMALL = 256
 _NUMBER = (int, float)
 
 
-def _small_points(
+#: Plain point columns: (sid int32, ts µs int64, value float64).
+SmallColumns = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def small_columns(
     plant: Plant,
     points: Sequence[Any],
-    default_twin: str | None,
-    default_signal: str | None,
-    now_us: int | None,
-) -> Decoded | None:
-    """A short list of plain points (known names, numeric ts and value, no quality or unit).
+    default_twin: str | None = None,
+    default_signal: str | None = None,
+    now_us: int | None = None,
+) -> SmallColumns | None:
+    """A short list of plain points (known names, numeric ts and value, no quality or unit) as columns.
 
     Devices send many small bodies: for them a few dict lookups beat a dozen Arrow kernel
     calls. Anything unusual returns None and takes the general path, which gives the reasons.
+    The engine still validates the columns (ranges, kinds, time bounds).
     """
     by_key = plant.signals.key_index
     sids, tss, vals = [], [], []
@@ -395,14 +409,23 @@ def _small_points(
         return None
     if not (np.all(np.abs(ms) < 9.2e12) and np.all(np.isfinite(val))):
         return None  # far-off timestamps and huge integers: the general path words the reason
-    us = np.round(ms * 1000.0).astype(np.int64)
+    return np.array(sids, dtype=np.int32), np.round(ms * 1000.0).astype(np.int64), val
+
+
+def _small_points(
+    plant: Plant,
+    points: Sequence[Any],
+    default_twin: str | None,
+    default_signal: str | None,
+    now_us: int | None,
+) -> Decoded | None:
+    """:func:`small_columns` as a batch with no rejects, or None for the general path."""
+    cols = small_columns(plant, points, default_twin, default_signal, now_us)
+    if cols is None:
+        return None
+    sid, us, val = cols
     batch = pa.RecordBatch.from_arrays(
-        [
-            ts_array(us),
-            pa.array(np.array(sids, dtype=np.int32)),
-            pa.array(val),
-            pa.array(np.zeros(len(sids), np.uint8)),
-        ],
+        [ts_array(us), pa.array(sid), pa.array(val), pa.array(np.zeros(len(sid), np.uint8))],
         schema=BATCH_SCHEMA,
     )
     return Decoded(batch, QUARANTINE_SCHEMA.empty_table())

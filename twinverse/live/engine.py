@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +26,9 @@ from ..core.values import KindCode
 from ..model import Plant
 from ..store.base import Store
 from ..units import UnknownUnit, conversion
-from .rows import Rows as _Rows
+from .prepared import IngestResult, PreparedBatch
 from .rows import sorted_unique
+from .small import SmallPoints, prepare_smalls
 from .writer import GroupWriter, WriterStats
 
 __all__ = ["CommitHook", "Engine", "IngestResult", "Listener", "PreparedBatch"]
@@ -36,33 +37,6 @@ __all__ = ["CommitHook", "Engine", "IngestResult", "Listener", "PreparedBatch"]
 MIN_TS_US = 946_684_800_000_000
 
 Listener = Callable[[pa.RecordBatch], None]
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What happened to one batch."""
-
-    received: int
-    accepted: int
-    rejected: int
-    stored: int  # new rows written (accepted minus redelivered duplicates)
-    errors: tuple[dict[str, object], ...] = ()  # the first rejected rows with their reasons
-
-    def to_dict(self) -> dict[str, int]:
-        return {"received": self.received, "accepted": self.accepted, "rejected": self.rejected, "stored": self.stored}
-
-
-@dataclass
-class PreparedBatch:
-    """One batch after validation: its sorted, de-duplicated accepted rows and its rejects."""
-
-    received: int
-    accepted: int = 0
-    rejected: int = 0
-    rows: _Rows | None = None  # (batch, sid, ts, value, quality) sorted by (sid, ts)
-    rejects: pa.Table | None = None
-    errors: tuple[dict[str, object], ...] = ()
-    reasons: npt.NDArray[np.int64] | None = None  # rejected rows per RejectReason code
 
 
 CommitHook = Callable[[list[tuple[object, IngestResult]]], object]
@@ -114,7 +88,9 @@ class Engine:
         self._unit_names = [None, *units]
         self._unit_code = np.array([0 if u is None else units.index(u) + 1 for u in idx.unit], dtype=np.int32)
         self._lock = threading.RLock()  # held while writing to the store
-        self._writer: GroupWriter[tuple[PreparedBatch, object], IngestResult] = GroupWriter(self._commit_group)
+        self._writer: GroupWriter[tuple[PreparedBatch | SmallPoints, object], IngestResult | None] = GroupWriter(
+            self._commit_group
+        )
         self._hooks: list[CommitHook] = []
         self._listeners: list[Listener] = []
         self._restore()
@@ -168,7 +144,25 @@ class Engine:
         The future's result is the batch's :class:`IngestResult`, set once its rows are durable
         and the commit hooks ran (``asyncio.wrap_future`` awaits it from an event loop).
         """
-        return self._writer.submit((prepared, tag))
+        return cast("Future[IngestResult]", self._writer.submit((prepared, tag)))
+
+    def submit_points(
+        self,
+        sid: npt.NDArray[np.int32],
+        ts: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        *,
+        tag: object = None,
+    ) -> Future[IngestResult | None]:
+        """Queue a small request's points, validated on the writer with the rest of its group.
+
+        The columns are what :func:`twinverse.ingest.decode.small_columns` gives: names
+        resolved, nothing else checked. The future's result is the request's
+        :class:`IngestResult` once durable — or None if any point would be rejected: then
+        nothing of it was stored or quarantined, and the caller takes the general path
+        (:meth:`ingest`), which words the reasons. See :mod:`twinverse.live.small`.
+        """
+        return self._writer.submit((SmallPoints(sid, ts, value), tag))
 
     @property
     def writer_stats(self) -> WriterStats:
@@ -242,7 +236,7 @@ class Engine:
         now_us = _now_us()
         # One combined pass decides whether the batch is clean (the common case); only a batch
         # with a bad row pays for working out which reason applies to each row.
-        if not all_known or reason.any() or not self._all_valid(ts, safe, value, now_us):
+        if not all_known or reason.any() or not self.all_valid(ts, safe, value, now_us):
             self._reasons(ts, safe, value, reason, now_us)
 
         ok = reason == 0
@@ -257,17 +251,36 @@ class Engine:
         rows = self._sorted_unique(ts, sid, value, quality, nsig)
         return PreparedBatch(n, n_ok, n - n_ok, rows=rows, rejects=rejects, errors=errors, reasons=counts)
 
-    def _commit_group(self, items: list[tuple[PreparedBatch, object]]) -> list[IngestResult]:
-        """Write a group of prepared batches (on the writer thread) and run the commit hooks."""
+    def _commit_group(self, items: list[tuple[PreparedBatch | SmallPoints, object]]) -> list[IngestResult | None]:
+        """Write a group of prepared batches (on the writer thread) and run the commit hooks.
+
+        Small requests (:meth:`submit_points`) are validated here, together; one that would
+        have a rejected row gets None and is left out.
+        """
         self.group_batches.observe(len(items))
         with self._lock:
-            stored = self._write([p for p, _ in items])
-            results = [
-                IngestResult(p.received, p.accepted, p.rejected, s, errors=p.errors)
-                for (p, _), s in zip(items, stored, strict=True)
-            ]
+            small = [i for i, (p, _) in enumerate(items) if isinstance(p, SmallPoints)]
+            whole: PreparedBatch | None = None
+            prepared: list[PreparedBatch | None] = [p if isinstance(p, PreparedBatch) else None for p, _ in items]
+            if small:
+                whole, parts = prepare_smalls(self, [cast(SmallPoints, items[i][0]) for i in small], "http")
+                for i, part in zip(small, parts, strict=False):
+                    prepared[i] = part
+            batches = [p for p in prepared if p is not None]
+            stored = self._write([*batches, whole] if whole is not None else batches)
+            results: list[IngestResult | None] = [None] * len(items)
+            done = iter(stored)
+            for i, p in enumerate(prepared):
+                if p is not None:
+                    results[i] = IngestResult(p.received, p.accepted, p.rejected, next(done), errors=p.errors)
+            if whole is not None:
+                left = next(done)  # fewer than all only if another process wrote some meanwhile
+                for i in small:
+                    n = len(cast(SmallPoints, items[i][0]).sid)
+                    results[i] = IngestResult(n, n, 0, min(n, left))
+                    left = max(0, left - n)
             for hook in list(self._hooks):
-                hook([(tag, r) for (_, tag), r in zip(items, results, strict=True)])
+                hook([(tag, r) for (_, tag), r in zip(items, results, strict=True) if r is not None])
         return results
 
     def _write(self, group: list[PreparedBatch]) -> list[int]:
@@ -386,7 +399,7 @@ class Engine:
         wide = np.asarray(raw, dtype=np.int64)  # no silent wrap-around of huge ids into valid ones
         return np.where((wide >= 0) & (wide < len(self._lo)), wide, -1).astype(np.int32)
 
-    def _all_valid(
+    def all_valid(
         self, ts: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], now_us: int
     ) -> bool:
         """True if every row passes every check (sids already known to be valid)."""
