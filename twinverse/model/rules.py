@@ -75,6 +75,9 @@ class AlarmRule(BaseModel):
     state must last and the seconds without data after which a ``stale`` rule alarms.
     ``suppress_in`` names states of the twin's ``state`` signal during which the alarm is
     suppressed by design (a line that is ``off`` raises no low-speed alarm).
+    ``on_delay`` and ``off_delay`` (seconds, any kind): the alarm raises only once its
+    condition has held ``on_delay`` seconds and clears only once it has been gone
+    ``off_delay`` seconds (ISA-18.2's on-delay and off-delay).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -89,6 +92,8 @@ class AlarmRule(BaseModel):
     suppress_in: tuple[str, ...] = ()
     message: str = ""
     enabled: bool = True
+    on_delay: float = Field(0.0, ge=0, le=365 * 86_400)
+    off_delay: float = Field(0.0, ge=0, le=365 * 86_400)
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> AlarmRule:

@@ -184,7 +184,7 @@ class AlarmService:
                 self._sup_now[sup_index[i]] = True
             if c.hidden and a.rule.kind.is_limit:
                 c.active = bool(cp.sign[i] * cp.prev_v[i] > cp.limit[i])
-            cp.cond[i] = c.active
+            cp.set_condition(i, c.active)
 
     # -- evaluation -------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch) -> None:

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from ..core.clock import NEVER
 from ..model import Plant
 from ..model.rules import AlarmRule, RuleKind
+from .delays import Delays
 
 __all__ = ["CompiledRules", "Transitions"]
 
@@ -158,6 +159,14 @@ class CompiledRules:
         in_state = self.prev_v == self.code
         self.since = np.where(in_state & (self.prev_t != NEVER), self.prev_t, -1).astype(np.int64)
         self.seen = np.full(n, now_us, dtype=np.int64)  # stale rules count from the start
+        self.delays = Delays(np.array([r.on_delay for _, _, r in self.rules]).reshape(n),
+                             np.array([r.off_delay for _, _, r in self.rules]).reshape(n))  # fmt: skip
+        self._seen: list[tuple[_I, _T]] = []  # (rules, newest sample time) of the batch being evaluated
+
+    def set_condition(self, rule: int, active: bool) -> None:
+        """Set a rule's condition (raw and delayed) from outside: a restart, a recompiled rule."""
+        self.cond[rule] = active
+        self.delays.set(rule, active)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -167,8 +176,14 @@ class CompiledRules:
         """The transitions a batch causes (rows sorted by (sid, ts)); updates the carried state."""
         if not len(self.rules) or not len(sid):
             return Transitions.empty()
-        return Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
-                                   self._states(sid, ts, value), self._stale(sid, now_us)])  # fmt: skip
+        self._seen = []
+        raw = Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
+                                  self._states(sid, ts, value), self._stale(sid, now_us)])  # fmt: skip
+        if not len(self.delays):
+            return raw
+        seen_rule = np.concatenate([r for r, _ in self._seen]) if self._seen else np.empty(0, np.intp)
+        seen_ts = np.concatenate([t for _, t in self._seen]) if self._seen else np.empty(0, np.int64)
+        return self.delays.apply(raw, seen_rule.astype(np.intp), seen_ts.astype(np.int64))
 
     def _hysteresis(self, member: _I, x: _F, ts: _T, value: _F) -> Transitions:
         g = member
@@ -184,6 +199,7 @@ class CompiledRules:
         changed = np.flatnonzero(state != before)
         end = _ends(g)
         self.cond[g[end]] = state[end]
+        self._seen.append((g[end], ts[end]))
         return Transitions(g[changed], ts[changed], value[changed], state[changed])
 
     def _limits(self, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
@@ -245,6 +261,7 @@ class CompiledRules:
         end = _ends(g)
         self.cond[g[end]] = cond[end]
         self.since[g[end]] = np.where(ins[end], run_start[end], -1)
+        self._seen.append((g[end], t[end]))
         parts = [Transitions(g[changed], at, v[changed], raised)]
         if len(missed):
             up = Transitions(g[missed], prior_start[missed] + dur[missed], np.full(len(missed), self.code[g[missed]]),
@@ -262,6 +279,7 @@ class CompiledRules:
             return Transitions.empty()
         hit = np.unique(grp.ids[member])
         self.seen[hit] = now_us
+        self._seen.append((hit, np.full(len(hit), now_us, np.int64)))
         cleared = hit[self.cond[hit]]
         self.cond[cleared] = False
         return Transitions(cleared, np.full(len(cleared), now_us, np.int64), np.full(len(cleared), np.nan),
@@ -269,7 +287,7 @@ class CompiledRules:
 
     # -- timers -----------------------------------------------------------------------------
     def tick(self, now_us: int) -> Transitions:
-        """Raise the state rules whose state has lasted long enough and the stale rules now due."""
+        """Raise the state rules whose state has lasted long enough and the stale rules now due; run the delays."""
         parts = []
         st = self.groups["state"].ids
         if len(st):
@@ -283,7 +301,11 @@ class CompiledRules:
             self.cond[due] = True
             parts.append(Transitions(due, self.seen[due] + self.duration_us[due], np.full(len(due), np.nan),
                                      np.ones(len(due), bool)))  # fmt: skip
-        return Transitions.concat(parts)
+        raw = Transitions.concat(parts)
+        if not len(self.delays):
+            return raw
+        ids = self.delays.ids
+        return self.delays.apply(raw, ids, np.full(len(ids), now_us, dtype=np.int64))
 
 
 def _in_time_order(tr: Transitions) -> Transitions:
