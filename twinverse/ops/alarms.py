@@ -66,7 +66,8 @@ class Alarm:
         v = self.value
         return {
             "id": self.id, "twin": self.twin, "rule": self.name, "kind": self.rule.kind.value,
-            "signal": self.rule.signal, "priority": self.rule.priority.value, "state": self.state.value,
+            "signal": self.rule.signal, "expr": self.rule.expr, "priority": self.rule.priority.value,
+            "state": self.state.value,
             "active": self.condition.active, "acknowledged": self.condition.acked,
             "value": None if v is None or v != v else v, "limit": self.rule.limit,
             "message": self.rule.message,

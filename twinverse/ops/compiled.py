@@ -29,8 +29,11 @@ import numpy.typing as npt
 
 from ..core.clock import NEVER
 from ..model import Plant
+from ..model.alarmdoc import expression_signals
+from ..model.expr import parse_expression
 from ..model.rules import AlarmRule, RuleKind
 from .delays import Delays
+from .exprs import ExprGroup, compile_expression
 
 __all__ = ["CompiledRules", "Transitions"]
 
@@ -132,11 +135,22 @@ class CompiledRules:
         nsig = len(idx)
         self.rules = list(rules)
         n = len(self.rules)
-        self.sid = np.array([idx.sid(t, r.signal) for t, _, r in self.rules], dtype=np.int64).reshape(n)
+        parsed = {}
+        for t, _, r in self.rules:
+            if r.kind is RuleKind.EXPR and (plant.type_of(t).name, r.expr) not in parsed:
+                ty = plant.type_of(t)
+                parsed[ty.name, r.expr] = parse_expression(r.expr or "", expression_signals(ty))
+        self.sid = np.array([idx.sid(t, r.signal if r.kind is not RuleKind.EXPR
+                                     else parsed[plant.type_of(t).name, r.expr].names[0])
+                             for t, _, r in self.rules], dtype=np.int64).reshape(n)  # fmt: skip
         kinds = [r.kind for _, _, r in self.rules]
         members: dict[str, list[int]] = {"limit": [], "rate": [], "state": [], "stale": []}
+        by_expr: dict[tuple[str, str | None], list[int]] = {}
         for i, k in enumerate(kinds):
-            members["limit" if k.is_limit else k.value].append(i)
+            if k is RuleKind.EXPR:
+                by_expr.setdefault((plant.type_of(self.rules[i][0]).name, self.rules[i][2].expr), []).append(i)
+            else:
+                members["limit" if k.is_limit else k.value].append(i)
         self.groups = {g: _Group(ids, [int(self.sid[i]) for i in ids], nsig) for g, ids in members.items()}
         sign = np.array([1.0 if k.is_high else -1.0 for k in kinds]).reshape(n)
         limit = np.array([r.limit if r.limit is not None else np.nan for _, _, r in self.rules]).reshape(n)
@@ -159,6 +173,12 @@ class CompiledRules:
         in_state = self.prev_v == self.code
         self.since = np.where(in_state & (self.prev_t != NEVER), self.prev_t, -1).astype(np.int64)
         self.seen = np.full(n, now_us, dtype=np.int64)  # stale rules count from the start
+        self.exprs: list[ExprGroup] = []
+        for key, ids in by_expr.items():
+            pe = parsed[key]
+            fn = compile_expression(pe.tree, pe.names, expression_signals(plant.types[key[0]]))
+            sids = np.array([[idx.sid(self.rules[i][0], name) for name in pe.names] for i in ids], dtype=np.int64)
+            self.exprs.append(ExprGroup(ids, sids, fn, nsig, live_v))
         self.delays = Delays(np.array([r.on_delay for _, _, r in self.rules]).reshape(n),
                              np.array([r.off_delay for _, _, r in self.rules]).reshape(n))  # fmt: skip
         self._seen: list[tuple[_I, _T]] = []  # (rules, newest sample time) of the batch being evaluated
@@ -178,7 +198,8 @@ class CompiledRules:
             return Transitions.empty()
         self._seen = []
         raw = Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
-                                  self._states(sid, ts, value), self._stale(sid, now_us)])  # fmt: skip
+                                  self._states(sid, ts, value), self._stale(sid, now_us),
+                                  *(g.evaluate(self, sid, ts, value) for g in self.exprs)])  # fmt: skip
         if not len(self.delays):
             return raw
         seen_rule = np.concatenate([r for r, _ in self._seen]) if self._seen else np.empty(0, np.intp)

@@ -38,7 +38,8 @@ class AlarmOut(BaseModel):
     twin: str
     rule: str
     kind: str
-    signal: str
+    signal: str = Field(description="The signal the rule watches ('' for an expression rule).")
+    expr: str | None = Field(None, description="An expression rule's condition.")
     priority: AlarmPriority
     state: AlarmState
     active: bool = Field(description="The condition is true now (whatever the state).")
