@@ -27,15 +27,11 @@ confirmed run before them. Rules without delays pass straight through.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import numpy.typing as npt
 
 from ..core.clock import NEVER
-
-if TYPE_CHECKING:
-    from .compiled import Transitions
+from .pairs import Transitions, run_ends, run_starts
 
 __all__ = ["Delays"]
 
@@ -45,16 +41,6 @@ _B = npt.NDArray[np.bool_]
 _T = npt.NDArray[np.int64]
 
 
-def _starts(member: _I) -> _B:
-    start = np.ones(len(member), dtype=bool)
-    start[1:] = member[1:] != member[:-1]
-    return start
-
-
-def _ends(member: _I) -> _B:
-    end = np.ones(len(member), dtype=bool)
-    end[:-1] = member[1:] != member[:-1]
-    return end
 
 
 class Delays:
@@ -83,8 +69,6 @@ class Delays:
         """The alarm changes of raw changes ``tr``; ``seen_ts``: the newest sample time of each ``seen_rule``."""
         if not len(self.ids):
             return tr
-        from .compiled import Transitions
-
         d = self.delayed[tr.rule]
         if not d.any():
             return Transitions.concat([tr, self._confirm(seen_rule, seen_ts)])
@@ -96,16 +80,14 @@ class Delays:
         return Transitions.concat([passed, runs, self._confirm(seen_rule, seen_ts)])
 
     def _runs(self, rule: _I, ts: _T, value: _F, active: _B) -> Transitions:
-        from .compiled import Transitions
-
-        first = np.flatnonzero(_starts(rule))
+        first = np.flatnonzero(run_starts(rule))
         ur = rule[first]
         # The open run carried from before goes in front of each rule's changes.
         rr = np.insert(rule, first, ur)
         t0 = np.insert(ts, first, self.raw_t[ur])
         val = np.insert(active, first, self.raw[ur])
         v = np.insert(value, first, self.raw_v[ur])
-        last = _ends(rr)
+        last = run_ends(rr)
         nxt = np.empty_like(t0)
         nxt[:-1] = t0[1:]
         nxt[-1] = t0[-1]
@@ -116,7 +98,7 @@ class Delays:
         ci = np.flatnonzero(confirmed)
         if len(ci):
             cr, cv = rr[ci], val[ci]
-            cstart, cend = _starts(cr), _ends(cr)
+            cstart, cend = run_starts(cr), run_ends(cr)
             prev = np.empty_like(cv)
             prev[1:] = cv[:-1]
             prev[cstart] = self.out[cr[cstart]]
@@ -132,8 +114,6 @@ class Delays:
 
     def _confirm(self, rule: _I, at: _T) -> Transitions:
         """Confirm the open runs of ``rule`` (unique) that have lasted their delay by time ``at``."""
-        from .compiled import Transitions
-
         if not len(rule):
             return Transitions.empty()
         keep = self.delayed[rule] & (self.raw[rule] != self.out[rule])

@@ -16,13 +16,12 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from .compiled import CompiledRules, Transitions
+from .pairs import RuleGroup, Transitions, run_ends, run_starts
 
 __all__ = ["ExprGroup", "compile_expression"]
 
@@ -116,16 +115,6 @@ def compile_expression(tree: ast.Expression, names: Sequence[str],
     return evaluate
 
 
-def _starts(member: _I) -> _B:
-    start = np.ones(len(member), dtype=bool)
-    start[1:] = member[1:] != member[:-1]
-    return start
-
-
-def _ends(member: _I) -> _B:
-    end = np.ones(len(member), dtype=bool)
-    end[:-1] = member[1:] != member[:-1]
-    return end
 
 
 class ExprGroup:
@@ -133,19 +122,17 @@ class ExprGroup:
 
     def __init__(self, ids: Sequence[int], sids: npt.NDArray[np.int64], fn: Callable[[Sequence[_F]], _B],
                  nsig: int, live: _F) -> None:  # fmt: skip
-        from .compiled import _Group
-
         self.ids = np.asarray(ids, dtype=np.intp)
         self.sids = sids.reshape(len(self.ids), -1)
         self.k = self.sids.shape[1]
         self.fn = fn
         entries = list(range(self.sids.size))
-        self.group = _Group(entries, self.sids.ravel().tolist(), nsig)
+        self.group = RuleGroup(entries, self.sids.ravel().tolist(), nsig)
         self.last = live[self.sids].astype(np.float64)  # rules × signals: the value carried forward
 
-    def evaluate(self, cp: CompiledRules, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
-        from .compiled import Transitions
-
+    def evaluate(self, cond: _B, seen: list[tuple[_I, _T]], sid: npt.NDArray[np.int32], ts: _T,
+                 value: _F) -> Transitions:  # fmt: skip
+        """The changes a batch causes; ``cond`` (every rule's condition) is updated, ``seen`` gets the newest times."""
         entry, row = self.group.pairs(sid)
         if not len(row):
             return Transitions.empty()
@@ -154,14 +141,14 @@ class ExprGroup:
         t, v = ts[row], value[row]
         order = np.lexsort((var, t, mem))
         mem, var, t, v = mem[order], var[order], t[order], v[order]
-        start = _starts(mem)
+        start = run_starts(mem)
         pos = np.arange(len(mem))
         gs = np.maximum.accumulate(np.where(start, pos, 0))
         cols = []
         for j in range(self.k):
             last = np.maximum.accumulate(np.where(var == j, pos, -1))
             cols.append(np.where(last >= gs, v[np.maximum(last, 0)], self.last[mem, j]))
-        gend = _ends(mem)
+        gend = run_ends(mem)
         for j in range(self.k):
             self.last[mem[gend], j] = cols[j][gend]
         # One evaluation per (rule, time), after all of that time's rows.
@@ -170,14 +157,14 @@ class ExprGroup:
         sel = np.flatnonzero(at)
         x = [c[sel] for c in cols]
         known = np.logical_and.reduce([np.isfinite(c) for c in x])
-        cond = self.fn(x) & known
+        now = self.fn(x) & known
         ms, ts_sel, v_sel = mem[sel], t[sel], v[sel]
         g = self.ids[ms]
-        sstart, send = _starts(ms), _ends(ms)
-        prev = np.empty_like(cond)
-        prev[1:] = cond[:-1]
-        prev[sstart] = cp.cond[g[sstart]]
-        changed = np.flatnonzero(cond != prev)
-        cp.cond[g[send]] = cond[send]
-        cp._seen.append((g[send], ts_sel[send]))
-        return Transitions(g[changed], ts_sel[changed], v_sel[changed], cond[changed])
+        sstart, send = run_starts(ms), run_ends(ms)
+        prev = np.empty_like(now)
+        prev[1:] = now[:-1]
+        prev[sstart] = cond[g[sstart]]
+        changed = np.flatnonzero(now != prev)
+        cond[g[send]] = now[send]
+        seen.append((g[send], ts_sel[send]))
+        return Transitions(g[changed], ts_sel[changed], v_sel[changed], now[changed])
