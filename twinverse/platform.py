@@ -15,7 +15,7 @@ from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
 from .model.rules import AlarmPriority
-from .ops import AlarmService, Journal, KpiService, WebhookNotifier
+from .ops import AlarmService, Journal, KpiService, RuleBook, WebhookNotifier
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -61,8 +61,11 @@ class Platform:
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
+        # Rules changed over the API (/api/rules) are kept beside the events and recompiled at once.
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
-        self.alarms = AlarmService(plant, self.engine, journal=journal)
+        self.rules = RuleBook(plant, Path(settings.data_dir) / "alarms.sqlite")
+        self.alarms = AlarmService(plant, self.engine, journal=journal, rules=self.rules.rules())
+        self.rules.on_change = self.alarms.reload
         self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
         self.notifier: WebhookNotifier | None = None
         if settings.alarm_webhook:
@@ -175,5 +178,6 @@ class Platform:
         if self.notifier is not None:
             self.notifier.close()
         self.alarms.close()
+        self.rules.close()
         self.store.close()
         self.trust.close()

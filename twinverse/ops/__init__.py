@@ -8,6 +8,7 @@ from .journal import AlarmEvent, Journal
 from .kpis import KpiService, Production
 from .lifecycle import AlarmCondition, AlarmState, Event
 from .notify import WebhookNotifier
+from .rulebook import RuleBook, rule_doc
 
 __all__ = [
     "Alarm",
@@ -21,6 +22,8 @@ __all__ = [
     "Journal",
     "KpiService",
     "Production",
+    "RuleBook",
     "Transitions",
     "WebhookNotifier",
+    "rule_doc",
 ]
