@@ -15,7 +15,7 @@ from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
 from .model.rules import AlarmPriority
-from .ops import AlarmService, Journal, KpiService, RuleBook, WebhookNotifier
+from .ops import AlarmService, EmailNotifier, Journal, KpiService, RuleBook, SmtpServer, WebhookNotifier
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -72,6 +72,16 @@ class Platform:
             self.notifier = WebhookNotifier(
                 self.alarms, settings.alarm_webhook, min_priority=AlarmPriority(settings.alarm_webhook_min_priority),
                 max_per_minute=settings.alarm_webhook_max_per_minute, escalate_after_s=settings.alarm_escalate_after_s,
+            )  # fmt: skip
+        self.mailer: EmailNotifier | None = None
+        if settings.alarm_smtp_host and settings.alarm_email_to:
+            self.mailer = EmailNotifier(
+                self.alarms, SmtpServer(settings.alarm_smtp_host, settings.alarm_smtp_port, settings.alarm_smtp_tls,
+                                        settings.alarm_smtp_user, settings.alarm_smtp_password),
+                sender=settings.alarm_email_from, to=settings.alarm_email_to,
+                min_priority=AlarmPriority(settings.alarm_email_min_priority),
+                escalate_after_s=settings.alarm_email_escalate_after_s, escalate_to=settings.alarm_email_escalate_to,
+                remind_every_s=settings.alarm_email_remind_every_s, max_per_hour=settings.alarm_email_max_per_hour,
             )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
@@ -158,6 +168,8 @@ class Platform:
         self.alarms.start()
         if self.notifier is not None:
             self.notifier.start()
+        if self.mailer is not None:
+            self.mailer.start()
         self._started = True
 
     def stop(self) -> None:
@@ -177,6 +189,8 @@ class Platform:
         self.query.close()
         if self.notifier is not None:
             self.notifier.close()
+        if self.mailer is not None:
+            self.mailer.close()
         self.alarms.close()
         self.rules.close()
         self.store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .alarms import Alarm, AlarmService, AlarmWatch
 from .compiled import CompiledRules, Transitions
+from .email import EmailNotifier, SmtpServer
 from .journal import AlarmEvent, Journal
 from .kpis import KpiService, Production
 from .lifecycle import AlarmCondition, AlarmState, Event
@@ -18,11 +19,13 @@ __all__ = [
     "AlarmState",
     "AlarmWatch",
     "CompiledRules",
+    "EmailNotifier",
     "Event",
     "Journal",
     "KpiService",
     "Production",
     "RuleBook",
+    "SmtpServer",
     "Transitions",
     "WebhookNotifier",
     "rule_doc",
