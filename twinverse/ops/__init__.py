@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .alarmkpis import Raises, alarm_kpis, area_kpis
 from .alarms import Alarm, AlarmService, AlarmWatch
 from .compiled import CompiledRules, Transitions
 from .email import EmailNotifier, SmtpServer
@@ -24,9 +25,12 @@ __all__ = [
     "Journal",
     "KpiService",
     "Production",
+    "Raises",
     "RuleBook",
     "SmtpServer",
     "Transitions",
     "WebhookNotifier",
+    "alarm_kpis",
+    "area_kpis",
     "rule_doc",
 ]
