@@ -175,3 +175,37 @@ def test_rule_changes_survive_a_restart(tmp_path: Path) -> None:
 def client_state(c: TestClient, headers: dict[str, str], alarm: str) -> str:
     state: str = c.get(f"/api/alarms?id={alarm}", headers=headers).json()["items"][0]["state"]
     return state
+
+
+PATH_VALUES = {"type_name": "m", "rule": "slow", "twin_id": "p/line/m1"}
+
+
+def test_rule_routes_by_role(platform: Platform, client: TestClient) -> None:
+    """Every /api/rules route × every role: without the permission 403, with it never 401/403."""
+    from twinverse.api import route_table
+    from twinverse.trust import ROLE_PERMISSIONS, Permission
+
+    tokens = {role: token(platform, role, f"matrix-{role.value}") for role in Role}
+    table = [r for r in route_table(client.app) if r.path.startswith("/api/rules")]  # type: ignore[arg-type]
+    assert sorted((m, r.path, r.permissions) for r in table for m in r.methods) == [
+        ("DELETE", "/api/rules/twins/{twin_id:path}/{rule}", ("rule:write",)),
+        ("DELETE", "/api/rules/types/{type_name}/{rule}", ("rule:write",)),
+        ("GET", "/api/rules", ("alarm:read",)),
+        ("GET", "/api/rules/twins/{twin_id:path}/{rule}", ("alarm:read",)),
+        ("GET", "/api/rules/types/{type_name}", ("alarm:read",)),
+        ("PUT", "/api/rules/twins/{twin_id:path}/{rule}", ("rule:write",)),
+        ("PUT", "/api/rules/types/{type_name}/{rule}", ("rule:write",)),
+    ]
+    checked = 0
+    for route in table:
+        path = route.path.replace(":path", "").format(**PATH_VALUES)
+        for method in route.methods:
+            assert client.request(method, path, json={}).status_code == 401, (method, path)
+            for role, headers in tokens.items():
+                r = client.request(method, path, json={"kind": "lo", "signal": "speed", "limit": 5}, headers=headers)
+                if all(Permission(p) in ROLE_PERMISSIONS[role] for p in route.permissions):
+                    assert r.status_code not in (401, 403), (method, path, role, r.text)
+                else:
+                    assert r.status_code == 403, (method, path, role, r.text)
+                checked += 1
+    assert checked == 7 * 4

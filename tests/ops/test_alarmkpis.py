@@ -95,12 +95,13 @@ def test_areas_from_the_journal() -> None:
         _event(W0 + 4 * S, "p/line1/m2", "hi", "raise", "shelved"),
         _event(W0 + 5 * S, "p/line2/m1", "hi", "raise", "unacknowledged"),
         _event(W0 - 30 * H, "p/line2/m1", "lo", "raise", "unacknowledged"),  # standing for 31 h at the end
+        _event(W0 - 29 * H, "p/line2/m1", "lo", "ack", "acknowledged"),
     ])  # fmt: skip
     k = area_kpis(j, plant, W0, W0 + H)
     assert (k["area"], k["alarms"]) == ("p", 3)
     assert k["areas"] == [{"area": "p/line1", "alarms": 2, "per_hour": 2.0}, {"area": "p/line2", "alarms": 1,
                                                                                "per_hour": 1.0}]  # fmt: skip
-    assert [s["alarm"] for s in k["stale"]] == ["p/line2/m1:lo"]
+    assert [(s["alarm"], s["hours"], s["state"]) for s in k["stale"]] == [("p/line2/m1:lo", 31.0, "acknowledged")]
     one = area_kpis(j, plant, W0, W0 + H, "p/line1")
     assert (one["alarms"], one["stale"], [a["area"] for a in one["areas"]]) == (2, [], ["p/line1/m1", "p/line1/m2"])
     # the raise while shelved came after a clear: m2:hi's condition is active, raised 1 h before the end

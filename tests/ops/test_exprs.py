@@ -54,6 +54,7 @@ SIGNALS = {"temp": None, "speed": None, "state": ("running", "idle", "down", "of
     ("True and temp > 1", 1, "True is not a number"),
     ("", 1, "an expression is needed"),
     ("lambda: 1", 1, "lambda is not allowed"),
+    ("1 > 0", 1, "an expression reads at least one signal"),
 ])  # fmt: skip
 def test_bad_expressions_are_located(text: str, column: int, message: str) -> None:
     with pytest.raises(ExpressionError) as exc:

@@ -91,6 +91,8 @@ def parse_expression(text: str, signals: Mapping[str, Sequence[str] | None]) -> 
         raise ExpressionError(1, f"an expression has at most {_MAX_NODES} parts")
     names: list[str] = []
     _Checker(signals, names).check(tree.body)
+    if not names:
+        raise ExpressionError(1, "an expression reads at least one signal")
     return ParsedExpression(text, tree, tuple(names))
 
 

@@ -175,8 +175,8 @@ class RuleBook:
                               [self.plant.id, scope, target, name, None if doc is None else json.dumps(doc), user,
                                now_us()])  # fmt: skip
             self._apply(scope, target, name, doc, strict=True)
-        if self.on_change is not None:
-            self.on_change(self.rules())
+            if self.on_change is not None:  # under the lock: concurrent changes recompile in their order
+                self.on_change(self.rules())
 
     def _apply(self, scope: str, target: str, name: str, doc: dict[str, Any] | None, *, strict: bool) -> None:
         if scope == "type":
