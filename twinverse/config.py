@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         "none", description="'starttls' upgrades the connection, 'ssl' is TLS from the start (port 465).",
     )
     alarm_smtp_user: str | None = Field(None, description="Login at the SMTP server (none when unset).")
-    alarm_smtp_password: str | None = Field(
+    alarm_smtp_password: SecretStr | None = Field(
         None, description="Password of alarm_smtp_user (set it through TWINVERSE_ALARM_SMTP_PASSWORD).",
     )
     alarm_email_from: str = Field("twinverse@localhost", description="Sender address of alarm e-mails.")

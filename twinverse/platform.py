@@ -77,7 +77,9 @@ class Platform:
         if settings.alarm_smtp_host and settings.alarm_email_to:
             self.mailer = EmailNotifier(
                 self.alarms, SmtpServer(settings.alarm_smtp_host, settings.alarm_smtp_port, settings.alarm_smtp_tls,
-                                        settings.alarm_smtp_user, settings.alarm_smtp_password),
+                                        settings.alarm_smtp_user,
+                                        None if settings.alarm_smtp_password is None
+                                        else settings.alarm_smtp_password.get_secret_value()),
                 sender=settings.alarm_email_from, to=settings.alarm_email_to,
                 min_priority=AlarmPriority(settings.alarm_email_min_priority),
                 escalate_after_s=settings.alarm_email_escalate_after_s, escalate_to=settings.alarm_email_escalate_to,

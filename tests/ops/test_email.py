@@ -208,3 +208,32 @@ def test_settings_make_the_platform_mail(tmp_path: Path, inbox: tuple[Inbox, int
             ["ops@plant"], ["ops@plant"], 0, 5)  # fmt: skip
     finally:
         p.stop()
+
+
+def test_login_with_the_password_setting(tmp_path: Path) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=True)
+
+    box, port = Inbox(), _free_port()
+    ctl = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False)
+    ctl.start()
+    f = tmp_path / "p.yaml"
+    f.write_text(PLANT)
+    try:
+        p = Platform(Settings(data_dir=tmp_path / "d", plant=f, store=":memory:", alarm_smtp_host="127.0.0.1",
+                              alarm_smtp_port=port, alarm_smtp_user="twin", alarm_smtp_password="s3cret",
+                              alarm_email_to=["ops@plant"]))  # fmt: skip
+        assert p.mailer is not None and "s3cret" not in repr(p.settings)
+        feed(p.alarms, range(1, 2), 50.0, T0)
+        assert p.mailer.flush(T0) == 1
+        p.stop()
+        assert logins == [(b"twin", b"s3cret")]
+        assert box.seen() == [(["ops@plant"], "[twinverse p] HIGH alarm: p/m1:hi")]
+    finally:
+        ctl.stop()
