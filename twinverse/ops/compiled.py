@@ -16,6 +16,11 @@ over the positions of deciding samples.
 Timers (:meth:`CompiledRules.tick`): a ``state`` rule raises ``for`` seconds after its
 state began, a ``stale`` rule ``for`` seconds after its signal last arrived (arrival is
 the evaluation clock's time, so replayed history is not stale).
+
+Expression rules (``kind: expr``) are evaluated per distinct expression over all the twins
+sharing it (:mod:`twinverse.ops.exprs`); on-delays and off-delays of any kind turn the raw
+condition changes into the alarm's (:mod:`twinverse.ops.delays`), fed the newest sample time
+of every rule a batch touched.
 """
 
 from __future__ import annotations
