@@ -41,8 +41,6 @@ _B = npt.NDArray[np.bool_]
 _T = npt.NDArray[np.int64]
 
 
-
-
 class Delays:
     """The on/off delays of every rule (seconds; 0 for none) and the open run each delayed rule carries."""
 

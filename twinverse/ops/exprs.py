@@ -115,8 +115,6 @@ def compile_expression(tree: ast.Expression, names: Sequence[str],
     return evaluate
 
 
-
-
 class ExprGroup:
     """The rules of one expression: global rule index per member, the sids they read, their carried values."""
 
