@@ -13,6 +13,10 @@ Values stay inside the limits except rare excursions (one point in 20,000 jumps 
 limit), so alarms do raise and clear, as on a real plant, without turning the run into a
 flood. Targets: with rules >= 1,000,000 points/s and >= 50% of the rule-free rate.
 
+``--new-kinds`` adds two kinds to the rotation (six in turn): a hi rule with an on-delay and
+an off-delay of 50 ms (5 ticks), and an expression rule over both signals
+(``x0 > 95 and x1 < 99``, last value carried forward).
+
 Run: ``python benchmarks/bench_rules.py`` (4M points) or ``--quick`` (1M points).
 """
 
@@ -43,15 +47,19 @@ KINDS = {
     "hihi": "{kind: hihi, signal: x0, limit: 98}",
     "rate": "{kind: rate, signal: x0, limit: 5000, deadband: 100}",
 }
+NEW_KINDS = {
+    "delay": "{kind: hi, signal: x0, limit: 95, deadband: 2, on_delay: 0.05, off_delay: 0.05}",
+    "expr": "{kind: expr, expr: 'x0 > 95 and x1 < 99'}",
+}
 
 
-def rules_plant(machines: int) -> Plant:
-    """``machines`` twins in four types, one rule each on ``x0`` (the kinds in turn)."""
+def rules_plant(machines: int, kinds: dict[str, str] = KINDS) -> Plant:
+    """``machines`` twins, a type per kind, one rule each (the kinds in turn)."""
     types = "".join(
         f"  m_{k}:\n    signals:\n      x0: {{unit: degC}}\n      x1: {{unit: degC}}\n    alarms:\n      r: {rule}\n"
-        for k, rule in KINDS.items()
+        for k, rule in kinds.items()
     )
-    twins = "".join(f"  - {{id: m{i}, type: m_{list(KINDS)[i % 4]}}}\n" for i in range(machines))
+    twins = "".join(f"  - {{id: m{i}, type: m_{list(kinds)[i % len(kinds)]}}}\n" for i in range(machines))
     return loads_plant(f"plant: bench\ntypes:\n{types}twins:\n{twins}")
 
 
@@ -91,12 +99,14 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=None)
     ap.add_argument("--size", type=int, default=100_000, help="rows per batch")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each side (best counts)")
+    ap.add_argument("--new-kinds", action="store_true", help="add delayed and expression rules to the rotation")
     args = ap.parse_args()
     n = args.points or (1_000_000 if args.quick else 4_000_000)
-    plant = rules_plant(1000)
+    plant = rules_plant(1000, {**KINDS, **NEW_KINDS} if args.new_kinds else KINDS)
     assert len(plant.alarm_rules()) == 1000
     points = make_points(plant, n, seed=7)
-    print(f"{n:,} points of {len(plant.signals)} signals, {len(plant.alarm_rules())} active rules, "
+    kinds = "hi, lo, hihi, rate, delayed hi, expr" if args.new_kinds else "hi, lo, hihi, rate"
+    print(f"{n:,} points of {len(plant.signals)} signals, {len(plant.alarm_rules())} active rules ({kinds}), "
           f"batches of {args.size:,}")  # fmt: skip
     base = with_rules = float("inf")
     events = 0

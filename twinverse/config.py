@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,36 @@ class Settings(BaseSettings):
     )
     alarm_escalate_after_s: float | None = Field(
         None, gt=0, description="Send an escalation to the webhook when an alarm stays unacknowledged this long.",
+    )
+    alarm_smtp_host: str | None = Field(
+        None, description="SMTP server for alarm e-mails; set (with alarm_email_to) means alarms are mailed.",
+    )
+    alarm_smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    alarm_smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        "none", description="'starttls' upgrades the connection, 'ssl' is TLS from the start (port 465).",
+    )
+    alarm_smtp_user: str | None = Field(None, description="Login at the SMTP server (none when unset).")
+    alarm_smtp_password: SecretStr | None = Field(
+        None, description="Password of alarm_smtp_user (set it through TWINVERSE_ALARM_SMTP_PASSWORD).",
+    )
+    alarm_email_from: str = Field("twinverse@localhost", description="Sender address of alarm e-mails.")
+    alarm_email_to: list[str] = Field(
+        default_factory=list, description="Recipients of new alarms and reminders.",
+    )
+    alarm_email_min_priority: Literal["low", "medium", "high", "urgent"] = Field(
+        "high", description="Only alarms of this priority or more urgent are mailed.",
+    )
+    alarm_email_escalate_after_s: float | None = Field(
+        None, gt=0, description="Mail alarm_email_escalate_to when an alarm stays unacknowledged this long.",
+    )
+    alarm_email_escalate_to: list[str] = Field(
+        default_factory=list, description="Recipients of escalations (default: alarm_email_to).",
+    )
+    alarm_email_remind_every_s: float | None = Field(
+        None, gt=0, description="Remind alarm_email_to of alarms still unacknowledged, this often.",
+    )
+    alarm_email_max_per_hour: int = Field(
+        20, ge=1, le=10_000, description="Most alarm e-mails per hour; a flood becomes one digest mail.",
     )
     ws_max_rate: float = Field(
         30.0, gt=0, le=1000,

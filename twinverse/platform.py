@@ -15,7 +15,7 @@ from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant
 from .model.rules import AlarmPriority
-from .ops import AlarmService, Journal, KpiService, WebhookNotifier
+from .ops import AlarmService, EmailNotifier, Journal, KpiService, RuleBook, SmtpServer, WebhookNotifier
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -61,14 +61,29 @@ class Platform:
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
+        # Rules changed over the API (/api/rules) are kept beside the events and recompiled at once.
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
-        self.alarms = AlarmService(plant, self.engine, journal=journal)
+        self.rules = RuleBook(plant, Path(settings.data_dir) / "alarms.sqlite")
+        self.alarms = AlarmService(plant, self.engine, journal=journal, rules=self.rules.rules())
+        self.rules.on_change = self.alarms.reload
         self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
         self.notifier: WebhookNotifier | None = None
         if settings.alarm_webhook:
             self.notifier = WebhookNotifier(
                 self.alarms, settings.alarm_webhook, min_priority=AlarmPriority(settings.alarm_webhook_min_priority),
                 max_per_minute=settings.alarm_webhook_max_per_minute, escalate_after_s=settings.alarm_escalate_after_s,
+            )  # fmt: skip
+        self.mailer: EmailNotifier | None = None
+        if settings.alarm_smtp_host and settings.alarm_email_to:
+            self.mailer = EmailNotifier(
+                self.alarms, SmtpServer(settings.alarm_smtp_host, settings.alarm_smtp_port, settings.alarm_smtp_tls,
+                                        settings.alarm_smtp_user,
+                                        None if settings.alarm_smtp_password is None
+                                        else settings.alarm_smtp_password.get_secret_value()),
+                sender=settings.alarm_email_from, to=settings.alarm_email_to,
+                min_priority=AlarmPriority(settings.alarm_email_min_priority),
+                escalate_after_s=settings.alarm_email_escalate_after_s, escalate_to=settings.alarm_email_escalate_to,
+                remind_every_s=settings.alarm_email_remind_every_s, max_per_hour=settings.alarm_email_max_per_hour,
             )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
@@ -155,6 +170,8 @@ class Platform:
         self.alarms.start()
         if self.notifier is not None:
             self.notifier.start()
+        if self.mailer is not None:
+            self.mailer.start()
         self._started = True
 
     def stop(self) -> None:
@@ -174,6 +191,9 @@ class Platform:
         self.query.close()
         if self.notifier is not None:
             self.notifier.close()
+        if self.mailer is not None:
+            self.mailer.close()
         self.alarms.close()
+        self.rules.close()
         self.store.close()
         self.trust.close()

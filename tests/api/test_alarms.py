@@ -188,3 +188,22 @@ def test_alarm_frames_need_alarm_read_and_can_be_switched(platform: Platform, cl
         assert frame["type"] == "alarms" and [a["id"] for a in frame["alarms"]] == ["p/line/m1:slow"]
         ws.send_json({"op": "alarms", "follow": "yes"})
         assert ws.receive_json() == {"type": "error", "detail": "'follow' must be true or false"}
+
+
+def test_alarm_kpis_over_http(platform: Platform, client: TestClient) -> None:
+    viewer = token(platform, Role.VIEWER, "vera")
+    put(platform, "m1", [500, 50, 500, 50, 500, 50])  # slow raised 3 times within 5 s: chattering
+    put(platform, "m2", [950])
+    r = client.get("/api/alarms/kpis?from=-2h&to=now", headers=viewer)
+    assert r.status_code == 200, r.text
+    k = r.json()
+    assert (k["area"], k["alarms"], k["hours"]) == ("p", 4, 2.0)
+    assert k["per_hour"] == 2.0 and k["peak_10min_sliding"] == 4
+    assert k["chattering"] == [{"alarm": "p/line/m1:slow", "raises": 3, "max_per_minute": 3}]
+    assert [(t["alarm"], t["count"]) for t in k["top10"]] == [("p/line/m1:slow", 3), ("p/line/m2:fast", 1)]
+    assert k["top10_share"] == 100.0
+    assert client.get("/api/alarms/kpis?area=p/line/m2", headers=viewer).json()["alarms"] == 1
+    assert client.get("/api/alarms/kpis?area=nope", headers=viewer).status_code == 404
+    r = client.get("/api/alarms/kpis?from=now&to=-1h", headers=viewer)
+    assert r.status_code == 422 and r.json()["detail"].startswith("from (")
+    assert client.get("/api/alarms/kpis").status_code == 401

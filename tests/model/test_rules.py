@@ -83,7 +83,8 @@ def test_every_rule_problem_is_located() -> None:
         "bad.yaml:9: types.m.alarms.x.state: state 'broken' is not one of 'state''s states "
         "(running, idle, down, off)",
         "bad.yaml:10: types.m.alarms.y: a 'hi' rule needs a 'limit'",
-        "bad.yaml:11: types.m.alarms.z.kind: Input should be 'hihi', 'hi', 'lo', 'lolo', 'rate', 'state' or 'stale'",
+        "bad.yaml:11: types.m.alarms.z.kind: Input should be 'hihi', 'hi', 'lo', 'lolo', 'rate', 'state', 'stale' "
+        "or 'expr'",
         "bad.yaml:12: types.m.alarms.w: an alarm rule must be a mapping, e.g. {kind: hi, signal: temperature, "
         "limit: 80}",
         "bad.yaml:13: types.m.alarms.v: the 'limit' of a rate rule is |change per second| and must be > 0",

@@ -74,6 +74,7 @@ PLANT_SCOPED = frozenset(
         Permission.ALARM_ACK,
         Permission.ALARM_SHELVE,
         Permission.ALARM_SERVICE,
+        Permission.RULE_WRITE,
         Permission.ANNOTATION_WRITE,
     }
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .loader import load_plant, loads_plant
+from .loader import check_rule, load_plant, loads_plant
 from .plant import Plant, SignalIndex
 from .types import DEFAULT_STATES, Placement, Relationship, Signal, SignalKind, Twin, TwinType
 
@@ -16,6 +16,7 @@ __all__ = [
     "SignalKind",
     "Twin",
     "TwinType",
+    "check_rule",
     "load_plant",
     "loads_plant",
 ]

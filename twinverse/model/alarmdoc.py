@@ -11,25 +11,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .expr import ExpressionError, parse_expression
 from .rules import AlarmRule, RuleKind
 from .types import Signal, SignalKind, TwinType
 
-__all__ = ["merged_rule_doc", "rule_problems"]
+__all__ = ["expression_signals", "merged_rule_doc", "rule_problems"]
+
+
+def expression_signals(ty: TwinType) -> dict[str, tuple[str, ...] | None]:
+    """The names an expression on a twin of ``ty`` may read: each signal, with its states for a state signal."""
+    return {n: (tuple(s.states or ()) if s.kind is SignalKind.STATE else None) for n, s in ty.signals.items()}
 
 
 def merged_rule_doc(base: AlarmRule | None, raw: Any) -> Any:
     """The document a rule is validated from: ``raw`` over the fields of the rule it overrides."""
     if base is None or not isinstance(raw, Mapping):
         return raw
-    return {**base.model_dump(by_alias=True, exclude_defaults=True), "kind": base.kind.value,
-            "signal": base.signal, **raw}  # fmt: skip
+    return {**base.model_dump(by_alias=True, exclude_defaults=True), "kind": base.kind.value, **raw}
 
 
 def rule_problems(rule: AlarmRule, ty: TwinType) -> list[tuple[str, str]]:
     """What is wrong with ``rule`` on a twin of type ``ty``, as ``(field, message)`` pairs."""
     out: list[tuple[str, str]] = []
     sig: Signal | None = ty.signals.get(rule.signal)
-    if sig is None:
+    if rule.kind is RuleKind.EXPR:
+        try:
+            parse_expression(rule.expr or "", expression_signals(ty))
+        except ExpressionError as exc:
+            out.append(("expr", str(exc)))
+    elif sig is None:
         have = ", ".join(sorted(ty.signals)) or "none"
         out.append(("signal", f"type {ty.name!r} has no signal {rule.signal!r} (signals: {have})"))
     elif (rule.kind.is_limit or rule.kind is RuleKind.RATE) and sig.kind not in (SignalKind.FLOAT, SignalKind.INT):

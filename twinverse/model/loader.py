@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
-from ..errors import ModelLoadError, Problem
+from ..errors import Location, ModelLoadError, Problem
 from ..units import UnknownUnit, check_unit
 from .alarmdoc import merged_rule_doc, rule_problems
 from .plant import Plant
@@ -41,7 +41,7 @@ from .rules import AlarmRule
 from .types import Placement, Relationship, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
-__all__ = ["load_plant", "loads_plant", "plant_from_doc"]
+__all__ = ["check_rule", "load_plant", "loads_plant", "plant_from_doc"]
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-{}]+$")
 
@@ -190,6 +190,21 @@ def plant_from_doc(doc: LocatedDoc) -> Plant:
     """
     with _gc_paused():
         return _Resolver(doc).resolve()
+
+
+def check_rule(raw: Any, ty: TwinType, path: PathKey, base: AlarmRule | None = None) -> AlarmRule:
+    """One alarm rule document checked as the plant file's are, with the same messages.
+
+    ``path`` ends with the rule's name (``("types", "filler", "alarms", "temperature_hi")``);
+    ``base`` is the rule ``raw`` overrides field by field (a twin's override), if any. Raises
+    :class:`ModelLoadError` whose problems carry the field path (no file or line).
+    """
+    resolver = _Resolver(LocatedDoc({}, "", {}))
+    name = str(path[-1])
+    out = resolver._rules({name: raw}, {name: base} if base is not None else {}, ty, tuple(path[:-1]))
+    if resolver.problems:
+        raise ModelLoadError([Problem(p.message, Location(path=p.location.path)) for p in resolver.problems])
+    return out[name]
 
 
 class _Resolver:

@@ -9,6 +9,7 @@ A rule names one signal of its twin and one condition on it::
           temperature_rate: {kind: rate, signal: temperature, limit: 2}      # |d/dt| > 2 units/s
           down_long: {kind: state, signal: state, state: down, for: 300}    # down for 300 s
           no_speed: {kind: stale, signal: speed, for: 60}                   # no data for 60 s
+          hot_slow: {kind: expr, expr: "temperature > 70 and speed < 100", on_delay: 10}
     twins:
       - id: filler
         type: filler
@@ -41,6 +42,7 @@ class RuleKind(StrEnum):
     RATE = "rate"
     STATE = "state"
     STALE = "stale"
+    EXPR = "expr"
 
     @property
     def is_limit(self) -> bool:
@@ -75,12 +77,18 @@ class AlarmRule(BaseModel):
     state must last and the seconds without data after which a ``stale`` rule alarms.
     ``suppress_in`` names states of the twin's ``state`` signal during which the alarm is
     suppressed by design (a line that is ``off`` raises no low-speed alarm).
+    ``expr`` is the condition of an ``expr`` rule over several signals of the twin
+    (:mod:`twinverse.model.expr`), which names no ``signal`` of its own.
+    ``on_delay`` and ``off_delay`` (seconds, any kind): the alarm raises only once its
+    condition has held ``on_delay`` seconds and clears only once it has been gone
+    ``off_delay`` seconds (ISA-18.2's on-delay and off-delay).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     kind: RuleKind
-    signal: str
+    signal: str = ""
+    expr: str | None = Field(None, max_length=2000)
     limit: float | None = None
     deadband: float = Field(0.0, ge=0)
     state: str | None = None
@@ -89,10 +97,24 @@ class AlarmRule(BaseModel):
     suppress_in: tuple[str, ...] = ()
     message: str = ""
     enabled: bool = True
+    on_delay: float = Field(0.0, ge=0, le=365 * 86_400)
+    off_delay: float = Field(0.0, ge=0, le=365 * 86_400)
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> AlarmRule:
         k = self.kind
+        if k is RuleKind.EXPR:
+            if self.expr is None:
+                raise ValueError("an 'expr' rule needs 'expr', e.g. 'temperature > 80 and speed < 100'")
+            if self.signal:
+                raise ValueError("'signal' does not apply to an 'expr' rule: the expression names its signals")
+            if self.limit is not None or self.deadband or self.seconds is not None or self.state is not None:
+                raise ValueError("'limit', 'deadband', 'for' and 'state' do not apply to an 'expr' rule")
+            return self
+        if self.expr is not None:
+            raise ValueError(f"'expr' does not apply to a {k.value!r} rule")
+        if not self.signal:
+            raise ValueError(f"a {k.value!r} rule needs a 'signal'")
         if k.is_limit or k is RuleKind.RATE:
             if self.limit is None:
                 raise ValueError(f"a {k.value!r} rule needs a 'limit'")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from .alarmkpis import Raises, alarm_kpis, area_kpis
 from .alarms import Alarm, AlarmService, AlarmWatch
 from .compiled import CompiledRules, Transitions
+from .email import EmailNotifier, SmtpServer
 from .journal import AlarmEvent, Journal
 from .kpis import KpiService, Production
 from .lifecycle import AlarmCondition, AlarmState, Event
 from .notify import WebhookNotifier
+from .rulebook import RuleBook, rule_doc
 
 __all__ = [
     "Alarm",
@@ -17,10 +20,17 @@ __all__ = [
     "AlarmState",
     "AlarmWatch",
     "CompiledRules",
+    "EmailNotifier",
     "Event",
     "Journal",
     "KpiService",
     "Production",
+    "Raises",
+    "RuleBook",
+    "SmtpServer",
     "Transitions",
     "WebhookNotifier",
+    "alarm_kpis",
+    "area_kpis",
+    "rule_doc",
 ]

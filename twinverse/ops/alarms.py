@@ -66,7 +66,8 @@ class Alarm:
         v = self.value
         return {
             "id": self.id, "twin": self.twin, "rule": self.name, "kind": self.rule.kind.value,
-            "signal": self.rule.signal, "priority": self.rule.priority.value, "state": self.state.value,
+            "signal": self.rule.signal, "expr": self.rule.expr, "priority": self.rule.priority.value,
+            "state": self.state.value,
             "active": self.condition.active, "acknowledged": self.condition.acked,
             "value": None if v is None or v != v else v, "limit": self.rule.limit,
             "message": self.rule.message,
@@ -118,13 +119,14 @@ class AlarmService:
         clock: Callable[[], int] = _now_us,
         max_shelve_s: float = DEFAULT_MAX_SHELVE_S,
         tick_s: float = 1.0,
+        rules: Sequence[tuple[str, str, AlarmRule]] | None = None,
     ) -> None:
         self.plant = plant
         self.clock = clock
         self.max_shelve_s = max_shelve_s
         self.tick_s = tick_s
         self.journal = journal if journal is not None else Journal()
-        rules = plant.alarm_rules()
+        rules = list(plant.alarm_rules() if rules is None else rules)
         value = engine.value if engine is not None else None
         ts = engine.ts if engine is not None else None
         self.compiled = CompiledRules(plant, rules, now_us=clock(), value=value, ts=ts)
@@ -144,6 +146,40 @@ class AlarmService:
         if engine is not None:
             self._unsubscribe = engine.subscribe(self.on_batch)
             self._apply_suppression()
+
+    def reload(self, rules: Sequence[tuple[str, str, AlarmRule]]) -> list[AlarmEvent]:
+        """Recompile with ``rules`` now (rules changed over the API); returns the events it caused.
+
+        An alarm whose id stays keeps its lifecycle state (acknowledged, shelved, out of
+        service…) and its condition, which the new rule re-decides from the next sample; a
+        new alarm starts normal; an alarm whose rule is gone leaves the list (its events stay).
+        """
+        rules = list(rules)
+        with self._lock:
+            now = self.clock()
+            old = {a.id: a for a in self.alarms}
+            value = self.engine.value if self.engine is not None else None
+            ts = self.engine.ts if self.engine is not None else None
+            compiled = CompiledRules(self.plant, rules, now_us=now, value=value, ts=ts)
+            alarms = []
+            for i, (t, n, r) in enumerate(rules):
+                a = old.get(f"{t}:{n}")
+                if a is None:
+                    a = Alarm(f"{t}:{n}", t, n, r, AlarmCondition())
+                else:
+                    a.rule = r
+                    compiled.set_condition(i, a.condition.active)
+                alarms.append(a)
+            self.compiled, self.alarms = compiled, alarms
+            self._by_id = {a.id: i for i, a in enumerate(alarms)}
+            self._suppression(self.plant, rules)
+            sup = set(self._sup_rule.tolist())
+            for j, i in enumerate(self._sup_rule.tolist()):
+                self._sup_now[j] = alarms[int(i)].condition.suppressed
+            # A rule that lost its suppress_in: its alarm is suppressed no longer.
+            events = [self._step(a, Event.UNSUPPRESS, now) for i, a in enumerate(alarms)
+                      if a.condition.suppressed and i not in sup]  # fmt: skip
+            return self._publish(events + self._apply_suppression(now))
 
     def _suppression(self, plant: Plant, rules: Sequence[tuple[str, str, AlarmRule]]) -> None:
         """Per rule: the sid of its twin's state signal and a bit mask of the states that suppress it."""
@@ -184,7 +220,7 @@ class AlarmService:
                 self._sup_now[sup_index[i]] = True
             if c.hidden and a.rule.kind.is_limit:
                 c.active = bool(cp.sign[i] * cp.prev_v[i] > cp.limit[i])
-            cp.cond[i] = c.active
+            cp.set_condition(i, c.active)
 
     # -- evaluation -------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch) -> None:
@@ -367,7 +403,7 @@ class AlarmService:
 
     def start(self) -> None:
         """Start the timer thread (durations, staleness, shelve expiry), every ``tick_s`` seconds."""
-        if self._thread is not None or not self.alarms:
+        if self._thread is not None:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="twinverse-alarms", daemon=True)

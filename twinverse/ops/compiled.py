@@ -16,20 +16,28 @@ over the positions of deciding samples.
 Timers (:meth:`CompiledRules.tick`): a ``state`` rule raises ``for`` seconds after its
 state began, a ``stale`` rule ``for`` seconds after its signal last arrived (arrival is
 the evaluation clock's time, so replayed history is not stale).
+
+Expression rules (``kind: expr``) are evaluated per distinct expression over all the twins
+sharing it (:mod:`twinverse.ops.exprs`); on-delays and off-delays of any kind turn the raw
+condition changes into the alarm's (:mod:`twinverse.ops.delays`), fed the newest sample time
+of every rule a batch touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ..core.clock import NEVER
 from ..model import Plant
+from ..model.alarmdoc import expression_signals
+from ..model.expr import parse_expression
 from ..model.rules import AlarmRule, RuleKind
+from .delays import Delays
+from .exprs import ExprGroup, compile_expression
+from .pairs import RuleGroup, Transitions, group_start_pos, run_ends, run_starts, shift
 
 __all__ = ["CompiledRules", "Transitions"]
 
@@ -37,89 +45,6 @@ _I = npt.NDArray[np.intp]
 _F = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
 _T = npt.NDArray[np.int64]
-_A = TypeVar("_A", bound="np.ndarray[Any, Any]")
-
-
-@dataclass(frozen=True)
-class Transitions:
-    """Condition changes found in one evaluation, in time order per rule: rule index, time, value, new condition."""
-
-    rule: _I
-    ts: _T
-    value: _F
-    active: _B
-
-    @staticmethod
-    def empty() -> Transitions:
-        return Transitions(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0), np.empty(0, bool))
-
-    @staticmethod
-    def concat(parts: Sequence[Transitions]) -> Transitions:
-        parts = [p for p in parts if len(p.rule)]
-        if not parts:
-            return Transitions.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return Transitions(*(np.concatenate([getattr(p, f) for p in parts])
-                             for f in ("rule", "ts", "value", "active")))  # fmt: skip
-
-    def __len__(self) -> int:
-        return len(self.rule)
-
-
-class _Group:
-    """The rules of one kind: their sids sorted, and where each sid's rules start."""
-
-    def __init__(self, ids: list[int], sids: list[int], nsig: int) -> None:
-        order = np.argsort(np.asarray(sids, dtype=np.int64), kind="stable")
-        self.ids = np.asarray(ids, dtype=np.intp)[order]  # global rule index of each member
-        self.sid = np.asarray(sids, dtype=np.int64)[order]
-        self.count = np.bincount(self.sid, minlength=nsig).astype(np.int64) if len(ids) else np.zeros(nsig, np.int64)
-        self.first = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
-        self.multi = bool(self.count.max(initial=0) > 1)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def pairs(self, sid: npt.NDArray[np.int32]) -> tuple[_I, _I]:
-        """(member, row) pairs of a batch's rows with this group's rules, grouped by member, rows in order."""
-        c = self.count[sid]
-        rows = np.flatnonzero(c)
-        if not len(rows):
-            return rows, rows
-        if not self.multi:
-            return self.first[sid[rows]].astype(np.intp), rows
-        reps = c[rows]
-        row = np.repeat(rows, reps)
-        start = np.repeat(np.cumsum(reps) - reps, reps)
-        member = np.repeat(self.first[sid[rows]], reps) + (np.arange(len(row)) - start)
-        order = np.argsort(member, kind="stable")
-        return member[order].astype(np.intp), row[order]
-
-
-def _starts(member: _I) -> _B:
-    start = np.ones(len(member), dtype=bool)
-    start[1:] = member[1:] != member[:-1]
-    return start
-
-
-def _ends(member: _I) -> _B:
-    end = np.ones(len(member), dtype=bool)
-    end[:-1] = member[1:] != member[:-1]
-    return end
-
-
-def _group_start_pos(start: _B) -> _I:
-    pos = np.arange(len(start))
-    return np.maximum.accumulate(np.where(start, pos, 0))
-
-
-def _shift(x: _A, start: _B, first: Any) -> _A:
-    """``x`` moved one place later within each group; a group's first element gets ``first``."""
-    out: _A = x.copy()
-    out[1:] = x[:-1]
-    out[start] = first
-    return out
 
 
 class CompiledRules:
@@ -131,12 +56,23 @@ class CompiledRules:
         nsig = len(idx)
         self.rules = list(rules)
         n = len(self.rules)
-        self.sid = np.array([idx.sid(t, r.signal) for t, _, r in self.rules], dtype=np.int64).reshape(n)
+        parsed = {}
+        for t, _, r in self.rules:
+            if r.kind is RuleKind.EXPR and (plant.type_of(t).name, r.expr) not in parsed:
+                ty = plant.type_of(t)
+                parsed[ty.name, r.expr] = parse_expression(r.expr or "", expression_signals(ty))
+        self.sid = np.array([idx.sid(t, r.signal if r.kind is not RuleKind.EXPR
+                                     else parsed[plant.type_of(t).name, r.expr].names[0])
+                             for t, _, r in self.rules], dtype=np.int64).reshape(n)  # fmt: skip
         kinds = [r.kind for _, _, r in self.rules]
         members: dict[str, list[int]] = {"limit": [], "rate": [], "state": [], "stale": []}
+        by_expr: dict[tuple[str, str | None], list[int]] = {}
         for i, k in enumerate(kinds):
-            members["limit" if k.is_limit else k.value].append(i)
-        self.groups = {g: _Group(ids, [int(self.sid[i]) for i in ids], nsig) for g, ids in members.items()}
+            if k is RuleKind.EXPR:
+                by_expr.setdefault((plant.type_of(self.rules[i][0]).name, self.rules[i][2].expr), []).append(i)
+            else:
+                members["limit" if k.is_limit else k.value].append(i)
+        self.groups = {g: RuleGroup(ids, [int(self.sid[i]) for i in ids], nsig) for g, ids in members.items()}
         sign = np.array([1.0 if k.is_high else -1.0 for k in kinds]).reshape(n)
         limit = np.array([r.limit if r.limit is not None else np.nan for _, _, r in self.rules]).reshape(n)
         # Low rules become high rules on -value: one comparison for all four kinds.
@@ -158,6 +94,20 @@ class CompiledRules:
         in_state = self.prev_v == self.code
         self.since = np.where(in_state & (self.prev_t != NEVER), self.prev_t, -1).astype(np.int64)
         self.seen = np.full(n, now_us, dtype=np.int64)  # stale rules count from the start
+        self.exprs: list[ExprGroup] = []
+        for key, ids in by_expr.items():
+            pe = parsed[key]
+            fn = compile_expression(pe.tree, pe.names, expression_signals(plant.types[key[0]]))
+            sids = np.array([[idx.sid(self.rules[i][0], name) for name in pe.names] for i in ids], dtype=np.int64)
+            self.exprs.append(ExprGroup(ids, sids, fn, nsig, live_v))
+        self.delays = Delays(np.array([r.on_delay for _, _, r in self.rules]).reshape(n),
+                             np.array([r.off_delay for _, _, r in self.rules]).reshape(n))  # fmt: skip
+        self._seen: list[tuple[_I, _T]] = []  # (rules, newest sample time) of the batch being evaluated
+
+    def set_condition(self, rule: int, active: bool) -> None:
+        """Set a rule's condition (raw and delayed) from outside: a restart, a recompiled rule."""
+        self.cond[rule] = active
+        self.delays.set(rule, active)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -167,23 +117,31 @@ class CompiledRules:
         """The transitions a batch causes (rows sorted by (sid, ts)); updates the carried state."""
         if not len(self.rules) or not len(sid):
             return Transitions.empty()
-        return Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
-                                   self._states(sid, ts, value), self._stale(sid, now_us)])  # fmt: skip
+        self._seen = []
+        exprs = [x.evaluate(self.cond, self._seen, sid, ts, value) for x in self.exprs]
+        raw = Transitions.concat([self._limits(sid, ts, value), self._rates(sid, ts, value),
+                                  self._states(sid, ts, value), self._stale(sid, now_us), *exprs])  # fmt: skip
+        if not len(self.delays):
+            return raw
+        seen_rule = np.concatenate([r for r, _ in self._seen]) if self._seen else np.empty(0, np.intp)
+        seen_ts = np.concatenate([t for _, t in self._seen]) if self._seen else np.empty(0, np.int64)
+        return self.delays.apply(raw, seen_rule.astype(np.intp), seen_ts.astype(np.int64))
 
     def _hysteresis(self, member: _I, x: _F, ts: _T, value: _F) -> Transitions:
         g = member
         lim, db = self.limit[g], self.deadband[g]
         ev = np.where(x > lim, 1, np.where(x <= lim - db, 0, -1)).astype(np.int8)
-        start = _starts(g)
-        gs = _group_start_pos(start)
+        start = run_starts(g)
+        gs = group_start_pos(start)
         pos = np.arange(len(g))
         last = np.maximum.accumulate(np.where(ev >= 0, pos, -1))
         prev = self.cond[g]
         state = np.where(last >= gs, ev[np.maximum(last, 0)] == 1, prev)
-        before = _shift(state, start, prev[start])
+        before = shift(state, start, prev[start])
         changed = np.flatnonzero(state != before)
-        end = _ends(g)
+        end = run_ends(g)
         self.cond[g[end]] = state[end]
+        self._seen.append((g[end], ts[end]))
         return Transitions(g[changed], ts[changed], value[changed], state[changed])
 
     def _limits(self, sid: npt.NDArray[np.int32], ts: _T, value: _F) -> Transitions:
@@ -206,13 +164,13 @@ class CompiledRules:
             return Transitions.empty()
         g = grp.ids[member]
         v, t = value[row], ts[row]
-        start = _starts(g)
-        pv = _shift(v, start, self.prev_v[g[start]])
-        pt = _shift(t, start, self.prev_t[g[start]])
+        start = run_starts(g)
+        pv = shift(v, start, self.prev_v[g[start]])
+        pt = shift(t, start, self.prev_t[g[start]])
         dt = (t - pt).astype(np.float64) / 1e6
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where((pt != NEVER) & (dt > 0), np.abs(v - pv) / dt, np.nan)
-        end = _ends(g)
+        end = run_ends(g)
         self.prev_v[g[end]], self.prev_t[g[end]] = v[end], t[end]
         return self._hysteresis(g, rate, t, v)
 
@@ -226,25 +184,26 @@ class CompiledRules:
         g = grp.ids[member]
         v, t = value[row], ts[row]
         dur = self.duration_us[g]
-        start = _starts(g)
-        gs = _group_start_pos(start)
+        start = run_starts(g)
+        gs = group_start_pos(start)
         ins = v == self.code[g]
-        prev_in = _shift(ins, start, self.since[g[start]] >= 0)
+        prev_in = shift(ins, start, self.since[g[start]] >= 0)
         entry = ins & ~prev_in
         pos = np.arange(len(g))
         last = np.maximum.accumulate(np.where(entry, pos, -1))
         run_start = np.where(last >= gs, t[np.maximum(last, 0)], self.since[g])
         cond = ins & (t - run_start >= dur)
-        prev_cond = _shift(cond, start, self.cond[g[start]])
+        prev_cond = shift(cond, start, self.cond[g[start]])
         # A run that lasted long enough with no sample after its due time: raise at the due time, clear on leaving.
-        prior_start = _shift(run_start, start, self.since[g[start]])
+        prior_start = shift(run_start, start, self.since[g[start]])
         missed = np.flatnonzero(~ins & prev_in & ~prev_cond & (t - prior_start >= dur))
         changed = np.flatnonzero(cond != prev_cond)
         raised = cond[changed]
         at = np.where(raised, run_start[changed] + dur[changed], t[changed])
-        end = _ends(g)
+        end = run_ends(g)
         self.cond[g[end]] = cond[end]
         self.since[g[end]] = np.where(ins[end], run_start[end], -1)
+        self._seen.append((g[end], t[end]))
         parts = [Transitions(g[changed], at, v[changed], raised)]
         if len(missed):
             up = Transitions(g[missed], prior_start[missed] + dur[missed], np.full(len(missed), self.code[g[missed]]),
@@ -262,6 +221,7 @@ class CompiledRules:
             return Transitions.empty()
         hit = np.unique(grp.ids[member])
         self.seen[hit] = now_us
+        self._seen.append((hit, np.full(len(hit), now_us, np.int64)))
         cleared = hit[self.cond[hit]]
         self.cond[cleared] = False
         return Transitions(cleared, np.full(len(cleared), now_us, np.int64), np.full(len(cleared), np.nan),
@@ -269,7 +229,7 @@ class CompiledRules:
 
     # -- timers -----------------------------------------------------------------------------
     def tick(self, now_us: int) -> Transitions:
-        """Raise the state rules whose state has lasted long enough and the stale rules now due."""
+        """Raise the state rules whose state has lasted long enough and the stale rules now due; run the delays."""
         parts = []
         st = self.groups["state"].ids
         if len(st):
@@ -283,7 +243,11 @@ class CompiledRules:
             self.cond[due] = True
             parts.append(Transitions(due, self.seen[due] + self.duration_us[due], np.full(len(due), np.nan),
                                      np.ones(len(due), bool)))  # fmt: skip
-        return Transitions.concat(parts)
+        raw = Transitions.concat(parts)
+        if not len(self.delays):
+            return raw
+        ids = self.delays.ids
+        return self.delays.apply(raw, ids, np.full(len(ids), now_us, dtype=np.int64))
 
 
 def _in_time_order(tr: Transitions) -> Transitions:

@@ -125,6 +125,26 @@ class Journal:
             rows = self._con.execute(sql, [self.plant]).fetchall()
         return [AlarmEvent(seq=r[0], **dict(zip(_COLUMNS, r[1:], strict=True))) for r in rows]
 
+    def raises(self, start_us: int, end_us: int, twins: Sequence[str]) -> list[tuple[int, str, str, str]]:
+        """(time, alarm, twin, new state) of the raise events of ``twins`` in [start, end), in time order."""
+        sql = ("SELECT ts, alarm, twin, state FROM alarm_events WHERE plant = ? AND event = 'raise' AND ts >= ? "
+               "AND ts < ? AND twin IN (SELECT value FROM json_each(?)) ORDER BY ts, seq")  # fmt: skip
+        with self._lock:
+            rows = self._con.execute(sql, [self.plant, start_us, end_us, json.dumps(list(twins))]).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def standing(self, at_us: int, twins: Sequence[str]) -> list[tuple[str, int, str]]:
+        """(alarm, raised at, state at ``at_us``) of the alarms of ``twins`` whose condition is active at
+        ``at_us`` (their last raise or clear before it is a raise)."""
+        sql = ("SELECT r.alarm, r.ts, (SELECT e.state FROM alarm_events e WHERE e.plant = r.plant "
+               "AND e.alarm = r.alarm AND e.ts < ? ORDER BY e.seq DESC LIMIT 1) FROM alarm_events r "
+               "WHERE r.event = 'raise' AND r.seq IN (SELECT max(seq) FROM alarm_events WHERE plant = ? "
+               "AND event IN ('raise', 'clear') AND ts < ? AND twin IN (SELECT value FROM json_each(?)) "
+               "GROUP BY alarm) ORDER BY r.ts")  # fmt: skip
+        with self._lock:
+            rows = self._con.execute(sql, [at_us, self.plant, at_us, json.dumps(list(twins))]).fetchall()
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
     def close(self) -> None:
         with self._lock:
             self._con.close()

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     ALARM_ACK = "alarm:ack"
     ALARM_SHELVE = "alarm:shelve"
     ALARM_SERVICE = "alarm:service"
+    RULE_WRITE = "rule:write"
     ANNOTATION_WRITE = "annotation:write"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
@@ -85,6 +86,7 @@ _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,
     _P.ALARM_SERVICE,
+    _P.RULE_WRITE,
     _P.ASSET_WRITE,
     _P.ASSET_GRANT,
     _P.AAS_WRITE,

@@ -20,7 +20,7 @@ from ...core.clock import to_us
 from ...core.timetext import parse_time
 from ...errors import InputError
 from ...model.rules import AlarmPriority
-from ...ops import AlarmService, AlarmState, Event
+from ...ops import AlarmService, AlarmState, Event, area_kpis
 from ..body import JsonBody
 from ..params import get_platform
 from ..schemas import problem_responses
@@ -38,7 +38,8 @@ class AlarmOut(BaseModel):
     twin: str
     rule: str
     kind: str
-    signal: str
+    signal: str = Field(description="The signal the rule watches ('' for an expression rule).")
+    expr: str | None = Field(None, description="An expression rule's condition.")
     priority: AlarmPriority
     state: AlarmState
     active: bool = Field(description="The condition is true now (whatever the state).")
@@ -159,6 +160,84 @@ def alarm_events(
     t0, t1 = _window(since, until)
     events = svc.journal.query(alarm=alarm, twins=twins, start_us=t0, end_us=t1, after_seq=after, limit=limit)
     return AlarmEventList(events=[AlarmEventOut.model_validate(e.to_dict()) for e in events])
+
+
+class Period(BaseModel):
+    start: datetime
+    count: int
+
+
+class Flood(BaseModel):
+    start: datetime
+    end: datetime
+    minutes: float
+    peak_10min: int = Field(description="The most alarms in 10 minutes during the flood.")
+
+
+class Chattering(BaseModel):
+    alarm: str
+    raises: int = Field(description="Raises in the window (shelved or not).")
+    max_per_minute: int = Field(description="The most raises within 60 s.")
+
+
+class Stale(BaseModel):
+    alarm: str
+    since: datetime
+    hours: float
+    state: str
+
+
+class Contributor(BaseModel):
+    alarm: str
+    count: int
+    share: float = Field(description="Percent of all alarms in the window.")
+
+
+class AreaRate(BaseModel):
+    area: str
+    alarms: int
+    per_hour: float
+
+
+class AlarmKpis(BaseModel):
+    """Alarm-system KPIs per ISA-18.2 / EEMUA 191 over a window (docs/alarms.md has the definitions)."""
+
+    area: str
+    start: datetime
+    end: datetime
+    hours: float
+    alarms: int = Field(description="Annunciated raises.")
+    per_hour: float
+    per_10min: float
+    peak_10min: int = Field(description="The largest count of an epoch-aligned 10-minute period.")
+    peak_10min_sliding: int = Field(description="The most alarms in any 10 minutes.")
+    periods_over_10: int = Field(description="10-minute periods with more than 10 alarms.")
+    periods: list[Period]
+    flood_minutes: float = Field(description="Time in flood: above 10 alarms per 10 min, until below 5.")
+    flood_percent: float
+    floods: list[Flood]
+    chattering: list[Chattering] = Field(description="Alarms raised 3 or more times within 60 s.")
+    stale: list[Stale] = Field(description="Alarms active for more than 24 h at the window's end.")
+    top10: list[Contributor]
+    top10_share: float = Field(description="Percent of all alarms from the ten most frequent.")
+    areas: list[AreaRate] = Field(description="Alarms of each child of the area.")
+
+
+@router.get("/kpis", response_model=AlarmKpis, summary="Alarm KPIs (ISA-18.2, EEMUA 191)",
+            dependencies=[Depends(require(Permission.ALARM_READ))])  # fmt: skip
+def alarm_kpis(
+    request: Request,
+    start: Annotated[str, Query(alias="from", description="ISO 8601, 'now' or relative like -24h.")] = "-24h",
+    end: Annotated[str, Query(alias="to", description="ISO 8601, 'now' or relative.")] = "now",
+    area: Annotated[str | None, Query(description="A twin whose subtree is the area (default: the plant).")] = None,
+) -> AlarmKpis:
+    """Alarm rates, floods, chattering and stale alarms and the top contributors, from the stored events."""
+    svc = _service(request)
+    now = datetime.now(UTC)
+    t0, t1 = parse_time(start, "from", now) or now, parse_time(end, "to", now) or now
+    if t0 >= t1:
+        raise InputError(f"from ({t0.isoformat()}) must be before to ({t1.isoformat()})")
+    return AlarmKpis.model_validate(area_kpis(svc.journal, svc.plant, to_us(t0), to_us(t1), area))
 
 
 async def _act(request: Request, alarm_id: str, event: Event, body: ActionIn, **kw: Any) -> AlarmEventOut:
