@@ -49,6 +49,24 @@ class Settings(BaseSettings):
     )
     mqtt_client_id: str = Field("twinverse-ingest", description="Client id of the persistent MQTT session.")
     mqtt_max_message_bytes: int = Field(1_048_576, ge=1, description="Larger MQTT payloads are quarantined.")
+    nats_url: str | None = Field(
+        None, description="NATS server URL such as nats://127.0.0.1:4222, for the 'jetstream' source and workers."
+    )
+    nats_stream: str = Field(
+        "twinverse", description="JetStream stream the 'jetstream' source reads (created if missing)."
+    )
+    nats_durable: str = Field(
+        "twinverse-workers", description="Durable pull consumer that every worker of a deployment shares."
+    )
+    worker_group: str = Field(
+        "twinverse", description="MQTT shared-subscription group of the workers ($share/<group>/<topic>)."
+    )
+    live_source: Literal["local", "postgres"] = Field(
+        "local",
+        description="Where an API process's live values come from: 'local' (what it ingests itself) or "
+        "'postgres' (the live_latest table and NOTIFY that workers keep; needs a postgresql:// store).",
+    )
+    live_channel: str = Field("twinverse_live", description="PostgreSQL NOTIFY channel of live changes.")
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .collab import Collab
 from .config import Settings
@@ -35,6 +36,23 @@ def example_path(name: str = "bottling.yaml") -> Path:
     return Path(__file__).resolve().parents[1] / "examples" / name
 
 
+def _follow_postgres(store: Store, engine: Engine, channel: str) -> Any:
+    """Live values shared through PostgreSQL: this process's appends keep ``live_latest`` too, and a
+    follower applies every process's changes to ``engine`` (``live_source = "postgres"``)."""
+    from .errors import ConfigError
+    from .store import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        raise ConfigError(
+            "live_source = 'postgres' needs a postgresql:// store",
+            details=[Problem("not a PostgreSQL store", Location(path="live_source"))],
+        )
+    from .store.pglive import LiveFollower, share_live
+
+    share_live(store, channel)
+    return LiveFollower(store.url, engine.follow, channel)
+
+
 class Platform:
     """The services of one twinverse process, composed (not inherited)."""
 
@@ -49,6 +67,9 @@ class Platform:
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
         self.engine = Engine(plant, self.store)
+        self.follower: Any = None  # store.pglive.LiveFollower when live values come from PostgreSQL
+        if settings.live_source == "postgres":
+            self.follower = _follow_postgres(self.store, self.engine, settings.live_channel)
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
         # Ingest requests carry an IngestAudit tag: logged with the group commit that stored them.
         self.engine.on_commit(self.trust.log_ingest)
@@ -144,6 +165,8 @@ class Platform:
 
     def start(self) -> None:
         self.record_model()
+        if self.follower is not None:
+            self.follower.start()
         for c in self.sources:
             log.info("starting source: %s", c.describe())
             c.start(self.engine)
@@ -169,6 +192,8 @@ class Platform:
             self.sealer.stop()
         if self.rollups is not None:
             self.rollups.stop()
+        if self.follower is not None:
+            self.follower.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued (its alarms evaluated)
         self.query.close()

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import core, dtdl, history, interop, output, query, scene, sim, sources, trust
+from . import core, dtdl, history, interop, output, query, scene, sim, sources, trust, worker
 
 __all__ = ["app", "main"]
 
@@ -57,6 +57,7 @@ interop.register(app)
 query.register(app)
 dtdl.register(app)
 sources.register(app)
+worker.register(app)
 app.add_typer(sources.opcua_app, name="opcua")
 
 

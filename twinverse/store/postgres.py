@@ -34,7 +34,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise StoreError("the PostgreSQL store needs psycopg: pip install 'twinverse[postgres]'") from exc
 
-__all__ = ["PostgresStore", "open_postgres"]
+__all__ = ["POINT_ROW", "AfterWrite", "PostgresStore", "open_postgres"]
 
 _T = TypeVar("_T")
 
@@ -54,6 +54,8 @@ _POINT_ROW = np.dtype(
         ("quality_len", ">i4"), ("quality", ">i2"),
     ]
 )  # fmt: skip
+POINT_ROW = _POINT_ROW  # the layout, for store.pglive; AfterWrite: called in each append's transaction
+AfterWrite = Callable[["psycopg.Connection[Any]", npt.NDArray[np.uint8]], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -162,14 +164,12 @@ def _describe(url: str) -> str:
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    """Naive datetimes mean UTC (as in the DuckDB store)."""
+def _aware(t: datetime | None) -> datetime | None:  # naive datetimes mean UTC (as in the DuckDB store)
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class PostgresStore:
@@ -196,6 +196,7 @@ class PostgresStore:
         self._idle: list[psycopg.Connection[Any]] = []
         self._closed = False
         self._writer: psycopg.Connection[Any] | None = None
+        self.after_write: AfterWrite | None = None  # see store.pglive.share_live
         con = self._connect()
         try:
             with con.transaction():
@@ -324,7 +325,10 @@ class PostgresStore:
         self, con: psycopg.Connection[Any], body: npt.NDArray[np.uint8], new: npt.NDArray[np.bool_]
     ) -> int:
         with con.transaction():
-            return self._write(con, body, new)
+            written = self._write(con, body, new)
+            if self.after_write is not None:
+                self.after_write(con, body)
+            return written
 
     @staticmethod
     def _copy(con: psycopg.Connection[Any], table: str, body: npt.NDArray[np.uint8]) -> None:
@@ -415,8 +419,7 @@ class PostgresStore:
         return self._scalar("SELECT count(*) FROM points")
 
     def _scalar(self, query: str) -> int:
-        row = self._read("count", lambda con: con.execute(query).fetchone())
-        return int(row[0]) if row else 0
+        return int((self._read("count", lambda con: con.execute(query).fetchone()) or (0,))[0])
 
     def export(
         self,
@@ -567,8 +570,7 @@ def _hash_copy_rows(hasher: SegmentHasher, buf: bytearray) -> None:
     hasher.update(rows["sid"], rows["ts"] + _PG_EPOCH_US, rows["value"], rows["quality"])
 
 
-def _ts_array(us: npt.NDArray[np.int64]) -> pa.Array:
-    return ts_array(us)
+_ts_array = ts_array
 
 
 def _sorted(sid: npt.NDArray[Any], ts: npt.NDArray[np.int64]) -> bool:
