@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     nats_durable: str = Field(
         "twinverse-workers", description="Durable pull consumer that every worker of a deployment shares."
     )
+    nats_ack_wait: float = Field(
+        30.0, gt=0, description="Seconds JetStream waits for a worker's ack before redelivering to another."
+    )
     worker_group: str = Field(
         "twinverse", description="MQTT shared-subscription group of the workers ($share/<group>/<topic>)."
     )

@@ -94,6 +94,7 @@ class JetStreamConnector:
         if not settings.nats_url:
             raise ConfigError("no NATS server configured (set nats_url / TWINVERSE_NATS_URL)")
         return cls(settings.nats_url, settings.mqtt_topic, stream=settings.nats_stream, durable=settings.nats_durable,
+                   ack_wait=settings.nats_ack_wait,
                    max_message_bytes=settings.mqtt_max_message_bytes, **options)  # fmt: skip
 
     def describe(self) -> str:
