@@ -48,7 +48,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -70,6 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER = os.environ.get("TWINVERSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TOPIC = "twinverse/#"
 PLANT = example_path("bottling.yaml")
+SCALARS = ("wal bytes/point", "live s/batch", "commit s")  # store_costs keys that are not rates
 
 
 @contextmanager
@@ -278,9 +278,9 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
             s = PostgresStore(url)
             table_ = share_live(s)
 
-            def keep(con: psycopg.Connection[object], body: object) -> None:
+            def keep(con: psycopg.Connection[object], body: object, table_: object = table_) -> None:
                 t = time.perf_counter()
-                table_(con, body)  # type: ignore[arg-type]
+                table_(con, body)  # type: ignore[operator]
                 live_s.append(time.perf_counter() - t)
 
             s.after_write = keep  # type: ignore[assignment]
@@ -301,7 +301,9 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
 
 
 # -- the model --------------------------------------------------------------------------------
-def model(worker_rate: float, broker_rate: float, pg_rate: float, wal_bpp: float, sigma: float) -> list[tuple[str, ...]]:
+def model(
+    worker_rate: float, broker_rate: float, pg_rate: float, wal_bpp: float, sigma: float
+) -> list[tuple[str, ...]]:
     """Throughput of N workers on a cluster: the smallest of four ceilings (see docs/deployment.md)."""
     nic = 1.25e9  # 10 GbE, bytes/s
     wire = 2 * 36.0  # JSON bytes per point through the broker's NIC (in from devices + out to a worker)
@@ -383,7 +385,7 @@ def main() -> None:
     costs = store_costs(plant, 1_000_000 if not args.quick else 300_000)
     fresh = costs["fresh COPY"]
     print("\nPostgresStore alone, 100k-point batches sorted by (sid, ts), best of 2 interleaved rounds:")
-    print(table([(k, f"{v:,.0f}", f"{v / fresh:.0%}") for k, v in costs.items() if k not in ("wal bytes/point", "live s/batch", "commit s")],
+    print(table([(k, f"{v:,.0f}", f"{v / fresh:.0%}") for k, v in costs.items() if k not in SCALARS],
                 ("append", "points/s", "vs fresh COPY")))  # fmt: skip
     print(f"WAL per point: {costs['wal bytes/point']:.0f} bytes; live table: {costs['live s/batch'] * 1e3:.1f} ms "
           f"per batch ({len(plant.signals)} signals); a commit: {costs['commit s'] * 1e3:.2f} ms (median)")
