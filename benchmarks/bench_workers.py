@@ -202,9 +202,10 @@ def nats_publish(stream: str, messages: list[tuple[str, bytes]]) -> None:
     async def run() -> None:
         nc = await nats.connect(NATS)
         js = nc.jetstream()
-        await js.add_stream(name=stream, subjects=["twinverse.>"])
+        await js.add_stream(name=stream, subjects=[f"{stream}.>"])  # subjects of its own: streams may not overlap
         for i in range(0, len(messages), 500):
-            acks = [js.publish(t.replace("/", "."), p) for t, p in messages[i : i + 500]]
+            acks = [js.publish(stream + t.removeprefix("twinverse").replace("/", "."), p)
+                    for t, p in messages[i : i + 500]]  # fmt: skip
             await asyncio.gather(*acks)
         await nc.close()
 
@@ -217,7 +218,7 @@ def nats_bare(stream: str, n_messages: int) -> float:
 
     async def run() -> float:
         nc = await nats.connect(NATS)
-        sub = await nc.jetstream().pull_subscribe("twinverse.>", durable="bench-bare", stream=stream)
+        sub = await nc.jetstream().pull_subscribe(f"{stream}.>", durable="bench-bare", stream=stream)
         got, t0 = 0, time.perf_counter()
         while got < n_messages:
             for m in await sub.fetch(1000, timeout=5):
@@ -375,7 +376,9 @@ def main() -> None:
                             return ["--id", str(i), "--plant", str(PLANT), "--store", url, "--nats", NATS,
                                     "--stream", stream, "--durable", f"bench-w{n}"]  # fmt: skip
 
-                        res[f"jetstream: {n} worker{'s' if n > 1 else ''}"] = workers(jargs, n, url, total, log)
+                        res[f"jetstream: {n} worker{'s' if n > 1 else ''}"] = workers(
+                            jargs, n, url, total, log, TWINVERSE_MQTT_TOPIC=stream + "/{twin}/{signal}"
+                        )
             finally:
                 nats_delete(stream)
     bare = res["mqtt: bare fan-out (broker)"]

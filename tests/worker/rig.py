@@ -68,8 +68,13 @@ class MqttPub:
         return sum(1 for i in self.sent if i.is_published() and i.rc == mqtt.MQTT_ERR_SUCCESS)
 
 
-def nats_publish(url: str, msgs: list[Message], *, between: Callable[[int], None] | None = None) -> int:
-    """Publish to JetStream (``twinverse.<twin>.<signal>``), awaiting every PubAck; returns the acked count."""
+def nats_publish(
+    url: str, msgs: list[Message], prefix: str, *, between: Callable[[int], None] | None = None
+) -> int:
+    """Publish to JetStream (``<prefix>.<twin>.<signal>``), awaiting every PubAck; returns the acked count.
+
+    Each test has its own prefix (and stream): streams on one server may not share subjects.
+    """
     import nats
 
     async def run() -> int:
@@ -78,7 +83,8 @@ def nats_publish(url: str, msgs: list[Message], *, between: Callable[[int], None
         acked = 0
         try:
             for i, (topic, pts) in enumerate(msgs):
-                await js.publish(topic.replace("/", "."), orjson.dumps(pts))
+                subject = prefix + topic.removeprefix("twinverse").replace("/", ".")
+                await js.publish(subject, orjson.dumps(pts))
                 acked += 1
                 if between is not None:
                     await asyncio.to_thread(between, i)

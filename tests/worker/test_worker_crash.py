@@ -93,7 +93,8 @@ def test_sigkill_jetstream_worker_mid_stream(
     log = tmp_path / "workers.log"
     url = "nats://127.0.0.1:4222"
     args = ["--plant", str(bottling_path), "--store", pg_url, "--nats", url, "--stream", stream]
-    env = {"TWINVERSE_NATS_ACK_WAIT": "2"}  # redelivery of what the dead worker held after 2 s
+    # Redelivery of what the dead worker held after 2 s; subjects of this test's own.
+    env = {"TWINVERSE_NATS_ACK_WAIT": "2", "TWINVERSE_MQTT_TOPIC": stream + "/{twin}/{signal}"}
     first, other = spawn([*args, "--id", "1"], log, **env), spawn([*args, "--id", "2"], log, **env)
     procs += [first, other]
     msgs = messages(MESSAGES, POINTS)
@@ -108,7 +109,7 @@ def test_sigkill_jetstream_worker_mid_stream(
             first.wait(30)
             killed.append(count(pg_url)[0])
 
-    assert nats_publish(url, msgs, between=between) == MESSAGES  # every message acknowledged by JetStream
+    assert nats_publish(url, msgs, stream, between=between) == MESSAGES  # every message acknowledged by JetStream
     procs.append(spawn([*args, "--id", "3"], log, **env))
     total = MESSAGES * POINTS
     wait_for("every point stored", lambda: count(pg_url)[0] >= total, 120)

@@ -80,13 +80,14 @@ def test_two_mqtt_workers_share_one_subscription(plant: Plant, broker: Broker, p
 def test_jetstream_workers_share_one_durable_consumer(
     plant: Plant, nats_url: str, stream: str, pg_url: str, tmp_path: Path
 ) -> None:
-    s = settings(tmp_path, pg_url, nats_url=nats_url, nats_stream=stream, nats_durable="d1")
+    s = settings(tmp_path, pg_url, nats_url=nats_url, nats_stream=stream, nats_durable="d1",
+                 mqtt_topic=stream + "/{twin}/{signal}")  # fmt: skip
     workers = [Worker(s, str(i), plant=plant, batch=100) for i in (1, 2)]
     for w in workers:
         w.start()
     try:
         msgs = messages(300, 40)
-        assert nats_publish(nats_url, msgs) == 300
+        assert nats_publish(nats_url, msgs, stream) == 300
         wait_for("every point stored", lambda: count(pg_url)[0] >= 300 * 40)
         received = [w.stats().received for w in workers]
     finally:
@@ -99,12 +100,12 @@ def test_jetstream_workers_share_one_durable_consumer(
 
 def test_redelivery_is_stored_once(plant: Plant, nats_url: str, stream: str, pg_url: str, tmp_path: Path) -> None:
     """The same points twice (a publisher retry, a redelivery): the second copy stores nothing."""
-    s = settings(tmp_path, pg_url, nats_url=nats_url, nats_stream=stream)
+    s = settings(tmp_path, pg_url, nats_url=nats_url, nats_stream=stream, mqtt_topic=stream + "/{twin}/{signal}")
     w = Worker(s, "1", plant=plant)
     w.start()
     try:
         msgs = messages(40, 25)
-        nats_publish(nats_url, msgs + msgs)
+        nats_publish(nats_url, msgs + msgs, stream)
         wait_for("both copies received", lambda: w.stats().received >= 2 * 1000)
     finally:
         w.stop()
