@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         description="Where an API process's live values come from: 'local' (what it ingests itself) or "
         "'postgres' (the live_latest table and NOTIFY that workers keep; needs a postgresql:// store).",
     )
+    pg_partition: Literal["none", "day", "week", "month"] = Field(
+        "none",
+        description="PostgreSQL history as declarative partitions of this period (UTC), created ahead; "
+        "'none' keeps one plain table. Set it on a new database (a plain table holding rows is refused).",
+    )
+    pg_partitions_ahead: int = Field(3, ge=1, description="Partitions kept created beyond the current period.")
+    retention_raw_days: float = Field(
+        0.0, ge=0, description="Raw history older than this many days is dropped, a whole partition at a time "
+        "(PostgreSQL with pg_partition); 0 keeps it for ever.",
+    )
     live_channel: str = Field("twinverse_live", description="PostgreSQL NOTIFY channel of live changes.")
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")

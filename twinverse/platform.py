@@ -66,6 +66,11 @@ class Platform:
             plant = load_plant(settings.plant)
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
+        self.partitions: Any = None  # store.pgpartition.PartitionManager with pg_partition set
+        if settings.pg_partition != "none":
+            from .store.pgpartition import partitions_from_settings
+
+            self.partitions = partitions_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
         self.follower: Any = None  # store.pglive.LiveFollower when live values come from PostgreSQL
         if settings.live_source == "postgres":
@@ -167,6 +172,8 @@ class Platform:
         self.record_model()
         if self.follower is not None:
             self.follower.start()
+        if self.partitions is not None:
+            self.partitions.start()
         for c in self.sources:
             log.info("starting source: %s", c.describe())
             c.start(self.engine)
@@ -194,6 +201,8 @@ class Platform:
             self.rollups.stop()
         if self.follower is not None:
             self.follower.stop()
+        if self.partitions is not None:
+            self.partitions.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued (its alarms evaluated)
         self.query.close()

@@ -84,8 +84,11 @@ class Worker:
                 details=[Problem("not a PostgreSQL store", Location(path="store"))],
             )
         from .store.pglive import share_live
+        from .store.pgpartition import partitions_from_settings
 
         share_live(self.store, settings.live_channel)
+        # Workers keep partitions ahead too: one may start before any API process.
+        self.partitions = partitions_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
         self.source: Source = self._source(source_options)
         self._started = False
@@ -122,6 +125,8 @@ class Worker:
     def start(self) -> None:
         """Connect and begin consuming; returns once subscribed (raises ConnectorError if not)."""
         self.source.start(self.engine)
+        if self.partitions is not None:
+            self.partitions.start()
         self._started = True
         log.info("started %s", self.describe())
 
@@ -135,6 +140,8 @@ class Worker:
 
     def stop(self) -> None:
         try:
+            if self.partitions is not None:
+                self.partitions.stop()
             if self._started:
                 self.source.stop()
         finally:
