@@ -161,6 +161,8 @@ class Platform:
         except Exception as exc:  # whatever the backend raises, the answer is "not ready"
             log.warning("readiness: the store does not answer: %s", exc)
             problems.append(Problem("the store does not answer", Location(path="store")))
+        if self.follower is not None and not self.follower.connected.is_set():
+            problems.append(Problem("live values from PostgreSQL are not followed", Location(path="live")))
         for name, health in self.source_health():
             if health.get("connected") is False:
                 problems.append(Problem(f"source {name} is not connected", Location(path=f"source:{name}")))

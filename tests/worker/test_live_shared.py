@@ -73,6 +73,42 @@ def test_a_follower_sees_what_another_store_commits(plant: Plant, pg_url: str) -
         reader.close()
 
 
+def test_the_follower_survives_bad_notifications_and_a_lost_connection(plant: Plant, pg_url: str) -> None:
+    """Garbage on the channel is ignored; after its backend is killed it reconnects and reads the table."""
+    import psycopg
+
+    from twinverse.core import make_batch
+
+    writer = PostgresStore(pg_url)
+    share_live(writer)
+    engine = Engine(plant, writer)
+    reader = PostgresStore(pg_url)
+    follower_engine = Engine(plant, reader)
+    follower = LiveFollower(pg_url, follower_engine.follow, retry=0.1)
+    follower.start()
+    sid = plant.signals.sid(F, "speed")
+    t = int(time.time() * 1e6)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute("NOTIFY twinverse_live, 'not a delta!'")
+            engine.ingest(make_batch([t], [sid], [5.0]))
+            wait_for("the delta after the garbage", lambda: follower_engine.value[sid] == 5.0, 30)
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'twinverse-live-follower' AND datname = current_database()"
+            )
+            wait_for("the follower to notice", lambda: follower.errors >= 1, 30)
+            engine.ingest(make_batch([t + 1], [sid], [6.0]))  # may fall while it reconnects
+            wait_for("the resync", lambda: follower_engine.value[sid] == 6.0, 30)
+        assert follower.resyncs >= 2
+    finally:
+        follower.stop()
+        for e in (engine, follower_engine):
+            e.close()
+        writer.close()
+        reader.close()
+
+
 @pytest.fixture
 def api(pg_url: str, tmp_path: Path, bottling_path: Path) -> Iterator[str]:
     """``twinverse serve`` in its own process, live values from PostgreSQL."""

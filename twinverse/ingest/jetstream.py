@@ -31,6 +31,7 @@ from .mqtt_payload import SOURCE, PayloadDecoder, Pending, TopicPattern, convert
 
 try:
     import nats
+    from nats.errors import Error as NatsError
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
@@ -86,6 +87,7 @@ class JetStreamConnector:
         self._ready = threading.Event()
         self._error: str | None = None
         self._connected = False
+        self._nc: Any = None
         self.messages = self.points = self.acked = self.flushes = self.quarantined = 0
         self.reasons: Counter[str] = Counter()
 
@@ -101,7 +103,8 @@ class JetStreamConnector:
         return f"NATS JetStream {self.url} stream {self.stream} subjects {self.subject} (durable pull {self.durable})"
 
     def health(self) -> Health:
-        return {"kind": "jetstream", "connected": self._connected, "messages": self.messages, "acked": self.acked}
+        connected = self._connected and self._nc is not None and self._nc.is_connected
+        return {"kind": "jetstream", "connected": connected, "messages": self.messages, "acked": self.acked}
 
     def start(self, engine: Engine) -> None:
         """Connect, create the stream and consumer if missing, and begin fetching; returns once bound."""
@@ -140,6 +143,7 @@ class JetStreamConnector:
     async def _consume(self) -> None:
         nc = await nats.connect(self.url, connect_timeout=self.connect_timeout, max_reconnect_attempts=-1,
                                 allow_reconnect=True)  # fmt: skip
+        self._nc = nc
         try:
             js = nc.jetstream()
             try:
@@ -158,6 +162,10 @@ class JetStreamConnector:
                     msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                 except (TimeoutError, NatsTimeout):
                     continue
+                except NatsError as exc:  # disconnected: the client reconnects; unacked ones come back
+                    log.warning("JetStream fetch failed (%s); retrying", exc)
+                    await asyncio.sleep(min(1.0, self.fetch_timeout * 4))
+                    continue
                 p = Pending()
                 now = time.time()
                 self._take(p, msgs, now)
@@ -172,8 +180,12 @@ class JetStreamConnector:
                     msgs.extend(got)
                 if not await asyncio.to_thread(self._store, p):
                     return  # stopping while the store fails: leave them unacknowledged
-                for m in msgs:
-                    await m.ack()
+                try:
+                    for m in msgs:
+                        await m.ack()
+                except NatsError as exc:  # stored already: a redelivery of the rest is harmless
+                    log.warning("JetStream ack failed (%s); those messages will be redelivered", exc)
+                    continue
                 self.acked += len(msgs)
                 self.flushes += 1
             await nc.flush()

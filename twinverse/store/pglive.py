@@ -162,6 +162,7 @@ class LiveFollower:
         self.retry = retry
         self.notifications = 0
         self.resyncs = 0
+        self.errors = 0
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -182,19 +183,31 @@ class LiveFollower:
             self._thread.join(5.0)
             self._thread = None
 
+    def _apply(self, *delta: Any) -> None:
+        try:
+            self.apply(*delta)
+        except Exception:  # a bug costs one delta (the next resync repairs it), never the thread
+            log.exception("live follower: applying a change failed")
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True) as con:
+                with psycopg.connect(self.url, autocommit=True, application_name="twinverse-live-follower") as con:
                     con.execute(f"LISTEN {self.channel}")
-                    self.apply(*read_latest(con))  # after LISTEN: nothing can fall between the two
+                    self._apply(*read_latest(con))  # after LISTEN: nothing can fall between the two
                     self.resyncs += 1
                     self.connected.set()
                     while not self._stop.is_set():
                         for note in con.notifies(timeout=0.25, stop_after=1):
                             self.notifications += 1
-                            self.apply(*decode_delta(note.payload))
+                            try:
+                                delta = decode_delta(note.payload)
+                            except ValueError:  # not ours (someone else NOTIFYing on the channel)
+                                log.warning("live follower: ignored a malformed notification")
+                                continue
+                            self._apply(*delta)
             except psycopg.Error as exc:
                 self.connected.clear()
+                self.errors += 1
                 log.warning("live follower lost PostgreSQL (%s); reconnecting", exc)
                 self._stop.wait(self.retry)
