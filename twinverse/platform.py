@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .collab import Collab
 from .config import Settings
@@ -23,6 +23,10 @@ from .store import Store, open_store
 from .store.rollup import RollupRefresher
 from .trust import HistorySealer, TrustService
 
+if TYPE_CHECKING:  # psycopg is an extra: these modules load only when the settings ask for them
+    from .store.pglive import LiveFollower
+    from .store.pgpartition import PartitionManager
+
 __all__ = ["Platform", "example_path"]
 
 log = logging.getLogger("twinverse")
@@ -36,7 +40,7 @@ def example_path(name: str = "bottling.yaml") -> Path:
     return Path(__file__).resolve().parents[1] / "examples" / name
 
 
-def _follow_postgres(store: Store, engine: Engine, channel: str) -> Any:
+def _follow_postgres(store: Store, engine: Engine, channel: str) -> LiveFollower:
     """Live values shared through PostgreSQL: this process's appends keep ``live_latest`` too, and a
     follower applies every process's changes to ``engine`` (``live_source = "postgres"``)."""
     from .errors import ConfigError
@@ -66,13 +70,13 @@ class Platform:
             plant = load_plant(settings.plant)
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
-        self.partitions: Any = None  # store.pgpartition.PartitionManager with pg_partition set
+        self.partitions: PartitionManager | None = None  # with pg_partition set
         if settings.pg_partition != "none":
             from .store.pgpartition import partitions_from_settings
 
             self.partitions = partitions_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
-        self.follower: Any = None  # store.pglive.LiveFollower when live values come from PostgreSQL
+        self.follower: LiveFollower | None = None  # when live values come from PostgreSQL
         if settings.live_source == "postgres":
             self.follower = _follow_postgres(self.store, self.engine, settings.live_channel)
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
