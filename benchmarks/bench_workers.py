@@ -284,7 +284,7 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
                 table_(con, body)  # type: ignore[operator]
                 live_s.append(time.perf_counter() - t)
 
-            s.after_write = keep  # type: ignore[assignment]
+            s.after_write = [keep]
             timed("fresh COPY + live table (upsert, NOTIFY)", s)
             s.close()
     out["live s/batch"] = min(live_s)

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         0.0, ge=0, description="Raw history older than this many days is dropped, a whole partition at a time "
         "(PostgreSQL with pg_partition); 0 keeps it for ever.",
     )
+    pg_rollups: bool = Field(
+        False, description="PostgreSQL: keep 1-minute/1-hour rollups (refreshed every rollup_every seconds by one "
+        "API process at a time; workers log late rows) and answer downsampled history from them.",
+    )
+    retention_rollup_days: float = Field(
+        0.0, ge=0, description="Rollups older than this many days are deleted (PostgreSQL with pg_rollups); "
+        "0 keeps them for ever. Set it longer than retention_raw_days: rollups outlive the raw rows.",
+    )
     live_channel: str = Field("twinverse_live", description="PostgreSQL NOTIFY channel of live changes.")
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")

@@ -75,6 +75,10 @@ class Platform:
             from .store.pgpartition import partitions_from_settings
 
             self.partitions = partitions_from_settings(self.store, settings)
+        if settings.pg_rollups:  # refreshed by the RollupRefresher below, one process at a time
+            from .store.pgrollup import rollups_from_settings
+
+            rollups_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
         self.follower: LiveFollower | None = None  # when live values come from PostgreSQL
         if settings.live_source == "postgres":

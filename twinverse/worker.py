@@ -89,6 +89,10 @@ class Worker:
         share_live(self.store, settings.live_channel)
         # Workers keep partitions ahead too: one may start before any API process.
         self.partitions = partitions_from_settings(self.store, settings)
+        if settings.pg_rollups:  # the worker's appends log late rows; API processes refresh
+            from .store.pgrollup import rollups_from_settings
+
+            rollups_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
         self.source: Source = self._source(source_options)
         self._started = False

@@ -121,6 +121,9 @@ class LiveTable:
 
 def share_live(store: PostgresStore, channel: str = "twinverse_live") -> LiveTable:
     """Make every append of ``store`` keep ``live_latest`` and notify ``channel`` (creates the table)."""
+    for hook in store.after_write:  # once per store, whoever asks again
+        if isinstance(hook, LiveTable):
+            return hook
     table = LiveTable(channel)
     try:
         with psycopg.connect(store.url, autocommit=True) as con, con.transaction():
@@ -128,7 +131,7 @@ def share_live(store: PostgresStore, channel: str = "twinverse_live") -> LiveTab
             con.execute(_SCHEMA)
     except psycopg.Error as exc:
         raise StoreError(f"cannot create the live_latest table: {exc}") from exc
-    store.after_write = table
+    store.after_write.append(table)
     return table
 
 

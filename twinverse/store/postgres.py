@@ -196,7 +196,8 @@ class PostgresStore:
         self._idle: list[psycopg.Connection[Any]] = []
         self._closed = False
         self._writer: psycopg.Connection[Any] | None = None
-        self.after_write: AfterWrite | None = None  # see store.pglive.share_live
+        self.after_write: list[AfterWrite] = []  # called in each append's transaction (store.pglive, pgrollup)
+        self.rollups: Any = None  # store.pgrollup.PgRollups once enabled: downsampled history reads them
         con = self._connect()
         try:
             with con.transaction():
@@ -290,6 +291,9 @@ class PostgresStore:
         assert row is not None  # an aggregate without GROUP BY always returns one row
         return [_parse_array(row[i], types[i]) for i in range(ncols)]
 
+    def refresh_rollups(self, now_us: int | None = None, *, max_steps: int = 1_000) -> int:  # store.pgrollup
+        return 0 if self.rollups is None else int(self.rollups.refresh(now_us, max_steps=max_steps))
+
     # -- writing -------------------------------------------------------------------------
     def append(self, batch: pa.RecordBatch) -> int:
         n = batch.num_rows
@@ -326,8 +330,8 @@ class PostgresStore:
     ) -> int:
         with con.transaction():
             written = self._write(con, body, new)
-            if self.after_write is not None:
-                self.after_write(con, body)
+            for hook in self.after_write:
+                hook(con, body)
             return written
 
     @staticmethod
@@ -386,6 +390,8 @@ class PostgresStore:
             stmt = sql.SQL("SELECT sid, ts, value FROM points WHERE {} ORDER BY sid, ts LIMIT {}").format(where, limit)
             sid, ts, value = self._columns(stmt, params, 3)
             n = None
+        elif query.use_rollups and self.rollups is not None and (rolled := self.rollups.history(query)) is not None:
+            return rolled
         else:
             iv = timedelta(microseconds=interval_us(query.interval))
             stmt = sql.SQL(
@@ -434,15 +440,8 @@ class PostgresStore:
         twin_of = order.column("twin").to_pylist()
         signal_of = order.column("signal").to_pylist()
         wanted = None if sids is None else set(sids)
-        schema = pa.schema(
-            [
-                ("ts", TS_TYPE),
-                ("twin", pa.string()),
-                ("signal", pa.string()),
-                ("value", pa.float64()),
-                ("quality", pa.uint8()),
-            ]
-        )
+        schema = pa.schema([("ts", TS_TYPE), ("twin", pa.string()), ("signal", pa.string()),
+                            ("value", pa.float64()), ("quality", pa.uint8())])  # fmt: skip
         writer: pq.ParquetWriter | pacsv.CSVWriter
         try:
             writer = (
@@ -475,18 +474,10 @@ class PostgresStore:
                         o = np.argsort(ts, kind="stable")
                         ts, value, quality = ts[o], value[o], quality[o]
                     k = len(ts)
-                    writer.write_table(
-                        pa.table(
-                            [
-                                _ts_array(ts),
-                                pa.repeat(pa.scalar(twin_of[i], pa.string()), k),
-                                pa.repeat(pa.scalar(signal_of[i], pa.string()), k),
-                                pa.array(value),
-                                pa.array(quality.astype(np.uint8)),
-                            ],
-                            schema=schema,
-                        )
-                    )
+                    cols = [_ts_array(ts), pa.repeat(pa.scalar(twin_of[i], pa.string()), k),
+                            pa.repeat(pa.scalar(signal_of[i], pa.string()), k), pa.array(value),
+                            pa.array(quality.astype(np.uint8))]  # fmt: skip
+                    writer.write_table(pa.table(cols, schema=schema))
                     total += k
                     if k < _EXPORT_PAGE:
                         break
