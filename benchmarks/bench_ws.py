@@ -7,6 +7,11 @@ end-to-end latency of that observation (HTTP + validation + durable store + push
 Coalescing means only the newest value per signal and frame is delivered; those are the
 ones measured. Baseline beside it: the latency of the HTTP POST alone (request → 200),
 measured on the same requests.
+
+``--shared-pg`` adds the multi-process topology (docs/deployment.md): two ``twinverse serve``
+processes on one PostgreSQL database, both ``live_source = "postgres"``; the load goes to the
+first, one websocket watches the first (its own ingest: the local path) and one the second
+(live values reach it through the ``live_latest`` upsert and NOTIFY), in the same run.
 """
 
 from __future__ import annotations
@@ -111,18 +116,66 @@ async def main_async(rate: int, seconds: float, ws_rate: float) -> None:
     print(f"frames per second: {len(frames) / seconds:.1f} (limit ws_max_rate={ws_rate:g})\n")
 
 
+async def shared_async(rate: int, seconds: float, pg: str) -> None:
+    """The load on process A; websockets on A (local) and on B (through PostgreSQL NOTIFY)."""
+    import psycopg
+
+    name = f"tv_bench_ws_{int(time.time())}"
+    with psycopg.connect(pg, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    url = f"{pg.rsplit('/', 1)[0]}/{name}"
+    env = {"TWINVERSE_LIVE_SOURCE": "postgres"}
+    plant = bench_plant_yaml(MACHINES).replace("{unit: degC}", "{}")
+    try:
+        with server(plant, store=url, env=env) as (url_a, tok_a), server(plant, store=url, env=env) as (url_b, tok_b):
+            lat_a: list[float] = []
+            lat_b: list[float] = []
+            post: list[float] = []
+            frames_a: list[int] = []
+            frames_b: list[int] = []
+            stop = asyncio.Event()
+            watchers = [asyncio.create_task(watch(url_a, tok_a, lat_a, frames_a, stop)),
+                        asyncio.create_task(watch(url_b, tok_b, lat_b, frames_b, stop))]  # fmt: skip
+            await asyncio.sleep(0.5)
+            lat_a.clear()
+            lat_b.clear()
+            sent = await load(url_a, tok_a, rate, seconds, max(1, rate // 50), post)
+            await asyncio.sleep(0.5)
+            stop.set()
+            await asyncio.gather(*watchers)
+    finally:
+        with psycopg.connect(pg, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    rows = []
+    for label, lat in (("websocket on the ingesting process", lat_a),
+                       ("websocket on another process (PostgreSQL NOTIFY)", lat_b),
+                       ("baseline: HTTP POST alone", post)):  # fmt: skip
+        ms = [x * 1000 for x in lat]
+        rows.append((label, f"{percentile(ms, 50):.1f}", f"{percentile(ms, 99):.1f}", f"{max(ms, default=0):.1f}"))
+    print(f"shared live state, 2 API processes on PostgreSQL, {rate:,} points/s for {seconds:g} s "
+          f"({sent:,} points sent; {len(lat_a):,} / {len(lat_b):,} values delivered)")  # fmt: skip
+    print(table(rows, ("path", "p50 ms", "p99 ms", "max ms")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rate", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--ws-rate", type=float, action="append", help="ws_max_rate values (default: the default and half)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--shared-pg", metavar="URL", nargs="?", const="postgresql://postgres@127.0.0.1:5432/test",
+                    help="also two API processes sharing live state through this PostgreSQL server")  # fmt: skip
+    ap.add_argument("--only-shared", action="store_true", help="with --shared-pg: skip the single-process runs")
     args = ap.parse_args()
     from twinverse.config import Settings
 
     default = float(Settings.model_fields["ws_max_rate"].default)
-    for ws_rate in args.ws_rate or [default, default / 2]:
-        asyncio.run(main_async(args.rate, 3.0 if args.quick else args.seconds, ws_rate))
+    seconds = 3.0 if args.quick else args.seconds
+    if not args.only_shared:
+        for ws_rate in args.ws_rate or [default, default / 2]:
+            asyncio.run(main_async(args.rate, seconds, ws_rate))
+    if args.shared_pg:
+        asyncio.run(shared_async(args.rate, seconds, args.shared_pg))
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def api_markdown() -> str:
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
 FLOORS = [
-    ["cli"], ["api", "demo", "client"], ["platform"], ["ingest", "sim", "scene", "interop", "query", "ops", "collab"], ["live"], ["trust"], ["store"],
+    ["cli"], ["api", "demo", "client"], ["platform", "worker"], ["ingest", "sim", "scene", "interop", "query", "ops", "collab"], ["live"], ["trust"], ["store"],
     ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
 ]
 

@@ -49,6 +49,45 @@ class Settings(BaseSettings):
     )
     mqtt_client_id: str = Field("twinverse-ingest", description="Client id of the persistent MQTT session.")
     mqtt_max_message_bytes: int = Field(1_048_576, ge=1, description="Larger MQTT payloads are quarantined.")
+    nats_url: str | None = Field(
+        None, description="NATS server URL such as nats://127.0.0.1:4222, for the 'jetstream' source and workers."
+    )
+    nats_stream: str = Field(
+        "twinverse", description="JetStream stream the 'jetstream' source reads (created if missing)."
+    )
+    nats_durable: str = Field(
+        "twinverse-workers", description="Durable pull consumer that every worker of a deployment shares."
+    )
+    nats_ack_wait: float = Field(
+        30.0, gt=0, description="Seconds JetStream waits for a worker's ack before redelivering to another."
+    )
+    worker_group: str = Field(
+        "twinverse", description="MQTT shared-subscription group of the workers ($share/<group>/<topic>)."
+    )
+    live_source: Literal["local", "postgres"] = Field(
+        "local",
+        description="Where an API process's live values come from: 'local' (what it ingests itself) or "
+        "'postgres' (the live_latest table and NOTIFY that workers keep; needs a postgresql:// store).",
+    )
+    pg_partition: Literal["none", "day", "week", "month"] = Field(
+        "none",
+        description="PostgreSQL history as declarative partitions of this period (UTC), created ahead; "
+        "'none' keeps one plain table. Set it on a new database (a plain table holding rows is refused).",
+    )
+    pg_partitions_ahead: int = Field(3, ge=1, description="Partitions kept created beyond the current period.")
+    retention_raw_days: float = Field(
+        0.0, ge=0, description="Raw history older than this many days is dropped, a whole partition at a time "
+        "(PostgreSQL with pg_partition); 0 keeps it for ever.",
+    )
+    pg_rollups: bool = Field(
+        False, description="PostgreSQL: keep 1-minute/1-hour rollups (refreshed every rollup_every seconds by one "
+        "API process at a time; workers log late rows) and answer downsampled history from them.",
+    )
+    retention_rollup_days: float = Field(
+        0.0, ge=0, description="Rollups older than this many days are deleted (PostgreSQL with pg_rollups); "
+        "0 keeps them for ever. Set it longer than retention_raw_days: rollups outlive the raw rows.",
+    )
+    live_channel: str = Field("twinverse_live", description="PostgreSQL NOTIFY channel of live changes.")
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API binds to.")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest accepted HTTP request body.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .collab import Collab
 from .config import Settings
@@ -22,6 +23,10 @@ from .store import Store, open_store
 from .store.rollup import RollupRefresher
 from .trust import HistorySealer, TrustService
 
+if TYPE_CHECKING:  # psycopg is an extra: these modules load only when the settings ask for them
+    from .store.pglive import LiveFollower
+    from .store.pgpartition import PartitionManager
+
 __all__ = ["Platform", "example_path"]
 
 log = logging.getLogger("twinverse")
@@ -33,6 +38,23 @@ def example_path(name: str = "bottling.yaml") -> Path:
     if packaged.is_file():
         return Path(str(packaged))
     return Path(__file__).resolve().parents[1] / "examples" / name
+
+
+def _follow_postgres(store: Store, engine: Engine, channel: str) -> LiveFollower:
+    """Live values shared through PostgreSQL: this process's appends keep ``live_latest`` too, and a
+    follower applies every process's changes to ``engine`` (``live_source = "postgres"``)."""
+    from .errors import ConfigError
+    from .store import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        raise ConfigError(
+            "live_source = 'postgres' needs a postgresql:// store",
+            details=[Problem("not a PostgreSQL store", Location(path="live_source"))],
+        )
+    from .store.pglive import LiveFollower, share_live
+
+    share_live(store, channel)
+    return LiveFollower(store.url, engine.follow, channel)
 
 
 class Platform:
@@ -48,7 +70,19 @@ class Platform:
             plant = load_plant(settings.plant)
         self.plant = plant
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
+        self.partitions: PartitionManager | None = None  # with pg_partition set
+        if settings.pg_partition != "none":
+            from .store.pgpartition import partitions_from_settings
+
+            self.partitions = partitions_from_settings(self.store, settings)
+        if settings.pg_rollups:  # refreshed by the RollupRefresher below, one process at a time
+            from .store.pgrollup import rollups_from_settings
+
+            rollups_from_settings(self.store, settings)
         self.engine = Engine(plant, self.store)
+        self.follower: LiveFollower | None = None  # when live values come from PostgreSQL
+        if settings.live_source == "postgres":
+            self.follower = _follow_postgres(self.store, self.engine, settings.live_channel)
         self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
         # Ingest requests carry an IngestAudit tag: logged with the group commit that stored them.
         self.engine.on_commit(self.trust.log_ingest)
@@ -150,6 +184,8 @@ class Platform:
         except Exception as exc:  # whatever the backend raises, the answer is "not ready"
             log.warning("readiness: the store does not answer: %s", exc)
             problems.append(Problem("the store does not answer", Location(path="store")))
+        if self.follower is not None and not self.follower.connected.is_set():
+            problems.append(Problem("live values from PostgreSQL are not followed", Location(path="live")))
         for name, health in self.source_health():
             if health.get("connected") is False:
                 problems.append(Problem(f"source {name} is not connected", Location(path=f"source:{name}")))
@@ -159,6 +195,10 @@ class Platform:
 
     def start(self) -> None:
         self.record_model()
+        if self.follower is not None:
+            self.follower.start()
+        if self.partitions is not None:
+            self.partitions.start()
         for c in self.sources:
             log.info("starting source: %s", c.describe())
             c.start(self.engine)
@@ -186,6 +226,10 @@ class Platform:
             self.sealer.stop()
         if self.rollups is not None:
             self.rollups.stop()
+        if self.follower is not None:
+            self.follower.stop()
+        if self.partitions is not None:
+            self.partitions.stop()
         self.hub.close()
         self.engine.close()  # stores what is still queued (its alarms evaluated)
         self.query.close()

@@ -24,7 +24,7 @@ A third-party package declares, in its ``pyproject.toml``::
     opcua = "my_package.opcua:make_source"
 
 >>> sorted(available(SOURCES))[:2]
-['modbus', 'mqtt']
+['jetstream', 'modbus']
 >>> available(STORES)["duckdb"].origin
 'twinverse'
 """
@@ -50,6 +50,7 @@ STORES = "twinverse.stores"
 
 #: Built-in sources, loaded the way plugins are.
 DEFAULT_SOURCES: dict[str, str] = {
+    "jetstream": "twinverse.ingest.jetstream:jetstream_source",
     "modbus": "twinverse.ingest.modbus:MODBUS",
     "mqtt": "twinverse.ingest.mqtt:mqtt_source",
     "opcua": "twinverse.ingest.opcua:OPCUA",

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import alarms, core, dtdl, history, interop, output, query, scene, sim, sources, trust
+from . import alarms, core, dtdl, history, interop, output, query, scene, sim, sources, trust, worker
 
 __all__ = ["app", "main"]
 
@@ -58,6 +58,7 @@ interop.register(app)
 query.register(app)
 dtdl.register(app)
 sources.register(app)
+worker.register(app)
 app.add_typer(sources.opcua_app, name="opcua")
 
 

@@ -121,6 +121,7 @@ class MqttConnector:
         keepalive: int = 30,
         connect_timeout: float = 10.0,
         reconnect_delay: tuple[int, int] = (1, 30),
+        share_group: str | None = None,
     ) -> None:
         self.url = url
         self.host, self.port, self.tls, self._user, self._password = parse_broker_url(url)
@@ -132,6 +133,13 @@ class MqttConnector:
         if max_points < 1 or interval <= 0 or idle <= 0 or max_message_bytes < 1:
             raise ConfigError("max_points, max_message_bytes, interval and idle must be positive")
         self.client_id = client_id
+        if share_group is not None and (not share_group or any(c in share_group for c in "/+#")):
+            raise ConfigError(f"invalid MQTT shared-subscription group {share_group!r} (no '/', '+' or '#')")
+        # A shared subscription ($share/<group>/<filter>): the broker hands each message to one
+        # session of the group, so several workers split one stream.
+        self.subscription = (
+            self.pattern.subscription if share_group is None else f"$share/{share_group}/{self.pattern.subscription}"
+        )
         self.max_message_bytes = max_message_bytes
         self._decoder = PayloadDecoder(self.pattern, max_message_bytes)
         self.max_points = max_points
@@ -179,7 +187,9 @@ class MqttConnector:
         scheme = "mqtts" if self.tls else "mqtt"
         return (
             f"MQTT {scheme}://{self.host}:{self.port} topic {self.pattern.pattern} "
-            f"(QoS 1, persistent session {self.client_id})"
+            f"(QoS 1, persistent session {self.client_id}"
+            + ("" if self.subscription == self.pattern.subscription else f", shared as {self.subscription}")
+            + ")"
         )
 
     def start(self, engine: Engine) -> None:
@@ -283,7 +293,7 @@ class MqttConnector:
         self._connects += 1
         # Re-subscribe every time (the pattern may have changed); retained messages only for a new subscription.
         opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        client.subscribe(self.pattern.subscription, options=opts)
+        client.subscribe(self.subscription, options=opts)
         if not flags.session_present:
             log.info("MQTT session %s is new: nothing to resume", self.client_id)
         # Not waiting for the SUBACK: a resumed session may deliver a long backlog before it.
@@ -294,7 +304,7 @@ class MqttConnector:
     ) -> None:
         bad = [c for c in codes if c.is_failure]
         if bad:
-            log.error("MQTT %s: subscription to %r refused: %s", self.describe(), self.pattern.subscription, bad[0])
+            log.error("MQTT %s: subscription to %r refused: %s", self.describe(), self.subscription, bad[0])
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags, rc: ReasonCode, props: Properties | None

@@ -345,6 +345,30 @@ class Engine:
         for listener in list(self._listeners):
             listener(clean)
 
+    def follow(self, sid: npt.ArrayLike, ts: npt.ArrayLike, value: npt.ArrayLike, quality: npt.ArrayLike) -> int:
+        """Take in newest values that another process stored (a shared live source); returns how many changed.
+
+        Only points strictly newer than the live value are kept (the rule of :meth:`_apply`);
+        they are stamped with a new sequence and handed to the listeners like a stored batch,
+        so websocket sessions send them as deltas. Nothing is written to the store.
+        """
+        s = np.asarray(sid, dtype=np.int32)
+        t = np.asarray(ts, dtype=np.int64)
+        keep = (s >= 0) & (s < len(self.value))
+        s, t = s[keep], t[keep]
+        v = np.asarray(value, dtype=np.float64)[keep]
+        q = np.asarray(quality, dtype=np.uint8)[keep]
+        with self._lock:
+            newer = t > self.ts[s]
+            if not newer.any():
+                return 0
+            order = np.lexsort((t[newer], s[newer]))
+            s, t, v, q = s[newer][order], t[newer][order], v[newer][order], q[newer][order]
+            self._apply(s, t, v, q)
+            self._publish(pa.RecordBatch.from_arrays([ts_array(t), pa.array(s), pa.array(v), pa.array(q)],
+                                                     schema=BATCH_SCHEMA))  # fmt: skip
+        return len(np.unique(s))
+
     def reject(self, rows: pa.Table) -> None:
         """Quarantine observations a connector could not even map to a sid (``QUARANTINE_SCHEMA``).
 

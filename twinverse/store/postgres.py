@@ -34,7 +34,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise StoreError("the PostgreSQL store needs psycopg: pip install 'twinverse[postgres]'") from exc
 
-__all__ = ["PostgresStore", "open_postgres"]
+__all__ = ["POINT_ROW", "AfterWrite", "PostgresStore", "open_postgres"]
 
 _T = TypeVar("_T")
 
@@ -54,6 +54,8 @@ _POINT_ROW = np.dtype(
         ("quality_len", ">i4"), ("quality", ">i2"),
     ]
 )  # fmt: skip
+POINT_ROW = _POINT_ROW  # the layout, for store.pglive; AfterWrite: called in each append's transaction
+AfterWrite = Callable[["psycopg.Connection[Any]", npt.NDArray[np.uint8]], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -162,14 +164,12 @@ def _describe(url: str) -> str:
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    """Naive datetimes mean UTC (as in the DuckDB store)."""
+def _aware(t: datetime | None) -> datetime | None:  # naive datetimes mean UTC (as in the DuckDB store)
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class PostgresStore:
@@ -196,6 +196,8 @@ class PostgresStore:
         self._idle: list[psycopg.Connection[Any]] = []
         self._closed = False
         self._writer: psycopg.Connection[Any] | None = None
+        self.after_write: list[AfterWrite] = []  # called in each append's transaction (store.pglive, pgrollup)
+        self.rollups: Any = None  # store.pgrollup.PgRollups once enabled: downsampled history reads them
         con = self._connect()
         try:
             with con.transaction():
@@ -289,6 +291,9 @@ class PostgresStore:
         assert row is not None  # an aggregate without GROUP BY always returns one row
         return [_parse_array(row[i], types[i]) for i in range(ncols)]
 
+    def refresh_rollups(self, now_us: int | None = None, *, max_steps: int = 1_000) -> int:  # store.pgrollup
+        return 0 if self.rollups is None else int(self.rollups.refresh(now_us, max_steps=max_steps))
+
     # -- writing -------------------------------------------------------------------------
     def append(self, batch: pa.RecordBatch) -> int:
         n = batch.num_rows
@@ -324,7 +329,10 @@ class PostgresStore:
         self, con: psycopg.Connection[Any], body: npt.NDArray[np.uint8], new: npt.NDArray[np.bool_]
     ) -> int:
         with con.transaction():
-            return self._write(con, body, new)
+            written = self._write(con, body, new)
+            for hook in self.after_write:
+                hook(con, body)
+            return written
 
     @staticmethod
     def _copy(con: psycopg.Connection[Any], table: str, body: npt.NDArray[np.uint8]) -> None:
@@ -382,6 +390,8 @@ class PostgresStore:
             stmt = sql.SQL("SELECT sid, ts, value FROM points WHERE {} ORDER BY sid, ts LIMIT {}").format(where, limit)
             sid, ts, value = self._columns(stmt, params, 3)
             n = None
+        elif query.use_rollups and self.rollups is not None and (rolled := self.rollups.history(query)) is not None:
+            return rolled
         else:
             iv = timedelta(microseconds=interval_us(query.interval))
             stmt = sql.SQL(
@@ -415,8 +425,7 @@ class PostgresStore:
         return self._scalar("SELECT count(*) FROM points")
 
     def _scalar(self, query: str) -> int:
-        row = self._read("count", lambda con: con.execute(query).fetchone())
-        return int(row[0]) if row else 0
+        return int((self._read("count", lambda con: con.execute(query).fetchone()) or (0,))[0])
 
     def export(
         self,
@@ -431,15 +440,8 @@ class PostgresStore:
         twin_of = order.column("twin").to_pylist()
         signal_of = order.column("signal").to_pylist()
         wanted = None if sids is None else set(sids)
-        schema = pa.schema(
-            [
-                ("ts", TS_TYPE),
-                ("twin", pa.string()),
-                ("signal", pa.string()),
-                ("value", pa.float64()),
-                ("quality", pa.uint8()),
-            ]
-        )
+        schema = pa.schema([("ts", TS_TYPE), ("twin", pa.string()), ("signal", pa.string()),
+                            ("value", pa.float64()), ("quality", pa.uint8())])  # fmt: skip
         writer: pq.ParquetWriter | pacsv.CSVWriter
         try:
             writer = (
@@ -472,18 +474,10 @@ class PostgresStore:
                         o = np.argsort(ts, kind="stable")
                         ts, value, quality = ts[o], value[o], quality[o]
                     k = len(ts)
-                    writer.write_table(
-                        pa.table(
-                            [
-                                _ts_array(ts),
-                                pa.repeat(pa.scalar(twin_of[i], pa.string()), k),
-                                pa.repeat(pa.scalar(signal_of[i], pa.string()), k),
-                                pa.array(value),
-                                pa.array(quality.astype(np.uint8)),
-                            ],
-                            schema=schema,
-                        )
-                    )
+                    cols = [_ts_array(ts), pa.repeat(pa.scalar(twin_of[i], pa.string()), k),
+                            pa.repeat(pa.scalar(signal_of[i], pa.string()), k), pa.array(value),
+                            pa.array(quality.astype(np.uint8))]  # fmt: skip
+                    writer.write_table(pa.table(cols, schema=schema))
                     total += k
                     if k < _EXPORT_PAGE:
                         break
@@ -567,8 +561,7 @@ def _hash_copy_rows(hasher: SegmentHasher, buf: bytearray) -> None:
     hasher.update(rows["sid"], rows["ts"] + _PG_EPOCH_US, rows["value"], rows["quality"])
 
 
-def _ts_array(us: npt.NDArray[np.int64]) -> pa.Array:
-    return ts_array(us)
+_ts_array = ts_array
 
 
 def _sorted(sid: npt.NDArray[Any], ts: npt.NDArray[np.int64]) -> bool:
