@@ -6,18 +6,18 @@ names, so DuckDB plans it like the hand-written join (filters on twin and time r
 scan). The model tables and the ``live`` snapshot are Arrow tables registered on that
 connection.
 
-DuckDB's ``enable_external_access`` switch belongs to a whole database and cannot be turned
-back on, and the store's database needs file access for ``COPY … TO`` exports; so on the
-store's database the guard is the allow-list of :mod:`.safety` (statement kind, tables,
-functions, all checked before anything runs), plus ``python_enable_replacements = false``
-on the reader connection so that no name can resolve to a Python object. Databases this
-module opens itself (:func:`private_database`) run with external access off.
+The store's database runs with DuckDB's ``enable_external_access = false`` (the store
+exports through pyarrow writers, not ``COPY … TO``), so even a statement the checks of
+:mod:`.safety` let through by mistake can read no file, URL or extension
+(tests/query/test_external_access.py); ``python_enable_replacements = false`` on the reader
+connection keeps names from resolving to Python objects. Databases this module opens
+itself (:func:`private_database`) run with external access off too.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +25,7 @@ import pyarrow as pa
 from ..errors import QueryError
 from .safety import CheckedQuery
 
-__all__ = ["DuckRunner", "private_database"]
+__all__ = ["DuckRunner", "private_database", "too_big"]
 
 _HISTORY_VIEW = """CREATE OR REPLACE TEMP VIEW history AS
 SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM main.points p JOIN sids s ON s.sid = p.sid"""
@@ -39,6 +39,20 @@ def private_database() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def too_big(rows: bool, max_rows: int, max_bytes: int) -> QueryError:
+    """The refusal of a result over the row limit (``rows``) or the memory limit."""
+    if rows:
+        return QueryError(
+            f"the result has more than {max_rows:,} rows (query_max_rows); add a LIMIT, a WHERE or an aggregate",
+            reason="too_many_rows",
+        )
+    return QueryError(
+        f"the result needs more than {max_bytes >> 20:,} MiB (query_memory_mb); add a LIMIT, a WHERE or an "
+        "aggregate",
+        reason="memory",
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -82,36 +96,40 @@ class DuckRunner:
         return con
 
     def run(
-        self, query: CheckedQuery, *, live: Callable[[], pa.Table], timeout: float, max_rows: int
+        self, query: CheckedQuery, dynamic: Mapping[str, pa.Table], *, timeout: float, max_rows: int, max_bytes: int
     ) -> pa.Table:
-        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or a refusal."""
+        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or bytes, or a refusal.
+
+        ``dynamic`` holds the tables built for this query (``live``, ``alarms``, …).
+        """
         con = self._prepared()
         timer = threading.Timer(timeout, con.interrupt)
         keep = True
         try:
-            if "live" in query.tables:
-                con.register("live", live())
+            for name, table in dynamic.items():
+                con.register(name, table)
             for name, table in query.extra.items():
                 con.register(name, table)
             timer.start()
             reader = con.sql(query.sql("duckdb")).to_arrow_reader(BATCH_ROWS)
             batches: list[pa.RecordBatch] = []
-            rows = 0
+            rows = size = 0
             for batch in reader:
                 rows += batch.num_rows
-                if rows > max_rows:
+                size += batch.nbytes
+                if rows > max_rows or size > max_bytes:
                     keep = False  # a result left half read: do not hand the connection on
-                    raise QueryError(
-                        f"the result has more than {max_rows:,} rows (query_max_rows); "
-                        "add a LIMIT, a WHERE or an aggregate",
-                        reason="too_many_rows",
-                    )
+                    raise too_big(rows > max_rows, max_rows, max_bytes)
                 batches.append(batch)
             return pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.InterruptException:
             raise QueryError(
                 f"the query ran longer than {timeout:g} s (query_timeout) and was stopped", reason="timeout"
             ) from None
+        except duckdb.OutOfMemoryException as exc:
+            keep = False
+            raise QueryError(f"the query needs more memory than the store allows: {_first_line(exc)}",
+                             reason="memory") from None  # fmt: skip
         except duckdb.Error as exc:
             keep = False
             raise QueryError(f"the query failed: {_first_line(exc)}", reason="failed") from None
