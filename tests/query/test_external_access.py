@@ -54,7 +54,7 @@ def test_the_query_connection_refuses(duck: Known, secret: Path, case: str, sql:
             con.execute(sql.format(f=secret, d=secret.parent))
         assert words in str(err.value), str(err.value)
     finally:
-        con.close()
+        runner._discard(con)
     assert not (secret.parent / "out.csv").exists() and not (secret.parent / "other.duckdb").exists()
 
 
@@ -79,7 +79,7 @@ def test_python_objects_are_not_tables(duck: Known) -> None:
         with pytest.raises(duckdb.CatalogException):
             con.execute("SELECT * FROM settings")
     finally:
-        con.close()
+        runner._discard(con)
 
 
 def test_exports_still_work_with_external_access_off(duck: Known, tmp_path: Path) -> None:

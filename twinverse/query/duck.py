@@ -17,6 +17,7 @@ itself (:func:`private_database`) run with external access off too.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 import duckdb
@@ -60,12 +61,52 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class _Watchdog:
+    """One thread that interrupts connections whose query ran past its deadline.
+
+    Cheaper than a timer thread per query: arming and disarming take a lock, and the
+    thread is started once, on the first query.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, con: duckdb.DuckDBPyConnection, timeout: float) -> int:
+        with self._cond:
+            key = id(con)
+            self._due[key] = (time.monotonic() + timeout, con)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="twinverse-query-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return key
+
+    def disarm(self, key: int) -> None:
+        with self._cond:
+            self._due.pop(key, None)
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key, (deadline, con) in list(self._due.items()):
+                    if deadline <= now:
+                        del self._due[key]
+                        con.interrupt()
+                soonest = min((d for d, _ in self._due.values()), default=None)
+                self._cond.wait(None if soonest is None else max(0.0, soonest - now))
+
+
 class DuckRunner:
     """Runs checked queries on connections made by ``connect`` (the store's reader).
 
-    Connections are prepared once (model tables registered, ``history`` defined) and
-    reused, one query at a time each; ``live`` is registered afresh for each query that
-    reads it.
+    Connections are prepared once and reused, one query at a time each: the model tables
+    copied into temporary tables of the connection (native scans, not a scan of a Python
+    Arrow object per query), ``history`` defined as a view. Tables built for a query
+    (``live``, graph answers) are registered before it runs, unless the same Arrow table is
+    already registered under that name on that connection (a kept plan's graph answers).
     """
 
     def __init__(
@@ -79,8 +120,10 @@ class DuckRunner:
         self._model = model
         self._has_points = has_points
         self._idle: list[duckdb.DuckDBPyConnection] = []
+        self._registered: dict[int, dict[str, pa.Table]] = {}  # per connection: name → the table registered
         self._lock = threading.Lock()
         self._closed = False
+        self._watchdog = _Watchdog()
 
     def _prepared(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -90,10 +133,22 @@ class DuckRunner:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET python_enable_replacements = false")
         for name, table in self._model.items():
-            con.register(name, table)
+            con.register("model_arrow", table)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM model_arrow")
+            con.unregister("model_arrow")
         if self._has_points:
             con.execute(_HISTORY_VIEW)
         return con
+
+    def _register(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+        seen = self._registered.setdefault(id(con), {})
+        if seen.get(name) is not table:
+            con.register(name, table)
+            seen[name] = table
+
+    def _discard(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._registered.pop(id(con), None)
+        con.close()
 
     def run(
         self, query: CheckedQuery, dynamic: Mapping[str, pa.Table], *, timeout: float, max_rows: int, max_bytes: int
@@ -103,14 +158,14 @@ class DuckRunner:
         ``dynamic`` holds the tables built for this query (``live``, ``alarms``, …).
         """
         con = self._prepared()
-        timer = threading.Timer(timeout, con.interrupt)
         keep = True
+        armed: int | None = None
         try:
             for name, table in dynamic.items():
-                con.register(name, table)
+                self._register(con, name, table)
             for name, table in query.extra.items():
-                con.register(name, table)
-            timer.start()
+                self._register(con, name, table)
+            armed = self._watchdog.arm(con, timeout)
             reader = con.sql(query.sql("duckdb")).to_arrow_reader(BATCH_ROWS)
             batches: list[pa.RecordBatch] = []
             rows = size = 0
@@ -134,12 +189,13 @@ class DuckRunner:
             keep = False
             raise QueryError(f"the query failed: {_first_line(exc)}", reason="failed") from None
         finally:
-            timer.cancel()
+            if armed is not None:
+                self._watchdog.disarm(armed)
             if keep and not self._closed:
                 with self._lock:
                     self._idle.append(con)
             else:
-                con.close()
+                self._discard(con)
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -147,4 +203,4 @@ class DuckRunner:
         with self._lock:
             idle, self._idle = self._idle, []
         for con in idle:
-            con.close()
+            self._discard(con)
