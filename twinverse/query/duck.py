@@ -65,22 +65,28 @@ class _Watchdog:
     """One thread that interrupts connections whose query ran past its deadline.
 
     Cheaper than a timer thread per query: arming and disarming take a lock, and the
-    thread is started once, on the first query.
+    thread is woken only when a new deadline comes before the one it sleeps until (with
+    one ``query_timeout`` for all queries, hardly ever), so a query does not hand the GIL
+    to a second thread.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._due: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
         self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")
 
     def arm(self, con: duckdb.DuckDBPyConnection, timeout: float) -> int:
         with self._cond:
             key = id(con)
-            self._due[key] = (time.monotonic() + timeout, con)
+            deadline = time.monotonic() + timeout
+            self._due[key] = (deadline, con)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="twinverse-query-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if deadline < self._wake_at:
+                self._wake_at = deadline
+                self._cond.notify()
             return key
 
     def disarm(self, key: int) -> None:
@@ -95,8 +101,8 @@ class _Watchdog:
                     if deadline <= now:
                         del self._due[key]
                         con.interrupt()
-                soonest = min((d for d, _ in self._due.values()), default=None)
-                self._cond.wait(None if soonest is None else max(0.0, soonest - now))
+                self._wake_at = min((d for d, _ in self._due.values()), default=float("inf"))
+                self._cond.wait(None if self._wake_at == float("inf") else max(0.0, self._wake_at - now))
 
 
 class DuckRunner:
