@@ -126,3 +126,22 @@ def test_roles_scope_the_ops_tables(known: Known) -> None:
                              (f"SELECT * FROM kpis({START}, {END})", "kpis", "data:read")):  # fmt: skip
         with pytest.raises(PermissionDenied, match=f"'{table}' needs permission '{perm}'"):
             svc.run(sql, plant_only)
+
+
+def test_the_guides_filler_question_runs(known: Known) -> None:
+    """docs/query.md's first statement (the issue's question, OEE from kpis) runs as written on both stores."""
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "query.md").read_text()
+    sql = guide.split("```sql\n", 1)[1].split("```", 1)[0]
+    answer = known.platform.query.run(sql)
+    assert answer.column_names == ["id", "minutes_hot", "oee", "availability"]
+    # The same statement over the known window (two hours of 2026-11-23) instead of this week.
+    window = sql.replace("date_trunc('week', now()), now()", f"{START}, {END}").replace(
+        "h.ts >= date_trunc('week', now())", f"h.ts >= {START}")
+    got = known.platform.query.run(window).to_pylist()
+    p = known.platform
+    hot = int((known.value[known.sid == p.plant.signals.sid(FILLER, "temperature")] > 80).sum())
+    expect_oee = p.kpis.machine(FILLER, from_us(T0_US), from_us(T0_US) + timedelta(minutes=MINUTES)).kpis()["oee"]
+    assert got == ([{"id": FILLER, "minutes_hot": hot, "oee": expect_oee,
+                     "availability": got[0]["availability"]}] if hot > 5 else [])  # fmt: skip
