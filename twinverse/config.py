@@ -202,6 +202,12 @@ class Settings(BaseSettings):
     query_max_rows: int = Field(
         1_000_000, ge=1, description="Most rows one SQL query may return over all its pages; more is refused (422)."
     )
+    query_memory_mb: int = Field(
+        512,
+        ge=1,
+        description="MiB one SQL query's result may hold, and on PostgreSQL its work_mem (per sort or hash); "
+        "more is refused (422).",
+    )
     query_max_chars: int = Field(100_000, ge=16, description="Longest accepted SQL text, in characters (422).")
     query_cursors: int = Field(
         16, ge=0, description="Paged query results kept for their next pages (oldest forgotten first)."

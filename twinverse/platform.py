@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .collab import Collab
+from .collab.notes import notes_table
 from .config import Settings
 from .errors import Location, Problem
 from .ingest.base import Health, Source, make_source, source_health
@@ -121,6 +122,11 @@ class Platform:
             )  # fmt: skip
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
         self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
+        # The query service's tables of the other services: alarms now and their journal, notes, KPIs.
+        self.query.provide("alarms", self.alarms.table)
+        self.query.provide("alarm_events", journal.table)
+        self.query.provide("annotations", lambda: notes_table(self.collab.room(plant.id).annotations()))
+        self.query.provide_kpis(self.kpis.table)
         self.sources: list[Source] = []
         self._started = False
         for name in self.configured_sources():

@@ -8,6 +8,7 @@ the test put in.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,3 +104,27 @@ def test_what_if_runs(server: tuple[Server, str, int]) -> None:
     s, token, _ = server
     out = text(run("what_if", s.url, token))
     assert "throughput" in out
+
+
+def test_plant_tour_on_the_demo(tmp_path: Path) -> None:
+    """The "Done when" of issue 16: the notebook connects to ``twinverse demo`` and its one statement answers."""
+    data = tmp_path / "demo"
+    s = Server(["demo", "--data-dir", str(data), "--no-mqtt", "--rate", "2"], tmp_path)
+    s.start()
+    try:
+        token = (data / "admin.token").read_text().strip()
+        with Client(s.url, token) as tv:
+            for _ in range(300):  # the synthetic plant's first samples reach the store
+                if tv.query("SELECT count(*) AS n FROM history WHERE signal = 'temperature'").rows()[0]["n"] > 0:
+                    break
+                time.sleep(0.1)
+            book = run("plant_tour", s.url, token)
+            # The notebook's statement, asked again: the same columns the notebook printed.
+            cell = next(c for c in book.cells if c.cell_type == "code" and "FILLER_QUESTION =" in c.source)
+            sql = cell.source.split('"""')[1]
+            answer = tv.query(sql).to_pandas()
+        assert list(answer.columns) == ["id", "minutes_hot", "oee", "availability"]
+        assert not any(o.get("output_type") == "error" for c in book.cells for o in c.get("outputs", []))
+        assert "minutes_hot" in text(book)
+    finally:
+        s.stop()

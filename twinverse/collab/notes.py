@@ -20,9 +20,12 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
+from ..core.batch import TS_TYPE
 from ..errors import InputError, PermissionDenied
 
-__all__ = ["MAX_NOTES", "MAX_NOTE_TEXT", "STATUSES", "NoteChange", "check_changes"]
+__all__ = ["MAX_NOTES", "MAX_NOTE_TEXT", "STATUSES", "NoteChange", "check_changes", "notes_table"]
 
 #: Longest note text (characters).
 MAX_NOTE_TEXT = 2000
@@ -114,3 +117,22 @@ def check_changes(
                 action = "annotation.edit"
         out.append(NoteChange(action, key, note["twin"], note["status"], _sha(note["text"])))
     return out
+
+
+def notes_table(notes: list[dict[str, Any]]) -> pa.Table:
+    """Notes (:meth:`Room.annotations <twinverse.collab.room.Room.annotations>`) as the query service's
+    ``annotations`` table; ``created`` and ``resolved_at`` are epoch milliseconds in the document."""
+
+    def col(name: str) -> pa.Array:
+        return pa.array([n.get(name) if isinstance(n.get(name), str) else None for n in notes], pa.string())
+
+    def ms(name: str) -> pa.Array:
+        v = [n.get(name) for n in notes]
+        us = [int(x * 1000) if isinstance(x, (int, float)) and not isinstance(x, bool) else None for x in v]
+        return pa.array(us, pa.int64()).cast(TS_TYPE)
+
+    return pa.table({
+        "id": col("id"), "twin": col("twin"), "text": col("text"), "author": col("author"),
+        "author_id": col("author_id"), "created": ms("created"), "status": col("status"),
+        "resolved_by": col("resolved_by"), "resolved_at": ms("resolved_at"),
+    })  # fmt: skip

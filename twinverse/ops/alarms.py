@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..core.batch import ts_to_us
+from ..core.batch import TS_TYPE, ts_to_us
 from ..core.clock import iso
 from ..core.clock import now_us as _now_us
 from ..errors import InputError, NotFoundError
@@ -374,6 +374,27 @@ class AlarmService:
                 and (end_us is None or (a.changed_us is not None and a.changed_us < end_us))
             ]  # fmt: skip
         return sorted(out, key=lambda a: (-a.rule.priority.rank, -(a.changed_us or 0), a.id))
+
+    def table(self) -> pa.Table:
+        """Every alarm now, as the query service's ``alarms`` table (docs/query.md)."""
+        with self._lock:
+            rows = [(a.id, a.twin, a.name, a.rule.kind.value, a.rule.signal, a.rule.priority.value, a.state.value,
+                     a.condition.active, a.condition.acked, a.value, a.rule.limit, a.rule.message, a.changed_us,
+                     a.raised_us, a.shelved_until_us) for a in self.alarms]  # fmt: skip
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 15
+        num = [None if v is None or v != v else float(v) for v in cols[9]]
+        limit = [None if v is None else float(v) for v in cols[10]]
+        return pa.table({
+            "id": pa.array(cols[0], pa.string()), "twin": pa.array(cols[1], pa.string()),
+            "rule": pa.array(cols[2], pa.string()), "kind": pa.array(cols[3], pa.string()),
+            "signal": pa.array(cols[4], pa.string()), "priority": pa.array(cols[5], pa.string()),
+            "state": pa.array(cols[6], pa.string()), "active": pa.array(cols[7], pa.bool_()),
+            "acknowledged": pa.array(cols[8], pa.bool_()), "value": pa.array(num, pa.float64()),
+            "limit_value": pa.array(limit, pa.float64()), "message": pa.array(cols[11], pa.string()),
+            "changed": pa.array(cols[12], pa.int64()).cast(TS_TYPE),
+            "raised": pa.array(cols[13], pa.int64()).cast(TS_TYPE),
+            "shelved_until": pa.array(cols[14], pa.int64()).cast(TS_TYPE),
+        })  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         """Alarms per state (every state present)."""

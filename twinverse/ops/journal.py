@@ -15,6 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from ..core.batch import TS_TYPE
+
 __all__ = ["AlarmEvent", "Journal"]
 
 
@@ -144,6 +148,21 @@ class Journal:
         with self._lock:
             rows = self._con.execute(sql, [at_us, self.plant, at_us, json.dumps(list(twins))]).fetchall()
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+    def table(self) -> pa.Table:
+        """Every event of this plant, oldest first, as the query service's ``alarm_events`` table."""
+        sql = f"SELECT seq, {', '.join(_COLUMNS)} FROM alarm_events WHERE plant = ? ORDER BY seq"
+        with self._lock:
+            rows = self._con.execute(sql, [self.plant]).fetchall()
+        cols = list(zip(*rows, strict=True)) if rows else [()] * (len(_COLUMNS) + 1)
+        by = dict(zip(("seq", *_COLUMNS), cols, strict=True))
+        value = [None if v is None or v != v else float(v) for v in by["value"]]
+        text = {c: pa.array(by[c], pa.string()) for c in ("alarm", "twin", "rule", "event", "state", "previous",
+                                                          "priority")}  # fmt: skip
+        return pa.table({
+            "seq": pa.array(by["seq"], pa.int64()), "ts": pa.array(by["ts"], pa.int64()).cast(TS_TYPE), **text,
+            "value": pa.array(value, pa.float64()), "actor": pa.array(by["user"], pa.string()),
+            "comment": pa.array(by["comment"], pa.string()), "until": pa.array(by["until"], pa.int64()).cast(TS_TYPE),
+        })  # fmt: skip
 
     def close(self) -> None:
         with self._lock:

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from ..core.batch import ts_to_us
 from ..core.clock import from_us, to_us
@@ -241,6 +242,34 @@ class KpiService:
             reject=reject if len(reject) else None, pru_s=planned_runtime(self.plant.twin(twin).properties),
             power_kw=ty.power,
         )  # fmt: skip
+
+    def table(self, start_us: int, end_us: int, within: str | None = None) -> pa.Table:
+        """KPIs of every machine (of ``within``'s subtree) over [start, end), as the query service's
+        ``kpis(start, end[, twin])`` table function (docs/query.md)."""
+        if end_us <= start_us:
+            raise InputError("kpis(start, end): the end must be after the start")
+        start, end = from_us(start_us), from_us(end_us)
+        twins = self.plant.subtree(within) if within is not None else [t.id for t in self.plant]
+        machines = [t for t in twins if self.plant.state_names(t) is not None]
+        names = ("availability", "effectiveness", "quality_ratio", "oee", "scrap_ratio", "throughput_per_h",
+                 "mttr_s", "mtbf_s")  # fmt: skip
+        cols: dict[str, list[Any]] = {n: [] for n in names}
+        rest: dict[str, list[Any]] = {n: [] for n in ("planned_s", "production_s", "down_s", "setup_s", "failures",
+                                                      "produced", "good", "energy_kwh")}  # fmt: skip
+        for m in machines:
+            p = self.machine(m, start, end)
+            k = p.kpis()
+            for n in names:
+                cols[n].append(k[n])
+            for n, v in zip(rest, (p.pbt_s, p.apt_s, p.adot_s, p.asut_s, p.failures, p.pq, p.gq, p.energy_kwh),
+                            strict=True):
+                rest[n].append(v)
+        return pa.table({
+            "twin": pa.array(machines, pa.string()),
+            "type": pa.array([self.plant.twins[m].type for m in machines], pa.string()),
+            **{n: pa.array(v, pa.float64()) for n, v in cols.items()},
+            **{n: pa.array(v, pa.int64() if n == "failures" else pa.float64()) for n, v in rest.items()},
+        })  # fmt: skip
 
     def report(self, twin: str, start: datetime, end: datetime) -> dict[str, Any]:
         """KPIs of ``twin`` (a machine) or of every machine in its subtree and their total."""

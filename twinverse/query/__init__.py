@@ -1,7 +1,8 @@
 """SQL over the twin: read-only queries across the model, the live state and history.
 
 Virtual tables (:data:`TABLES`: ``twins``, ``relationships``, ``signals``, ``states``,
-``live``, ``history``, ``quarantine``) and graph table functions (``descendants``,
+``live``, ``history``, ``quarantine``, ``alarms``, ``alarm_events``, ``annotations``, and the
+table function ``kpis(start, end[, twin])``) and graph table functions (``descendants``,
 ``subtree``, ``children``, ``ancestors``, ``upstream``, ``downstream``) in DuckDB's dialect.
 Every statement is checked before it runs (:func:`check_sql`: one SELECT, the virtual
 tables only, functions on :data:`ALLOWED_FUNCTIONS`), scoped to the caller's role, and
@@ -12,12 +13,13 @@ limited in time and rows (settings ``query_timeout``, ``query_max_rows``,
 from __future__ import annotations
 
 from .graph import GRAPH_SQL, rewrite_graph_calls
-from .safety import ALLOWED_FUNCTIONS, GRAPH_FUNCTIONS, TABLE_FUNCTIONS, CheckedQuery, check_sql
+from .safety import ALLOWED_FUNCTIONS, FUNCTION_TABLES, GRAPH_FUNCTIONS, TABLE_FUNCTIONS, CheckedQuery, check_sql
 from .service import Page, QueryService
 from .tables import TABLES, TableInfo
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
+    "FUNCTION_TABLES",
     "GRAPH_FUNCTIONS",
     "GRAPH_SQL",
     "TABLES",

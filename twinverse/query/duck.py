@@ -6,18 +6,19 @@ names, so DuckDB plans it like the hand-written join (filters on twin and time r
 scan). The model tables and the ``live`` snapshot are Arrow tables registered on that
 connection.
 
-DuckDB's ``enable_external_access`` switch belongs to a whole database and cannot be turned
-back on, and the store's database needs file access for ``COPY … TO`` exports; so on the
-store's database the guard is the allow-list of :mod:`.safety` (statement kind, tables,
-functions, all checked before anything runs), plus ``python_enable_replacements = false``
-on the reader connection so that no name can resolve to a Python object. Databases this
-module opens itself (:func:`private_database`) run with external access off.
+The store's database runs with DuckDB's ``enable_external_access = false`` (the store
+exports through pyarrow writers, not ``COPY … TO``), so even a statement the checks of
+:mod:`.safety` let through by mistake can read no file, URL or extension
+(tests/query/test_external_access.py); ``python_enable_replacements = false`` on the reader
+connection keeps names from resolving to Python objects. Databases this module opens
+itself (:func:`private_database`) run with external access off too.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +26,7 @@ import pyarrow as pa
 from ..errors import QueryError
 from .safety import CheckedQuery
 
-__all__ = ["DuckRunner", "private_database"]
+__all__ = ["DuckRunner", "private_database", "too_big"]
 
 _HISTORY_VIEW = """CREATE OR REPLACE TEMP VIEW history AS
 SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM main.points p JOIN sids s ON s.sid = p.sid"""
@@ -41,17 +42,77 @@ def private_database() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def too_big(rows: bool, max_rows: int, max_bytes: int) -> QueryError:
+    """The refusal of a result over the row limit (``rows``) or the memory limit."""
+    if rows:
+        return QueryError(
+            f"the result has more than {max_rows:,} rows (query_max_rows); add a LIMIT, a WHERE or an aggregate",
+            reason="too_many_rows",
+        )
+    return QueryError(
+        f"the result needs more than {max_bytes >> 20:,} MiB (query_memory_mb); add a LIMIT, a WHERE or an "
+        "aggregate",
+        reason="memory",
+    )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class _Watchdog:
+    """One thread that interrupts connections whose query ran past its deadline.
+
+    Cheaper than a timer thread per query: arming and disarming take a lock, and the
+    thread is woken only when a new deadline comes before the one it sleeps until (with
+    one ``query_timeout`` for all queries, hardly ever), so a query does not hand the GIL
+    to a second thread.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")
+
+    def arm(self, con: duckdb.DuckDBPyConnection, timeout: float) -> int:
+        with self._cond:
+            key = id(con)
+            deadline = time.monotonic() + timeout
+            self._due[key] = (deadline, con)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="twinverse-query-watchdog", daemon=True)
+                self._thread.start()
+            if deadline < self._wake_at:
+                self._wake_at = deadline
+                self._cond.notify()
+            return key
+
+    def disarm(self, key: int) -> None:
+        with self._cond:
+            self._due.pop(key, None)
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key, (deadline, con) in list(self._due.items()):
+                    if deadline <= now:
+                        del self._due[key]
+                        con.interrupt()
+                self._wake_at = min((d for d, _ in self._due.values()), default=float("inf"))
+                self._cond.wait(None if self._wake_at == float("inf") else max(0.0, self._wake_at - now))
+
+
 class DuckRunner:
     """Runs checked queries on connections made by ``connect`` (the store's reader).
 
-    Connections are prepared once (model tables registered, ``history`` defined) and
-    reused, one query at a time each; ``live`` is registered afresh for each query that
-    reads it.
+    Connections are prepared once and reused, one query at a time each: the model tables
+    copied into temporary tables of the connection (native scans, not a scan of a Python
+    Arrow object per query), ``history`` defined as a view. Tables built for a query
+    (``live``, graph answers) are registered before it runs, unless the same Arrow table is
+    already registered under that name on that connection (a kept plan's graph answers).
     """
 
     def __init__(
@@ -65,8 +126,10 @@ class DuckRunner:
         self._model = model
         self._has_points = has_points
         self._idle: list[duckdb.DuckDBPyConnection] = []
+        self._registered: dict[int, dict[str, pa.Table]] = {}  # per connection: name → the table registered
         self._lock = threading.Lock()
         self._closed = False
+        self._watchdog = _Watchdog()
 
     def _prepared(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -76,52 +139,69 @@ class DuckRunner:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET python_enable_replacements = false")
         for name, table in self._model.items():
-            con.register(name, table)
+            con.register("model_arrow", table)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM model_arrow")
+            con.unregister("model_arrow")
         if self._has_points:
             con.execute(_HISTORY_VIEW)
         return con
 
+    def _register(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+        seen = self._registered.setdefault(id(con), {})
+        if seen.get(name) is not table:
+            con.register(name, table)
+            seen[name] = table
+
+    def _discard(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._registered.pop(id(con), None)
+        con.close()
+
     def run(
-        self, query: CheckedQuery, *, live: Callable[[], pa.Table], timeout: float, max_rows: int
+        self, query: CheckedQuery, dynamic: Mapping[str, pa.Table], *, timeout: float, max_rows: int, max_bytes: int
     ) -> pa.Table:
-        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or a refusal."""
+        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or bytes, or a refusal.
+
+        ``dynamic`` holds the tables built for this query (``live``, ``alarms``, …).
+        """
         con = self._prepared()
-        timer = threading.Timer(timeout, con.interrupt)
         keep = True
+        armed: int | None = None
         try:
-            if "live" in query.tables:
-                con.register("live", live())
+            for name, table in dynamic.items():
+                self._register(con, name, table)
             for name, table in query.extra.items():
-                con.register(name, table)
-            timer.start()
+                self._register(con, name, table)
+            armed = self._watchdog.arm(con, timeout)
             reader = con.sql(query.sql("duckdb")).to_arrow_reader(BATCH_ROWS)
             batches: list[pa.RecordBatch] = []
-            rows = 0
+            rows = size = 0
             for batch in reader:
                 rows += batch.num_rows
-                if rows > max_rows:
+                size += batch.nbytes
+                if rows > max_rows or size > max_bytes:
                     keep = False  # a result left half read: do not hand the connection on
-                    raise QueryError(
-                        f"the result has more than {max_rows:,} rows (query_max_rows); "
-                        "add a LIMIT, a WHERE or an aggregate",
-                        reason="too_many_rows",
-                    )
+                    raise too_big(rows > max_rows, max_rows, max_bytes)
                 batches.append(batch)
             return pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.InterruptException:
             raise QueryError(
                 f"the query ran longer than {timeout:g} s (query_timeout) and was stopped", reason="timeout"
             ) from None
+        except duckdb.OutOfMemoryException as exc:
+            keep = False
+            raise QueryError(f"the query needs more memory than the store allows: {_first_line(exc)}",
+                             reason="memory") from None  # fmt: skip
         except duckdb.Error as exc:
             keep = False
             raise QueryError(f"the query failed: {_first_line(exc)}", reason="failed") from None
         finally:
-            timer.cancel()
+            if armed is not None:
+                self._watchdog.disarm(armed)
             if keep and not self._closed:
                 with self._lock:
                     self._idle.append(con)
             else:
-                con.close()
+                self._discard(con)
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -129,4 +209,4 @@ class DuckRunner:
         with self._lock:
             idle, self._idle = self._idle, []
         for con in idle:
-            con.close()
+            self._discard(con)

@@ -206,7 +206,15 @@ def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant 
                         if wanted is not None:
                             sids = [i for i in sids if str(plant.signals.name[i]) in wanted]
                         alias = t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
-                        join.set("this", _history_of(sids, alias))
+                        # The names of just these sids, a table of their own: the join with the
+                        # store's rows then builds on a few rows, not on every signal's name.
+                        names = f"names_{len(answers)}"
+                        answers[names] = pa.table({
+                            "sid": pa.array(sids, pa.int32()),
+                            "twin": pa.array([str(plant.signals.twin[i]) for i in sids], pa.string()),
+                            "signal": pa.array([str(plant.signals.name[i]) for i in sids], pa.string()),
+                        })  # fmt: skip
+                        join.set("this", _history_of(sids, alias, names))
                     break
     return tree
 
@@ -229,11 +237,14 @@ def _literal_signals(alias: str, conds: list[exp.Expression | None]) -> set[str]
     return allowed
 
 
-def _history_of(sids: list[int], alias: exp.TableAlias) -> exp.Subquery:
-    """``history`` restricted to some sids at the scan of the store's ``points`` (internal names, after the check)."""
+def _history_of(sids: list[int], alias: exp.TableAlias, names: str = "sids") -> exp.Subquery:
+    """``history`` restricted to some sids at the scan of the store's ``points`` (internal names, after the check).
+
+    ``names`` is the table that maps those sids to twin and signal names.
+    """
     listed = ", ".join(str(int(s)) for s in sids) or "NULL"
     inner = sqlglot.parse_one(
-        "SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM points AS p JOIN sids AS s ON s.sid = p.sid "
+        f"SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM points AS p JOIN {names} AS s ON s.sid = p.sid "
         f"WHERE p.sid IN ({listed})",
         read="duckdb",
     )

@@ -16,6 +16,7 @@ limit. A DuckDB function without a PostgreSQL equivalent fails with the server's
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from ..errors import QueryError, StoreError
+from .duck import too_big
 from .safety import CheckedQuery
 
 try:
@@ -35,6 +37,7 @@ __all__ = ["PgRunner"]
 
 _PG_TYPES = {
     "string": "text", "double": "float8", "int32": "int4", "uint8": "int2", "timestamp[us, tz=UTC]": "timestamptz",
+    "bool": "bool", "int64": "int8",
 }  # fmt: skip
 
 _HISTORY = "SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM points p JOIN sids s ON s.sid = p.sid"
@@ -88,7 +91,7 @@ class PgRunner:
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL for a query: {_first_line(exc)}") from exc
 
-    def statement(self, query: CheckedQuery, live: pa.Table | None) -> tuple[str, list[Any]]:
+    def statement(self, query: CheckedQuery, dynamic: Mapping[str, pa.Table]) -> tuple[str, list[Any]]:
         """The PostgreSQL text and parameters of a checked query (virtual tables as ``WITH`` entries)."""
         params: list[Any] = []
         ctes: list[str] = []
@@ -98,8 +101,8 @@ class PgRunner:
         for name in ("twins", "relationships", "signals", "states", "sids"):
             if name in need:
                 ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, self._model[name], params)})")
-        if "live" in need and live is not None:
-            ctes.append(f"live AS NOT MATERIALIZED ({_unnest('live', live, params)})")
+        for name, table in dynamic.items():  # live, alarms, annotations: built for this query
+            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         for name, table in query.extra.items():
             ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         if "history" in need:
@@ -125,10 +128,15 @@ class PgRunner:
         head = f"WITH {'RECURSIVE ' if recursive else ''}{entries} " if entries else ""
         return head + body, params
 
-    def run(self, query: CheckedQuery, *, live: pa.Table | None, timeout: float, max_rows: int) -> pa.Table:
-        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or a refusal."""
+    def run(
+        self, query: CheckedQuery, dynamic: Mapping[str, pa.Table], *, timeout: float, max_rows: int, max_bytes: int
+    ) -> pa.Table:
+        """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or bytes, or a refusal.
+
+        ``max_bytes`` bounds the result and is each sort's or hash's ``work_mem`` on the server.
+        """
         try:
-            text, params = self.statement(query, live)
+            text, params = self.statement(query, dynamic)
         except SqlglotError as exc:
             raise QueryError(f"the query has no PostgreSQL form: {exc}", reason="failed") from None
         con = self._con()
@@ -137,17 +145,17 @@ class PgRunner:
             with con.transaction():
                 con.execute("SET TRANSACTION READ ONLY")
                 con.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+                con.execute(f"SET LOCAL work_mem = '{max(64, max_bytes >> 10)}kB'")
                 cur = con.execute(text, params)
                 names = [d.name for d in cur.description or ()]
                 rows = cur.fetchmany(max_rows + 1)
                 if len(rows) > max_rows:
-                    raise QueryError(
-                        f"the result has more than {max_rows:,} rows (query_max_rows); "
-                        "add a LIMIT, a WHERE or an aggregate",
-                        reason="too_many_rows",
-                    )
+                    raise too_big(True, max_rows, max_bytes)
             columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-            return pa.table({n: pa.array(list(c)) for n, c in zip(_unique(names), columns, strict=True)})
+            out = pa.table({n: pa.array(list(c)) for n, c in zip(_unique(names), columns, strict=True)})
+            if out.nbytes > max_bytes:
+                raise too_big(False, max_rows, max_bytes)
+            return out
         except pg_errors.QueryCanceled:
             raise QueryError(
                 f"the query ran longer than {timeout:g} s (query_timeout) and was stopped", reason="timeout"

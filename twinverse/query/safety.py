@@ -33,7 +33,10 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from ..errors import QueryError
 
-__all__ = ["ALLOWED_FUNCTIONS", "GRAPH_FUNCTIONS", "TABLE_FUNCTIONS", "CheckedQuery", "check_sql", "position"]
+__all__ = [
+    "ALLOWED_FUNCTIONS", "FUNCTION_TABLES", "GRAPH_FUNCTIONS", "TABLE_FUNCTIONS",
+    "CheckedQuery", "check_sql", "position",
+]  # fmt: skip
 
 # sqlglot reports statements it cannot parse in detail through logging; we refuse them anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -41,8 +44,11 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 #: Table functions over the plant graph (rewritten into recursive CTEs, see ``graph.py``).
 GRAPH_FUNCTIONS = frozenset({"ancestors", "children", "descendants", "downstream", "subtree", "upstream"})
 
-#: Every function allowed in ``FROM``: the graph functions and number series.
-TABLE_FUNCTIONS = GRAPH_FUNCTIONS | {"range", "generate_series", "unnest"}
+#: Virtual tables that are called with arguments (``kpis(start, end[, twin])``), never named bare.
+FUNCTION_TABLES = frozenset({"kpis"})
+
+#: Every function allowed in ``FROM``: the graph functions, number series and the function tables.
+TABLE_FUNCTIONS = GRAPH_FUNCTIONS | FUNCTION_TABLES | {"range", "generate_series", "unnest"}
 
 #: Scalar, aggregate and window functions a query may call (lower case; sqlglot's names and
 #: DuckDB's). Nothing here touches files, the network, settings or the catalogue.
@@ -79,13 +85,22 @@ class CheckedQuery:
     tree: exp.Query
     tables: frozenset[str]
     extra: dict[str, pa.Table] = field(default_factory=dict)
+    printed: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, dialect: str = "duckdb") -> str:
-        """The statement to run, printed from the checked tree (:class:`QueryError` if it has no form there)."""
+        """The statement to run, printed from the checked tree (:class:`QueryError` if it has no form there).
+
+        Printed once per dialect and kept: the tree is not changed after the check.
+        """
+        text = self.printed.get(dialect)
+        if text is not None:
+            return text
         try:
-            return self.tree.sql(dialect=dialect, comments=False)  # a comment could close itself early
+            text = self.tree.sql(dialect=dialect, comments=False)  # a comment could close itself early
         except SqlglotError as exc:  # e.g. a construct with no PostgreSQL form
             raise QueryError(f"the query cannot be written in the {dialect} dialect: {exc}", reason="failed") from None
+        self.printed[dialect] = text
+        return text
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -197,11 +212,21 @@ def check_sql(text: str, tables: Collection[str], *, max_chars: int) -> CheckedQ
                     )  # fmt: skip
                 table_calls.add(id(fn))
                 used |= {"twins", "relationships"} & allowed_tables if names & GRAPH_FUNCTIONS else set()
+                for name in names & FUNCTION_TABLES:
+                    if name not in allowed_tables:
+                        line, col = _where(text, fn, name)
+                        raise QueryError(f"table function {name}() is not available on this platform",
+                                         reason="function", line=line, column=col)  # fmt: skip
+                    used.add(name)
                 continue
             name = str(node.name)
             qualified = node.args.get("db") is not None or node.args.get("catalog") is not None
             ident = node.this
             quoted_path = isinstance(ident, exp.Literal) or (isinstance(ident, exp.Identifier) and "/" in name)
+            if name.lower() in FUNCTION_TABLES and name.lower() not in defined:
+                line, col = _where(text, node, name)
+                raise QueryError(f"{name} is a table function: call it, e.g. {name}(now() - INTERVAL 1 DAY, now())",
+                                 reason="table", line=line, column=col)  # fmt: skip
             if qualified or quoted_path or name.lower() not in allowed_tables | defined:
                 line, col = _where(text, node, name)
                 shown = node.sql(dialect="duckdb")

@@ -29,14 +29,20 @@ from ..live.engine import Engine
 from ..model import Plant
 from ..store import DuckDBStore, Store
 from .duck import DuckRunner, private_database
+from .functions import KpiProvider, rewrite_function_tables
 from .graph import rewrite_graph_calls
-from .safety import CheckedQuery, check_sql
+from .safety import FUNCTION_TABLES, CheckedQuery, check_sql
 from .tables import TABLES, LiveTable, model_tables
 
 if TYPE_CHECKING:
     from .pg import PgRunner
 
 __all__ = ["Page", "QueryService"]
+
+#: Tables the platform's other services provide (:meth:`QueryService.provide`, ``provide_kpis``).
+_PROVIDED = frozenset({"alarms", "alarm_events", "annotations", "kpis"})
+#: Checked queries kept by their text.
+_PLANS = 256
 
 
 @dataclass(frozen=True)
@@ -77,26 +83,65 @@ class QueryService:
             self._duck = DuckRunner(private_database, self._model, has_points=False)
             self.backend = "duckdb (model and live only)"
             self.tables = frozenset(TABLES) - {"history", "quarantine"}
+        # Tables the platform provides as the services that hold them start (alarms, notes, KPIs).
+        self.tables -= _PROVIDED
+        self._dynamic: dict[str, Callable[[], pa.Table]] = {"live": self._live.table}
+        self._kpis: KpiProvider | None = None
+        # Checked and rewritten queries by their text (graph answers depend on the model only).
+        self._plans: OrderedDict[str, CheckedQuery] = OrderedDict()
+
+    def provide(self, name: str, table: Callable[[], pa.Table]) -> None:
+        """Serve the virtual table ``name`` (``alarms``, ``alarm_events``, ``annotations``), built per query."""
+        if name not in _PROVIDED - FUNCTION_TABLES:
+            raise ValueError(f"no provided table {name!r}")
+        self._dynamic[name] = table
+        self.tables |= {name}
+        self._forget()
+
+    def provide_kpis(self, kpis: KpiProvider) -> None:
+        """Serve the table function ``kpis(start, end[, twin])``."""
+        self._kpis = kpis
+        self.tables |= {"kpis"}
+        self._forget()
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._plans.clear()
 
     def check(self, sql: str, can: Callable[[str], bool] = lambda _p: True) -> CheckedQuery:
         """Check ``sql`` and the caller's right to every table it reads; raises before anything runs."""
-        checked = check_sql(sql, self.tables, max_chars=self.settings.query_max_chars)
+        with self._lock:
+            plan = self._plans.get(sql)
+            if plan is not None:
+                self._plans.move_to_end(sql)
+        checked = plan if plan is not None else check_sql(sql, self.tables, max_chars=self.settings.query_max_chars)
         for name in sorted(checked.tables):
             needed = TABLES[name].permission
             if not can(needed):
                 raise PermissionDenied(f"table {name!r} needs permission {needed.value!r}")
+        if plan is not None:
+            return plan
         tree, answers = rewrite_graph_calls(checked.tree, self._plant)
-        return CheckedQuery(tree, checked.tables, answers)
+        if checked.tables & FUNCTION_TABLES:
+            # Their answers depend on the time of the query (now()): computed afresh, never kept.
+            tree = rewrite_function_tables(tree, answers, self._kpis)
+            return CheckedQuery(tree, checked.tables, answers)
+        plan = CheckedQuery(tree, checked.tables, answers)
+        with self._lock:
+            self._plans[sql] = plan
+            while len(self._plans) > _PLANS:
+                self._plans.popitem(last=False)
+        return plan
 
     def run(self, sql: str, can: Callable[[str], bool] = lambda _p: True) -> pa.Table:
         """The whole result of ``sql`` as an Arrow table (at most ``query_max_rows`` rows)."""
         query = self.check(sql, can)
         s = self.settings
-        if self._pg is not None:
-            live = self._live.table() if "live" in query.tables else None
-            return self._pg.run(query, live=live, timeout=s.query_timeout, max_rows=s.query_max_rows)
-        assert self._duck is not None
-        return self._duck.run(query, live=self._live.table, timeout=s.query_timeout, max_rows=s.query_max_rows)
+        dynamic = {name: make() for name, make in self._dynamic.items() if name in query.tables}
+        runner = self._pg if self._pg is not None else self._duck
+        assert runner is not None
+        return runner.run(query, dynamic, timeout=s.query_timeout, max_rows=s.query_max_rows,
+                          max_bytes=s.query_memory_mb << 20)  # fmt: skip
 
     def open(self, sql: str, owner: str, page_rows: int, can: Callable[[str], bool] = lambda _p: True) -> Page:
         """Run ``sql`` and return its first page; the rest stays readable by ``owner`` through the cursor."""

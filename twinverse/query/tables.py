@@ -21,7 +21,7 @@ from ..live.engine import Engine
 from ..model import Plant
 from ..trust.records import Permission
 
-__all__ = ["MODEL_TABLES", "TABLES", "LiveTable", "TableInfo", "model_tables"]
+__all__ = ["FUNCTION_TABLES", "MODEL_TABLES", "TABLES", "LiveTable", "TableInfo", "model_tables"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,49 @@ TABLES: dict[str, TableInfo] = {
             ("twin", "VARCHAR", ""), ("signal", "VARCHAR", ""), ("value", "VARCHAR", "as received"),
             ("reason", "VARCHAR", "why it was rejected"), ("source", "VARCHAR", "http, mqtt, …"),
         ), "rejected observations with their reasons"),
+        TableInfo("alarms", Permission.ALARM_READ, (
+            ("id", "VARCHAR", "twin:rule"), ("twin", "VARCHAR", "twin id"), ("rule", "VARCHAR", "rule name"),
+            ("kind", "VARCHAR", "hihi, hi, lo, lolo, rate, state, stale"),
+            ("signal", "VARCHAR", "signal the rule watches"),
+            ("priority", "VARCHAR", "urgent, high, medium, low"),
+            ("state", "VARCHAR", "ISA-18.2 state: normal, unacknowledged, acknowledged, …"),
+            ("active", "BOOLEAN", "the condition holds now"), ("acknowledged", "BOOLEAN", "an operator acked it"),
+            ("value", "DOUBLE", "the value it last saw"), ("limit_value", "DOUBLE", "the rule's limit"),
+            ("message", "VARCHAR", "the rule's message"), ("changed", "TIMESTAMPTZ", "last transition"),
+            ("raised", "TIMESTAMPTZ", "the condition's last raise"),
+            ("shelved_until", "TIMESTAMPTZ", "end of a shelve"),
+        ), "every alarm (rule × twin) as the alarm service holds it now"),
+        TableInfo("alarm_events", Permission.ALARM_READ, (
+            ("seq", "BIGINT", "journal sequence number"), ("ts", "TIMESTAMPTZ", "time of the transition"),
+            ("alarm", "VARCHAR", "alarm id (twin:rule)"), ("twin", "VARCHAR", "twin id"),
+            ("rule", "VARCHAR", "rule name"), ("event", "VARCHAR", "raise, clear, ack, shelve, comment, …"),
+            ("state", "VARCHAR", "state after"), ("previous", "VARCHAR", "state before"),
+            ("priority", "VARCHAR", "the rule's priority"), ("value", "DOUBLE", "value that caused it"),
+            ("actor", "VARCHAR", "who acted (operator actions)"), ("comment", "VARCHAR", "why"),
+            ("until", "TIMESTAMPTZ", "a shelve's end"),
+        ), "every alarm transition of the journal, oldest first"),
+        TableInfo("annotations", Permission.PLANT_READ, (
+            ("id", "VARCHAR", "note id"), ("twin", "VARCHAR", "twin the note is on"), ("text", "VARCHAR", "the note"),
+            ("author", "VARCHAR", "display name"), ("author_id", "VARCHAR", "did:key of the author"),
+            ("created", "TIMESTAMPTZ", "when it was written"), ("status", "VARCHAR", "open or resolved"),
+            ("resolved_by", "VARCHAR", "who resolved it"), ("resolved_at", "TIMESTAMPTZ", "when"),
+        ), "the shared notes of the plant's room (docs/collaboration.md)"),
+        TableInfo("kpis", Permission.DATA_READ, (
+            ("twin", "VARCHAR", "machine (a twin with a state signal)"), ("type", "VARCHAR", "twin type"),
+            ("availability", "DOUBLE", "APT / PBT"), ("effectiveness", "DOUBLE", "PRU × PQ / APT"),
+            ("quality_ratio", "DOUBLE", "GQ / PQ"), ("oee", "DOUBLE", "availability × effectiveness × quality"),
+            ("scrap_ratio", "DOUBLE", "SQ / PQ"), ("throughput_per_h", "DOUBLE", "PQ per hour of APT"),
+            ("mttr_s", "DOUBLE", "ADOT / failures"), ("mtbf_s", "DOUBLE", "APT / failures"),
+            ("planned_s", "DOUBLE", "planned busy time PBT"), ("production_s", "DOUBLE", "actual production time APT"),
+            ("down_s", "DOUBLE", "ADOT"), ("setup_s", "DOUBLE", "ASUT"), ("failures", "BIGINT", "entries into down"),
+            ("produced", "DOUBLE", "PQ"), ("good", "DOUBLE", "GQ"), ("energy_kwh", "DOUBLE", "energy by state"),
+        ), "table function kpis(start, end[, twin]): ISO 22400 KPIs per machine over [start, end) "
+           "(of twin's subtree), as docs/kpis.md defines them"),
     )
 }  # fmt: skip
+
+#: Tables that are table functions (called in FROM with arguments), not plain names.
+FUNCTION_TABLES = frozenset({"kpis"})
 
 #: Tables built from the plant model alone.
 MODEL_TABLES = ("twins", "relationships", "signals", "states")

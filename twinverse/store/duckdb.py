@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 from ..core.clock import from_us, to_us
@@ -69,6 +71,10 @@ class DuckDBStore:
         # An in-memory store's data lives in the pool itself: no cap unless asked for.
         limit = memory_limit or (None if in_memory else DEFAULT_MEMORY_LIMIT)
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": limit} if limit else {}
+        # No files, network or extensions for SQL on this database (the query service's
+        # queries run here): the store itself reads and writes only its own database file
+        # (and DuckDB's temporary spill files); exports go through pyarrow writers.
+        config["enable_external_access"] = False
         try:
             if not in_memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +120,8 @@ class DuckDBStore:
                 if new.all():
                     # One statement, its own transaction: every call into DuckDB gives up the
                     # GIL and must win it back from busy threads (the API's event loop).
-                    fresh = batch  # read by DuckDB's replacement scan
+                    # Registered, not found by a replacement scan: external access is off.
+                    con.register("fresh", batch)
                     con.execute("INSERT INTO points SELECT * FROM fresh")
                     written = int(batch.num_rows)
                 else:
@@ -122,7 +129,9 @@ class DuckDBStore:
                     fresh = batch.filter(pa.array(new))
                     late = batch.filter(pa.array(~new))
                     written = int(fresh.num_rows)
+                    con.register("late", late)
                     if fresh.num_rows:
+                        con.register("fresh", fresh)
                         con.execute("INSERT INTO points SELECT * FROM fresh")
                     row = con.execute(
                         """INSERT INTO points SELECT l.* FROM late l
@@ -136,6 +145,9 @@ class DuckDBStore:
                 if not new.all():
                     con.execute("ROLLBACK")
                 raise StoreError(f"DuckDB append failed: {exc}") from exc
+            finally:
+                for name in ("fresh", "late"):
+                    con.unregister(name)  # no reference to the batch is kept
             self._hw.update(batch)
             self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
         return written
@@ -212,12 +224,15 @@ class DuckDBStore:
         return self._arrow(sql, [])
 
     def append_quarantine(self, rows: pa.Table) -> None:
-        q = rows.cast(QUARANTINE_SCHEMA)  # noqa: F841 - read by DuckDB's replacement scan
+        q = rows.cast(QUARANTINE_SCHEMA)
         with self._lock:
             try:
+                self._con.register("q", q)
                 self._con.execute("INSERT INTO quarantine SELECT * FROM q")
             except duckdb.Error as exc:
                 raise StoreError(f"DuckDB quarantine append failed: {exc}") from exc
+            finally:
+                self._con.unregister("q")
 
     def latest(self) -> pa.Table:
         return self._arrow(
@@ -274,21 +289,39 @@ class DuckDBStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> int:
+        # Written by pyarrow from a streamed result, not by DuckDB's COPY … TO: the database
+        # has external access off, so SQL on it can reach no file (see __init__).
         where, params = _where(sids, start, end)
         cur = self._cursor()
         cur.register("names", names)
-        fmt_sql = "FORMAT PARQUET, COMPRESSION ZSTD" if fmt is ExportFormat.PARQUET else "FORMAT CSV, HEADER"
-        target = str(path).replace("'", "''")
         try:
-            row = cur.execute(
-                f"""COPY (SELECT p.ts, n.twin, n.signal, p.value, p.quality
-                          FROM points p JOIN names n USING (sid) WHERE {where} ORDER BY n.twin, n.signal, p.ts)
-                    TO '{target}' ({fmt_sql})""",
-                params,
-            ).fetchone()
+            reader = cur.sql(
+                f"""SELECT p.ts, n.twin, n.signal, p.value, p.quality
+                    FROM points p JOIN names n USING (sid) WHERE {where} ORDER BY n.twin, n.signal, p.ts""",
+                params=params,
+            ).to_arrow_reader(_DIGEST_CHUNK)
         except duckdb.Error as exc:
             raise StoreError(f"export failed: {exc}") from exc
-        return int(row[0]) if row else 0  # COPY answers with the number of rows written
+        schema = pa.schema([("ts", TS_TYPE), ("twin", pa.string()), ("signal", pa.string()),
+                            ("value", pa.float64()), ("quality", pa.uint8())])  # fmt: skip
+        writer: pq.ParquetWriter | pacsv.CSVWriter
+        try:
+            writer = (
+                pq.ParquetWriter(str(path), schema, compression="zstd")
+                if fmt is ExportFormat.PARQUET
+                else pacsv.CSVWriter(str(path), schema)
+            )
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"export failed: cannot write {path}: {exc}") from exc
+        rows = 0
+        try:
+            with writer:
+                for batch in reader:
+                    writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
+                    rows += batch.num_rows
+        except (OSError, pa.ArrowException, duckdb.Error) as exc:
+            raise StoreError(f"export failed: {exc}") from exc
+        return rows
 
     def earliest(self, since: datetime | None = None) -> datetime | None:
         where, params = _where(None, since, None)

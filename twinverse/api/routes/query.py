@@ -42,7 +42,10 @@ class QueryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"sql": FILLER_SQL}]})
 
-    sql: str = Field(description="One SELECT over twins, relationships, signals, states, live, history, quarantine.")
+    sql: str = Field(
+        description="One SELECT over twins, relationships, signals, states, live, history, quarantine, alarms, "
+        "alarm_events, annotations and kpis(start, end[, twin])."
+    )
     format: Literal["json", "arrow"] = Field(
         "json", description="json: pages of rows with a cursor; arrow: the whole result as an Arrow IPC stream."
     )
