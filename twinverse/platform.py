@@ -16,6 +16,7 @@ from .live.hub import Hub
 from .model import Plant, load_plant
 from .model.rules import AlarmPriority
 from .ops import AlarmService, Journal, KpiService, WebhookNotifier
+from .ops.anomaly import AnomalyService
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -63,6 +64,8 @@ class Platform:
         # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
         self.alarms = AlarmService(plant, self.engine, journal=journal)
+        # Anomaly detectors of the plant file: their scores become signals that alarm rules watch.
+        self.anomaly = AnomalyService(plant, self.engine)
         self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
         self.notifier: WebhookNotifier | None = None
         if settings.alarm_webhook:
@@ -175,5 +178,6 @@ class Platform:
         if self.notifier is not None:
             self.notifier.close()
         self.alarms.close()
+        self.anomaly.close()
         self.store.close()
         self.trust.close()
