@@ -15,7 +15,11 @@ Three parts, all per signal and in one compiled pass over a batch:
    range scores 1.
 
 After a score at or above ``refractory_level`` the next ``refractory`` scores are damped
-(multiplied by ``1 - refractory_level``...): one anomaly, one alarm.
+(multiplied by ``1 - refractory_level``): one anomaly, one alarm, not a run of them.
+
+The defaults are one parameter set for every signal, chosen by a small random search over
+the whole NAB corpus (docs/anomaly.md); state per signal is two tables of ``2^bits`` int32
+counters (32 KiB at the default 12 bits) and a few numbers.
 """
 
 from __future__ import annotations
@@ -43,12 +47,12 @@ class ContextParams(BaseModel):
     bins: int = Field(15, ge=2, le=10_000, description="grid steps over the warm-up range")
     order: int = Field(1, ge=1, le=8, description="previous values that make a context")
     warmup: int = Field(400, ge=2, le=1_000_000, description="values before any score (grid fixed then)")
-    bits: int = Field(16, ge=8, le=24, description="log2 of the counter table size per signal")
-    short: int = Field(10, ge=1, le=1_000, description="values averaged for the likelihood")
+    bits: int = Field(12, ge=8, le=24, description="log2 of the counter table size per signal")
+    short: int = Field(15, ge=1, le=1_000, description="values averaged for the likelihood")
     long: int = Field(5000, ge=10, le=10_000_000, description="values of the long-run statistics")
     tolerance: float = Field(0.03, ge=0.0, le=10.0, description="spatial novelty beyond the seen range")
     refractory: int = Field(100, ge=0, le=1_000_000, description="values damped after a high score")
-    refractory_level: float = Field(0.999, gt=0.0, le=1.0, description="score that starts the damping")
+    refractory_level: float = Field(0.99, gt=0.0, le=1.0, description="score that starts the damping")
 
 
 @numba.njit(cache=True, nogil=True)

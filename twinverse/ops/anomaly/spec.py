@@ -55,11 +55,16 @@ def load_detector_specs(plant: Plant) -> list[DetectorSpec]:
     problems: list[Problem] = []
     out: list[DetectorSpec] = []
     checked: dict[int, BaseModel | None] = {}  # one check per declaration, not per twin
+    kinds: dict[str, DetectorKind | ConfigError] = {}  # one plugin look-up per detector name
     for twin, spec in plant.anomaly_detectors():
-        try:
-            kind = detector_kind(spec.detector)
-        except ConfigError as exc:
-            problems.append(_where(plant, (*spec.path, "detector"), str(exc)))
+        if spec.detector not in kinds:
+            try:
+                kinds[spec.detector] = detector_kind(spec.detector)
+            except ConfigError as exc:
+                kinds[spec.detector] = exc
+        kind = kinds[spec.detector]
+        if isinstance(kind, ConfigError):
+            problems.append(_where(plant, (*spec.path, "detector"), str(kind)))
             continue
         key = id(spec)
         if key not in checked:
