@@ -201,3 +201,31 @@ def test_an_injected_anomaly_raises_an_alarm_through_the_score_signal(
     ev = alarms.journal.query(alarm=a.id)
     assert [(e.event, (e.ts - T0) // S) for e in ev] == [("raise", 800), ("clear", 801)]
     assert alarms.get("p/m2:hot_anomaly").state is AlarmState.NORMAL  # no data there
+
+
+def test_validate_reports_bad_parameters_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from twinverse.cli import main
+
+    path = tmp_path / "plant.yaml"
+    good = PLANT
+    path.write_text(good)
+
+    def run() -> tuple[int, str, str]:
+        code = 0
+        try:
+            main(["validate", str(path)])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run()
+    assert code == 0 and out.rstrip().endswith(", 4 anomaly detectors")  # m3 has its detector off
+    path.write_text(good.replace("window: 200", "window: many"))
+    code, out, err = run()
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"error: {path}:10: types.m.anomaly.temperature.window: Input should be a valid integer, unable to parse "
+        "string as an integer",
+        "1 problem(s) found",
+    ]
