@@ -229,3 +229,24 @@ def test_validate_reports_bad_parameters_with_file_and_line(tmp_path: Path, caps
         "string as an integer",
         "1 problem(s) found",
     ]
+
+
+def test_the_platform_scores_and_alarms(tmp_path: Path) -> None:
+    from twinverse.config import load_settings
+    from twinverse.platform import Platform
+
+    plant_file = tmp_path / "plant.yaml"
+    plant_file.write_text(PLANT)
+    settings = load_settings(plant=plant_file, data_dir=tmp_path / "data", store=":memory:", seal_history=False)
+    p = Platform(settings)
+    try:
+        assert len(p.anomaly) == 4
+        sid = p.plant.signals.sid("p/m1", "temperature")
+        v = 20.0 + np.random.default_rng(3).normal(0.0, 0.5, 400)
+        v[300] = 40.0
+        now = (np.datetime64("now", "us").astype(np.int64) - 400 * S) // S * S
+        p.engine.ingest(make_batch(now + np.arange(400, dtype=np.int64) * S, np.full(400, sid, np.int32), v))
+        assert p.alarms.get("p/m1:hot_anomaly").state is AlarmState.RTN_UNACKNOWLEDGED
+        assert p.engine.ts[p.plant.signals.sid("p/m1", "temperature_anomaly")] == now + 399 * S
+    finally:
+        p.stop()
