@@ -82,3 +82,22 @@ def test_reproduces_nabs_published_windowed_gaussian_scores(shared_data: Path) -
     assert round(r["standard"].raw, 6) == -24.013105
     assert (r["standard"].null, r["reward_low_FN_rate"].null) == (-116.0, -232.0)
     assert (r["standard"].tp, r["standard"].fp) == (521, 409)  # NAB's TP and FP row counts
+
+
+def test_our_windowed_gaussian_reproduces_nabs_results_files(shared_data: Path) -> None:
+    from twinverse.ops.anomaly import detector_kind
+
+    root = shared_data / "nab"
+    if not (root / "reference" / "windowedGaussian").is_dir():
+        pytest.skip("NAB reference results are absent from the shared data")
+    files = load_corpus(root)
+    kind = detector_kind("gaussian")
+    ours, worst = [], 0.0
+    for f, ref in zip(files, read_scores(root / "reference", "windowedGaussian", files), strict=True):
+        s = kind.create(kind.params(), 1).update(np.zeros(len(f.value), np.intp), f.value, f.ts_us)
+        worst = max(worst, float(np.abs(s - ref).max()))
+        ours.append(np.round(s, 12))  # NAB's files hold 12 decimals
+    assert worst < 1e-11
+    r = score_corpus(files, ours)
+    assert [round(r[p].normalised, 2) for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")] == [
+        39.65, 20.87, 47.41]  # fmt: skip
