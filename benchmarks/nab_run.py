@@ -68,7 +68,7 @@ def main() -> None:
     print(
         table(
             [tuple(map(str, r)) for r in rows],
-            ("detector", "profile", "score", "raw", "threshold", "TP rows", "FP rows", "missed", "points/s"),
+            ("detector", "profile", "score", "raw", "threshold", "TP rows", "FP rows", "missed", "points/s, run"),
         )
     )
 

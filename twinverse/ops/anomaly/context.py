@@ -115,8 +115,6 @@ def _context(slot: _I, x: _F, out: _F, istate: _I, fstate: _F, hist: _I, pair: n
             span = hi - lo
             if span > 0.0 and (v > hi + tol * span or v < lo - tol * span):
                 score = 1.0
-        else:
-            hist[s, n % order] = 0
         # damping after a high score: one event, one detection
         if istate[s, 2] > 0:
             istate[s, 2] -= 1
