@@ -19,8 +19,8 @@ After a score at or above ``refractory_level`` the next ``refractory`` scores ar
 
 The defaults are one parameter set for every signal, chosen by a small random search over
 the whole NAB corpus (docs/anomaly.md); state per signal is two tables of ``2^bits`` int32
-counters (32 KiB at the default 12 bits) and a few numbers. NAB: 70.40 standard, 64.79
-reward-low-FP, 74.52 reward-low-FN.
+counters (32 KiB at the default 12 bits) and a few numbers. NAB: 71.74 standard, 65.80
+reward-low-FP, 75.70 reward-low-FN.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ class ContextParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bins: int = Field(10, ge=2, le=10_000, description="grid steps over the warm-up range")
+    bins: int = Field(9, ge=2, le=10_000, description="grid steps over the warm-up range")
     order: int = Field(3, ge=1, le=8, description="previous values that make a context")
     warmup: int = Field(300, ge=2, le=1_000_000, description="values before any score (grid fixed then)")
     bits: int = Field(12, ge=8, le=24, description="log2 of the counter table size per signal")
     short: int = Field(40, ge=1, le=1_000, description="values averaged for the likelihood")
     long: int = Field(2000, ge=10, le=10_000_000, description="values of the long-run statistics")
     tolerance: float = Field(0.03, ge=0.0, le=10.0, description="spatial novelty beyond the seen range")
-    refractory: int = Field(80, ge=0, le=1_000_000, description="values damped after a high score")
+    refractory: int = Field(90, ge=0, le=1_000_000, description="values damped after a high score")
     refractory_level: float = Field(0.99, gt=0.0, le=1.0, description="score that starts the damping")
 
 

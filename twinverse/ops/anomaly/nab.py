@@ -33,6 +33,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 __all__ = [
@@ -240,14 +241,12 @@ def write_results(root: str | Path, detector: str, files: Iterable[NabFile], sco
     for f, s in zip(files, scores, strict=True):
         path = results_path(root, detector, f.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        ts = np.asarray(f.ts_us).astype("datetime64[us]").astype("datetime64[s]")
+        ts = pa.array(np.asarray(f.ts_us, np.int64), pa.timestamp("us")).cast(pa.timestamp("s"))
         table = pa.table({
-            "timestamp": pa.array(np.datetime_as_string(ts).astype(object)).cast(pa.string()),
+            "timestamp": pc.strftime(ts, "%Y-%m-%d %H:%M:%S"),
             "value": pa.array(f.value), "anomaly_score": pa.array(np.asarray(s, np.float64)),
             "label": pa.array(f.labels().astype(np.int64)),
         })  # fmt: skip
-        ts_text = [t.replace("T", " ") for t in table.column("timestamp").to_pylist()]
-        table = table.set_column(0, "timestamp", pa.array(ts_text, pa.string()))
         with path.open("wb") as out:
             out.write(b"timestamp,value,anomaly_score,label\n")
             pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
