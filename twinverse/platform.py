@@ -18,6 +18,7 @@ from .live.hub import Hub
 from .model import Plant, load_plant
 from .model.rules import AlarmPriority
 from .ops import AlarmService, EmailNotifier, Journal, KpiService, RuleBook, SmtpServer, WebhookNotifier
+from .ops.anomaly import AnomalyService
 from .query import QueryService
 from .sim.runner import SimRunner
 from .store import Store, open_store
@@ -101,6 +102,8 @@ class Platform:
         self.rules = RuleBook(plant, Path(settings.data_dir) / "alarms.sqlite")
         self.alarms = AlarmService(plant, self.engine, journal=journal, rules=self.rules.rules())
         self.rules.on_change = self.alarms.reload
+        # Anomaly detectors of the plant file: their scores become signals that alarm rules watch.
+        self.anomaly = AnomalyService(plant, self.engine)
         self.kpis = KpiService(plant, self.store)  # OEE per ISO 22400 from the stored history
         self.notifier: WebhookNotifier | None = None
         if settings.alarm_webhook:
@@ -245,5 +248,6 @@ class Platform:
             self.mailer.close()
         self.alarms.close()
         self.rules.close()
+        self.anomaly.close()
         self.store.close()
         self.trust.close()

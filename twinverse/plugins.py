@@ -17,6 +17,10 @@ Entry-point groups:
     A factory ``f(url, data_dir) -> store`` (:class:`twinverse.store.Store` or the small
     protocols it needs), chosen by the URL scheme of the ``store`` setting: ``duckdb``,
     ``postgresql``, or a plugin's own scheme.
+``twinverse.detectors``
+    A streaming anomaly detector kind (:class:`twinverse.ops.anomaly.DetectorKind`): its
+    parameters' model and ``create(params, slots)``; named by ``detector:`` in a plant's
+    ``anomaly:`` section.
 
 A third-party package declares, in its ``pyproject.toml``::
 
@@ -39,7 +43,17 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_SOURCES", "DEFAULT_STORES", "SOURCES", "STORES", "Plugin", "available", "load"]
+__all__ = [
+    "DEFAULT_DETECTORS",
+    "DEFAULT_SOURCES",
+    "DEFAULT_STORES",
+    "DETECTORS",
+    "SOURCES",
+    "STORES",
+    "Plugin",
+    "available",
+    "load",
+]
 
 log = logging.getLogger("twinverse.plugins")
 
@@ -47,6 +61,8 @@ log = logging.getLogger("twinverse.plugins")
 SOURCES = "twinverse.sources"
 #: Entry-point group of history stores (keyed by URL scheme).
 STORES = "twinverse.stores"
+#: Entry-point group of streaming anomaly detectors.
+DETECTORS = "twinverse.detectors"
 
 #: Built-in sources, loaded the way plugins are.
 DEFAULT_SOURCES: dict[str, str] = {
@@ -63,7 +79,13 @@ DEFAULT_STORES: dict[str, str] = {
     "postgres": "twinverse.store.postgres:open_postgres",
 }
 
-_DEFAULTS = {SOURCES: DEFAULT_SOURCES, STORES: DEFAULT_STORES}
+#: Built-in anomaly detectors.
+DEFAULT_DETECTORS: dict[str, str] = {
+    "gaussian": "twinverse.ops.anomaly.gaussian:GAUSSIAN",
+    "context": "twinverse.ops.anomaly.context:CONTEXT",
+}
+
+_DEFAULTS = {SOURCES: DEFAULT_SOURCES, STORES: DEFAULT_STORES, DETECTORS: DEFAULT_DETECTORS}
 
 
 @dataclass(frozen=True)

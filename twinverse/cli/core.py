@@ -17,6 +17,7 @@ from ..demo import DemoFeed, build_demo
 from ..errors import InputError
 from ..ingest.spec import load_source_specs
 from ..model import Plant, load_plant
+from ..ops.anomaly import load_detector_specs
 from ..platform import Platform
 from ..store import export_history, format_for
 from .output import console, escape
@@ -99,8 +100,10 @@ def register(app: typer.Typer) -> None:
         """Check a plant YAML file (and its sources: section); prints every problem with file:line and field."""
         p = load_plant(file)
         specs = load_source_specs(p)
+        detectors = load_detector_specs(p)
         s = p.summary()
         field = f", {len(specs)} field connectors" if specs else ""
+        field += f", {len(detectors)} anomaly detectors" if detectors else ""
         console.print(
             f"[green]ok[/green] {escape(str(file))}: plant {escape(repr(s['id']))}, {s['twins']} twins, "
             f"{s['types']} types, {s['signals']} signals, {s['relationships']} relationships{field}"

@@ -36,6 +36,7 @@ from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
 from ..errors import Location, ModelLoadError, Problem
 from ..units import UnknownUnit, check_unit
 from .alarmdoc import merged_rule_doc, rule_problems
+from .anomalydoc import AnomalySpec, resolve_anomaly, score_signal
 from .plant import Plant
 from .rules import AlarmRule
 from .types import Placement, Relationship, Signal, Twin, TwinType
@@ -66,6 +67,7 @@ class _TypeDoc(_Doc):
     size: tuple[float, float, float] | None = None
     container: bool = False
     alarms: dict[str, Any] = Field(default_factory=dict)  # validated rule by rule (see _rules)
+    anomaly: dict[str, Any] = Field(default_factory=dict)  # detectors per signal (model/anomalydoc.py)
 
 
 class _RelDoc(_Doc):
@@ -85,6 +87,7 @@ class _TwinDoc(_Doc):
     relationships: list[_RelDoc] = Field(default_factory=list)
     flow: list[str] | None = None
     alarms: dict[str, Any] = Field(default_factory=dict)  # overrides of the type's rules, or rules of its own
+    anomaly: dict[str, Any] = Field(default_factory=dict)  # overrides of the type's detectors
     # Children, types and twins are validated one by one (see _Resolver.validate) so that
     # one bad entry does not hide the problems of the others.
     children: list[Any] = Field(default_factory=list)
@@ -220,6 +223,7 @@ class _Resolver:
         self.twins: list[Twin] = []
         self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
         self._bad_rules: set[str] = set()  # rule names that failed in a type: overrides do not cascade
+        self.twin_anomaly: dict[str, dict[str, AnomalySpec]] = {}
         self.twin_paths: dict[str, PathKey] = {}
         # (source ref, source scope, relationship, target ref, target scope, path, report missing target)
         self.pending: list[tuple[str, str | None, str, str, str | None, PathKey, bool]] = []
@@ -275,6 +279,7 @@ class _Resolver:
             description=self.pdoc.description,
         )
         plant.twin_alarms = self.twin_alarms
+        plant.twin_anomaly = self.twin_anomaly
         if self.pdoc.energy is not None:
             plant.grid = (self.pdoc.energy.grid, self.pdoc.energy.year)
         plant.simulation_doc = self.pdoc.simulation
@@ -313,6 +318,7 @@ class _Resolver:
         properties: dict[str, Any] = {}
         power: dict[str, float] = {}
         alarms: dict[str, AlarmRule] = {}
+        anomaly: dict[str, AnomalySpec] = {}
         shape, size, container = td.shape, td.size, td.container
         if td.extends is not None:
             if td.extends not in docs and td.extends not in BUILTIN_TYPES:
@@ -325,6 +331,7 @@ class _Resolver:
                     properties.update(base.properties)
                     power.update(base.power)
                     alarms.update(base.alarms)
+                    anomaly.update(base.anomaly)
                     shape = shape or base.shape
                     size = size or base.size
                     container = container or base.container
@@ -335,6 +342,10 @@ class _Resolver:
                 except UnknownUnit as exc:
                     self.fail((*path, "signals", sname, "unit"), str(exc))
             signals[sname] = sig.model_copy(update={"name": sname})
+        if td.anomaly:
+            anomaly = resolve_anomaly(td.anomaly, anomaly, signals, (*path, "anomaly"), self.fail)
+            for spec in anomaly.values():
+                signals.setdefault(spec.score, score_signal(spec))
         properties.update(td.properties)
         power.update(td.power)
         state = signals.get("state")
@@ -365,6 +376,7 @@ class _Resolver:
             shape=shape,
             size=size,
             container=container,
+            anomaly=anomaly,
         )
         if td.alarms:
             ty = ty.model_copy(update={"alarms": self._rules(td.alarms, alarms, ty, (*path, "alarms"))})
@@ -466,6 +478,10 @@ class _Resolver:
                     ty = self.types[td.type]
                     own = self._rules(td.alarms, ty.alarms, ty, (*tpath, "alarms"))
                     self.twin_alarms[full] = {k: v for k, v in own.items() if ty.alarms.get(k) is not v}
+                if td.anomaly:
+                    ty = self.types[td.type]
+                    det = resolve_anomaly(td.anomaly, ty.anomaly, ty.signals, (*tpath, "anomaly"), self.fail, twin=True)
+                    self.twin_anomaly[full] = {k: v for k, v in det.items() if ty.anomaly.get(k) is not v}
                 feeds = [td.feeds] if isinstance(td.feeds, str) else list(td.feeds or [])
                 for j, ref in enumerate(feeds):
                     fpath = (*tpath, "feeds") if isinstance(td.feeds, str) else (*tpath, "feeds", j)

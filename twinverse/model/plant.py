@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from ..core.gridfactors import DEFAULT_GRID
 from ..core.values import ValueFormatter
 from ..errors import NotFoundError
+from .anomalyspec import AnomalySpec
 from .rules import AlarmRule
 from .types import Relationship, Signal, SignalKind, Twin, TwinType
 
@@ -239,6 +240,8 @@ class Plant:
         self.grid: tuple[str, int] = DEFAULT_GRID
         #: Alarm rules of single twins (overrides and additions to their type's ``alarms``).
         self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
+        #: Anomaly detectors of single twins (overrides of their type's ``anomaly``).
+        self.twin_anomaly: dict[str, dict[str, AnomalySpec]] = {}
         #: The located YAML document the plant came from (for file:line in later checks).
         self.located_doc: Any = None
         #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.
@@ -336,6 +339,14 @@ class Plant:
         for t in self.twins.values():
             rules = {**self.types[t.type].alarms, **self.twin_alarms.get(t.id, {})}
             out.extend((t.id, name, rule) for name, rule in sorted(rules.items()) if rule.enabled)
+        return out
+
+    def anomaly_detectors(self) -> list[tuple[str, AnomalySpec]]:
+        """``(twin, detector)`` of every enabled anomaly detector, in twin order then signal name."""
+        out: list[tuple[str, AnomalySpec]] = []
+        for t in self.twins.values():
+            specs = {**self.types[t.type].anomaly, **self.twin_anomaly.get(t.id, {})}
+            out.extend((t.id, spec) for _, spec in sorted(specs.items()) if spec.enabled)
         return out
 
     def __iter__(self) -> Iterator[Twin]:

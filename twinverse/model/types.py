@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..core.states import DEFAULT_STATES
 from ..core.values import KindCode
+from .anomalyspec import AnomalySpec
 from .rules import AlarmRule
 
 __all__ = [
@@ -106,6 +107,7 @@ class TwinType(_Strict):
     size: tuple[float, float, float] | None = None
     container: bool = False
     alarms: dict[str, AlarmRule] = Field(default_factory=dict, description="alarm rules of every twin of the type")
+    anomaly: dict[str, AnomalySpec] = Field(default_factory=dict, description="anomaly detectors by signal")
 
     def state_signal(self) -> Signal | None:
         """The signal named ``state`` if the type has one of kind state."""
