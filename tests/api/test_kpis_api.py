@@ -52,8 +52,9 @@ def test_current_shift_day_and_shift_list(client: tuple[TestClient, Platform]) -
     now = datetime.now(UTC)
     t = to_us(now - timedelta(hours=30))
     idx = platform.plant.signals
-    platform.engine.ingest(make_batch(np.array([t]), np.array([idx.sid("p/line/m", "state")], np.int32),
-                                      np.array([0.0])))  # fmt: skip  running since 30 h ago
+    platform.engine.ingest(
+        make_batch(np.array([t]), np.array([idx.sid("p/line/m", "state")], np.int32), np.array([0.0]))
+    )  # fmt: skip  running since 30 h ago
     r = c.get("/api/kpis", params={"twin": "p/line", "shift": "current"})
     assert r.status_code == 200, r.text
     body = r.json()

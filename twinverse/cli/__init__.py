@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import core, dtdl, history, interop, output, query, scene, sim, sources, trust
+from . import core, dtdl, history, interop, output, query, report, scene, sim, sources, trust
 
 __all__ = ["app", "main"]
 
@@ -52,6 +52,7 @@ app.add_typer(trust.token_app, name="token")
 app.add_typer(trust.identity_app, name="identity")
 app.command("verify")(trust.verify)
 app.add_typer(history.app, name="history")
+app.add_typer(report.app, name="report")
 scene.register(app)
 interop.register(app)
 query.register(app)

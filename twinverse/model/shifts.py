@@ -78,7 +78,7 @@ class ShiftOccurrence:
 
 
 def _us(t: datetime) -> int:
-    return int(round(t.timestamp() * 1_000_000))
+    return round(t.timestamp() * 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class ShiftCalendar:
         (three identical 8-hour shifts repeat every 8 hours). A zone with daylight saving
         time is taken at its January offset.
         """
-        off_min = int(round((self.tz.utcoffset(datetime(2025, 1, 1)) or timedelta()).total_seconds() / 60))
+        off_min = round((self.tz.utcoffset(datetime(2025, 1, 1)) or timedelta()).total_seconds() / 60)
         work = np.zeros(DAY_MIN, dtype=bool)
         for s in self.shifts:
             work[np.arange(s.start, s.end) % DAY_MIN] = True

@@ -386,15 +386,18 @@ class KpiService:
             line["kwh_per_good_unit"] = line["energy_kwh"] / good if good else None
             line["co2e_kg_per_good_unit"] = line["co2e_kg"] / good if good else None
             line["co2e_market_kg_per_good_unit"] = line["co2e_market_kg"] / good if good else None
+        unit = scope2(1.0, factor, instruments, residual)
         return {
             "twin": twin,
             "start": from_us(to_us(start)).isoformat(),
             "end": from_us(to_us(end)).isoformat(),
             "grid_factor": factor.to_dict(),
-            "scope2": {"method": "GHG Protocol Scope 2: location-based and market-based",
-                       **{k: v for k, v in scope2(1.0, factor, instruments, residual).items()
-                          if k in ("market_kg_per_kwh", "residual_kg_per_kwh")},
-                       "instruments": [asdict(i) for i in instruments]},  # fmt: skip
+            "scope2": {
+                "method": "GHG Protocol Scope 2: location-based and market-based",
+                "market_kg_per_kwh": unit["market_kg_per_kwh"],
+                "residual_kg_per_kwh": unit["residual_kg_per_kwh"],
+                "instruments": [asdict(i) for i in instruments],
+            },
             "total": line,
             "machines": {m: out(p) for m, p in per.items()},
         }

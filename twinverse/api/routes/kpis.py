@@ -22,6 +22,8 @@ from ..security import Permission, require
 
 __all__ = ["router"]
 
+_SHIFT_HELP = "A shift instead of start/end: current, previous, NAME (its latest) or YYYY-MM-DD/NAME."
+
 router = APIRouter(prefix="/api", tags=["data"], responses=problem_responses(404, 422))
 
 
@@ -121,8 +123,7 @@ async def kpis(
     = None,
     start: Annotated[str, Query(description="ISO 8601 time, 'now' or relative like -8h.")] = "-8h",
     end: Annotated[str, Query(description="ISO 8601 time, 'now' or relative.")] = "now",
-    shift: Annotated[str | None, Query(description="A shift instead of start/end: current, previous, NAME "
-                                       "(its latest) or YYYY-MM-DD/NAME.")] = None,  # fmt: skip
+    shift: Annotated[str | None, Query(description=_SHIFT_HELP)] = None,
     day: Annotated[str | None, Query(description="A local calendar day (YYYY-MM-DD) instead of start/end.")] = None,
 ) -> Any:
     """ISO 22400-2 KPIs, energy and CO2e per machine and in total, over a window, a shift or a day."""
@@ -163,4 +164,5 @@ async def kpi_shifts(
     who = twin or platform.plant.id
     rows = await run_in_threadpool(platform.kpis.shifts, who, t0, t1)
     cal = platform.plant.shifts
-    return ShiftList(twin=who, calendar=cal.to_dict() if cal else {}, shifts=[ShiftTotal.model_validate(r) for r in rows])
+    shifts = [ShiftTotal.model_validate(r) for r in rows]
+    return ShiftList(twin=who, calendar=cal.to_dict() if cal else {}, shifts=shifts)
