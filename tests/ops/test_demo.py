@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from twinverse.core.clock import from_us, now_us
 from twinverse.ingest.synthetic import SyntheticPlant
@@ -36,6 +39,15 @@ def test_synthetic_failures_raise_down_alarms_and_show_in_mttr(plant: Plant, tmp
     assert 45 <= total["kpis"]["mttr_s"] <= 180  # repairs are exponential, mean 90 s, seen in 10 s steps
     assert 0 < total["kpis"]["availability"] < 1 and 0 < total["kpis"]["oee"] < 1
     assert total["co2e_kg"] == total["energy_kwh"] * report["grid_factor"]["kg_per_kwh"]
+    # per shift (the plant's three shifts tile the day): each shift's energy, and together the window's
+    svc = KpiService(plant, store)
+    shifts = svc.shifts("bottling/line1", from_us(t0), from_us(clock[0]), now=from_us(clock[0]))
+    assert 1 <= len(shifts) <= 2 and all(s["total"]["energy_kwh"] > 0 for s in shifts)
+    cut = [svc.report("bottling/line1", max(from_us(t0), datetime.fromisoformat(s["shift"]["start"])),
+                      min(from_us(clock[0]), datetime.fromisoformat(s["shift"]["end"])))["total"]["energy_kwh"]
+           for s in shifts]  # fmt: skip
+    assert sum(cut) == pytest.approx(total["energy_kwh"], rel=1e-9)
+    assert total["co2e_market_kg"] == pytest.approx(total["co2e_kg"] * 0.75)  # a quarter under the solar PPA
     alarms.close()
     engine.close()
     store.close()

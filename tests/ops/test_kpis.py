@@ -20,23 +20,28 @@ S = 1_000_000
 T0 = 1_700_000_000 * S
 STATES = ("running", "idle", "starved", "blocked", "down", "setup", "off")
 C = {s: float(i) for i, s in enumerate(STATES)}
-# (seconds from the window start, state): running from before the window, down 600–900, setup 1800–2100, off 3000–
-TIMELINE = [(-100, "running"), (600, "down"), (900, "running"), (1800, "setup"), (2100, "running"), (3000, "off")]
+# (seconds from the window start, state): running from before the window, down 600–900, starved 1200–1500,
+# setup 1800–2100, off 3000–
+TIMELINE = [(-100, "running"), (600, "down"), (900, "running"), (1200, "starved"), (1500, "running"),
+            (1800, "setup"), (2100, "running"), (3000, "off")]
 GOOD = [1000.0, 12000.0, 20000.0]  # the first sample before the window: 19,000 good in it
 REJECT = [10.0, 500.0, 1010.0]  # 1,000 rejects
 PRU = 0.1  # rated 600 per minute
 
-# By hand: running 600 + 900 + 900 = 2400 s, down 300, setup 300, off 600 of 3600 s.
-# PBT = 3600 - 600 = 3000; APT = 3000 - 300 - 300 = 2400; PQ = 20,000; GQ = 19,000.
+# By hand: running 600 + 300 + 300 + 900 = 2100 s, starved 300, down 300, setup 300, off 600 of 3600 s.
+# POT = 3600 (no shifts: the whole window), PDOT = 600, PBT = 3000, APT = 2100, ADET = 300, ASUT = 300,
+# ADOT = 300, AUPT = 2400, AUBT = 2700; PQ = 20,000; GQ = 19,000.
 EXPECTED = {
-    "availability": 2400 / 3000,
-    "effectiveness": 0.1 * 20000 / 2400,
-    "quality_ratio": 19000 / 20000,
-    "oee": (2400 / 3000) * (0.1 * 20000 / 2400) * (19000 / 20000),
-    "scrap_ratio": 1000 / 20000,
-    "throughput_per_h": 20000 / 2400 * 3600,
+    "availability": 0.7,
+    "effectiveness": 0.1 * 20000 / 2100,
+    "quality_ratio": 0.95,
+    "oee": 0.1 * 19000 / 3000,
+    "technical_efficiency": 2100 / 2400,
+    "setup_rate": 300 / 2400,
+    "scrap_ratio": 0.05,
+    "throughput_per_h": 24000.0,
     "mttr_s": 300.0,
-    "mtbf_s": 2400.0,
+    "mtbf_s": 2700.0,
 }
 
 
@@ -48,18 +53,22 @@ def test_oee_from_a_hand_made_state_history_equals_the_iso_22400_formula() -> No
     ts, code = timeline()
     p = production_from_series(STATES, ts, code, T0, T0 + 3600 * S, good=np.array(GOOD), reject=np.array(REJECT),
                                pru_s=PRU, power_kw={"running": 10.0, "down": 1.0, "setup": 2.0})  # fmt: skip
-    assert (p.pbt_s, p.apt_s, p.adot_s, p.asut_s, p.off_s, p.no_data_s, p.failures) == (3000, 2400, 300, 300, 600,
-                                                                                      0, 1)  # fmt: skip
-    assert p.state_s["running"] == 2400
+    assert (p.pot_s, p.pbt_s, p.apt_s, p.adet_s, p.adot_s, p.asut_s, p.off_s, p.no_data_s, p.failures) == (
+        3600, 3000, 2100, 300, 300, 300, 600, 0, 1)  # fmt: skip
+    assert (p.aupt_s, p.aubt_s) == (2400, 2700)
+    assert p.state_s["running"] == 2100 and p.state_s["starved"] == 300
     assert p.kpis() == pytest.approx(EXPECTED)
-    # energy by state: 2400 s × 10 kW + 300 s × 1 kW + 300 s × 2 kW
-    assert p.energy_kwh == pytest.approx((2400 * 10 + 300 * 1 + 300 * 2) / 3600)
+    k = p.kpis()
+    assert k["availability"] * k["effectiveness"] * k["quality_ratio"] == pytest.approx(k["oee"])
+    # energy by state: 2100 s × 10 kW + 300 s × 1 kW + 300 s × 2 kW (starved draws nothing here)
+    assert p.energy_kwh == pytest.approx((2100 * 10 + 300 * 1 + 300 * 2) / 3600)
+    assert p.energy_source == "power_table"
 
 
 def test_no_data_before_the_first_sample_is_not_planned_time() -> None:
     p = production_from_series(STATES, np.array([T0 + 600 * S]), np.array([0.0]), T0, T0 + 3600 * S)
     assert (p.no_data_s, p.pbt_s, p.apt_s) == (600, 3000, 3000)
-    assert p.kpis()["availability"] == 1.0 and p.kpis()["effectiveness"] is None  # no PRU
+    assert p.kpis()["availability"] == 1.0 and p.kpis()["effectiveness"] is None and p.kpis()["oee"] is None  # no PRU
     assert p.kpis()["quality_ratio"] == 1.0  # nothing produced: as the simulator reports it
 
 
@@ -81,8 +90,9 @@ def test_line_totals_sum_the_machines() -> None:
     other = production_from_series(STATES, np.array([T0]), np.array([0.0]), T0, T0 + 3600 * S,
                                    good=np.array([0.0, 30000.0]), pru_s=0.1)  # fmt: skip
     line = Production.total([one, other]).kpis()
-    assert line["availability"] == pytest.approx((2400 + 3600) / (3000 + 3600))
-    assert line["effectiveness"] == pytest.approx(0.1 * (20000 + 30000) / (2400 + 3600))
+    assert line["availability"] == pytest.approx((2100 + 3600) / (3000 + 3600))
+    assert line["effectiveness"] == pytest.approx(0.1 * (20000 + 30000) / (2100 + 3600))
+    assert line["technical_efficiency"] == pytest.approx((2100 + 3600) / (2400 + 3600))
     assert line["quality_ratio"] == pytest.approx((19000 + 30000) / (20000 + 30000))
 
 
@@ -122,7 +132,7 @@ def test_kpis_from_the_store_equal_the_hand_computed_values(tmp_path: Path) -> N
     assert report["machines"]["p/line/filler"]["kpis"] == pytest.approx(EXPECTED)
     capper = report["machines"]["p/line/capper"]
     assert capper["no_data_s"] == 3600 and capper["kpis"]["availability"] is None
-    assert report["total"]["kpis"]["availability"] == pytest.approx(0.8)
+    assert report["total"]["kpis"]["availability"] == pytest.approx(0.7)
     with pytest.raises(InputError):
         svc.report("p/line", start, start)
     engine.close()
@@ -153,8 +163,9 @@ def test_an_unpublished_grid_factor_is_a_located_error() -> None:
         loads_plant(PLANT + "energy: {grid: mars, year: 2022}\n", "p.yaml")
 
 
-def test_the_definitions_are_the_simulators() -> None:
-    """The same state fractions and counts give the simulator's availability, performance, quality and OEE."""
+def test_the_simulators_definitions_differ_by_the_delay_time_and_give_the_same_oee() -> None:
+    """The same state fractions and counts give the simulator's OEE and quality; its availability and
+    performance count idle, starved and blocked time (ADET) as production time."""
     from twinverse.sim.results import station_stats
     from twinverse.sim.states import STATE_NAMES
 
@@ -164,5 +175,6 @@ def test_the_definitions_are_the_simulators() -> None:
     fractions = [p.state_s[s] / 3600 for s in STATE_NAMES]
     sim = station_stats("filler", fractions, int(p.pq), int(p.pq - p.gq), 1, 3600.0, PRU, 0.0, 0.0, 0.0)
     k = p.kpis()
-    assert (k["availability"], k["effectiveness"], k["quality_ratio"], k["oee"]) == pytest.approx(
-        (sim.availability, sim.performance, sim.quality, sim.oee))  # fmt: skip
+    assert (k["oee"], k["quality_ratio"]) == pytest.approx((sim.oee, sim.quality))
+    assert sim.availability == pytest.approx((p.apt_s + p.adet_s) / p.pbt_s)
+    assert sim.performance == pytest.approx(PRU * p.pq / (p.apt_s + p.adet_s))

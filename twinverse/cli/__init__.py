@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import alarms, core, dtdl, history, interop, output, query, scene, sim, sources, trust, worker
+from . import alarms, core, dtdl, history, interop, output, query, report, scene, sim, sources, trust, worker
 
 __all__ = ["app", "main"]
 
@@ -53,6 +53,7 @@ app.add_typer(trust.identity_app, name="identity")
 app.command("verify")(trust.verify)
 app.add_typer(history.app, name="history")
 app.add_typer(alarms.app, name="alarms")
+app.add_typer(report.app, name="report")
 scene.register(app)
 interop.register(app)
 query.register(app)

@@ -28,17 +28,18 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
+from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, MarketInstrument, grid_regions
 from ..errors import Location, ModelLoadError, Problem
 from ..units import UnknownUnit, check_unit
 from .alarmdoc import merged_rule_doc, rule_problems
 from .anomalydoc import AnomalySpec, resolve_anomaly, score_signal
 from .plant import Plant
 from .rules import AlarmRule
+from .shifts import parse_shifts
 from .types import Placement, Relationship, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
@@ -93,9 +94,21 @@ class _TwinDoc(_Doc):
     children: list[Any] = Field(default_factory=list)
 
 
+class _InstrumentDoc(_Doc):
+    """A market-based instrument (GHG Protocol Scope 2): a supply contract or energy attribute certificates."""
+
+    name: str
+    kind: Literal["contract", "certificate"] = "contract"
+    share: float = Field(ge=0, le=1, description="share of the plant's consumption it covers")
+    kg_per_kwh: float = Field(0.0, ge=0, description="its emission factor (0 for renewable power and certificates)")
+
+
 class _EnergyDoc(_Doc):
     grid: str = Field(DEFAULT_GRID[0], description="grid the plant draws from: national, a regional grid, a province")
     year: int = Field(DEFAULT_GRID[1], description="data year of the grid factor")
+    instruments: list[_InstrumentDoc] = Field(default_factory=list)
+    residual_kg_per_kwh: float | None = Field(
+        None, ge=0, description="factor for consumption no instrument covers (default: the grid factor)")
 
 
 class _PlantDoc(_Doc):
@@ -110,7 +123,8 @@ class _PlantDoc(_Doc):
     # Field connectors (docs/sources.md): a mapping, or the name of a file holding one; the
     # ingest layer validates it (twinverse.ingest.spec), with the same located errors.
     sources: Any = None
-    energy: _EnergyDoc | None = None
+    energy: dict[str, Any] | None = None  # validated field by field (see _energy)
+    shifts: dict[str, Any] | None = None  # the shift calendar (model/shifts.py), validated field by field
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -257,10 +271,8 @@ class _Resolver:
             raise ModelLoadError(sorted(self.problems, key=lambda p: p.location.line or 0))
         self.pdoc = pdoc
         self._resolve_types()
-        energy = self.pdoc.energy
-        if energy is not None and (energy.grid, energy.year) not in GRID_FACTORS:
-            self.fail(("energy", "grid"), f"no published grid factor for {energy.grid!r} in {energy.year} "
-                                          f"(have: {', '.join(grid_regions())})")  # fmt: skip
+        energy = self._energy(self.pdoc.energy)
+        shifts = parse_shifts(self.pdoc.shifts, ("shifts",), self.fail) if self.pdoc.shifts is not None else None
         root = self.pdoc.plant
         if not _ID.match(root) or "{" in root:
             self.fail(("plant",), f"plant id {root!r} may only hold letters, digits, '_', '-', '.'")
@@ -280,13 +292,32 @@ class _Resolver:
         )
         plant.twin_alarms = self.twin_alarms
         plant.twin_anomaly = self.twin_anomaly
-        if self.pdoc.energy is not None:
-            plant.grid = (self.pdoc.energy.grid, self.pdoc.energy.year)
+        if energy is not None:
+            plant.grid = (energy.grid, energy.year)
+            plant.instruments = tuple(MarketInstrument(i.name, i.kind, i.share, i.kg_per_kwh)
+                                      for i in energy.instruments)  # fmt: skip
+            plant.residual_factor = energy.residual_kg_per_kwh
+        plant.shifts = shifts
         plant.simulation_doc = self.pdoc.simulation
         plant.aas_doc = self.pdoc.aas
         plant.sources_doc = self.pdoc.sources
         plant.located_doc = self.doc
         return plant
+
+    def _energy(self, raw: Any) -> _EnergyDoc | None:
+        """The ``energy:`` section: grid and year with a published factor, market instruments."""
+        if raw is None:
+            return None
+        energy = self.validate(_EnergyDoc, raw, ("energy",))
+        if energy is None:
+            return None
+        if (energy.grid, energy.year) not in GRID_FACTORS:
+            self.fail(("energy", "grid"), f"no published grid factor for {energy.grid!r} in {energy.year} "
+                                          f"(have: {', '.join(grid_regions())})")  # fmt: skip
+        total = sum(i.share for i in energy.instruments)
+        if total > 1 + 1e-9:
+            self.fail(("energy", "instruments"), f"the instruments' shares add up to {total:g}: at most 1")
+        return energy
 
     # -- types -----------------------------------------------------------------------------
     def _resolve_types(self) -> None:

@@ -11,11 +11,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.gridfactors import DEFAULT_GRID
+from ..core.gridfactors import DEFAULT_GRID, MarketInstrument
 from ..core.values import ValueFormatter
 from ..errors import NotFoundError
 from .anomalyspec import AnomalySpec
 from .rules import AlarmRule
+from .shifts import ShiftCalendar
 from .types import Relationship, Signal, SignalKind, Twin, TwinType
 
 __all__ = ["Plant", "SignalIndex"]
@@ -238,6 +239,11 @@ class Plant:
         self.sources_doc: Any = None
         #: The grid the plant draws power from and the data year of its factor (``energy:`` section).
         self.grid: tuple[str, int] = DEFAULT_GRID
+        #: Market-based instruments (contracts, certificates) and the residual factor (``energy:``).
+        self.instruments: tuple[MarketInstrument, ...] = ()
+        self.residual_factor: float | None = None
+        #: The shift calendar (``shifts:``), shared by KPIs and the simulator; None without one.
+        self.shifts: ShiftCalendar | None = None
         #: Alarm rules of single twins (overrides and additions to their type's ``alarms``).
         self.twin_alarms: dict[str, dict[str, AlarmRule]] = {}
         #: Anomaly detectors of single twins (overrides of their type's ``anomaly``).

@@ -1,48 +1,45 @@
-"""OEE and production KPIs per ISO 22400-2, from machine-state history and counters.
+"""OEE and production KPIs per ISO 22400-2, from machine-state history and counters, per shift or any range.
 
-The time model, from twinverse's machine states (:class:`~twinverse.core.states.MachineState`)
-over a window of length ``T``:
+The time model of one work unit over a window, from twinverse's machine states
+(:class:`~twinverse.core.states.MachineState`) and the plant's shift calendar
+(:mod:`twinverse.model.shifts`; without one, the whole window is planned):
 
-=======================  =====================================================  ================
-ISO 22400-2 element      twinverse                                              symbol
-=======================  =====================================================  ================
-planned busy time        ``T`` minus time ``off`` and time with no state known  PBT
-actual unit down time    time ``down``                                          ADOT
-actual unit setup time   time in ``setup``                                      ASUT
-actual production time   PBT − ADOT − ASUT (``running``, ``idle``,              APT
-                         ``starved``, ``blocked``)
-produced quantity        increase of ``good_count`` + ``reject_count``          PQ
-good quantity            increase of ``good_count``                             GQ
-scrap quantity           increase of ``reject_count``                           SQ
-planned runtime per      twin property ``ideal_cycle_time`` (s), else           PRU
-unit                     60 / ``rated_speed`` (units per minute)
-=======================  =====================================================  ================
+=============================  =========================================================  ======
+ISO 22400-2 element            twinverse                                                  symbol
+=============================  =========================================================  ======
+planned operation time         time inside shifts, outside breaks                         POT
+planned down time              time ``off`` within POT                                    PDOT
+planned busy time              POT − PDOT − time with no state known                      PBT
+actual unit down time          time ``down``                                              ADOT
+actual unit setup time         time in ``setup``                                          ASUT
+actual unit delay time         time ``idle``, ``starved``, ``blocked``                    ADET
+actual production time         time ``running``                                           APT
+actual unit processing time    APT + ASUT                                                 AUPT
+actual unit busy time          AUPT + ADET  (= PBT − ADOT)                                AUBT
+produced / good / scrap qty    increases of ``good_count`` + ``reject_count`` / ...       PQ GQ SQ
+planned runtime per unit       twin property ``ideal_cycle_time`` (s) or 60/``rated_speed``  PRU
+=============================  =========================================================  ======
 
-KPIs: availability = APT / PBT, effectiveness (performance) = PRU × PQ / APT, quality ratio
-= GQ / PQ (1 when nothing was produced), OEE = availability × effectiveness × quality ratio,
-scrap ratio = SQ / PQ, throughput rate = PQ / APT (units per hour), MTTR = ADOT / failures,
-MTBF = APT / failures (a failure is an entry into ``down``). These are the simulator's
-definitions too (:func:`twinverse.sim.results.station_stats`): idle, starved and blocked time
-count as production time, so those losses show in effectiveness, not availability.
+KPIs: availability = APT / PBT, effectiveness = PRU × PQ / APT, quality ratio = GQ / PQ,
+OEE = their product (= PRU × GQ / PBT), technical efficiency = APT / (APT + ADET), setup
+rate = ASUT / AUPT, scrap ratio = SQ / PQ, throughput rate = PQ / PBT (per hour), MTTR =
+ADOT / failures, MTBF = AUBT / failures (a failure is an entry into ``down``).
 
-A line aggregates its machines as ISO 22400 aggregates work units: the sums of their
-times and quantities, so ``availability = ΣAPT / ΣPBT`` and so on, over the machines with a
-planned runtime per unit (conveyors and buffers that make nothing are left out; if no
-machine has one, over all of them).
+The simulator (:func:`twinverse.sim.results.station_stats`) counts idle, starved and blocked
+time as production time: its availability is (APT + ADET) / PBT and its performance PRU × PQ
+/ (APT + ADET). The products are the same, so OEE agrees; the split differs by ADET.
 
-Energy and carbon: kWh per state = time in the state × the type's ``power`` for it; CO2e
-(location-based, GHG Protocol Scope 2) = kWh × the grid factor the plant file names
-(:mod:`twinverse.core.gridfactors`), printed in every report with its year and source.
-
-Counters may be reset: an increase is summed sample to sample, and a drop counts the new
-value as counted since the reset.
+Energy is counted over the whole window (a machine idling through a break still draws
+power): from a meter or power signal when the machine has one (:mod:`twinverse.ops.energy`),
+else time in each state × the type's ``power`` for it; CO2e location-based (the grid factor
+the plant file names, :mod:`twinverse.core.gridfactors`) and market-based (its instruments).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -51,18 +48,23 @@ import pyarrow as pa
 
 from ..core.batch import ts_to_us
 from ..core.clock import from_us, to_us
-from ..core.gridfactors import grid_factor
+from ..core.gridfactors import grid_factor, scope2
 from ..core.states import MachineState
 from ..errors import InputError
 from ..model import Plant
+from ..model.shifts import ShiftOccurrence
 from ..store.base import Aggregate, HistoryQuery, HistoryReader
+from ..units import conversion
+from .energy import meter_kwh_by_state, power_kwh_by_state
 
 __all__ = ["LOOKBACK", "KpiService", "Production", "counter_increase", "production_from_series"]
 
 #: How far before a window the state and counters in force at its start are looked for.
 LOOKBACK = timedelta(days=7)
 
-_PRODUCTION = {MachineState.RUNNING, MachineState.IDLE, MachineState.STARVED, MachineState.BLOCKED}
+_DELAY = {MachineState.IDLE, MachineState.STARVED, MachineState.BLOCKED}
+
+Intervals = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 @dataclass(frozen=True)
@@ -83,20 +85,33 @@ class Production:
     state_s: dict[str, float] = field(default_factory=dict)
     energy_kwh: float = 0.0
     energy_by_state_kwh: dict[str, float] = field(default_factory=dict)
+    pot_s: float = 0.0
+    adet_s: float = 0.0
+    energy_source: str = "power_table"
+    energy_compare: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def aupt_s(self) -> float:
+        return self.apt_s + self.asut_s
+
+    @property
+    def aubt_s(self) -> float:
+        return self.apt_s + self.asut_s + self.adet_s
 
     @staticmethod
     def total(parts: Sequence[Production]) -> Production:
         """A line: the sums of its machines' times and quantities (PRU: the PQ-weighted planned runtime)."""
         s: dict[str, float] = {}
         e: dict[str, float] = {}
+        cmp: dict[str, float] = {}
         for p in parts:
-            for k, v in p.state_s.items():
-                s[k] = s.get(k, 0.0) + v
-            for k, v in p.energy_by_state_kwh.items():
-                e[k] = e.get(k, 0.0) + v
+            for src, dst in ((p.state_s, s), (p.energy_by_state_kwh, e), (p.energy_compare, cmp)):
+                for k, v in src.items():
+                    dst[k] = dst.get(k, 0.0) + v
         pq = sum(p.pq for p in parts)
         ideal = sum((p.pru_s or 0.0) * p.pq for p in parts)
         known = all(p.pru_s is not None for p in parts)
+        sources = sorted({p.energy_source for p in parts})
         return Production(
             window_s=max((p.window_s for p in parts), default=0.0),
             pbt_s=sum(p.pbt_s for p in parts), apt_s=sum(p.apt_s for p in parts),
@@ -105,6 +120,8 @@ class Production:
             failures=sum(p.failures for p in parts), pq=pq, gq=sum(p.gq for p in parts),
             pru_s=(ideal / pq if pq else None) if known and parts else None, state_s=s,
             energy_kwh=sum(p.energy_kwh for p in parts), energy_by_state_kwh=e,
+            pot_s=sum(p.pot_s for p in parts), adet_s=sum(p.adet_s for p in parts),
+            energy_source="+".join(sources) or "power_table", energy_compare=cmp,
         )  # fmt: skip
 
     def kpis(self) -> dict[str, float | None]:
@@ -116,15 +133,19 @@ class Production:
             "availability": a,
             "effectiveness": e,
             "quality_ratio": q,
-            "oee": a * e * q if a is not None and e is not None else None,
+            # = A × E × Q where those are defined; also 0 for a unit planned but never running
+            "oee": self.pru_s * self.gq / self.pbt_s if self.pru_s is not None and self.pbt_s > 0 else None,
+            "technical_efficiency": self.apt_s / (self.apt_s + self.adet_s) if self.apt_s + self.adet_s > 0 else None,
+            "setup_rate": self.asut_s / self.aupt_s if self.aupt_s > 0 else None,
             "scrap_ratio": (self.pq - self.gq) / self.pq if self.pq > 0 else 0.0,
-            "throughput_per_h": self.pq / self.apt_s * 3600 if self.apt_s > 0 else None,
+            "throughput_per_h": self.pq / self.pbt_s * 3600 if self.pbt_s > 0 else None,
             "mttr_s": self.adot_s / self.failures if self.failures else None,
-            "mtbf_s": self.apt_s / self.failures if self.failures else None,
+            "mtbf_s": self.aubt_s / self.failures if self.failures else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "kpis": self.kpis()}
+        return {**asdict(self), "aupt_s": self.aupt_s, "aubt_s": self.aubt_s, "pdot_s": self.off_s,
+                "sq": self.pq - self.gq, "kpis": self.kpis()}  # fmt: skip
 
 
 def counter_increase(values: npt.NDArray[np.float64]) -> float:
@@ -133,6 +154,36 @@ def counter_increase(values: npt.NDArray[np.float64]) -> float:
         return 0.0
     d = np.diff(values)
     return float(np.where(d >= 0, d, values[1:]).sum())
+
+
+def _coverage(iv: Intervals, t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Planned time (µs) in the intervals before each time of ``t``: C(t) = |POT ∩ (-∞, t)|."""
+    ps, pe = iv
+    if not len(ps):
+        return np.zeros(len(t), dtype=np.int64)
+    lens = pe - ps
+    cum = np.concatenate([[0], np.cumsum(lens)])
+    i = np.searchsorted(ps, t, side="right") - 1
+    j = np.maximum(i, 0)
+    return np.where(i >= 0, cum[j] + np.clip(t - ps[j], 0, lens[j]), 0)
+
+
+def _in_planned(iv: Intervals, t: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    ps, pe = iv
+    i = np.searchsorted(ps, t, side="right") - 1
+    return (i >= 0) & (t < pe[np.maximum(i, 0)]) if len(ps) else np.zeros(len(t), dtype=bool)
+
+
+def _planned_increase(ts: npt.NDArray[np.int64] | None, values: npt.NDArray[np.float64] | None,
+                      planned: Intervals | None) -> float:  # fmt: skip
+    """A counter's increase, only the increments whose (later) sample falls in planned time when given."""
+    if values is None or len(values) < 2:
+        return 0.0
+    if planned is None or ts is None:
+        return counter_increase(values)
+    d = np.diff(values)
+    d = np.where(d >= 0, d, values[1:])
+    return float(d[_in_planned(planned, np.asarray(ts[1:], np.int64))].sum())
 
 
 def production_from_series(
@@ -146,15 +197,24 @@ def production_from_series(
     reject: npt.NDArray[np.float64] | None = None,
     pru_s: float | None = None,
     power_kw: Mapping[str, float] | None = None,
+    planned: Intervals | None = None,
+    good_ts: npt.NDArray[np.int64] | None = None,
+    reject_ts: npt.NDArray[np.int64] | None = None,
+    measured: Mapping[str, tuple[float, npt.NDArray[np.float64]]] | None = None,
 ) -> Production:
     """The time model of one machine from its state samples (a state holds until the next sample).
 
     ``state_ts``/``state_code`` are sorted; a sample before ``start_us`` gives the state in
     force at the start (else the time until the first sample has no data). ``good`` and
-    ``reject`` are counter samples, the last one before the window first.
+    ``reject`` are counter samples, the last one before the window first (with ``*_ts``,
+    only increments at planned times count). ``planned`` is the planned operation time as
+    sorted disjoint µs intervals (default: the whole window). ``measured`` maps ``meter``
+    and/or ``power`` to (kWh, kWh per state code) measured over the window.
     """
     if end_us <= start_us:
         raise InputError("the window's end must be after its start")
+    if planned is None:
+        planned = (np.array([start_us], np.int64), np.array([end_us], np.int64))
     ts = np.asarray(state_ts, dtype=np.int64)
     code = np.asarray(state_code, dtype=np.float64)
     before = np.flatnonzero(ts < start_us)
@@ -166,34 +226,47 @@ def production_from_series(
     seg_end = np.append(ts[1:], end_us).clip(max=end_us)
     inside = seg_start < end_us
     seg_start, seg_end, code = seg_start[inside], seg_end[inside], code[inside]
-    dur = (seg_end - seg_start) / 1e6
-    no_data = float((seg_start[0] if len(seg_start) else end_us) - start_us) / 1e6
-    by_state: dict[str, float] = dict.fromkeys(states, 0.0)
-    for c, d in zip(code.astype(np.int64).tolist(), [float(x) for x in dur.tolist()], strict=True):
-        if 0 <= c < len(states):
-            by_state[states[c]] += d
-    kinds: dict[MachineState | None, float] = {}
-    for name, d in by_state.items():
-        k = MachineState.parse(name)
-        kinds[k] = kinds.get(k, 0.0) + d
-    off = kinds.get(MachineState.OFF, 0.0)
-    down = kinds.get(MachineState.DOWN, 0.0)
-    setup = kinds.get(MachineState.SETUP, 0.0)
     window = (end_us - start_us) / 1e6
-    pbt = window - off - no_data
-    down_codes = [i for i, s in enumerate(states) if MachineState.parse(s) is MachineState.DOWN]
-    is_down = np.isin(code, down_codes)
+    wall = (seg_end - seg_start) / 1e6  # the whole window: energy
+    dur = (_coverage(planned, seg_end) - _coverage(planned, seg_start)) / 1e6  # planned time: the time model
+    first = np.array([seg_start[0] if len(seg_start) else end_us, start_us], dtype=np.int64)
+    cov = _coverage(planned, first)
+    no_data = float(cov[0] - cov[1]) / 1e6
+    pot = float(_coverage(planned, np.array([end_us]))[0] - cov[1]) / 1e6
+    n = len(states)
+    ci = code.astype(np.int64)
+    ok = (ci >= 0) & (ci < n)
+    in_state = np.bincount(ci[ok], weights=dur[ok], minlength=n)[:n]
+    wall_state = np.bincount(ci[ok], weights=wall[ok], minlength=n)[:n]
+    by_state = {s: float(in_state[k]) for k, s in enumerate(states)}
+    kind = [MachineState.parse(s) for s in states]
+
+    def of(*ks: MachineState) -> float:
+        return float(sum(in_state[k] for k in range(n) if kind[k] in ks))
+
+    off, down, setup = of(MachineState.OFF), of(MachineState.DOWN), of(MachineState.SETUP)
+    delay, running = of(*_DELAY), of(MachineState.RUNNING)
+    down_codes = [k for k in range(n) if kind[k] is MachineState.DOWN]
+    is_down = np.isin(ci, down_codes)
     entered = is_down & ~np.concatenate([[False], is_down[:-1]])
     # A machine already down at the window's start had its failure before the window.
     if len(entered) and len(before) and ts[0] < start_us:
         entered[0] = False
-    gq = counter_increase(good) if good is not None else 0.0
-    sq = counter_increase(reject) if reject is not None else 0.0
-    energy = {s: d / 3600 * (power_kw or {}).get(s, 0.0) for s, d in by_state.items()}
+    gq = _planned_increase(good_ts, good, planned if good_ts is not None else None)
+    sq = _planned_increase(reject_ts, reject, planned if reject_ts is not None else None)
+    table = {s: float(wall_state[k]) / 3600 * (power_kw or {}).get(s, 0.0) for k, s in enumerate(states)}
+    compare = {"power_table": sum(table.values())}
+    source, energy = "power_table", table
+    for name in ("power", "meter"):  # the meter wins over the power signal, both over the table
+        if measured and name in measured:
+            total, per = measured[name]
+            compare[name] = total
+            source, energy = name, {s: float(per[k]) for k, s in enumerate(states)}
     return Production(
-        window_s=window, pbt_s=pbt, apt_s=pbt - down - setup, adot_s=down, asut_s=setup, off_s=off,
+        window_s=window, pbt_s=pot - off - no_data, apt_s=running, adot_s=down, asut_s=setup, off_s=off,
         no_data_s=no_data, failures=int(entered.sum()), pq=gq + sq, gq=gq, pru_s=pru_s, state_s=by_state,
-        energy_kwh=sum(energy.values()), energy_by_state_kwh=energy,
+        energy_kwh=compare[source], energy_by_state_kwh=energy, pot_s=pot, adet_s=delay, energy_source=source,
+        energy_compare=compare if len(compare) > 1 else {},
     )  # fmt: skip
 
 
@@ -207,7 +280,7 @@ def planned_runtime(properties: Mapping[str, Any]) -> float | None:
 
 
 class KpiService:
-    """KPIs of a plant's machines and lines over a window, read from the store's history."""
+    """KPIs of a plant's machines and lines over a window, a shift or a day, read from the store's history."""
 
     def __init__(self, plant: Plant, store: HistoryReader) -> None:
         self.plant = plant
@@ -227,6 +300,37 @@ class KpiService:
                             np.asarray(rows.column("value").to_numpy(), float)])  # fmt: skip
         return ts, v
 
+    def planned(self, start: datetime, end: datetime) -> Intervals | None:
+        """The planned operation time of ``[start, end)`` from the plant's shifts (None: all of it)."""
+        cal = self.plant.shifts
+        return None if cal is None else cal.planned(to_us(start), to_us(end))
+
+    def _measured(self, twin: str, ts: npt.NDArray[np.int64], code: npt.NDArray[np.float64], start: datetime,
+                  end: datetime, n: int) -> dict[str, tuple[float, npt.NDArray[np.float64]]]:  # fmt: skip
+        idx = self.plant.signals
+        out: dict[str, tuple[float, npt.NDArray[np.float64]]] = {}
+        a, b = to_us(start), to_us(end)
+        for name, target in (("power", "kW"), ("energy", "kWh")):
+            sid = idx.get(twin, name)
+            if sid is None:
+                continue
+            sig = idx.signal[sid]
+            scale = 1.0
+            if sig.unit:
+                try:
+                    scale = conversion(sig.unit, target)[0]
+                except Exception:  # a power signal in another dimension (e.g. %) is not energy
+                    continue
+            pts, pv = self._series(sid, start, end)
+            if not len(pts):
+                continue
+            if name == "power":
+                out["power"] = power_kwh_by_state(pts, pv * scale, ts, code, a, b, n)
+            else:
+                roll = sig.range[1] * scale if sig.range else None
+                out["meter"] = meter_kwh_by_state(pts, pv * scale, ts, code, n, roll)
+        return out
+
     def machine(self, twin: str, start: datetime, end: datetime) -> Production:
         """The time model and quantities of one machine (a twin with a ``state`` signal)."""
         states = self.plant.state_names(twin)
@@ -234,13 +338,16 @@ class KpiService:
             raise InputError(f"twin {twin!r} reports no state: OEE needs a machine")
         idx = self.plant.signals
         ts, code = self._series(idx.get(twin, "state"), start, end)
-        good = self._series(idx.get(twin, "good_count"), start, end)[1]
-        reject = self._series(idx.get(twin, "reject_count"), start, end)[1]
+        gts, good = self._series(idx.get(twin, "good_count"), start, end)
+        rts, reject = self._series(idx.get(twin, "reject_count"), start, end)
         ty = self.plant.type_of(twin)
+        planned = self.planned(start, end)
         return production_from_series(
             states, ts, code, to_us(start), to_us(end), good=good if len(good) else None,
             reject=reject if len(reject) else None, pru_s=planned_runtime(self.plant.twin(twin).properties),
-            power_kw=ty.power,
+            power_kw=ty.power, planned=planned, good_ts=gts if planned is not None else None,
+            reject_ts=rts if planned is not None else None,
+            measured=self._measured(twin, ts, code, start, end, len(states)),
         )  # fmt: skip
 
     def table(self, start_us: int, end_us: int, within: str | None = None) -> pa.Table:
@@ -283,19 +390,94 @@ class KpiService:
         # a conveyor between them reports states but makes nothing.
         producing = [p for p in per.values() if p.pru_s is not None] or list(per.values())
         total = Production.total(producing)
+        total_energy = Production.total(list(per.values()))  # every machine's energy, conveyors too
         factor = grid_factor(*self.plant.grid)
+        instruments, residual = self.plant.instruments, self.plant.residual_factor
 
-        def out(p: Production) -> dict[str, Any]:
-            co2 = p.energy_kwh * factor.kg_per_kwh
-            return {**p.to_dict(), "co2e_kg": co2,
-                    "kwh_per_good_unit": p.energy_kwh / p.gq if p.gq else None,
-                    "co2e_kg_per_good_unit": co2 / p.gq if p.gq else None}  # fmt: skip
+        def out(p: Production, kwh: float | None = None) -> dict[str, Any]:
+            d = p.to_dict()
+            if kwh is not None:
+                d["energy_kwh"] = kwh
+            e = float(d["energy_kwh"])
+            s2 = scope2(e, factor, instruments, residual)
+            co2, market = float(s2["location_kg"]), float(s2["market_kg"])  # type: ignore[arg-type]
+            return {**d, "co2e_kg": co2, "co2e_market_kg": market,
+                    "kwh_per_good_unit": e / p.gq if p.gq else None,
+                    "co2e_kg_per_good_unit": co2 / p.gq if p.gq else None,
+                    "co2e_market_kg_per_good_unit": market / p.gq if p.gq else None}  # fmt: skip
 
+        # A line's product footprint: all its machines' energy over the units its last producer made.
+        last = [m for m in machines if per[m].pru_s is not None]
+        line = out(total, total_energy.energy_kwh)
+        if len(machines) > 1 and last:
+            good = per[last[-1]].gq
+            line["good_units_out"] = good
+            line["kwh_per_good_unit"] = line["energy_kwh"] / good if good else None
+            line["co2e_kg_per_good_unit"] = line["co2e_kg"] / good if good else None
+            line["co2e_market_kg_per_good_unit"] = line["co2e_market_kg"] / good if good else None
+        unit = scope2(1.0, factor, instruments, residual)
         return {
             "twin": twin,
             "start": from_us(to_us(start)).isoformat(),
             "end": from_us(to_us(end)).isoformat(),
             "grid_factor": factor.to_dict(),
-            "total": out(total),
+            "scope2": {
+                "method": "GHG Protocol Scope 2: location-based and market-based",
+                "market_kg_per_kwh": unit["market_kg_per_kwh"],
+                "residual_kg_per_kwh": unit["residual_kg_per_kwh"],
+                "instruments": [asdict(i) for i in instruments],
+            },
+            "total": line,
             "machines": {m: out(p) for m, p in per.items()},
         }
+
+    # -- shifts ------------------------------------------------------------------------------
+    def shift(self, which: str = "current", *, now: datetime | None = None) -> ShiftOccurrence:
+        """A shift: ``current``, ``previous``, ``NAME`` (its latest), or ``YYYY-MM-DD/NAME``."""
+        cal = self.plant.shifts
+        if cal is None:
+            raise InputError("the plant file declares no shifts (a 'shifts:' section; docs/kpis.md)")
+        t = now or datetime.now(UTC)
+        cur = cal.latest(t)
+        if which == "current":
+            return cur
+        if which == "previous":
+            return cal.previous(cur)
+        day_s, _, name = which.rpartition("/")
+        try:
+            cal.shift(name)
+        except KeyError as exc:
+            raise InputError(str(exc.args[0])) from None
+        if day_s:
+            try:
+                return cal.occurrence(name, date.fromisoformat(day_s))
+            except ValueError:
+                raise InputError(f"shift {which!r}: expected YYYY-MM-DD/NAME") from None
+        return next(o for o in reversed(cal.occurrences(t - timedelta(days=2), t)) if o.shift == name and o.start <= t)
+
+    def shift_report(self, twin: str, which: str = "current", *, now: datetime | None = None) -> dict[str, Any]:
+        """KPIs of one shift (to now for the shift under way), with the shift's bounds."""
+        o = self.shift(which, now=now)
+        t = now or datetime.now(UTC)
+        end = min(o.end, t) if o.start < t else o.end
+        out = self.report(twin, o.start, end)
+        out["shift"] = {**o.to_dict(), "complete": end >= o.end}
+        return out
+
+    def day_report(self, twin: str, day: date) -> dict[str, Any]:
+        """KPIs of a local calendar day (in the shift calendar's time zone; UTC without one)."""
+        tz = self.plant.shifts.tz if self.plant.shifts is not None else UTC
+        a = datetime(day.year, day.month, day.day, tzinfo=tz)
+        return self.report(twin, a, datetime.combine(day + timedelta(days=1), time(), tzinfo=tz))
+
+    def shifts(self, twin: str, start: datetime, end: datetime, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """The line totals of every shift overlapping ``[start, end)`` (the one under way to now)."""
+        cal = self.plant.shifts
+        if cal is None:
+            raise InputError("the plant file declares no shifts (a 'shifts:' section; docs/kpis.md)")
+        t = now or datetime.now(UTC)
+        out = []
+        for o in cal.occurrences(start, min(end, t)):
+            r = self.report(twin, o.start, min(o.end, t))
+            out.append({"shift": {**o.to_dict(), "complete": o.end <= t}, "total": r["total"]})
+        return out

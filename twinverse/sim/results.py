@@ -290,6 +290,9 @@ class ScenarioResult:
             "energy_kwh": self.energy_kwh.to_dict(),
             "co2e_kg": self.co2e_kg.to_dict(),
             "grid_factor_kg_per_kwh": self.grid_factor,
+            # the product footprint: per good unit out of the sinks (docs/kpis.md)
+            "kwh_per_good_unit": self.est(lambda r: r.energy_kwh / r.exits if r.exits else math.nan).to_dict(),
+            "co2e_kg_per_good_unit": self.est(lambda r: r.co2e_kg / r.exits if r.exits else math.nan).to_dict(),
             "bottleneck": {"station": bn, "share": _num(share)},
             "stations": stations,
             "buffers": buffers,

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.gridfactors import grid_factor
 from ..errors import ModelLoadError
 from ..model.yamlsource import LocatedDoc, PathKey, read_yaml
 from .distributions import Distribution
@@ -42,7 +43,10 @@ from .network import (
 from .reader import SpecReader, is_num
 from .states import parse_state
 
-__all__ = ["load_network", "loads_network", "network_from_doc", "network_from_plant"]
+#: The id of the simulator's calendar made from the plant's ``shifts:`` section.
+SHIFT_CALENDAR = "shift"
+
+__all__ = ["SHIFT_CALENDAR", "load_network", "loads_network", "network_from_doc", "network_from_plant"]
 
 _TOP = {
     "name", "time_unit", "blocking", "products", "grid_factor", "run", "line", "defaults",
@@ -123,6 +127,15 @@ class _Parser(SpecReader):
             grid = self.number(sim["grid_factor"], (*r, "grid_factor"))
         run = self.run_options(sim.get("run"), (*r, "run"))
         calendars = self.calendars(sim.get("calendars"), (*r, "calendars"))
+        shifts = getattr(self.plant, "shifts", None)
+        if shifts is not None:  # the plant's shift calendar, declared once (twinverse.model.shifts)
+            if any(c.id == SHIFT_CALENDAR for c in calendars):
+                self.fail((*r, "calendars", SHIFT_CALENDAR), f"calendar {SHIFT_CALENDAR!r} is the plant's shift "
+                          "calendar (its 'shifts:' section): give this one another name")  # fmt: skip
+            period, off = shifts.sim_calendar(_TIME_UNITS[unit] * 3600)
+            calendars.append(Calendar(SHIFT_CALENDAR, period, off))
+        if grid is None and self.plant is not None and getattr(self.plant, "grid", None) is not None:
+            grid = grid_factor(*self.plant.grid).kg_per_kwh
 
         stations_doc: Mapping[str, Any]
         buffers_doc: Mapping[str, Any]

@@ -20,8 +20,10 @@ export function apiToken() {
 }
 
 export class LiveConnection {
-  constructor(twin, { onSnapshot, onDelta, onStatus }) {
+  constructor(twin, { onSnapshot, onDelta, onStatus, onAlarms = null }) {
     this.twin = twin;
+    /** Alarm frames ("alarms", "alarm_events") go here when set (asks the server to follow alarms). */
+    this.onAlarms = onAlarms;
     this.onSnapshot = onSnapshot;
     this.onDelta = onDelta;
     this.onStatus = onStatus;
@@ -41,6 +43,7 @@ export class LiveConnection {
     ws.onopen = () => {
       this.retry = 0;
       ws.send(JSON.stringify({ op: "subscribe", twin: this.twin }));
+      if (this.onAlarms) ws.send(JSON.stringify({ op: "alarms", follow: true }));
     };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
@@ -50,6 +53,8 @@ export class LiveConnection {
         this.onSnapshot(msg);
       } else if (msg.type === "delta") {
         this.onDelta(msg);
+      } else if (msg.type === "alarms" || msg.type === "alarm_events") {
+        this.onAlarms?.(msg);
       } else if (msg.type === "error") {
         console.warn("twinverse /ws:", msg.detail);
       }

@@ -4,9 +4,11 @@
 // subscribe to the viewer's signals and never call each other.
 import "./style.css";
 import { Color } from "three";
+import { startAlarms } from "./alarms.js";
 import { startAvatars } from "./avatars.js";
 import { startCollab } from "./collab.js";
 import { startEditor } from "./editor.js";
+import { startKpis } from "./kpis.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
 import { LiveConnection, getJSON } from "./live.js";
@@ -52,7 +54,8 @@ async function boot() {
 
 function connect(layout) {
   viewer.conn?.stop();
-  viewer.conn = new LiveConnection(layout.plant.id, { onSnapshot, onDelta, onStatus });
+  const onAlarms = (msg) => viewer.signals.alarmFrame.dispatch(msg);
+  viewer.conn = new LiveConnection(layout.plant.id, { onSnapshot, onDelta, onStatus, onAlarms });
   viewer.conn.start();
 }
 
@@ -89,7 +92,10 @@ function build(layout) {
       }
     },
   });
-  viewer.panel ??= new DetailsPanel($("panel"), { onClose: () => viewer.select(-1, false) });
+  if (!viewer.panel) {
+    viewer.panel = new DetailsPanel($("panel"), { onClose: () => viewer.select(-1, false) });
+    viewer.panel.bands.push(alarms.band);
+  }
   viewer.signals.layoutBuilt.dispatch(layout);
 }
 
@@ -247,6 +253,9 @@ startAvatars(viewer);
 startPeople(viewer);
 startNotes(viewer);
 const whatIf = startWhatIf(viewer);
+const alarms = startAlarms(viewer);
+viewer.signals.alarmFrame.add(alarms.onFrame);
+startKpis(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);

@@ -38,6 +38,8 @@ export class DetailsPanel {
     this.valueCells = new Map(); // sid -> td
     this.timer = setInterval(() => this._flush(), 1000);
     this.loading = 0;
+    /** Extra bands under the state band: (twin, seconds) => Promise<HTMLElement | null> (alarms.js). @type {Array<(twin: string, seconds: number) => Promise<HTMLElement | null>>} */
+    this.bands = [];
   }
 
   /** Open for a twin; ``info`` holds {sid, signal} meta of its signals from the snapshot. */
@@ -215,6 +217,10 @@ export class DetailsPanel {
     this._destroyCharts();
     this.chartBox.textContent = "";
     if (st.series.length) this.chartBox.appendChild(this._stateBand(st.series[0]));
+    const anchor = this.chartBox.appendChild(el("div", "bands"));
+    for (const band of this.bands) {
+      band(twin, RANGES[this.range]).then((b) => b && token === this.loading && twin === this.twin && anchor.appendChild(b));
+    }
     const width = Math.max(240, this.chartBox.clientWidth - 8);
     for (const s of num.series) {
       const box = el("div", "chart");

@@ -117,6 +117,8 @@ export class Viewer {
       followChanged: new Signal(),
       /** A peer asked everyone to come to its view ("bring everyone to me"). @type {Signal<[import("./collab.js").Peer]>} */
       summoned: new Signal(),
+      /** An alarm frame arrived on the websocket ({type: "alarms" | "alarm_events", …}). @type {Signal<[any]>} */
+      alarmFrame: new Signal(),
     };
   }
 
