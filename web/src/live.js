@@ -20,8 +20,10 @@ export function apiToken() {
 }
 
 export class LiveConnection {
-  constructor(twin, { onSnapshot, onDelta, onStatus }) {
+  constructor(twin, { onSnapshot, onDelta, onStatus, onModel = null }) {
     this.twin = twin;
+    /** Called when the server starts serving a new model version. @type {((msg: any) => void) | null} */
+    this.onModel = onModel;
     this.onSnapshot = onSnapshot;
     this.onDelta = onDelta;
     this.onStatus = onStatus;
@@ -50,6 +52,8 @@ export class LiveConnection {
         this.onSnapshot(msg);
       } else if (msg.type === "delta") {
         this.onDelta(msg);
+      } else if (msg.type === "model") {
+        this.onModel?.(msg);
       } else if (msg.type === "error") {
         console.warn("twinverse /ws:", msg.detail);
       }
@@ -93,12 +97,17 @@ export async function getJSON(url, init = {}) {
   }
   if (!r.ok) {
     let detail = r.statusText;
+    let problem = null;
     try {
-      detail = (await r.json()).detail ?? detail;
+      problem = await r.json();
+      detail = problem.detail ?? detail;
     } catch (_) {
       /* not JSON */
     }
-    throw new Error(`${url}: ${r.status} ${detail}`);
+    const err = /** @type {Error & {status?: number, problem?: any}} */ (new Error(`${url}: ${r.status} ${detail}`));
+    err.status = r.status;
+    err.problem = problem;
+    throw err;
   }
   return r.json();
 }

@@ -52,7 +52,12 @@ async function boot() {
 
 function connect(layout) {
   viewer.conn?.stop();
-  viewer.conn = new LiveConnection(layout.plant.id, { onSnapshot, onDelta, onStatus });
+  viewer.conn = new LiveConnection(layout.plant.id, {
+    onSnapshot,
+    onDelta,
+    onStatus,
+    onModel: (msg) => viewer.signals.modelChanged.dispatch(msg.version),
+  });
   viewer.conn.start();
 }
 
@@ -106,8 +111,11 @@ function onStatus({ connected, retryIn }) {
   }
 }
 
-/** After a reconnect: if the server now serves another plant or layout, rebuild. */
-async function recheckLayout() {
+// A new model version runs: its layout replaces this one (signals keep their sids, history stays).
+viewer.signals.modelChanged.add(() => recheckLayout(true));
+
+/** After a reconnect (or a new model version): if the server now serves another plant or layout, rebuild. */
+async function recheckLayout(resubscribe = false) {
   if (!viewer.snapshotApplied) return;
   try {
     const layout = await getJSON("/api/scene");
@@ -115,6 +123,8 @@ async function recheckLayout() {
       viewer.select(-1);
       build(layout);
       connect(layout);
+    } else if (resubscribe) {
+      connect(layout); // same layout, maybe new signals: a new snapshot describes them
     }
   } catch (_) {
     /* the connection status reports trouble */

@@ -117,6 +117,8 @@ export class Viewer {
       followChanged: new Signal(),
       /** A peer asked everyone to come to its view ("bring everyone to me"). @type {Signal<[import("./collab.js").Peer]>} */
       summoned: new Signal(),
+      /** The server serves a new model version (saved here or elsewhere): the layout is reloaded. @type {Signal<[number | null]>} */
+      modelChanged: new Signal(),
     };
   }
 

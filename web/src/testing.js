@@ -65,7 +65,8 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     editor: {
       /** Validation results shown, round trips (ms from the last change to its markers), problems. */
       state: () => ({ open: editor.open, file: editor.file, valid: editor.valid, problems: editor.problems,
-                      roundTrips: editor.roundTrips.slice(), error: editor.error }),  // prettier-ignore
+                      roundTrips: editor.roundTrips.slice(), error: editor.error, saved: editor.saved,
+                      saveError: editor.saveError, diff: editor.diff }),  // prettier-ignore
       text: () => editor.view?.state.doc.toString() ?? null,
       /** Put the cursor right after the first occurrence of `find` (then type with the keyboard). */
       cursorAfter: (find) => {
