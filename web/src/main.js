@@ -18,6 +18,7 @@ import { EQUIPMENT_COLOR, NO_DATA, colorOf, isAlarm, loadStates, palette, stateK
 import { startTimeline } from "./timeline.js";
 import { startNotes } from "./notes.js";
 import { startPeople } from "./people.js";
+import { startPlayback } from "./playback.js";
 import { PlantTree } from "./tree.js";
 import { startWhatIf } from "./whatif.js";
 
@@ -257,6 +258,7 @@ startAvatars(viewer);
 startPeople(viewer);
 startNotes(viewer);
 const whatIf = startWhatIf(viewer);
+const playback = startPlayback(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
@@ -264,7 +266,7 @@ $("fit").onclick = () => viewer.view?.fit(undefined, true);
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback }));
 }
 
 boot();

@@ -7,9 +7,10 @@ import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any,
+ *          playback: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -61,6 +62,10 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
     /** The what-if panel: status, progress, run ids, compared figures, the marked bottleneck. */
     whatIf: () => JSON.parse(JSON.stringify(whatIf)),
+    /** The playback of simulated runs: active, model time, states and levels shown per run, bottlenecks. */
+    playback: () => JSON.parse(JSON.stringify(playback)),
+    /** Colour of a twin in the scenario's view (the baseline's is colorOf). */
+    sideColorOf: (id) => playback.sideColor(id),
     bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
     editor: {
       /** Validation results shown, round trips (ms from the last change to its markers), problems. */
