@@ -21,6 +21,7 @@ import { startPeople } from "./people.js";
 import { startPlayback } from "./playback.js";
 import { PlantTree } from "./tree.js";
 import { startWhatIf } from "./whatif.js";
+import { startXR } from "./xr.js";
 
 const params = new URLSearchParams(location.search);
 const INSTANCED = params.get("render") !== "meshes";
@@ -213,7 +214,8 @@ viewer.signals.detailsOpened.add((id) => {
 
 // -- frame loop ------------------------------------------------------------------------------
 function frame(now) {
-  requestAnimationFrame(frame);
+  // In a headset the XR session drives the frames (xr.js); the window's own stop meanwhile.
+  if (!viewer.xrPresenting) requestAnimationFrame(frame);
   if (!viewer.view) return;
   if (viewer.alarms.size) {
     // Alarms pulse: the colour breathes between full and half brightness at about 1.2 Hz.
@@ -223,7 +225,7 @@ function frame(now) {
   }
   const t0 = performance.now();
   const bench = viewer.bench;
-  const drew = viewer.view.render(now, bench !== null);
+  const drew = viewer.view.render(now, bench !== null || viewer.xrPresenting);
   if (drew) {
     viewer.frames++;
     if (bench) {
@@ -238,6 +240,8 @@ function frame(now) {
   }
   viewer.signals.frameRendered.dispatch(now, drew);
 }
+
+viewer.frame = frame;
 
 // -- banner ----------------------------------------------------------------------------------
 let bannerTimer = null;
@@ -259,6 +263,7 @@ startPeople(viewer);
 startNotes(viewer);
 const whatIf = startWhatIf(viewer);
 const playback = startPlayback(viewer);
+const xr = startXR(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
@@ -266,7 +271,7 @@ $("fit").onclick = () => viewer.view?.fit(undefined, true);
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback, xr }));
 }
 
 boot();

@@ -64,6 +64,10 @@ export class Viewer {
     this.mode = "live";
     /** The playback the slider drives in mode "sim": model-time length, unit and seek(t). @type {any} */
     this.sim = null;
+    /** True while a WebXR session shows the scene (xr.js); frames then come from the session. */
+    this.xrPresenting = false;
+    /** The frame function (main.js), for the XR session's animation loop. @type {((now: number) => void) | null} */
+    this.frame = null;
     /** The moment shown in past mode (epoch ms). @type {number | null} */
     this.travelAt = null;
     /** Values of the past moment per sid (labels read them). @type {any[]} */

@@ -8,9 +8,9 @@ import { $ } from "./state.js";
 /**
  * Install window.__twinverse over the viewer's state.
  * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any,
- *          playback: any}} ctx
+ *          playback: any, xr: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback, xr }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -66,6 +66,9 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     playback: () => JSON.parse(JSON.stringify(playback)),
     /** Colour of a twin in the scenario's view (the baseline's is colorOf). */
     sideColorOf: (id) => playback.sideColor(id),
+    /** WebXR: supported mode, presenting, the machine a controller selected, label texts in the headset. */
+    xr: () => JSON.parse(JSON.stringify(xr)),
+    xrDevicePoint: (id) => xr.devicePoint(id),
     bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
     editor: {
       /** Validation results shown, round trips (ms from the last change to its markers), problems. */
