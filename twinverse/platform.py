@@ -21,6 +21,8 @@ from .model.rules import AlarmPriority
 from .model.versions import ModelVersion, VersionStore
 from .ops import AlarmService, Journal, KpiService, WebhookNotifier
 from .query import QueryService
+from .scene import build_scene
+from .scene.models import missing_models
 from .sim.runner import SimRunner
 from .sim.spec import network_from_plant
 from .store import Store, open_store
@@ -145,6 +147,15 @@ class Platform:
         if plant.simulation_doc is not None:
             network_from_plant(plant)
         plant.source = self.plant.source
+        missing = missing_models(plant)  # a model file the running plant's folder lacks: the version is refused
+        if missing:
+            doc = plant.located_doc
+            raise ModelLoadError([
+                Problem(f"model file {file!r} not found beside the plant file",
+                        doc.locate(("types", t, "model")) if doc is not None else Location(file=name))
+                for t, file in missing
+            ])  # fmt: skip
+        build_scene(plant)  # a layout the viewer cannot draw (bad shape or size) is refused too
         return plant
 
     def save_model(self, text: str, principal: Principal, *, message: str = "") -> ModelVersion:

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, grid_regions
 from ..errors import ModelLoadError, Problem
@@ -38,7 +38,7 @@ from ..units import UnknownUnit, check_unit
 from .alarmdoc import merged_rule_doc, rule_problems
 from .plant import Plant
 from .rules import AlarmRule
-from .types import Placement, Relationship, Signal, Twin, TwinType
+from .types import ModelRef, Placement, Relationship, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
 __all__ = ["load_plant", "loads_plant", "plant_from_doc"]
@@ -64,8 +64,14 @@ class _TypeDoc(_Doc):
     power: dict[str, float] = Field(default_factory=dict)
     shape: str | None = None
     size: tuple[float, float, float] | None = None
+    model: ModelRef | None = None
     container: bool = False
     alarms: dict[str, Any] = Field(default_factory=dict)  # validated rule by rule (see _rules)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_file(cls, v: Any) -> Any:
+        return {"file": v} if isinstance(v, str) else v  # ``model: models/filler.glb`` is short for {file: …}
 
 
 class _RelDoc(_Doc):
@@ -299,6 +305,7 @@ class _Resolver:
         power: dict[str, float] = {}
         alarms: dict[str, AlarmRule] = {}
         shape, size, container = td.shape, td.size, td.container
+        model = td.model
         if td.extends is not None:
             if td.extends not in docs and td.extends not in BUILTIN_TYPES:
                 declared = ", ".join(sorted(docs)) or "none"
@@ -312,6 +319,7 @@ class _Resolver:
                     alarms.update(base.alarms)
                     shape = shape or base.shape
                     size = size or base.size
+                    model = model or base.model
                     container = container or base.container
         for sname, sig in td.signals.items():
             if sig.unit is not None:
@@ -349,6 +357,7 @@ class _Resolver:
             power=power,
             shape=shape,
             size=size,
+            model=model,
             container=container,
         )
         if td.alarms:

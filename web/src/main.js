@@ -9,6 +9,7 @@ import { startCollab } from "./collab.js";
 import { startEditor } from "./editor.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
+import { startModels } from "./models.js";
 import { LiveConnection, getJSON } from "./live.js";
 import { DetailsPanel } from "./panel.js";
 import { Scene3D } from "./scene3d.js";
@@ -264,6 +265,7 @@ startNotes(viewer);
 const whatIf = startWhatIf(viewer);
 const playback = startPlayback(viewer);
 const xr = startXR(viewer);
+const models = startModels(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
@@ -271,7 +273,7 @@ $("fit").onclick = () => viewer.view?.fit(undefined, true);
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback, xr }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback, xr, models }));
 }
 
 boot();

@@ -5,6 +5,7 @@
 // a red ring. The runs come from the what-if panel (`simRunsDone`), each with a `playback`
 // section: states sampled every `every` model time units (twinverse/sim/playback.py).
 import * as THREE from "three";
+import { applyModels } from "./models.js";
 import { Scene3D } from "./scene3d.js";
 import { $ } from "./state.js";
 import { EQUIPMENT_COLOR, colorOf } from "./states.js";
@@ -62,6 +63,8 @@ export function startPlayback(viewer) {
     side = new Scene3D($("sim-side-view"), viewer.layout, { instanced: true });
     const grey = new THREE.Color(EQUIPMENT_COLOR);
     for (let i = 0; i < viewer.layout.objects.count; i++) side.setColor(i, grey);
+    const view = side;
+    applyModels(side, viewer.layout).then(() => view === side && state.active && seek(state.at));
     for (const which of ["baseline", "scenario"]) {
       state.bottleneck[which] = twinOf(runs[which].bottleneck.station);
       ring(which === "baseline" ? viewer.view : side, state.bottleneck[which]);

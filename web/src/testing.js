@@ -8,9 +8,9 @@ import { $ } from "./state.js";
 /**
  * Install window.__twinverse over the viewer's state.
  * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any,
- *          playback: any, xr: any}} ctx
+ *          playback: any, xr: any, models: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback, xr }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback, xr, models }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -35,7 +35,18 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     objects: () => app.layout.objects.id.slice(),
     machines: () => app.layout.objects.id.filter((_, i) => app.layout.objects.machine[i]),
     /** Twin ids of every pickable object, one entry per instance or mesh in the 3D scene. */
-    pickables: () => app.view.objectMeshes.flatMap((m) => Array.from(m.userData.objects, (i) => app.layout.objects.id[i])),
+    pickables: () =>
+      app.view.objectMeshes.flatMap((m) => Array.from(m.userData.objects).filter((i) => i >= 0).map((i) => app.layout.objects.id[i])),
+    /** glTF models drawn (types) and those that failed to load (type → reason). */
+    models: () => JSON.parse(JSON.stringify(models)),
+    /** Colour of a twin's model instance ("#rrggbb"), null when it has none. */
+    modelColorOf: (id) => {
+      const more = app.view.extra.get(row(id));
+      if (!more) return null;
+      const c = app.view._color.clone();
+      more[0].getColorAt(more[1], c);
+      return "#" + c.getHexString();
+    },
     drawCalls: () => app.view.renderer.info.render.calls,
     colorOf: (id) => app.view.colorHex(row(id)),
     stateOf: (id) => app.shown[row(id)],
