@@ -7,6 +7,7 @@ import { Color } from "three";
 import { startAvatars } from "./avatars.js";
 import { startCollab } from "./collab.js";
 import { startEditor } from "./editor.js";
+import { applyI18n, languageSwitch, pickLang, setLang } from "./i18n.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
 import { startModels } from "./models.js";
@@ -269,6 +270,10 @@ const models = startModels(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
+// The viewer's fixed labels in the chosen language (i18n.js holds every string); live texts stay as they are.
+if (new URLSearchParams(location.search).has("lang") || localStorage.getItem("twinverse.lang")) setLang(pickLang());
+applyI18n();
+languageSwitch(/** @type {HTMLSelectElement} */ ($("lang")), () => {});
 
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
