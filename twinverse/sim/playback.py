@@ -104,7 +104,7 @@ class PlaybackRecorder:
         if now <= 0 or events == 0:
             return 1
         need = (self.next - now) * events / now
-        return 1 if need < 64 else int(min(default, 0.5 * need))
+        return 1 if need < 8 else int(min(default, 0.5 * need))
 
     def finish(self) -> Playback:
         """The samples; ticks after the run stopped early (a part target, a stall) hold its last state."""
