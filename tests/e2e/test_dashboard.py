@@ -38,9 +38,7 @@ def _tablet(browser: Any, url: str) -> tuple[Any, Any, Console]:
     return ctx, page, console
 
 
-def test_a_tablet_reads_this_shift_of_the_line_in_two_languages(
-    serve: Callable[..., Server], browser: Any
-) -> None:
+def test_a_tablet_reads_this_shift_of_the_line_in_two_languages(serve: Callable[..., Server], browser: Any) -> None:
     server = serve("serve", "--plant", str(example_path("bottling.yaml")), "--store", "h.duckdb")
     now = time.time()
     start = now // SHIFT_S * SHIFT_S
