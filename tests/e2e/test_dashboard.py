@@ -1,4 +1,4 @@
-"""The line dashboard in a tablet-sized browser: this shift's OEE, throughput, alarms, energy per unit; two languages."""
+"""The line dashboard at tablet size: this shift's OEE, throughput, alarms, energy per unit; two languages."""
 
 from __future__ import annotations
 
