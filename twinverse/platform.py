@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,20 +12,25 @@ from typing import TYPE_CHECKING
 from .collab import Collab
 from .collab.notes import notes_table
 from .config import Settings
-from .errors import Location, Problem
+from .core.clock import iso, now_us
+from .errors import Location, ModelLoadError, Problem
 from .ingest.base import Health, Source, make_source, source_health
 from .ingest.spec import build_field_sources
 from .live.engine import Engine
 from .live.hub import Hub
-from .model import Plant, load_plant
+from .model import Plant, load_plant, loads_plant
 from .model.rules import AlarmPriority
+from .model.versions import ModelVersion, VersionStore
 from .ops import AlarmService, EmailNotifier, Journal, KpiService, RuleBook, SmtpServer, WebhookNotifier
 from .ops.anomaly import AnomalyService
 from .query import QueryService
+from .scene import build_scene
+from .scene.models import missing_models
 from .sim.runner import SimRunner
+from .sim.spec import network_from_plant
 from .store import Store, open_store
 from .store.rollup import RollupRefresher
-from .trust import HistorySealer, TrustService
+from .trust import HistorySealer, Principal, TrustService
 
 if TYPE_CHECKING:  # psycopg is an extra: these modules load only when the settings ask for them
     from .store.pglive import LiveFollower
@@ -70,7 +77,11 @@ class Platform:
 
                 raise ConfigError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
             plant = load_plant(settings.plant)
+        #: Saved model versions (``POST /api/plant/versions``); the newest is what runs.
+        self.versions = VersionStore(Path(settings.data_dir) / "models" / plant.id)
+        plant = self._current_version(plant)
         self.plant = plant
+        self._switch_lock = threading.Lock()
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
         self.partitions: PartitionManager | None = None  # with pg_partition set
         if settings.pg_partition != "none":
@@ -96,6 +107,17 @@ class Platform:
             self.rollups = RollupRefresher(self.store, settings.rollup_every)
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
+        self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
+        self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
+        self._plant_services(plant)
+        self.sources: list[Source] = []
+        self._started = False
+        for source in self._build_sources(plant):
+            self.add_source(source)
+
+    def _plant_services(self, plant: Plant) -> None:
+        """The services built on one version of the plant: rules, alarms (and their notifiers), anomaly, KPIs."""
+        settings = self.settings
         # Alarm rules of the plant file, evaluated on every stored batch; events in <data_dir>/alarms.sqlite.
         # Rules changed over the API (/api/rules) are kept beside the events and recompiled at once.
         journal = Journal(Path(settings.data_dir) / "alarms.sqlite", plant=plant.id)
@@ -123,19 +145,141 @@ class Platform:
                 escalate_after_s=settings.alarm_email_escalate_after_s, escalate_to=settings.alarm_email_escalate_to,
                 remind_every_s=settings.alarm_email_remind_every_s, max_per_hour=settings.alarm_email_max_per_hour,
             )  # fmt: skip
-        self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
-        self.collab = Collab(plant, settings.data_dir)  # shared rooms: presence and annotations (``/ws/collab``)
         # The query service's tables of the other services: alarms now and their journal, notes, KPIs.
         self.query.provide("alarms", self.alarms.table)
         self.query.provide("alarm_events", journal.table)
         self.query.provide("annotations", lambda: notes_table(self.collab.room(plant.id).annotations()))
         self.query.provide_kpis(self.kpis.table)
-        self.sources: list[Source] = []
-        self._started = False
-        for name in self.configured_sources():
-            self.add_source(make_source(name, plant, settings))
-        for source in build_field_sources(plant):  # the plant's 'sources:' section (located errors)
+
+    def _build_sources(self, plant: Plant) -> list[Source]:
+        """The sources of the settings and of the plant's 'sources:' section (located errors), not started."""
+        out = [make_source(name, plant, self.settings) for name in self.configured_sources()]
+        out.extend(build_field_sources(plant))
+        return out
+
+    # -- model versions ----------------------------------------------------------------------
+    def _current_version(self, plant: Plant) -> Plant:
+        """The plant to serve: the newest saved version, unless the plant file changed on disk since.
+
+        A file edited on disk wins (it becomes a new version, numbered after the others);
+        either way the sids of the newest version are kept, so history stays its signals'.
+        """
+        current = self.versions.current
+        if current is None:
+            return plant
+        layout = self.versions.layout(current.number)
+        disk = _file_sha256(plant.source)
+        if disk is None or disk == self.versions.base_sha256:
+            saved = loads_plant(self.versions.text(current.number), _file_name(plant.source))
+            saved.source = plant.source
+            saved.carry_sids(layout)
+            return saved
+        plant.carry_sids(layout)
+        assert plant.source is not None
+        self.versions.add(Path(plant.source).read_text(encoding="utf-8"), plant.signals.layout(), author="file",
+                          author_id="", created=iso(now_us()), message="the plant file changed on disk",
+                          summary=plant.summary(), base_sha256=disk)  # fmt: skip
+        return plant
+
+    def model_text(self) -> str | None:
+        """The YAML text of the running model: its newest version, or the plant file; None without either."""
+        current = self.versions.current
+        if current is not None:
+            return self.versions.text(current.number)
+        source = self.plant.source
+        return Path(source).read_text(encoding="utf-8") if source and Path(source).is_file() else None
+
+    def check_model(self, text: str) -> Plant:
+        """Load ``text`` as a new version of the running plant, or raise :class:`ModelLoadError`.
+
+        The same checks as ``twinverse serve`` (model, simulation section, field sources) plus
+        one of its own: a version keeps the plant's id (history, rooms and the log are keyed by it).
+        """
+        name = _file_name(self.plant.source)
+        plant = loads_plant(text, name)
+        if plant.id != self.plant.id:
+            loc = plant.located_doc.locate(("plant",)) if plant.located_doc is not None else Location(file=name)
+            raise ModelLoadError([Problem(f"a new version must keep the plant id {self.plant.id!r}, "
+                                          f"not {plant.id!r}", loc)])  # fmt: skip
+        if plant.simulation_doc is not None:
+            network_from_plant(plant)
+        plant.source = self.plant.source
+        missing = missing_models(plant)  # a model file the running plant's folder lacks: the version is refused
+        if missing:
+            doc = plant.located_doc
+            raise ModelLoadError([
+                Problem(f"model file {file!r} not found beside the plant file",
+                        doc.locate(("types", t, "model")) if doc is not None else Location(file=name))
+                for t, file in missing
+            ])  # fmt: skip
+        build_scene(plant)  # a layout the viewer cannot draw (bad shape or size) is refused too
+        return plant
+
+    def save_model(self, text: str, principal: Principal, *, message: str = "") -> ModelVersion:
+        """Save ``text`` as a new model version and switch the running twin to it.
+
+        A text that does not load raises :class:`ModelLoadError` with every located problem
+        and changes nothing. Otherwise the version is stored (the first save also stores
+        the running model as version 1), logged (``plant.model.version``, the text's SHA-256
+        as body hash) and served at once: signals keep their sids, so their live values and
+        history stay; sources, alarms, KPIs and SQL are rebuilt on the new model.
+        """
+        with self._switch_lock:
+            plant = self.check_model(text)
+            old = self.plant.signals
+            retired = {pair: sig for pair, sig in zip(old.layout(), old.signal, strict=True)}
+            plant.carry_sids(old.layout(), retired)
+            sources = self._build_sources(plant)  # before anything changes: they may refuse the model
+            created = iso(now_us())
+            if self.versions.current is None:
+                first = self.model_text() or ""
+                self.versions.add(first, old.layout(), author="file", author_id="", created=created,
+                                  message="the model as first served", summary=self.plant.summary(),
+                                  base_sha256=_file_sha256(self.plant.source))  # fmt: skip
+            ident = self.trust.store.get_identity(principal.id)
+            author = ident.name if ident is not None else principal.id
+            version = self.versions.add(text, plant.signals.layout(), author=author, author_id=principal.id,
+                                        created=created, message=message, summary=plant.summary())  # fmt: skip
+            self.trust.log_action(
+                principal,
+                "plant.model.version",
+                f"plant:{plant.id}",
+                body_sha256=version.sha256,
+                details={"version": version.number, "message": message, **plant.summary()},
+            )
+            self._switch(plant, sources)
+            return version
+
+    def _switch(self, plant: Plant, sources: list[Source]) -> None:
+        """Serve ``plant`` (its index carrying the running one's sids) with these new sources."""
+        for c in reversed(self.sources):
+            try:
+                c.stop()
+            except Exception:  # a failing source must not keep the old model running
+                log.exception("source %s failed to stop", c.describe())
+        if self.notifier is not None:
+            self.notifier.close()
+        if self.mailer is not None:
+            self.mailer.close()
+        self.alarms.close()
+        self.rules.close()
+        self.anomaly.close()
+        self.engine.switch(plant)
+        self.plant = plant
+        old_query = self.query
+        self.query = QueryService(plant, self.engine, self.store, self.settings)
+        old_query.close()
+        self._plant_services(plant)
+        self.collab.switch(plant)
+        self.sources = []
+        for source in sources:
             self.add_source(source)
+        if self._started:
+            self.alarms.start()
+            if self.notifier is not None:
+                self.notifier.start()
+            if self.mailer is not None:
+                self.mailer.start()
 
     def configured_sources(self) -> list[str]:
         """Names of the sources the settings ask for: ``sources``, plus ``mqtt`` when a broker is set."""
@@ -251,3 +395,13 @@ class Platform:
         self.anomaly.close()
         self.store.close()
         self.trust.close()
+
+
+def _file_name(source: str | None) -> str:
+    return Path(source).name if source else "plant.yaml"
+
+
+def _file_sha256(source: str | None) -> str | None:
+    if source is None or not Path(source).is_file():
+        return None
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()

@@ -11,7 +11,11 @@ const outdir = path.resolve(here, "..", "twinverse", "api", "static", "viewer");
 rmSync(outdir, { recursive: true, force: true });
 
 await build({
-  entryPoints: { viewer: path.join(here, "src", "main.js"), table: path.join(here, "src", "table.js") },
+  entryPoints: {
+    viewer: path.join(here, "src", "main.js"),
+    table: path.join(here, "src", "table.js"),
+    dashboard: path.join(here, "src", "dashboard.js"),
+  },
   bundle: true,
   format: "esm",
   // testing.js (dynamically imported in test mode only) becomes its own chunk.

@@ -85,9 +85,10 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 19  # 8, AAS $value, query, plant validate, the six alarm actions, two rule PUTs
+    assert len(checked) == 20  # 8, AAS $value, query, plant validate and versions, six alarm actions, two rule PUTs
     assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/plant/validate",
-            "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens", "POST /api/assets",
+            "POST /api/plant/versions", "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens",
+            "POST /api/assets",
             "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value"} <= set(checked)  # fmt: skip
 
 

@@ -89,3 +89,40 @@ def test_markers_follow_the_servers_validator_and_completion_offers_types(
     summary = {"edits": len(trips), "median_ms": statistics.median(trips), "max_ms": max(trips), "samples_ms": trips}
     save_artifact("editor-roundtrip.json", json.dumps(summary).encode())
     assert console.errors == []
+
+
+def test_saving_a_version_switches_every_viewer_and_a_bad_one_is_refused(
+    serve: Callable[..., Server], open_page: Callable[[str], tuple[Any, Console]]
+) -> None:
+    server = serve("serve", "--plant", str(example_path("bottling.yaml")), "--store", "h.duckdb")
+    page, console = open_page(server.url + "/")
+    other, other_console = open_page(server.url + "/")  # a second browser, not editing
+    page.locator("#editor-open").click()
+    page.wait_for_function("() => window.__twinverse.editor.state().valid === true", timeout=30_000)
+    page.evaluate("() => window.__twinverse.editor.cursorAfter('{id: capper, name: Capper, type: capper}')")
+    page.keyboard.press("Enter")
+    page.keyboard.type("- {id: spare, name: Spare capper, type: capper}")
+    page.wait_for_function("() => window.__twinverse.editor.previewObjects().includes('bottling/line1/spare')",
+                           timeout=30_000)  # fmt: skip
+    page.locator("#editor-message").fill("a spare capper")
+    page.locator("#editor-save").click()
+    page.wait_for_function("() => window.__twinverse.editor.state().saved === 2", timeout=30_000)
+    assert "+      - {id: spare, name: Spare capper, type: capper}" in _state(page)["diff"]
+    # both pages now draw the new twin (the other learns of the version over /ws)
+    for p in (page, other):
+        p.wait_for_function("() => window.__twinverse.objects().includes('bottling/line1/spare')", timeout=30_000)
+    with urllib.request.urlopen(server.url + "/api/plant", timeout=30) as r:
+        assert json.loads(r.read())["twins"] == 20
+
+    # a broken text is refused with its located errors; the running model stays
+    page.evaluate("() => window.__twinverse.editor.cursorAfter('kind: state')")
+    page.keyboard.press("Backspace")
+    page.locator("#editor-save").click()
+    page.wait_for_function("() => window.__twinverse.editor.state().saveError !== null", timeout=30_000)
+    assert page.locator("#editor-problems li").first.inner_text() == f"bottling.yaml:13: {KIND_ERROR}"
+    assert page.locator("#editor-saved").inner_text().startswith("Not saved:")
+    with urllib.request.urlopen(server.url + "/api/plant/versions", timeout=30) as r:
+        assert [v["number"] for v in json.loads(r.read())["versions"]] == [1, 2]
+    # the refused save is the page's only failed request (chromium logs it as a console error)
+    assert console.errors == ["console.error: Failed to load resource: the server responded with a status of 422 "
+                              "(Unprocessable Entity)"] and other_console.errors == []  # fmt: skip

@@ -7,7 +7,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.conftest import Console
+from tests.e2e.conftest import Console, save_artifact
 from tests.server import Server
 from twinverse.platform import example_path
 
@@ -77,3 +77,61 @@ def test_a_viewer_is_told_it_may_not_run(
     page.wait_for_function("() => window.__twinverse.whatIf().status === 'failed'", timeout=20_000)
     assert page.locator("#wi-error").inner_text() == "/api/sim/runs: 403 permission 'sim:run' required"
     assert page.evaluate("() => window.__twinverse.whatIf().runs") == {"baseline": None, "scenario": None}
+
+
+def _slide(page: Any, at: int) -> None:
+    """Move the time slider to ``at`` (of 1000) as a drag does."""
+    page.evaluate("(at) => { const s = document.getElementById('tl-slider'); s.value = String(at);"
+                  " s.dispatchEvent(new Event('input')); }", at)  # fmt: skip
+
+
+def test_both_runs_play_back_side_by_side_on_the_time_slider(
+    serve: Callable[..., Server], open_page: Callable[[str], tuple[Any, Console]]
+) -> None:
+    """A bigger buffer before the capper: both runs played back, states and levels as the server sampled them."""
+    server = serve("serve", "--plant", str(example_path("bottling.yaml")), "--store", "h.duckdb")
+    page, console = open_page(server.url + "/")
+    page.locator("#whatif-open").click()
+    page.wait_for_function("() => document.querySelectorAll('#wi-param option').length > 10", timeout=20_000)
+    page.locator("#wi-until").fill("3600")
+    page.locator("#wi-reps").fill("1")
+    page.locator("#wi-seed").fill("3")
+    page.locator("#wi-param").select_option("buffer.c3.capacity")
+    page.locator("#wi-value").fill("2000")
+    page.locator("#wi-add").click()
+    page.locator("#wi-run").click()
+    page.wait_for_function("() => window.__twinverse.whatIf().status === 'done'", timeout=120_000)
+    runs = page.evaluate("() => window.__twinverse.whatIf().runs")
+    base, scen = (_run(server.url, runs[w])["result"] for w in ("baseline", "scenario"))
+    assert base["playback"]["every"] == 7.5 and len(base["playback"]["t"]) == 481  # 3600 / 480
+
+    page.locator("#wi-play").click()
+    page.wait_for_function("() => window.__twinverse.playback().active && window.__twinverse.mode() === 'sim'")
+    assert page.locator("#sim-side").is_visible()
+    palette = page.evaluate("() => window.__twinverse.palette()")
+    for at in (0, 250, 731, 1000):  # slider positions (0 … 1000)
+        _slide(page, at)
+        pb = page.evaluate("() => window.__twinverse.playback()")
+        k = int(at / 1000 * 3600 / 7.5 + 1e-9)
+        assert pb["index"] == k
+        for which, result in (("baseline", base), ("scenario", scen)):
+            want = {f"bottling/line1/{sid}": states[k] for sid, states in result["playback"]["stations"].items()}
+            assert pb["shown"][which] == want
+            assert pb["levels"][which]["bottling/line1/c3"] == result["playback"]["buffers"]["c3"][k]
+        shown = pb["shown"]
+        assert page.evaluate(f"() => window.__twinverse.colorOf('{FILLER}')") == palette[shown["baseline"][FILLER]]
+        assert page.evaluate(f"() => window.__twinverse.sideColorOf('{FILLER}')") == palette[shown["scenario"][FILLER]]
+    assert pb["bottleneck"] == {"baseline": f"bottling/line1/{base['bottleneck']['station']}",
+                                "scenario": f"bottling/line1/{scen['bottleneck']['station']}"}  # fmt: skip
+    assert page.locator("#tl-time").inner_text() == "simulated 1:00:00 / 1:00:00"
+    save_artifact("playback.png", page.screenshot())
+
+    # ▶ at 600× plays model time forward from the start
+    _slide(page, 0)
+    page.locator("#tl-speed").select_option("600")
+    page.locator("#tl-play").click()
+    page.wait_for_function("() => window.__twinverse.playback().index > 20", timeout=20_000)
+    page.locator("#tl-live").click()  # back to live ends the playback
+    page.wait_for_function("() => !window.__twinverse.playback().active && window.__twinverse.mode() === 'live'")
+    assert page.locator("#sim-side").is_hidden()
+    assert console.errors == []

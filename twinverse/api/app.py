@@ -25,7 +25,23 @@ from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
-from .routes import aas, alarms, collab, data, editor, kpis, plant, query, rules, scene, sim, system, trust, ws
+from .routes import (
+    aas,
+    alarms,
+    collab,
+    data,
+    editor,
+    kpis,
+    plant,
+    query,
+    rules,
+    scene,
+    sim,
+    system,
+    trust,
+    versions,
+    ws,
+)
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -168,6 +184,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(plant.router)
     app.include_router(query.router)
     app.include_router(editor.router)
+    app.include_router(versions.router)
     app.include_router(sim.router)
     app.include_router(alarms.router)
     app.include_router(rules.router)

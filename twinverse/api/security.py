@@ -76,6 +76,7 @@ PLANT_SCOPED = frozenset(
         Permission.ALARM_SERVICE,
         Permission.RULE_WRITE,
         Permission.ANNOTATION_WRITE,
+        Permission.MODEL_WRITE,
     }
 )
 

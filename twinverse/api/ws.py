@@ -265,8 +265,16 @@ class LiveSession:
         sub = self.sub
         assert sub is not None
         last_sent = 0.0
+        plant = self.platform.plant
         while True:
             await sub.wait(timeout=5.0)
+            if self.platform.plant is not plant:  # a new model version runs: the client reloads the layout
+                plant = self.platform.plant
+                if self.alarm_watch is not None:  # the alarm service was rebuilt on the new model
+                    self.follow_alarms(False)
+                    self.follow_alarms(True)
+                current = self.platform.versions.current
+                await self.send({"type": "model", "version": current.number if current is not None else None})
             # Leading edge: after a quiet spell the change goes out now; otherwise it waits
             # for the next frame and travels with everything else changed by then.
             while (left := last_sent + 1.0 / self.rate - time.monotonic()) > 0:

@@ -24,6 +24,13 @@ class Collab:
         self._rooms: dict[str, Room] = {}
         self._lock = threading.Lock()
 
+    def switch(self, plant: Plant) -> None:
+        """Serve a new version of the plant: notes may now be pinned to its twins (old notes stay)."""
+        with self._lock:
+            self.plant = plant
+            for room in self._rooms.values():
+                room.twins = frozenset(plant.twins)
+
     def room(self, plant_id: str) -> Room:
         """The room of ``plant_id``; :class:`NotFoundError` for a plant this platform does not serve."""
         if plant_id != self.plant.id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import cast
 
@@ -82,11 +82,7 @@ class Engine:
         self.commit_seconds = Histogram(LATENCY_BUCKETS)
         self.commit_rows = Histogram(SIZE_BUCKETS)
         self.group_batches = Histogram(SIZE_BUCKETS)  # batches written per group commit
-        self._lo, self._hi, self._kind = idx.lo, idx.hi, idx.kind
-        self._integral = self._kind != KindCode.FLOAT
-        units = sorted({u for u in idx.unit if u})
-        self._unit_names = [None, *units]
-        self._unit_code = np.array([0 if u is None else units.index(u) + 1 for u in idx.unit], dtype=np.int32)
+        self._index(plant)
         self._lock = threading.RLock()  # held while writing to the store
         self._writer: GroupWriter[tuple[PreparedBatch | SmallPoints, object], IngestResult | None] = GroupWriter(
             self._commit_group
@@ -94,6 +90,37 @@ class Engine:
         self._hooks: list[CommitHook] = []
         self._listeners: list[Listener] = []
         self._restore()
+
+    def _index(self, plant: Plant) -> None:
+        """Take the per-sid checks (bounds, kinds, units, retired slots) from ``plant``'s index."""
+        idx = plant.signals
+        units = sorted({u for u in idx.unit if u})
+        self._unit_names = [None, *units]
+        self._unit_code = np.array([0 if u is None else units.index(u) + 1 for u in idx.unit], dtype=np.int32)
+        self._integral = idx.kind != KindCode.FLOAT
+        self._lo, self._hi, self._kind = idx.lo, idx.hi, idx.kind
+        self._retired = idx.retired
+
+    def switch(self, plant: Plant) -> None:
+        """Serve a new version of the plant from now on, keeping the live state of every signal.
+
+        ``plant``'s index must carry this one's sids (:meth:`SignalIndex.carried
+        <twinverse.model.SignalIndex.carried>`): a sid is the key of a signal's history, so a
+        kept signal keeps its value, time and quality here and its history in the store; new
+        signals start empty and retired ones refuse data. Waits for the commit in progress.
+        """
+        n = len(plant.signals)
+        with self._lock:
+            grow = n - len(self.value)
+            if grow < 0:
+                raise ValueError(f"the new index has {n} sids, fewer than the {len(self.value)} in use")
+            if grow:
+                self.value = np.concatenate([self.value, np.full(grow, np.nan)])
+                self.ts = np.concatenate([self.ts, np.full(grow, NEVER, dtype=np.int64)])
+                self.quality = np.concatenate([self.quality, np.zeros(grow, dtype=np.uint8)])
+                self.seq = np.concatenate([self.seq, np.zeros(grow, dtype=np.int64)])
+            self._index(plant)
+            self.plant = plant
 
     # -- subscribers -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -222,6 +249,9 @@ class Engine:
         reason = np.zeros(n, dtype=np.uint8)
         nsig = len(self._lo)
         known = (sid >= 0) & (sid < nsig)
+        retired = self._retired
+        if retired is not None:  # removed by a model version: no name maps to them, nor may a sid
+            known[known] = ~retired[sid[known]]
         all_known = bool(known.all())
         if not all_known:
             reason[~known] = R.UNKNOWN_SIGNAL
@@ -541,7 +571,7 @@ class Engine:
         self.quality[sid[keep]] = np.asarray(latest.column("quality").to_numpy(), dtype=np.uint8)[keep]
 
     # -- reading -----------------------------------------------------------------------------
-    def live(self, sids: npt.NDArray[np.int32] | range) -> list[dict[str, object]]:
+    def live(self, sids: npt.NDArray[np.int32] | Sequence[int]) -> list[dict[str, object]]:
         """Current values of some signals as JSON-ready records (states by name)."""
         idx = self.plant.signals
         out: list[dict[str, object]] = []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .loader import check_rule, load_plant, loads_plant
 from .plant import Plant, SignalIndex
-from .types import DEFAULT_STATES, Placement, Relationship, Signal, SignalKind, Twin, TwinType
+from .types import DEFAULT_STATES, ModelRef, Placement, Relationship, Signal, SignalKind, Twin, TwinType
 
 __all__ = [
     "DEFAULT_STATES",
+    "ModelRef",
     "Placement",
     "Plant",
     "Relationship",

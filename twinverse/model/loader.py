@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..core.gridfactors import DEFAULT_GRID, GRID_FACTORS, MarketInstrument, grid_regions
 from ..errors import Location, ModelLoadError, Problem
@@ -40,7 +40,7 @@ from .anomalydoc import AnomalySpec, resolve_anomaly, score_signal
 from .plant import Plant
 from .rules import AlarmRule
 from .shifts import parse_shifts
-from .types import Placement, Relationship, Signal, Twin, TwinType
+from .types import ModelRef, Placement, Relationship, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
 __all__ = ["check_rule", "load_plant", "loads_plant", "plant_from_doc"]
@@ -66,9 +66,15 @@ class _TypeDoc(_Doc):
     power: dict[str, float] = Field(default_factory=dict)
     shape: str | None = None
     size: tuple[float, float, float] | None = None
+    model: ModelRef | None = None
     container: bool = False
     alarms: dict[str, Any] = Field(default_factory=dict)  # validated rule by rule (see _rules)
     anomaly: dict[str, Any] = Field(default_factory=dict)  # detectors per signal (model/anomalydoc.py)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_file(cls, v: Any) -> Any:
+        return {"file": v} if isinstance(v, str) else v  # ``model: models/filler.glb`` is short for {file: …}
 
 
 class _RelDoc(_Doc):
@@ -351,6 +357,7 @@ class _Resolver:
         alarms: dict[str, AlarmRule] = {}
         anomaly: dict[str, AnomalySpec] = {}
         shape, size, container = td.shape, td.size, td.container
+        model = td.model
         if td.extends is not None:
             if td.extends not in docs and td.extends not in BUILTIN_TYPES:
                 declared = ", ".join(sorted(docs)) or "none"
@@ -365,6 +372,7 @@ class _Resolver:
                     anomaly.update(base.anomaly)
                     shape = shape or base.shape
                     size = size or base.size
+                    model = model or base.model
                     container = container or base.container
         for sname, sig in td.signals.items():
             if sig.unit is not None:
@@ -406,6 +414,7 @@ class _Resolver:
             power=power,
             shape=shape,
             size=size,
+            model=model,
             container=container,
             anomaly=anomaly,
         )

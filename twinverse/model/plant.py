@@ -141,8 +141,92 @@ class SignalIndex:
                 self._by_twin[t] = (start, start + c)
                 keyed[t] = (start, positions[k])
         self._by_key = KeyIndex(keyed, n)
+        self._scattered: dict[str, tuple[int, ...]] = {}  # twins whose sids are not one run (carried)
+        #: Sids no name maps to any more (a carried index's removed signals); None when there are none.
+        self.retired: npt.NDArray[np.bool_] | None = None
         #: Stored floats of these sids as users see them (state names, bools, ints).
         self.format = ValueFormatter(self.kind, gather([s.states for s in flat], object).tolist())
+
+    @classmethod
+    def carried(
+        cls,
+        layout: Sequence[tuple[str, str]],
+        twins: Sequence[tuple[str, Sequence[Signal]]],
+        retired: Mapping[tuple[str, str], Signal] | None = None,
+    ) -> SignalIndex:
+        """The index of ``twins`` that keeps the sid of every pair of an earlier ``layout``.
+
+        ``layout`` lists ``(twin, signal)`` by sid (an earlier version's :meth:`layout`).
+        A pair still present keeps its sid, so its stored history stays its own; a pair no
+        longer present is *retired*: its slot stays (exports still name its history), but
+        no name maps to it and the engine refuses data for it; new pairs get sids after
+        the last one. ``retired`` gives the old definitions of retired pairs (their kind
+        formats old history); a pair missing from it is read as a float.
+
+        Built with a Python object per signal: it runs when a model version changes, not
+        on a hot path.
+        """
+        old = {pair: sid for sid, pair in enumerate(layout)}
+        n_old = len(layout)
+        sigs: list[Signal | None] = [None] * n_old
+        owners = [t for t, _ in layout]
+        keyed: dict[str, tuple[int, dict[str, int]]] = {}
+        by_twin: dict[str, tuple[int, ...]] = {}
+        for t, seq in twins:
+            pos: dict[str, int] = {}
+            for s in seq:
+                sid = old.get((t, s.name))
+                if sid is None or sigs[sid] is not None:
+                    sid = len(sigs)
+                    sigs.append(s)
+                    owners.append(t)
+                else:
+                    sigs[sid] = s
+                pos[s.name] = sid
+            if pos:
+                keyed[t] = (0, pos)
+                by_twin[t] = tuple(pos.values())
+        gone = [sid for sid in range(n_old) if sigs[sid] is None]
+        for sid in gone:
+            pair = layout[sid]
+            sigs[sid] = (retired or {}).get(pair) or Signal(name=pair[1])
+        index = cls.__new__(cls)
+        index._fill([s for s in sigs if s is not None], owners, keyed, by_twin, gone)
+        return index
+
+    def _fill(
+        self,
+        sigs: list[Signal],
+        owners: list[str],
+        keyed: dict[str, tuple[int, dict[str, int]]],
+        by_twin: dict[str, tuple[int, ...]],
+        gone: list[int],
+    ) -> None:
+        n = len(sigs)
+        self.kind = np.array([s.kind.code for s in sigs], dtype=np.uint8).reshape(n)
+        bounds = np.array([s.bounds() for s in sigs], dtype=np.float64).reshape(n, 2)
+        self.lo = bounds[:, 0].copy()
+        self.hi = bounds[:, 1].copy()
+        self.twin = _objects(owners)
+        self.name = _objects([s.name for s in sigs])
+        self.signal = sigs
+        self.unit = [s.unit for s in sigs]
+        self._by_twin = {}
+        self._scattered = {}
+        for t, sids in by_twin.items():
+            if list(sids) == list(range(sids[0], sids[0] + len(sids))):
+                self._by_twin[t] = (sids[0], sids[0] + len(sids))
+            else:
+                self._scattered[t] = sids
+        self._by_key = KeyIndex(keyed, n - len(gone))
+        self.retired = np.zeros(n, dtype=bool) if gone else None
+        if self.retired is not None:
+            self.retired[gone] = True
+        self.format = ValueFormatter(self.kind, [s.states for s in sigs])
+
+    def layout(self) -> list[tuple[str, str]]:
+        """``(twin, signal)`` by sid, retired slots included: what :meth:`carried` keeps."""
+        return list(zip(self.twin.tolist(), self.name.tolist(), strict=True))
 
     def __len__(self) -> int:
         return len(self.signal)
@@ -163,14 +247,17 @@ class SignalIndex:
         sid: int | None = self._by_key.get((twin, signal))
         return sid
 
-    def of_twin(self, twin: str) -> range:
-        """The sids of one twin (empty if it has no signals)."""
+    def of_twin(self, twin: str) -> Sequence[int]:
+        """The sids of one twin in signal order (empty if it has no signals); a ``range`` unless carried."""
+        scattered = self._scattered.get(twin)
+        if scattered is not None:
+            return scattered
         start, stop = self._by_twin.get(twin, (0, 0))
         return range(start, stop)
 
     def of_twins(self, twins: Iterable[str]) -> npt.NDArray[np.int32]:
         """All sids of these twins, ascending."""
-        parts = [np.arange(r.start, r.stop, dtype=np.int32) for t in twins if (r := self.of_twin(t))]
+        parts = [np.asarray(r, dtype=np.int32) for t in twins if (r := self.of_twin(t))]
         if not parts:
             return np.empty(0, dtype=np.int32)
         return np.sort(np.concatenate(parts))
@@ -252,8 +339,22 @@ class Plant:
         self.located_doc: Any = None
         #: The plant YAML's ``aas`` section: identifier base and what an AAS import kept.
         self.aas_doc: dict[str, Any] | None = None
+        self.signals = SignalIndex.from_twins(self._signal_lists())
+
+    def _signal_lists(self) -> list[tuple[str, tuple[Signal, ...]]]:
         by_type = {name: tuple(t.signals.values()) for name, t in self.types.items()}
-        self.signals = SignalIndex.from_twins([(t.id, by_type[t.type]) for t in twins])
+        return [(t.id, by_type[t.type]) for t in self.twins.values()]
+
+    def carry_sids(
+        self, layout: Sequence[tuple[str, str]], retired: Mapping[tuple[str, str], Signal] | None = None
+    ) -> None:
+        """Renumber the signals to keep an earlier version's sids (:meth:`SignalIndex.carried`).
+
+        A no-op when ``layout`` is this plant's own numbering already.
+        """
+        if self.signals.retired is None and self.signals.layout() == list(layout):
+            return
+        self.signals = SignalIndex.carried(layout, self._signal_lists(), retired)
 
     # -- lookups ---------------------------------------------------------------------------
     def twin(self, twin_id: str) -> Twin:

@@ -94,6 +94,31 @@ class Signal(_Strict):
         return -math.inf, math.inf
 
 
+class ModelRef(_Strict):
+    """A glTF model drawn for every twin of a type instead of its parametric shape.
+
+    ``file`` is a ``.glb`` or ``.gltf`` path relative to the plant file's folder (no ``..``,
+    not absolute); the model is placed with its origin at the twin's position (the centre of
+    its footprint, on the floor), scaled by ``scale`` and turned ``rotation`` degrees about the
+    vertical axis on top of the twin's own rotation. In YAML either ``model: models/filler.glb``
+    or ``model: {file: models/filler.glb, scale: 1.2, rotation: 90}``.
+    """
+
+    file: str
+    scale: float = Field(1.0, gt=0, le=1000)
+    rotation: float = 0.0
+
+    @field_validator("file")
+    @classmethod
+    def _relative_glb(cls, v: str) -> str:
+        p = v.replace("\\", "/")
+        if not p.lower().endswith((".glb", ".gltf")):
+            raise ValueError(f"a model is a .glb or .gltf file, got {v!r}")
+        if p.startswith("/") or ":" in p.split("/")[0] or ".." in p.split("/"):
+            raise ValueError(f"a model file is a path inside the plant's folder (no '..', not absolute), got {v!r}")
+        return p
+
+
 class TwinType(_Strict):
     """A kind of asset: its signals, default properties, power per state, shape hints."""
 
@@ -105,6 +130,7 @@ class TwinType(_Strict):
     power: dict[str, float] = Field(default_factory=dict, description="kW drawn in each state")
     shape: str | None = None
     size: tuple[float, float, float] | None = None
+    model: ModelRef | None = None
     container: bool = False
     alarms: dict[str, AlarmRule] = Field(default_factory=dict, description="alarm rules of every twin of the type")
     anomaly: dict[str, AnomalySpec] = Field(default_factory=dict, description="anomaly detectors by signal")

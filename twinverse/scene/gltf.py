@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import math
 import struct
 from typing import Any
@@ -24,10 +25,14 @@ import numpy.typing as npt
 import orjson
 
 from .. import __version__
+from ..errors import ModelError
 from .layout import BELT_TOP, BELT_WIDTH, Scene
+from .models import read_model
 from .shapes import SHAPES, Mesh, quad, unit_mesh
 
 __all__ = ["scene_gltf", "to_glb", "to_gltf", "type_color"]
+
+log = logging.getLogger("twinverse.scene")
 
 _ARRAY_BUFFER = 34962
 _ELEMENT_ARRAY_BUFFER = 34963
@@ -146,6 +151,23 @@ def scene_gltf(scene: Scene) -> tuple[dict[str, Any], bytes]:
             mesh_of[key] = len(meshes) - 1
         return mesh_of[key]
 
+    model_mesh: dict[str, int | None] = {}
+
+    def model_for(type_name: str) -> int | None:
+        """The mesh of a type's glTF model (its primitives and colours), None if it cannot be read."""
+        if type_name not in model_mesh:
+            try:
+                parts = read_model(scene.models[type_name].path)
+            except ModelError as exc:
+                log.warning("type %s: %s; exported with its shape", type_name, exc)
+                model_mesh[type_name] = None
+                return None
+            prims = [{**w.mesh(p.mesh), "material": material(f"model:{type_name}:{p.name}", p.color)} for p in parts]
+            meshes.append({"name": f"model:{type_name}", "primitives": prims,
+                           "extras": {"model": scene.models[type_name].path.name}})  # fmt: skip
+            model_mesh[type_name] = len(meshes) - 1
+        return model_mesh[type_name]
+
     nodes: list[dict[str, Any]] = []
 
     def node(spec: dict[str, Any]) -> int:
@@ -209,9 +231,11 @@ def scene_gltf(scene: Scene) -> tuple[dict[str, Any], bytes]:
     pos = np.round(scene.position, 4).tolist()
     size = np.round(scene.size, 4).tolist()
     for i, twin in enumerate(scene.ids):
+        model = scene.models.get(scene.types[i])
+        model_id = model_for(scene.types[i]) if model is not None else None
         spec: dict[str, Any] = {
             "name": twin,
-            "mesh": mesh_for(int(scene.shape[i]), scene.types[i]),
+            "mesh": model_id if model_id is not None else mesh_for(int(scene.shape[i]), scene.types[i]),
             "translation": pos[i],
             "scale": size[i],
             "extras": {
@@ -224,6 +248,13 @@ def scene_gltf(scene: Scene) -> tuple[dict[str, Any], bytes]:
         }
         if scene.rotation[i] != 0.0:
             spec["rotation"] = _yaw(float(scene.rotation[i]))
+        if model is not None and model_id is not None:
+            # The model at the twin's place, in its own size (times its scale), turned by its rotation too.
+            spec["scale"] = [model.scale] * 3
+            turn = float(scene.rotation[i]) + math.radians(model.rotation)
+            spec.pop("rotation", None)
+            if turn != 0.0:
+                spec["rotation"] = _yaw(turn)
         g = scene.groups[i]
         children_of.setdefault(container_node[g] if g is not None else None, []).append(node(spec))
 

@@ -30,6 +30,7 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +38,7 @@ import orjson
 
 from ..errors import Location, ModelLoadError, NotFoundError, Problem
 from ..model import Plant
+from .models import SceneModel, scene_models
 from .shapes import DEFAULT_SIZES, SHAPES
 
 __all__ = ["Link", "Scene", "Zone", "build_scene", "scene_dict"]
@@ -104,6 +106,8 @@ class Scene:
     zones: tuple[Zone, ...]
     links: tuple[Link, ...]
     bounds: tuple[float, float, float, float]
+    #: The glTF model files of the types that name one (type → model), drawn instead of their shape.
+    models: dict[str, SceneModel] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -419,6 +423,7 @@ def build_scene(plant: Plant) -> Scene:
         zones=zones,
         links=tuple(lay.links()),
         bounds=bounds,
+        models=scene_models(plant, [twins[t].type for t in lay.objects]),
     )
 
 
@@ -462,5 +467,10 @@ def scene_dict(scene: Scene) -> dict[str, Any]:
             "belt": {"top": BELT_TOP, "width": BELT_WIDTH},
         },
     }
+    if scene.models:  # type → how the viewer fetches and places its model (GET /api/scene/models/{type})
+        body["models"] = {
+            t: {"url": f"/api/scene/models/{quote(t, safe='')}", "scale": m.scale, "rotation": m.rotation}
+            for t, m in sorted(scene.models.items())
+        }
     body["version"] = hashlib.sha256(orjson.dumps(body)).hexdigest()[:16]
     return body

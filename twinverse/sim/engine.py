@@ -19,6 +19,7 @@ the bottleneck analysis, report progress, and turn a deadlock into a clear error
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from .energy import DEFAULT_GRID_FACTOR, HOURS_PER_UNIT, state_energy_kwh
 from .errors import DeadlockError, EventLimitError, RunConfigError
 from .fastline import simulate_serial
 from .network import INF, Network, serial_line
+from .playback import PlaybackRecorder
 from .results import BufferStats, Replication, station_stats
 from .runconfig import InitialState, RunConfig
 from .states import STATE_NAMES
@@ -63,7 +65,10 @@ def simulate(
     A run that would process more than ``max_events`` events is stopped with
     :class:`~twinverse.errors.EventLimitError`.
     """
-    if config.method != "engine" and (initial is None or initial.is_empty()) and serial_line(net) is not None:
+    if config.playback_every is not None and config.method == "fast":
+        raise RunConfigError("a playback needs the event engine (method engine or auto)")
+    plain = initial is None or initial.is_empty()
+    if config.method != "engine" and config.playback_every is None and plain and serial_line(net) is not None:
         fast = simulate_serial(net, config, rep, progress=progress, max_events=max_events)
         if fast is not None:
             return fast
@@ -195,6 +200,10 @@ class _Run:
 
     def result(self, max_events: int | None = None) -> Replication:
         last = time.monotonic()
+        every, until = self.cfg.playback_every, self.cfg.until
+        rec = None
+        if every is not None and until is not None and self.rep == 0:
+            rec = PlaybackRecorder(self, every, until)
         while True:
             step = _MAX_EVENTS_PER_CALL
             if max_events is not None:
@@ -202,6 +211,9 @@ class _Run:
                 if done > max_events:
                     raise EventLimitError(max_events, done)
                 step = min(step, max_events + 1 - done)  # pause just past the limit
+            if rec is not None:
+                rec.observe()
+                step = rec.step(step)
             code = K.run(self.I, self.F, step)
             if self.progress is not None and code != K.DONE and time.monotonic() - last > 0.1:
                 self._report()
@@ -236,7 +248,10 @@ class _Run:
         self._flush_periods()
         if self.progress is not None:
             self.progress(1.0)
-        return self._collect()
+        out = self._collect()
+        if rec is not None:
+            out = dataclasses.replace(out, playback=rec.finish())
+        return out
 
     def _collect(self) -> Replication:
         c, net, ia, fa = self.c, self.net, self.I, self.F

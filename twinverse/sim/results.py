@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .playback import Playback
 from .states import STATE_NAMES
 
 __all__ = [
@@ -110,6 +111,8 @@ class Replication:
     exits_by_sink: tuple[tuple[str, int], ...] = ()
     exits_by_product: tuple[tuple[str, int], ...] = ()
     lead_time_by_product: tuple[tuple[str, float], ...] = ()
+    #: States sampled over model time (replication 0 of a run asked for a playback), else None.
+    playback: Playback | None = None
 
     @property
     def span(self) -> float:
@@ -297,6 +300,8 @@ class ScenarioResult:
             "stations": stations,
             "buffers": buffers,
         }
+        if first.playback is not None:
+            out["playback"] = first.playback.to_dict([s.id for s in first.stations], [b.id for b in first.buffers])
         if replications:
             out["runs"] = [{
                 "rep": r.rep, "seed": r.seed, "end": r.end, "events": r.events, "exits": r.exits,

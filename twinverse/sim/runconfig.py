@@ -34,6 +34,8 @@ class RunConfig:
     method: str = "engine"
     track_bottleneck: bool = True
     start_offset: float = 0.0  # where time 0 falls in the calendars' periods
+    #: Sample replication 0's states every this much model time for playback (None: no playback).
+    playback_every: float | None = None
 
     def __post_init__(self) -> None:
         if self.until is None and self.parts is None:
@@ -48,6 +50,14 @@ class RunConfig:
             raise RunConfigError(f"warmup ({self.warmup}) must end before until ({self.until})")
         if self.reps < 1:
             raise RunConfigError(f"reps must be >= 1, got {self.reps}")
+        if self.playback_every is not None:
+            if not (self.playback_every > 0 and math.isfinite(self.playback_every)):
+                raise RunConfigError(f"playback_every must be a finite time > 0, got {self.playback_every}")
+            if self.until is None:
+                raise RunConfigError("a playback needs a stop time (until)")
+            if self.until / self.playback_every > 10_000:
+                raise RunConfigError(f"a playback takes at most 10000 samples: playback_every must be at least "
+                                     f"{self.until / 10_000:g} for until={self.until:g}")  # fmt: skip
         if self.method not in ("engine", "fast", "auto"):
             raise RunConfigError(f"method must be engine, fast or auto, got {self.method!r}")
 

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     ALARM_SERVICE = "alarm:service"
     RULE_WRITE = "rule:write"
     ANNOTATION_WRITE = "annotation:write"
+    MODEL_WRITE = "model:write"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -90,6 +91,7 @@ _ENGINEER = _OPERATOR | {
     _P.ASSET_WRITE,
     _P.ASSET_GRANT,
     _P.AAS_WRITE,
+    _P.MODEL_WRITE,
 }
 _ADMIN = _ENGINEER | {_P.ASSET_APPROVE, _P.LOG_EXPORT, _P.IDENTITY_ADMIN, _P.TOKEN_ADMIN}
 

@@ -20,10 +20,12 @@ export function apiToken() {
 }
 
 export class LiveConnection {
-  constructor(twin, { onSnapshot, onDelta, onStatus, onAlarms = null }) {
+  constructor(twin, { onSnapshot, onDelta, onStatus, onAlarms = null, onModel = null }) {
     this.twin = twin;
     /** Alarm frames ("alarms", "alarm_events") go here when set (asks the server to follow alarms). */
     this.onAlarms = onAlarms;
+    /** Called when the server starts serving a new model version. @type {((msg: any) => void) | null} */
+    this.onModel = onModel;
     this.onSnapshot = onSnapshot;
     this.onDelta = onDelta;
     this.onStatus = onStatus;
@@ -55,6 +57,8 @@ export class LiveConnection {
         this.onDelta(msg);
       } else if (msg.type === "alarms" || msg.type === "alarm_events") {
         this.onAlarms?.(msg);
+      } else if (msg.type === "model") {
+        this.onModel?.(msg);
       } else if (msg.type === "error") {
         console.warn("twinverse /ws:", msg.detail);
       }
@@ -98,12 +102,17 @@ export async function getJSON(url, init = {}) {
   }
   if (!r.ok) {
     let detail = r.statusText;
+    let problem = null;
     try {
-      detail = (await r.json()).detail ?? detail;
+      problem = await r.json();
+      detail = problem.detail ?? detail;
     } catch (_) {
       /* not JSON */
     }
-    throw new Error(`${url}: ${r.status} ${detail}`);
+    const err = /** @type {Error & {status?: number, problem?: any}} */ (new Error(`${url}: ${r.status} ${detail}`));
+    err.status = r.status;
+    err.problem = problem;
+    throw err;
   }
   return r.json();
 }

@@ -8,9 +8,11 @@ import { startAlarms } from "./alarms.js";
 import { startAvatars } from "./avatars.js";
 import { startCollab } from "./collab.js";
 import { startEditor } from "./editor.js";
+import { applyI18n, languageSwitch, pickLang, setLang } from "./i18n.js";
 import { startKpis } from "./kpis.js";
 import { startLabels } from "./labels.js";
 import { startLegend } from "./legend.js";
+import { startModels } from "./models.js";
 import { LiveConnection, getJSON } from "./live.js";
 import { DetailsPanel } from "./panel.js";
 import { Scene3D } from "./scene3d.js";
@@ -20,8 +22,10 @@ import { EQUIPMENT_COLOR, NO_DATA, colorOf, isAlarm, loadStates, palette, stateK
 import { startTimeline } from "./timeline.js";
 import { startNotes } from "./notes.js";
 import { startPeople } from "./people.js";
+import { startPlayback } from "./playback.js";
 import { PlantTree } from "./tree.js";
 import { startWhatIf } from "./whatif.js";
+import { startXR } from "./xr.js";
 
 const params = new URLSearchParams(location.search);
 const INSTANCED = params.get("render") !== "meshes";
@@ -55,7 +59,13 @@ async function boot() {
 function connect(layout) {
   viewer.conn?.stop();
   const onAlarms = (msg) => viewer.signals.alarmFrame.dispatch(msg);
-  viewer.conn = new LiveConnection(layout.plant.id, { onSnapshot, onDelta, onStatus, onAlarms });
+  viewer.conn = new LiveConnection(layout.plant.id, {
+    onSnapshot,
+    onDelta,
+    onStatus,
+    onAlarms,
+    onModel: (msg) => viewer.signals.modelChanged.dispatch(msg.version),
+  });
   viewer.conn.start();
 }
 
@@ -112,8 +122,11 @@ function onStatus({ connected, retryIn }) {
   }
 }
 
-/** After a reconnect: if the server now serves another plant or layout, rebuild. */
-async function recheckLayout() {
+// A new model version runs: its layout replaces this one (signals keep their sids, history stays).
+viewer.signals.modelChanged.add(() => recheckLayout(true));
+
+/** After a reconnect (or a new model version): if the server now serves another plant or layout, rebuild. */
+async function recheckLayout(resubscribe = false) {
   if (!viewer.snapshotApplied) return;
   try {
     const layout = await getJSON("/api/scene");
@@ -121,6 +134,8 @@ async function recheckLayout() {
       viewer.select(-1);
       build(layout);
       connect(layout);
+    } else if (resubscribe) {
+      connect(layout); // same layout, maybe new signals: a new snapshot describes them
     }
   } catch (_) {
     /* the connection status reports trouble */
@@ -208,7 +223,8 @@ viewer.signals.detailsOpened.add((id) => {
 
 // -- frame loop ------------------------------------------------------------------------------
 function frame(now) {
-  requestAnimationFrame(frame);
+  // In a headset the XR session drives the frames (xr.js); the window's own stop meanwhile.
+  if (!viewer.xrPresenting) requestAnimationFrame(frame);
   if (!viewer.view) return;
   if (viewer.alarms.size) {
     // Alarms pulse: the colour breathes between full and half brightness at about 1.2 Hz.
@@ -218,7 +234,7 @@ function frame(now) {
   }
   const t0 = performance.now();
   const bench = viewer.bench;
-  const drew = viewer.view.render(now, bench !== null);
+  const drew = viewer.view.render(now, bench !== null || viewer.xrPresenting);
   if (drew) {
     viewer.frames++;
     if (bench) {
@@ -233,6 +249,8 @@ function frame(now) {
   }
   viewer.signals.frameRendered.dispatch(now, drew);
 }
+
+viewer.frame = frame;
 
 // -- banner ----------------------------------------------------------------------------------
 let bannerTimer = null;
@@ -256,14 +274,21 @@ const whatIf = startWhatIf(viewer);
 const alarms = startAlarms(viewer);
 viewer.signals.alarmFrame.add(alarms.onFrame);
 startKpis(viewer);
+const playback = startPlayback(viewer);
+const xr = startXR(viewer);
+const models = startModels(viewer);
 const editor = startEditor(viewer);
 $("search").addEventListener("input", (e) => viewer.tree?.render(/** @type {HTMLInputElement} */ (e.target).value));
 $("fit").onclick = () => viewer.view?.fit(undefined, true);
+// The viewer's fixed labels in the chosen language (i18n.js holds every string); live texts stay as they are.
+if (new URLSearchParams(location.search).has("lang") || localStorage.getItem("twinverse.lang")) setLang(pickLang());
+applyI18n();
+languageSwitch(/** @type {HTMLSelectElement} */ ($("lang")), () => {});
 
 // The read-only test and benchmark hook lives in its own chunk (testing.js), loaded only when
 // a test sets window.__TWINVERSE_TEST__ before the page runs; production pages never fetch it.
 if (/** @type {any} */ (window).__TWINVERSE_TEST__) {
-  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor }));
+  import("./testing.js").then((m) => m.installTestHooks({ app: viewer, instanced: INSTANCED, labelPool, palette, whatIf, editor, playback, xr, models }));
 }
 
 boot();

@@ -46,6 +46,9 @@ export class Scene3D {
       if (!this._programmatic) this.fitted = null;
     });
     this.raycaster = new THREE.Raycaster();
+    /** Object row → [InstancedMesh, instance] of its type's glTF model (models.js). @type {Map<number, [any, number]>} */
+    this.extra = new Map();
+    this.disposed = false;
     this._color = new THREE.Color();
     this._m = new THREE.Matrix4();
     this._build();
@@ -183,6 +186,11 @@ export class Scene3D {
 
   /** Colour one object (a THREE.Color, linear). */
   setColor(i, color) {
+    const more = this.extra.get(i); // its glTF model, when its type has one (models.js)
+    if (more) {
+      more[0].setColorAt(more[1], color);
+      this._dirtyColors.add(more[0]);
+    }
     const mesh = this.objectMeshes[this.meshOf[i]];
     if (!mesh) return;
     if (this.instanced) {
@@ -315,6 +323,7 @@ export class Scene3D {
   }
 
   dispose() {
+    this.disposed = true;
     this.renderer.dispose();
     this.renderer.domElement.remove();
     this.controls.dispose();

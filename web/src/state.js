@@ -60,8 +60,14 @@ export class Viewer {
     this.liveVal = [];
     /** @type {Array<number | null>} */
     this.liveTs = [];
-    /** "live" or "past". */
+    /** "live", "past" or "sim" (a simulated run played back). */
     this.mode = "live";
+    /** The playback the slider drives in mode "sim": model-time length, unit and seek(t). @type {any} */
+    this.sim = null;
+    /** True while a WebXR session shows the scene (xr.js); frames then come from the session. */
+    this.xrPresenting = false;
+    /** The frame function (main.js), for the XR session's animation loop. @type {((now: number) => void) | null} */
+    this.frame = null;
     /** The moment shown in past mode (epoch ms). @type {number | null} */
     this.travelAt = null;
     /** Values of the past moment per sid (labels read them). @type {any[]} */
@@ -119,6 +125,10 @@ export class Viewer {
       summoned: new Signal(),
       /** An alarm frame arrived on the websocket ({type: "alarms" | "alarm_events", …}). @type {Signal<[any]>} */
       alarmFrame: new Signal(),
+      /** The server serves a new model version (saved here or elsewhere): the layout is reloaded. @type {Signal<[number | null]>} */
+      modelChanged: new Signal(),
+      /** A what-if finished: both results (with playbacks) and what maps them to twins (playback.js). @type {Signal<[any]>} */
+      simRunsDone: new Signal(),
     };
   }
 

@@ -7,9 +7,10 @@ import { $ } from "./state.js";
 
 /**
  * Install window.__twinverse over the viewer's state.
- * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any}} ctx
+ * @param {{app: any, instanced: boolean, labelPool: any[], palette: () => Record<string, string>, whatIf: any, editor: any,
+ *          playback: any, xr: any, models: any}} ctx
  */
-export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor }) {
+export function installTestHooks({ app, instanced, labelPool, palette, whatIf, editor, playback, xr, models }) {
   const INSTANCED = instanced;
   function row(/** @type {string} */ id) {
     const i = app.index.get(id);
@@ -34,7 +35,18 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     objects: () => app.layout.objects.id.slice(),
     machines: () => app.layout.objects.id.filter((_, i) => app.layout.objects.machine[i]),
     /** Twin ids of every pickable object, one entry per instance or mesh in the 3D scene. */
-    pickables: () => app.view.objectMeshes.flatMap((m) => Array.from(m.userData.objects, (i) => app.layout.objects.id[i])),
+    pickables: () =>
+      app.view.objectMeshes.flatMap((m) => Array.from(m.userData.objects).filter((i) => i >= 0).map((i) => app.layout.objects.id[i])),
+    /** glTF models drawn (types) and those that failed to load (type → reason). */
+    models: () => JSON.parse(JSON.stringify(models)),
+    /** Colour of a twin's model instance ("#rrggbb"), null when it has none. */
+    modelColorOf: (id) => {
+      const more = app.view.extra.get(row(id));
+      if (!more) return null;
+      const c = app.view._color.clone();
+      more[0].getColorAt(more[1], c);
+      return "#" + c.getHexString();
+    },
     drawCalls: () => app.view.renderer.info.render.calls,
     colorOf: (id) => app.view.colorHex(row(id)),
     stateOf: (id) => app.shown[row(id)],
@@ -61,11 +73,19 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     labels: () => labelPool.filter((l) => !l.el.hidden).map((l) => l.text),
     /** The what-if panel: status, progress, run ids, compared figures, the marked bottleneck. */
     whatIf: () => JSON.parse(JSON.stringify(whatIf)),
+    /** The playback of simulated runs: active, model time, states and levels shown per run, bottlenecks. */
+    playback: () => JSON.parse(JSON.stringify(playback)),
+    /** Colour of a twin in the scenario's view (the baseline's is colorOf). */
+    sideColorOf: (id) => playback.sideColor(id),
+    /** WebXR: supported mode, presenting, the machine a controller selected, label texts in the headset. */
+    xr: () => JSON.parse(JSON.stringify(xr)),
+    xrDevicePoint: (id) => xr.devicePoint(id),
     bottleneckMarks: () => app.view.scene.children.filter((c) => c.userData.bottleneck !== undefined).map((c) => c.userData.bottleneck),
     editor: {
       /** Validation results shown, round trips (ms from the last change to its markers), problems. */
       state: () => ({ open: editor.open, file: editor.file, valid: editor.valid, problems: editor.problems,
-                      roundTrips: editor.roundTrips.slice(), error: editor.error }),  // prettier-ignore
+                      roundTrips: editor.roundTrips.slice(), error: editor.error, saved: editor.saved,
+                      saveError: editor.saveError, diff: editor.diff }),  // prettier-ignore
       text: () => editor.view?.state.doc.toString() ?? null,
       /** Put the cursor right after the first occurrence of `find` (then type with the keyboard). */
       cursorAfter: (find) => {

@@ -15,6 +15,10 @@ export function startTimeline(viewer) {
   viewer.signals.modeChanged.add((mode) => {
     $("tl-live").classList.toggle("on", mode === "live");
     document.body.classList.toggle("past", mode === "past");
+    if (mode === "sim") {
+      stopPlay();
+      control("tl-slider").value = "0";
+    }
     if (mode === "live") {
       control("tl-slider").value = control("tl-slider").max;
       $("tl-time").textContent = "live";
@@ -89,17 +93,37 @@ export function startTimeline(viewer) {
   const slider = control("tl-slider");
   slider.addEventListener("input", () => {
     const frac = Number(slider.value) / Number(slider.max);
+    if (viewer.mode === "sim") return viewer.sim?.seek(frac * viewer.sim.duration);
     if (frac >= 1) return goLive();
     travelTo(Date.now() - (1 - frac) * spanMs());
   });
   $("tl-live").onclick = goLive;
   $("tl-play").onclick = () => {
     if (travel.timer) return stopPlay();
+    if (viewer.mode === "sim") return playSim();
     if (viewer.mode === "live") travelTo(Date.now() - spanMs());
     $("tl-play").textContent = "⏸";
     $("tl-play").title = "pause";
     const tick = 250;
     travel.timer = setInterval(() => travelTo(viewer.travelAt + tick * Number(control("tl-speed").value)), tick);
+  };
+  // A simulated run: the slider spans its model time; ▶ advances it `speed` model seconds per second.
+  let simAt = 0;
+  const playSim = () => {
+    const sim = viewer.sim;
+    if (!sim) return;
+    const perSecond = { s: 1, min: 1 / 60, h: 1 / 3600 }[sim.timeUnit] ?? 1;
+    simAt = (Number(slider.value) / Number(slider.max)) * sim.duration;
+    if (simAt >= sim.duration) simAt = 0;
+    $("tl-play").textContent = "⏸";
+    $("tl-play").title = "pause";
+    const tick = 100;
+    travel.timer = setInterval(() => {
+      simAt = Math.min(sim.duration, simAt + (tick / 1000) * perSecond * Number(control("tl-speed").value));
+      slider.value = String(Math.round((simAt / (sim.duration || 1)) * Number(slider.max)));
+      sim.seek(simAt);
+      if (simAt >= sim.duration) stopPlay();
+    }, tick);
   };
   control("tl-span").onchange = () => {
     if (viewer.mode === "past") travelTo(Math.max(viewer.travelAt, Date.now() - spanMs()));

@@ -148,7 +148,10 @@ export function startWhatIf(viewer) {
     state.status = "running";
     renderProgress();
     $("wi-compare").textContent = "";
-    const body = { until: Number(control("wi-until").value), reps: Number(control("wi-reps").value),
+    const until = Number(control("wi-until").value);
+    // Playback samples (playback.js): about 480 per run, at most the server's 10,000.
+    const playback = Math.max(until / 480, until / 10000);
+    const body = { until, reps: Number(control("wi-reps").value), playback,
                    seed: Number(control("wi-seed").value), from_live: control("wi-live").checked };  // prettier-ignore
     try {
       const [b, s] = await Promise.all([
@@ -161,6 +164,7 @@ export function startWhatIf(viewer) {
       const failed = done.find((r) => r.status !== "done");
       if (failed) return showError(`the ${failed === done[0] ? "baseline" : "scenario"} run ${failed.status}: ${failed.error ?? ""}`);
       compare(done[0].result, done[1].result);
+      viewer.signals.simRunsDone.dispatch(runsFor(done[0].result, done[1].result));
     } catch (err) {
       if (my === generation) showError(err.message);
     }
@@ -204,6 +208,22 @@ export function startWhatIf(viewer) {
     tr.dataset.figure = "bottleneck";
     for (const text of ["Bottleneck", b.bottleneck ?? "–", s.bottleneck ?? "–", ""]) tr.insertCell().textContent = text;
     markBottleneck(model.stations.find((x) => x.id === s.bottleneck)?.twin ?? null);
+  }
+
+  /** Both results with what a playback needs: element → twin, buffer capacities per run. */
+  function runsFor(baseline, scenario) {
+    /** @type {Record<string, string>} */
+    const elements = {};
+    for (const st of model.stations) if (st.twin) elements[st.id] = st.twin;
+    /** @type {Record<string, Record<string, number | null>>} */
+    const capacity = { baseline: {}, scenario: {} };
+    for (const p of model.params) {
+      if (p.kind !== "buffer" || p.attr !== "capacity") continue;
+      if (p.twin) elements[p.element] = p.twin;
+      capacity.baseline[p.element] = p.value;
+      capacity.scenario[p.element] = changes.has(p.name) ? changes.get(p.name) : p.value;
+    }
+    return { baseline, scenario, elements, capacity, timeUnit: model.time_unit };
   }
 
   function markBottleneck(twin) {

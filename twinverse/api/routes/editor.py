@@ -41,6 +41,7 @@ class SourceOut(BaseModel):
     file: str
     text: str
     vocabulary: dict[str, list[str]] = Field(description="types, kinds, shapes and units.")
+    version: int | None = Field(None, description="The model version this text is (None before the first save).")
 
 
 class ValidateIn(BaseModel):
@@ -63,8 +64,10 @@ class ValidateOut(BaseModel):
 @router.get("/source", response_model=SourceOut, summary="The plant file and its editor vocabulary")
 def plant_source(request: Request) -> SourceOut:
     """The YAML text the running plant was loaded from, and the names an editor completes."""
-    plant = get_platform(request).plant
-    if plant.source is None or not Path(plant.source).is_file():
+    platform = get_platform(request)
+    plant = platform.plant
+    text = platform.model_text()
+    if text is None or plant.source is None:
         raise NotFoundError("the running plant was not loaded from a file")
     units = {s.unit for t in plant.types.values() for s in t.signals.values() if s.unit}
     vocabulary = {
@@ -73,7 +76,9 @@ def plant_source(request: Request) -> SourceOut:
         "shapes": sorted(SHAPES),
         "units": sorted(units | set(COMMON_UNITS)),
     }
-    return SourceOut(file=Path(plant.source).name, text=Path(plant.source).read_text(), vocabulary=vocabulary)
+    current = platform.versions.current
+    return SourceOut(file=Path(plant.source).name, text=text, vocabulary=vocabulary,
+                     version=current.number if current is not None else None)  # fmt: skip
 
 
 def _validate(text: str, name: str, preview: bool) -> ValidateOut:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from ...core.timetext import parse_duration, parse_time
-from ...errors import InputError
+from ...errors import InputError, NotFoundError
 from ...model import Plant
 from ...scene import Scene, SignalSet, build_scene, scene_dict, state_at, to_glb, to_gltf
 from ..params import get_platform
@@ -103,6 +103,24 @@ async def scene_gltf(request: Request) -> Response:
     cached = await run_in_threadpool(cached_scene, plant)
     data: bytes = await run_in_threadpool(cached.get, "gltf")
     return Response(data, media_type=_GLTF, headers={"content-disposition": f'attachment; filename="{plant.id}.gltf"'})
+
+
+@router.get(
+    "/scene/models/{type_name}",
+    summary="The glTF model of a twin type",
+    response_class=Response,
+    responses={200: {"content": {_GLB: {}, _GLTF: {}}}, **problem_responses(404, 422)},
+)
+async def scene_model(request: Request, type_name: str) -> Response:
+    """The model file a type names (``model:`` in the plant YAML), as the viewer loads it."""
+    plant = get_platform(request).plant
+    cached = await run_in_threadpool(cached_scene, plant)
+    model = cached.scene.models.get(type_name)
+    if model is None:
+        raise NotFoundError(f"type {type_name!r} has no model file in this plant")
+    data = await run_in_threadpool(model.path.read_bytes)
+    kind = _GLB if model.path.suffix.lower() == ".glb" else _GLTF
+    return Response(data, media_type=kind, headers={"cache-control": "no-cache"})
 
 
 @router.get(

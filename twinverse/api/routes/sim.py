@@ -65,6 +65,10 @@ class RunRequest(BaseModel):
         default_factory=dict, max_length=16,
         description="Shift patterns replacing the model's calendars for this run, by calendar id.",
     )  # fmt: skip
+    playback: float | None = Field(
+        None, gt=0, description="Sample the first replication's station states and buffer levels every this much "
+                                "model time (at most 10,000 samples): the result's ``playback`` (docs/simulation.md).",
+    )  # fmt: skip
 
 
 class ModelParam(BaseModel):
@@ -149,7 +153,7 @@ def start_run(
     if body.calendars:
         net = apply_calendars(net, {k: (c.period, c.off) for k, c in body.calendars.items()})
     config = RunConfig(until=body.until, parts=body.parts, warmup=body.warmup, reps=body.reps, seed=body.seed,
-                       method=body.method, start_offset=0.0)  # validates before the run is accepted
+                       method=body.method, start_offset=0.0, playback_every=body.playback)  # validated here
     runner.check(config)  # before the snapshot is taken
     snapshot = None
     initial = InitialState()
