@@ -36,6 +36,7 @@ def test_every_route_declares_a_permission(plant: Plant) -> None:
     assert declared["/api/ingest"] == ("data:write",)
     assert declared["/api/twins/{twin_id:path}/history"] == ("data:read",)
     assert declared["/api/twins/{twin_id:path}"] == ("plant:read",)
+    assert declared["/api/twins/{twin_id:path}/commands"] == ("command:send",)
 
 
 # -- authentication and authorisation come before the body -------------------------------------
@@ -85,10 +86,11 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 17  # 8, AAS $value, query, plant validate, and the six alarm actions
+    assert len(checked) == 18  # 8, AAS $value, query, plant validate, the six alarm actions, commands
     assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/plant/validate",
             "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens", "POST /api/assets",
-            "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value"} <= set(checked)  # fmt: skip
+            "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value",
+            "POST /api/twins/{twin_id:path}/commands"} <= set(checked)  # fmt: skip
 
 
 def test_permission_dependencies_run_before_the_body_is_read(token_app: tuple[TestClient, str]) -> None:

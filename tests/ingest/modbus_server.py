@@ -136,6 +136,13 @@ class ModbusServer:
                                                self._loop)
         fut.result(10)
 
+    def get(self, unit: int, function: int, address: int, count: int) -> list[int]:
+        """The server's own image (function 1 coils, 3 holding registers), read without Modbus."""
+        assert self._loop is not None and self._server is not None
+        fut = asyncio.run_coroutine_threadsafe(self._server.context.async_getValues(unit, function, address, count),
+                                               self._loop)
+        return [int(v) for v in fut.result(10)]
+
     def stop(self) -> None:
         if self._loop is None or self._server is None:
             return

@@ -72,8 +72,10 @@ class OpcuaServer:
         for machine, variables in MACHINES.items():
             obj = await line.add_object(ua.NodeId(machine, self.ns), ua.QualifiedName(machine, self.ns))
             for var, (vtype, value) in variables.items():
-                await obj.add_variable(ua.NodeId(f"{machine}.{var}", self.ns), ua.QualifiedName(var, self.ns),
-                                       ua.Variant(value, vtype))
+                v = await obj.add_variable(ua.NodeId(f"{machine}.{var}", self.ns), ua.QualifiedName(var, self.ns),
+                                           ua.Variant(value, vtype))
+                if var != "Count":  # a counter is read-only: writing it is refused (BadNotWritable)
+                    await v.set_writable()
             await obj.add_method(ua.NodeId(f"{machine}.Reset", self.ns), ua.QualifiedName("Reset", self.ns),
                                  lambda parent: [], [], [])
         plc = await server.nodes.objects.add_object(ua.NodeId("Plc", self.ns), ua.QualifiedName("Plc", self.ns))
@@ -115,6 +117,12 @@ class OpcuaServer:
         dv = ua.DataValue(ua.Variant(value, vtype), StatusCode=ua.StatusCode(status),
                           SourceTimestamp=datetime.now(UTC), ServerTimestamp=datetime.now(UTC))
         self._call(self._server.write_attribute_value(ua.NodeId.from_string(f"ns={self.ns};s={nodeid}"), dv))
+
+    def read(self, nodeid: str) -> Any:
+        """A variable's value as the server holds it."""
+        assert self._server is not None
+        node = self._server.get_node(ua.NodeId.from_string(f"ns={self.ns};s={nodeid}"))
+        return self._call(node.read_value())
 
     def stop(self) -> None:
         if self._loop is None or self._stop is None:

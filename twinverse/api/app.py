@@ -24,7 +24,7 @@ from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
 from .metrics import registry_for
-from .routes import aas, alarms, collab, data, editor, kpis, plant, query, scene, sim, system, trust, ws
+from .routes import aas, alarms, collab, commands, data, editor, kpis, plant, query, scene, sim, system, trust, ws
 
 __all__ = ["RouteInfo", "create_app", "route_table"]
 
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(FastIngest, stats=app.state.fast_ingest)  # the common small ingest, before routing
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
+    app.include_router(commands.router)
     app.include_router(plant.router)
     app.include_router(query.router)
     app.include_router(editor.router)

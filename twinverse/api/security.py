@@ -75,6 +75,7 @@ PLANT_SCOPED = frozenset(
         Permission.ALARM_SHELVE,
         Permission.ALARM_SERVICE,
         Permission.ANNOTATION_WRITE,
+        Permission.COMMAND_SEND,
     }
 )
 

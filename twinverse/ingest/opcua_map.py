@@ -44,8 +44,8 @@ _ELEMENT = re.compile(r"^\d+:[^/]+$")
 _SOURCE_FIELDS = frozenset({"publishing", "sampling", "queue", "deadband", "max_items", "username", "password",
                             "nodes", "patterns", "watchdog"})  # fmt: skip
 _NODE_FIELDS = frozenset({"twin", "signal", "node", "path", "unit", "scale", "offset", "deadband", "sampling",
-                          "queue"})  # fmt: skip
-_PATTERN_FIELDS = frozenset({"path", "twin", "signals", "sampling", "queue", "deadband"})
+                          "queue", "writable"})  # fmt: skip
+_PATTERN_FIELDS = frozenset({"path", "twin", "signals", "sampling", "queue", "deadband", "writable"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class NodeMap:
     sampling: float  # ms
     queue: int
     deadband: float
+    writable: bool = False  # commands may write the node's Value (docs/sources.md)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Pattern:
     sampling: float
     queue: int
     deadband: float
+    writable: frozenset[str] = frozenset()  # signals commands may write
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,10 @@ class OpcuaParser:
         sampling = r.number(n, "sampling", path, d["sampling"], lo=0, hi=3_600_000)
         queue = r.integer(n, "queue", path, int(d["queue"]), lo=0, hi=100_000)
         deadband = r.number(n, "deadband", path, d["deadband"], lo=0)
+        writable = r.writable(sid, n, path)
         if sid is None or len(r.problems) > before:
             return None
-        return NodeMap(sid, node, bpath, scale, offset, sampling, queue, deadband)
+        return NodeMap(sid, node, bpath, scale, offset, sampling, queue, deadband, writable)
 
     def _pattern(self, r: SpecReader, raw: Any, path: PathKey, d: dict[str, float]) -> Pattern | None:
         p = r.mapping(raw, path, "a pattern")
@@ -185,6 +188,11 @@ class OpcuaParser:
         sampling = r.number(p, "sampling", path, d["sampling"], lo=0, hi=3_600_000)
         queue = r.integer(p, "queue", path, int(d["queue"]), lo=0, hi=100_000)
         deadband = r.number(p, "deadband", path, d["deadband"], lo=0)
+        writable = r.sequence(p.get("writable"), (*path, "writable"), "writable")
+        for k, w in enumerate(writable):
+            if w not in signals:
+                have = ", ".join(map(str, signals))
+                r.fail((*path, "writable", k), f"writable names signals of the pattern ({have}), got {w!r}")
         if bpath is None or twin is None or len(r.problems) > before:
             return None
-        return Pattern(bpath, twin, tuple(rel), sampling, queue, deadband)
+        return Pattern(bpath, twin, tuple(rel), sampling, queue, deadband, frozenset(map(str, writable)))

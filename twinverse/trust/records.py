@@ -44,6 +44,7 @@ class Permission(StrEnum):
     ALARM_SHELVE = "alarm:shelve"
     ALARM_SERVICE = "alarm:service"
     ANNOTATION_WRITE = "annotation:write"
+    COMMAND_SEND = "command:send"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -80,7 +81,8 @@ _VIEWER = frozenset(
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE, _P.ANNOTATION_WRITE}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE, _P.ANNOTATION_WRITE,
+                       _P.COMMAND_SEND}
 _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,
