@@ -44,6 +44,7 @@ from ..model import Plant
 from .base import Health
 from .field import FieldSource
 from .opcua_map import NodeMap, OpcuaConfig, OpcuaParser
+from .opcua_security import secure
 from .spec import KindBase, SourceSpec
 
 __all__ = ["OPCUA", "BrowseEntry", "OpcuaSource", "browse", "candidate_yaml"]
@@ -128,7 +129,9 @@ class OpcuaSource(FieldSource):
 
     def _extra_health(self) -> Health:
         return {"monitored": self.monitored, "subscriptions": self.subscriptions, "notifications": self.notifications,
-                "unmatched": self.unmatched, "failed_items": self.failed_items}  # fmt: skip
+                "unmatched": self.unmatched, "failed_items": self.failed_items,
+                "security": f"{sec.policy}/{sec.mode}" if (sec := self.config.security).secure else "None",
+                "server_trusted": "trust list" if sec.trust else "any" if sec.secure else "n/a"}  # fmt: skip
 
     # -- protocol thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -153,7 +156,7 @@ class OpcuaSource(FieldSource):
 
             client.connection_lost_callback = lost
             try:
-                await asyncio.wait_for(client.connect(), self.config.timeout * 2)
+                await asyncio.wait_for(self._secure_and_connect(client), self.config.timeout * 2)
             except Exception as exc:  # refused, timed out, bad endpoint: all mean "try again later"
                 self._disconnected_now(f"cannot connect to {self.config.url}: {type(exc).__name__}: {exc}")
                 await self._close(client)
@@ -175,6 +178,11 @@ class OpcuaSource(FieldSource):
                 await self._close(client)
             if not self.stopping:
                 await self._sleep(backoff.delay())
+
+    async def _secure_and_connect(self, client: Any) -> None:
+        if self.config.security.secure:
+            await secure(client, self.config.security)
+        await client.connect()
 
     async def _sleep(self, seconds: float) -> None:
         step = 0.05
