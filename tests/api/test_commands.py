@@ -41,6 +41,12 @@ def test_commands_need_the_operator_permission_are_logged_and_show_the_read_back
     with TestClient(create_app(platform=platform)) as client:
         viewer, operator = token(platform, Role.VIEWER, "vera"), token(platform, Role.OPERATOR, "otto")
         wait_until(lambda: client.get("/readyz").status_code == 200, "the Modbus source to connect")
+        r = client.get(URL, headers=viewer)
+        assert r.status_code == 200
+        assert [(w["signal"], w["source"]) for w in r.json()["writable"]] == [
+            ("setpoint", "modbus:plc"), ("strokes", "modbus:plc"), ("scaled", "modbus:plc"), ("door", "modbus:plc"),
+            ("lamp", "modbus:plc"), ("far", "modbus:plc"), ("limited", "modbus:plc")]  # fmt: skip
+        assert client.get("/api/twins/p/nothere/commands", headers=viewer).status_code == 404
         body = {"signal": "scaled", "value": 12.34}
         assert client.post(URL, json=body).status_code == 401
         r = client.post(URL, json=body, headers=viewer)

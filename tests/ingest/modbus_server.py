@@ -116,6 +116,7 @@ class ModbusServer:
                 self._server = ModbusTcpServer(self.devices(), address=("127.0.0.1", self.port))
                 ready.set()
                 await self._server.serve_forever()
+                await asyncio.sleep(0.1)  # the closed connections' transports finish (no unclosed-transport warnings)
 
             self._loop.run_until_complete(main())
 

@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
 
 #: ``twinverse opcua …``
-opcua_app = typer.Typer(help="OPC UA helpers: browse a server's address space into a sources: section.",
+opcua_app = typer.Typer(help="OPC UA helpers: browse an address space into a sources: section; import machines.",
                         no_args_is_help=True)  # fmt: skip
 
 

@@ -248,6 +248,7 @@ class SimulatedMeters(_Simulated):
         self._ready.set()
         await self._done.wait()
         await self._server.shutdown()
+        await asyncio.sleep(0.1)  # the closed connections' transports finish before the loop closes
         task.cancel()
 
     async def _write(self, ts_us: int, sids: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -> None:

@@ -1,6 +1,7 @@
 """Commands: write a value of a twin's signal to its device, through the source that feeds it.
 
-``POST /api/twins/{id}/commands`` with ``{"signal": "setpoint", "value": 42.5}`` needs
+``GET /api/twins/{id}/commands`` lists the twin's writable signals and the source that would
+write each (``plant:read``). ``POST /api/twins/{id}/commands`` with ``{"signal": "setpoint", "value": 42.5}`` needs
 ``command:send`` (operators and up). It returns once the device accepted the value; the live
 value then shows the device's read-back, not the request. Every attempt on a known signal
 is recorded in the tamper-evident log (``twin.command``, target ``twin:<id>``) with the actor,
@@ -42,6 +43,23 @@ class CommandIn(BaseModel):
     timeout: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the device to accept it.")
 
 
+class WritableOut(BaseModel):
+    """A signal of the twin that commands may set."""
+
+    signal: str
+    kind: str
+    unit: str | None
+    range: tuple[float, float] | None
+    states: list[str] | None
+    source: str | None = Field(description="The source that writes it ('kind:name'); null when none feeds it "
+                                            "(a command answers 409).")  # fmt: skip
+
+
+class WritableList(BaseModel):
+    twin: str
+    writable: list[WritableOut]
+
+
 class CommandOut(BaseModel):
     """A command the device accepted."""
 
@@ -50,6 +68,24 @@ class CommandOut(BaseModel):
     value: float = Field(description="The value sent (the signal's unit); the live value follows the read-back.")
     source: str = Field(description="The source that wrote it, 'kind:name'.")
     log_index: int = Field(description="Its entry in the tamper-evident log.")
+
+
+@router.get("/{twin_id:path}/commands", response_model=WritableList, summary="Writable signals of a twin",
+            dependencies=[Depends(require(Permission.PLANT_READ))], responses=problem_responses(404))  # fmt: skip
+def writable(request: Request, twin_id: str) -> WritableList:
+    """The signals a command may set: declared writable in the type or in the mapping of the source feeding them."""
+    platform = get_platform(request)
+    plant = platform.plant
+    plant.twin(twin_id)
+    out = []
+    for sid in plant.signals.of_twin(twin_id):
+        sig = plant.signals.signal[sid]
+        src = feeder(platform.sources, sid)
+        if sig.writable or (src is not None and sid in getattr(src, "writable_sids", ())):
+            out.append(WritableOut(signal=sig.name, kind=sig.kind.value, unit=sig.unit, range=sig.range,
+                                   states=list(sig.states) if sig.states else None,
+                                   source=source_key(src) if src is not None else None))  # fmt: skip
+    return WritableList(twin=twin_id, writable=out)
 
 
 @router.post("/{twin_id:path}/commands", response_model=CommandOut, summary="Send a command to a twin's device",
