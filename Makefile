@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench bench-tools install web browser peers oracle clean help
+.PHONY: demo test lint bench bench-tools install web browser peers oracle opcua-peer clean help
 
 help:
 	@echo "make demo   - install, then run the demo factory twin at http://127.0.0.1:8000"
@@ -64,7 +64,17 @@ $(ORACLE): tests/oracle/package-lock.json
 
 oracle: $(ORACLE)
 
-test: $(STAMP) web browser peers oracle
+# The independent OPC UA peer: a node-opcua server (npm), used by tests/ingest/test_opcua_peer.py;
+# pinned by tests/peers/opcua/package-lock.json.
+OPCUA_PEER := tests/peers/opcua/node_modules/.installed
+$(OPCUA_PEER): tests/peers/opcua/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd tests/peers/opcua && npm ci --no-audit --no-fund --loglevel=error) && touch $@; \
+	else echo "note: npm is missing, so the node-opcua peer tests will be skipped"; fi
+
+opcua-peer: $(OPCUA_PEER)
+
+test: $(STAMP) web browser peers oracle opcua-peer
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) web
@@ -87,4 +97,4 @@ bench: $(STAMP) web bench-tools
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules tests/oracle/node_modules twinverse/api/static/viewer
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules tests/oracle/node_modules tests/peers/opcua/node_modules twinverse/api/static/viewer

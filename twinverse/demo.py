@@ -3,6 +3,9 @@
 With a reachable MQTT broker the synthetic sensors publish over MQTT and the platform
 ingests them through its ``mqtt`` source (QoS 1, acknowledged after durable storage) — the
 path a real plant takes. Without one (or with ``no_mqtt``) they feed the engine in-process.
+With ``protocol`` (``opcua``, ``modbus``, or a protocol whose connector registered a demo in
+:data:`twinverse.ingest.fielddemo.FIELD_DEMOS`) a simulated PLC or meter rack serves the
+synthetic line in-process and twinverse reads it over that protocol on the loopback.
 Either way :func:`build_demo` returns a :class:`Demo` whose platform is ready to serve;
 ``twinverse demo`` prints its ``message`` and serves it.
 """
@@ -17,6 +20,7 @@ from urllib.parse import urlparse
 
 from .config import load_settings
 from .errors import ConnectorError
+from .ingest.fielddemo import field_demo
 from .ingest.publish import MqttPublisher
 from .ingest.synthetic import SyntheticPlant
 from .platform import Platform, example_path
@@ -29,6 +33,7 @@ class DemoFeed(StrEnum):
 
     MQTT = "mqtt"
     IN_PROCESS = "in-process"
+    FIELD = "field"  # a simulated device over a field protocol (OPC UA, Modbus, …)
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,20 @@ def build_demo(
     rate: float = 1.0,
     seed: int = 42,
     auth: str = "token",
+    protocol: str | None = None,
 ) -> Demo:
-    """The demo platform: over MQTT when ``broker`` accepts a connection, else in-process."""
+    """The demo platform: over ``protocol`` if given, else over MQTT when ``broker`` accepts a connection,
+    else in-process."""
     settings = load_settings(
         plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate, seed=seed, auth=auth
     )
+    if protocol is not None:
+        platform = Platform(settings)
+        device, connector = field_demo(protocol, platform.plant, rate, seed)
+        platform.add_source(device)  # started first, stopped last
+        platform.add_source(connector)
+        return Demo(platform, DemoFeed.FIELD, f"{device.describe()} serves the synthetic line; twinverse reads it: "
+                                              f"{connector.describe()}")  # fmt: skip
     publisher: MqttPublisher | None = None
     if no_mqtt:
         why = "--no-mqtt given"

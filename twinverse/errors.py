@@ -24,6 +24,7 @@ Each class carries the HTTP status the API answers with and enough context
     ├── StoreError                    503  the store failed (disk, database)
     ├── NotReadyError                 503  the platform cannot serve yet (store, sources, start-up)
     └── ConnectorError                502  a source cannot reach its far side (MQTT broker)
+        └── CommandRefused            502  a device refused (or did not confirm) a write
 
 The API turns them into ``application/problem+json`` responses; the CLI turns them
 into a one-line message and exit code 1.
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AuthenticationError",
+    "CommandRefused",
     "ConfigError",
     "ConflictError",
     "ConnectorError",
@@ -189,6 +191,12 @@ class ConnectorError(TwinverseError):
 
     status = 502
     title = "Connector error"
+
+
+class CommandRefused(ConnectorError):
+    """A device refused a write (a Bad StatusCode, a Modbus exception) or did not confirm it in time."""
+
+    title = "Command refused"
 
 
 class ProofError(InputError):

@@ -36,6 +36,10 @@ def test_every_route_declares_a_permission(plant: Plant) -> None:
     assert declared["/api/ingest"] == ("data:write",)
     assert declared["/api/twins/{twin_id:path}/history"] == ("data:read",)
     assert declared["/api/twins/{twin_id:path}"] == ("plant:read",)
+    assert {r.path + " " + ",".join(sorted(r.methods)): r.permissions for r in table
+            if r.path == "/api/twins/{twin_id:path}/commands"} == {
+        "/api/twins/{twin_id:path}/commands GET": ("plant:read",),
+        "/api/twins/{twin_id:path}/commands POST": ("command:send",)}  # fmt: skip
 
 
 # -- authentication and authorisation come before the body -------------------------------------
@@ -85,11 +89,13 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 20  # 8, AAS $value, query, plant validate and versions, six alarm actions, two rule PUTs
+    assert len(checked) == 21  # 8, AAS $value, query, plant validate and versions, six alarm actions, two rule PUTs,
+    # commands
     assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/plant/validate",
             "POST /api/plant/versions", "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens",
             "POST /api/assets",
-            "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value"} <= set(checked)  # fmt: skip
+            "PATCH /aas/v3.0/submodels/{sm_id}/submodel-elements/{path}/$value",
+            "POST /api/twins/{twin_id:path}/commands"} <= set(checked)  # fmt: skip
 
 
 def test_permission_dependencies_run_before_the_body_is_read(token_app: tuple[TestClient, str]) -> None:

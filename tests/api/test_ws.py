@@ -178,6 +178,25 @@ def test_delta_has_only_changed_signals_of_the_subtree(server: Callable[..., Ser
         assert delta["seq"] == srv.platform.engine.sequence
 
 
+def test_quality_travels_in_snapshots_and_deltas_even_when_the_value_stays(server: Callable[..., Server]) -> None:
+    with server() as srv, srv.ws(f"?twin={L}/c3") as ws:
+        sid = srv.platform.plant.signals.sid(f"{L}/c3", "level")
+        t = now_us()
+        srv.ingest(f"{L}/c3", "level", 42.0, t)
+        snap = recv(ws)
+        assert snap["type"] == "snapshot" and len(snap["quality"]) == len(snap["sid"])
+        while (d := recv(ws))["type"] != "delta":
+            pass
+        assert d["quality"] == [0]
+        # a source lost its device: the same value again, BAD (what FieldSource.mark_bad stores)
+        r = srv.platform.engine.ingest(make_batch([t + 1000], [sid], [42.0], [2]))
+        assert r.accepted == 1
+        delta = recv(ws)
+        assert (delta["sid"], delta["value"], delta["quality"]) == ([sid], [42.0], [2])
+        srv.ingest(f"{L}/c3", "level", 43.0, t + 2000)
+        assert recv(ws)["quality"] == [0]
+
+
 def test_bursts_coalesce(server: Callable[..., Server]) -> None:
     with server(ws_max_rate=5) as srv, srv.ws(f"?twin={F}") as ws:
         recv(ws)  # snapshot

@@ -9,9 +9,11 @@ deeper ``2:Motor`` object (for browse depth).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from asyncua import Server, ua
@@ -44,6 +46,30 @@ class _Users:
         return None
 
 
+def _pinned(trusted: list[bytes]) -> Any:
+    """A server-side check: only these DER client certificates may open a secure channel."""
+    from asyncua.common.utils import ServiceError
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    async def validate(cert: Any, app: Any) -> None:
+        if cert.public_bytes(Encoding.DER) not in trusted:
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
+    return validate
+
+
+async def make_certificate(directory: Path, name: str, uri: str, server: bool) -> tuple[Path, Path]:
+    """A self-signed certificate (DER) and key (PEM) for an OPC UA application, made here for a test."""
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / f"{name}.der", directory / f"{name}.pem"
+    use = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+    await setup_self_signed_certificate(key, cert, uri, socket.gethostname(), use, {"commonName": name})
+    return cert, key
+
+
 @dataclass
 class OpcuaServer:
     """Start, stop and restart (same port, same NodeIds); write values and StatusCodes."""
@@ -55,6 +81,13 @@ class OpcuaServer:
     _stop: asyncio.Event | None = None
     ns: int = 2
     users: dict[str, str] | None = None  # username → password; None: anonymous access
+    #: Security policies offered (None: only NoSecurity), with the server's certificate and key.
+    policies: list[Any] | None = None
+    certificate: Path | None = None
+    private_key: Path | None = None
+    #: Client certificates (DER files) the server accepts; None: any client certificate.
+    trusted_clients: list[Path] | None = None
+    application_uri: str = "urn:twinverse:test:server"
 
     @property
     def url(self) -> str:
@@ -67,13 +100,23 @@ class OpcuaServer:
             server.set_security_IDs(["Username"])
         server.set_endpoint(f"opc.tcp://127.0.0.1:{self.port}")
         server.set_server_name("twinverse test server")
+        if self.policies is not None:
+            assert self.certificate is not None and self.private_key is not None
+            await server.set_application_uri(self.application_uri)
+            server.set_security_policy(self.policies)
+            await server.load_certificate(str(self.certificate))
+            await server.load_private_key(str(self.private_key))
+            if self.trusted_clients is not None:
+                server.set_certificate_validator(_pinned([p.read_bytes() for p in self.trusted_clients]))
         self.ns = await server.register_namespace(NS_URI)
         line = await server.nodes.objects.add_folder(ua.NodeId("Line1", self.ns), ua.QualifiedName("Line1", self.ns))
         for machine, variables in MACHINES.items():
             obj = await line.add_object(ua.NodeId(machine, self.ns), ua.QualifiedName(machine, self.ns))
             for var, (vtype, value) in variables.items():
-                await obj.add_variable(ua.NodeId(f"{machine}.{var}", self.ns), ua.QualifiedName(var, self.ns),
-                                       ua.Variant(value, vtype))
+                v = await obj.add_variable(ua.NodeId(f"{machine}.{var}", self.ns), ua.QualifiedName(var, self.ns),
+                                           ua.Variant(value, vtype))
+                if var != "Count":  # a counter is read-only: writing it is refused (BadNotWritable)
+                    await v.set_writable()
             await obj.add_method(ua.NodeId(f"{machine}.Reset", self.ns), ua.QualifiedName("Reset", self.ns),
                                  lambda parent: [], [], [])
         plc = await server.nodes.objects.add_object(ua.NodeId("Plc", self.ns), ua.QualifiedName("Plc", self.ns))
@@ -115,6 +158,12 @@ class OpcuaServer:
         dv = ua.DataValue(ua.Variant(value, vtype), StatusCode=ua.StatusCode(status),
                           SourceTimestamp=datetime.now(UTC), ServerTimestamp=datetime.now(UTC))
         self._call(self._server.write_attribute_value(ua.NodeId.from_string(f"ns={self.ns};s={nodeid}"), dv))
+
+    def read(self, nodeid: str) -> Any:
+        """A variable's value as the server holds it."""
+        assert self._server is not None
+        node = self._server.get_node(ua.NodeId.from_string(f"ns={self.ns};s={nodeid}"))
+        return self._call(node.read_value())
 
     def stop(self) -> None:
         if self._loop is None or self._stop is None:

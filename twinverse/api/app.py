@@ -29,6 +29,7 @@ from .routes import (
     aas,
     alarms,
     collab,
+    commands,
     data,
     editor,
     kpis,
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.fast_ingest = FastIngestStats()
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
+    app.include_router(commands.router)
     app.include_router(plant.router)
     app.include_router(query.router)
     app.include_router(editor.router)

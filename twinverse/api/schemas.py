@@ -267,6 +267,7 @@ _PROBLEM_TEXT = {
     413: "Body above the configured size limit (max_body_bytes, max_points, max_arrow_bytes).",
     422: "Invalid request: the errors name each field, twin/signal and reason.",
     429: "Too many requests or jobs: retry after the Retry-After header's seconds.",
+    502: "A device or far side refused the request or did not answer.",
     503: "The store is unavailable.",
 }
 _PROBLEM_TEXT_NOT_READY = "Not ready: the errors name each part (platform, store, source:NAME) and what is wrong."

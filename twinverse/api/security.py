@@ -77,6 +77,7 @@ PLANT_SCOPED = frozenset(
         Permission.RULE_WRITE,
         Permission.ANNOTATION_WRITE,
         Permission.MODEL_WRITE,
+        Permission.COMMAND_SEND,
     }
 )
 

@@ -239,7 +239,9 @@ class LiveSession:
 
     def _values(self, sids: npt.NDArray[np.int32]) -> dict[str, Any]:
         eng = self.platform.engine
-        return self.platform.plant.signals.format.columns(sids, eng.value[sids], eng.ts[sids])
+        out = self.platform.plant.signals.format.columns(sids, eng.value[sids], eng.ts[sids])
+        out["quality"] = eng.quality[sids].tolist()
+        return out
 
     def _describe(self, sids: npt.NDArray[np.int32]) -> list[dict[str, Any]]:
         idx = self.platform.plant.signals

@@ -61,11 +61,14 @@ def register(app: typer.Typer) -> None:
         rate: float = typer.Option(1.0, help="Samples per second per signal."),
         seed: int = typer.Option(42, help="Seed of the synthetic plant."),
         auth: str = typer.Option("token", help="'token' (an admin token is printed) or 'open' (no token, loud)."),
+        protocol: str = typer.Option(None, help="Serve the line from a simulated device over 'opcua' or 'modbus' "
+                                                "(or 'sparkplug' when its connector is installed) and read it back."),
     ) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
 
-        demo = build_demo(port=port, data_dir=data_dir, broker=broker, no_mqtt=no_mqtt, rate=rate, seed=seed, auth=auth)
-        colour = "green" if demo.feed is DemoFeed.MQTT else "yellow"
+        demo = build_demo(port=port, data_dir=data_dir, broker=broker, no_mqtt=no_mqtt, rate=rate, seed=seed, auth=auth,
+                          protocol=protocol)  # fmt: skip
+        colour = "green" if demo.feed in (DemoFeed.MQTT, DemoFeed.FIELD) else "yellow"
         console.print(f"[{colour}]demo data:[/{colour}] {escape(demo.message)}")
         platform, settings = demo.platform, demo.platform.settings
         console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}", markup=False)

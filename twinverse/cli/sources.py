@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
 
 #: ``twinverse opcua …``
-opcua_app = typer.Typer(help="OPC UA helpers: browse a server's address space into a sources: section.",
+opcua_app = typer.Typer(help="OPC UA helpers: browse an address space into a sources: section; import machines.",
                         no_args_is_help=True)  # fmt: skip
 
 
@@ -92,3 +92,32 @@ def opcua_browse(
     except Exception as exc:  # asyncua's own errors (bad endpoint, refused session): one line, not a traceback
         raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
     typer.echo(candidate_yaml(url, entries, name), nl=False)
+
+
+@opcua_app.command("import")
+def opcua_import(
+    url: str = typer.Argument(..., help="Server endpoint, opc.tcp://host:port[/path]."),
+    pattern: str = typer.Option(..., "--pattern", help="Browse path whose last element is a glob, e.g. "
+                                                       "'0:Objects/3:Machines/4:*'."),
+    type_name: str = typer.Option(..., "--type", help="The twin type every matching object becomes."),
+    parent: str = typer.Option(None, help="Put the twins under a group twin of this id."),
+    depth: int = typer.Option(3, "--depth", min=1, help="Object levels below each machine to look for variables."),
+    name: str = typer.Option("opcua", help="Name of the source in the printed section."),
+    timeout: float = typer.Option(5.0, help="Seconds per request."),
+) -> None:
+    """Turn every object the pattern matches into a twin (identification as properties); print the YAML."""
+    from ..errors import ConnectorError
+    from ..ingest.opcua_import import discover, import_yaml
+    from ..ingest.opcua_map import split_path
+
+    elements = split_path(pattern)
+    if not elements or not all(":" in e and e.split(":", 1)[0].isdigit() for e in elements):
+        raise InputError(f"--pattern must be namespace:BrowseName elements like '0:Objects/3:Machines/4:*', "
+                         f"got {pattern!r}")  # fmt: skip
+    try:
+        found = discover(url, elements, depth, timeout)
+    except Exception as exc:  # asyncua's own errors (no such path, refused session): one line, not a traceback
+        raise ConnectorError(f"cannot import from {url}: {type(exc).__name__}: {exc}") from exc
+    if not found:
+        raise InputError(f"no object under {'/'.join(elements[:-1])} matches {elements[-1]!r}")
+    typer.echo(import_yaml(url, elements, found, type_name=type_name, parent=parent, source=name), nl=False)

@@ -11,6 +11,13 @@ dict (see :func:`source_health`): ``kind`` names it in metrics, ``connected`` sa
 it reaches its far side (readiness waits for it), ``running`` whether its thread runs, and
 counters such as ``reconnects`` are exported as they are.
 
+A source that can also send values to its far side (setpoints, commands) is
+:class:`Writable`: ``write(sid, value)`` blocks until the device accepted the value and
+raises a :class:`~twinverse.errors.TwinverseError` (usually
+:class:`~twinverse.errors.CommandRefused`) when it did not. Which signals a source feeds is
+its ``sids`` attribute; which of those it may write is the signal's ``writable`` flag (the
+type's declaration) or its ``writable_sids`` attribute (the source mapping's).
+
 Sources are found by name through :mod:`twinverse.plugins` (group ``twinverse.sources``):
 the built-ins the same way as third-party ones. A plugin is a factory
 ``f(plant, settings) -> Source``.
@@ -25,7 +32,7 @@ from ..config import Settings
 from ..live.engine import Engine
 from ..model import Plant
 
-__all__ = ["Health", "Source", "SourceFactory", "available_sources", "make_source", "source_health"]
+__all__ = ["Health", "Source", "SourceFactory", "Writable", "available_sources", "make_source", "source_health"]
 
 #: What ``health()`` returns: flat and JSON-ready (``kind``, ``connected``, ``running``, counters).
 Health: TypeAlias = dict[str, bool | int | float | str]
@@ -45,6 +52,22 @@ class Source(Protocol):
 
     def describe(self) -> str:
         """One line: the kind of source and where it reads from."""
+        ...
+
+
+@runtime_checkable
+class Writable(Protocol):
+    """A source that can write a value of one of its signals to the device."""
+
+    def write(self, sid: int, value: float, *, timeout: float = 5.0) -> None:
+        """Send ``value`` (in the signal's unit) for ``sid``; return once the device accepted it.
+
+        Raises a :class:`~twinverse.errors.TwinverseError` subclass on failure:
+        :class:`~twinverse.errors.CommandRefused` when the device refused or did not answer
+        within ``timeout`` seconds, :class:`~twinverse.errors.ConflictError` when the signal is
+        not writable through this source, :class:`~twinverse.errors.InputError` when the value
+        does not fit the device's type. The live value follows the device's read-back.
+        """
         ...
 
 

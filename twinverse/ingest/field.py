@@ -29,7 +29,7 @@ from ..core.batch import make_batch
 from ..core.clock import iso
 from ..core.clock import now_us as _now_us
 from ..core.quality import Quality
-from ..errors import StoreError
+from ..errors import CommandRefused, ConflictError, StoreError
 from ..live.engine import Engine
 from ..model import Plant
 from .base import Health
@@ -78,6 +78,10 @@ class FieldSource:
         self.last_data_us = 0
         self.last_error = ""
         self.error_kinds: Counter[str] = Counter()
+        #: Signals commands may write through this source (the mapping's or the type's ``writable``).
+        self.writable_sids: frozenset[int] = frozenset()
+        self.writes = 0
+        self.write_errors = 0
 
     # -- Source protocol ----------------------------------------------------------------------
     def describe(self) -> str:
@@ -126,6 +130,7 @@ class FieldSource:
             "last_data": iso(self.last_data_us) if self.last_data_us else "", "last_data_ts": self.last_data_us / 1e6,
             "last_error": self.last_error,
             "bad_signals": int(self._bad[self.sids].sum()),
+            "writes": self.writes, "write_errors": self.write_errors,
         }  # fmt: skip
         out.update(self._extra_health())
         return out
@@ -179,6 +184,21 @@ class FieldSource:
         """The newest value emitted (or restored) per sid; NaN if none."""
         out: npt.NDArray[np.float64] = self._last[sids]
         return out
+
+    def _check_write(self, sid: int) -> None:
+        """Refuse a write of a signal this source does not feed, may not write, or cannot reach now."""
+        sig = f"{self.plant.signals.twin[sid]}.{self.plant.signals.name[sid]}"
+        if sid not in self.writable_sids:
+            raise ConflictError(f"signal {sig} is not writable through {self.kind} source {self.name!r} "
+                                "(declare it 'writable: true' in its type or in the source mapping)")  # fmt: skip
+        if not self.connected:
+            why = self.last_error or "starting"
+            raise CommandRefused(f"{self.kind} source {self.name!r} is not connected ({why}); {sig} was not written")
+
+    def _write_failed(self, text: str) -> CommandRefused:
+        self.write_errors += 1
+        self._error("write", text)
+        return CommandRefused(text)
 
     def _connected_now(self) -> None:
         self.connected = True

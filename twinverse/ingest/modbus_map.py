@@ -68,7 +68,7 @@ ORDERS = ("big", "little")
 _SOURCE_FIELDS = frozenset({"retries", "poll", "unit_id", "byte_order", "word_order", "max_gap", "maps"})
 _MAP_FIELDS = frozenset({"twin", "unit_id", "poll", "byte_order", "word_order", "points"})
 _POINT_FIELDS = frozenset({"signal", "table", "address", "type", "bit", "scale", "offset", "unit",
-                           "byte_order", "word_order"})  # fmt: skip
+                           "byte_order", "word_order", "writable"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class Point:
     scale: float
     offset: float
     poll: float
+    writable: bool = False  # commands may write it (holding registers and coils only)
 
     @property
     def width(self) -> int:
@@ -302,8 +303,14 @@ class ModbusParser:
             scale, offset = scale * u_scale, offset * u_scale + u_offset
         byte_order = r.choice(p, "byte_order", path, ORDERS, d["byte_order"])
         word_order = r.choice(p, "word_order", path, ORDERS, d["word_order"])
+        writable = r.writable(sid, p, path)
+        if writable and table in ("input", "discrete"):
+            why = "its type declares it writable" if p.get("writable") is not True else "it is marked writable"
+            r.fail((*path, "writable") if "writable" in p else (*path, "table"),
+                   f"{'input registers' if table == 'input' else 'discrete inputs'} are read-only, but {why}: map it "
+                   "to a holding register or a coil")  # fmt: skip
         if sid is None or len(r.problems) > before:
             return None
         return Point(sid, d["unit_id"], table, address, typ, bit, byte_order == "little", word_order == "little",
-                     scale, offset, d["poll"])  # fmt: skip
+                     scale, offset, d["poll"], writable)  # fmt: skip
 

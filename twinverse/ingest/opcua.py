@@ -15,6 +15,12 @@ ServerTimestamp, else the time it arrived. Faults: a liveness probe (the server'
 ``ServerStatus/State`` read every ``watchdog`` seconds, within ``timeout``) or asyncua's own
 connection-lost callback ends the session; every signal turns BAD, and the client
 reconnects with back-off, resolves, reads and subscribes again.
+
+Writes (:meth:`OpcuaSource.write`, a :class:`~twinverse.ingest.base.Writable`) run on the
+source's loop: the value, scale and offset inverted, is written to the node's Value
+attribute as the node's own DataType (read once per node); a Bad result is a
+:class:`~twinverse.errors.CommandRefused` naming the StatusCode. The node is then read and
+that read-back becomes the live value (the subscription reports it too).
 """
 
 from __future__ import annotations
@@ -33,10 +39,12 @@ import numpy.typing as npt
 
 from ..core.clock import now_us as _now_us
 from ..core.quality import Quality
+from ..errors import InputError
 from ..model import Plant
 from .base import Health
 from .field import FieldSource
 from .opcua_map import NodeMap, OpcuaConfig, OpcuaParser
+from .opcua_security import secure
 from .spec import KindBase, SourceSpec
 
 __all__ = ["OPCUA", "BrowseEntry", "OpcuaSource", "browse", "candidate_yaml"]
@@ -56,6 +64,26 @@ class _Item:
 def _quality(code: int) -> int:
     severity = code >> 30
     return Quality.GOOD if severity == 0 else Quality.UNCERTAIN if severity == 1 else Quality.BAD
+
+
+_INT_RANGES = {"SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1), "Int16": (-(2**15), 2**15 - 1),
+               "UInt16": (0, 2**16 - 1), "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
+               "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1)}  # fmt: skip
+
+
+def _as_type(raw: float, vtype: str, node: str) -> bool | int | float:
+    """``raw`` as a Python value of the OPC UA built-in type ``vtype``; InputError if it does not fit."""
+    if vtype == "Boolean":
+        return bool(round(raw))
+    if vtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[vtype]
+        r = round(raw)
+        if not lo <= r <= hi:
+            raise InputError(f"{raw:g} does not fit {node}'s {vtype} ({lo}..{hi})")
+        return r
+    if vtype in ("Float", "Double"):
+        return float(raw)
+    raise InputError(f"{node} holds a {vtype}; commands write numbers and booleans only")
 
 
 def _number(value: Any) -> float:
@@ -89,6 +117,11 @@ class OpcuaSource(FieldSource):
         self.unmatched = 0
         self.failed_items = 0
         self._lost: asyncio.Event | None = None
+        self.writable_sids = frozenset(m.sid for m in config.nodes if m.writable)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self._nodes: dict[int, Any] = {}  # sid → asyncua Node of the current session
+        self._vtypes: dict[int, Any] = {}  # sid → the node's VariantType (for writes)
 
     @classmethod
     def from_spec(cls, spec: SourceSpec, plant: Plant) -> OpcuaSource:
@@ -96,7 +129,9 @@ class OpcuaSource(FieldSource):
 
     def _extra_health(self) -> Health:
         return {"monitored": self.monitored, "subscriptions": self.subscriptions, "notifications": self.notifications,
-                "unmatched": self.unmatched, "failed_items": self.failed_items}  # fmt: skip
+                "unmatched": self.unmatched, "failed_items": self.failed_items,
+                "security": f"{sec.policy}/{sec.mode}" if (sec := self.config.security).secure else "None",
+                "server_trusted": "trust list" if sec.trust else "any" if sec.secure else "n/a"}  # fmt: skip
 
     # -- protocol thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -107,6 +142,7 @@ class OpcuaSource(FieldSource):
         from asyncua.client.client import Client
 
         backoff = self.backoff()
+        self._loop = asyncio.get_running_loop()
         while not self.stopping:
             client = Client(self.config.url, timeout=self.config.timeout, watchdog_intervall=self.config.watchdog)
             if self.config.username:
@@ -120,7 +156,7 @@ class OpcuaSource(FieldSource):
 
             client.connection_lost_callback = lost
             try:
-                await asyncio.wait_for(client.connect(), self.config.timeout * 2)
+                await asyncio.wait_for(self._secure_and_connect(client), self.config.timeout * 2)
             except Exception as exc:  # refused, timed out, bad endpoint: all mean "try again later"
                 self._disconnected_now(f"cannot connect to {self.config.url}: {type(exc).__name__}: {exc}")
                 await self._close(client)
@@ -130,6 +166,7 @@ class OpcuaSource(FieldSource):
                 items = await self._resolve(client)
                 await self._initial_read(client, items)
                 await self._subscribe(client, items)
+                self._client = client
                 self._connected_now()
                 backoff.reset()
                 await self._watch(client)
@@ -137,9 +174,15 @@ class OpcuaSource(FieldSource):
                 if not self.stopping:
                     self._disconnected_now(f"{type(exc).__name__}: {exc}")
             finally:
+                self._client = None
                 await self._close(client)
             if not self.stopping:
                 await self._sleep(backoff.delay())
+
+    async def _secure_and_connect(self, client: Any) -> None:
+        if self.config.security.secure:
+            await secure(client, self.config.security)
+        await client.connect()
 
     async def _sleep(self, seconds: float) -> None:
         step = 0.05
@@ -175,6 +218,7 @@ class OpcuaSource(FieldSource):
         """Nodes for every mapping: NodeIds directly, browse paths and patterns by asking the server."""
         items: list[_Item] = []
         seen: set[int] = set()
+        writable = set(self.writable_sids)
         for m in self.config.nodes:
             node = client.get_node(m.node) if m.node is not None else await self._child(client, m.path or ())
             if node is None:
@@ -204,7 +248,12 @@ class OpcuaSource(FieldSource):
                         continue
                     seen.add(sid)
                     items.append(_Item(sid, node, p.sampling, p.queue, p.deadband))
+                    if signal in p.writable or idx.signal[sid].writable:
+                        writable.add(sid)
         self.unmatched = unmatched
+        self.writable_sids = frozenset(writable)
+        self._nodes = {it.sid: it.node for it in items}
+        self._vtypes = {}
         if unmatched:
             self._error("mapping", f"{unmatched} pattern matches name no twin signal of the plant or no node")
         self.sids = np.unique(np.array([i.sid for i in items], dtype=np.int32))
@@ -288,6 +337,45 @@ class OpcuaSource(FieldSource):
             value[missing] = self.last_values(sid[missing])
         self.notifications += n
         self.emit(ts, sid, value, quality)
+
+    # -- writes -------------------------------------------------------------------------------------
+    def write(self, sid: int, value: float, *, timeout: float = 5.0) -> None:
+        """Write ``value`` (the signal's unit) to the node feeding ``sid``; block until the server answered."""
+        self._check_write(sid)
+        loop = self._loop
+        if loop is None or sid not in self._nodes:
+            raise self._write_failed(f"{self.url}: the node of this signal is not resolved yet; not written")
+        future = asyncio.run_coroutine_threadsafe(self._write(sid, value), loop)
+        try:
+            future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise self._write_failed(f"{self.url}: no answer to the write within {timeout:g} s") from None
+
+    async def _write(self, sid: int, value: float) -> None:
+        from asyncua import ua
+        from asyncua.ua.attribute_ids import AttributeIds
+        from asyncua.ua.uaerrors import UaStatusCodeError
+
+        node, client = self._nodes[sid], self._client
+        if client is None:
+            raise self._write_failed(f"{self.url} is not connected; not written")
+        raw = (value - self._offset[sid]) / self._scale[sid]
+        try:
+            vtype = self._vtypes.get(sid)
+            if vtype is None:
+                vtype = self._vtypes[sid] = await node.read_data_type_as_variant_type()
+            variant = ua.Variant(_as_type(raw, vtype.name, node.nodeid.to_string()), vtype)
+            await node.write_attribute(AttributeIds.Value, ua.DataValue(variant))
+        except UaStatusCodeError as exc:
+            name = ua.StatusCode(exc.code).name
+            raise self._write_failed(f"{self.url}: the server refused the write of {node.nodeid.to_string()}: "
+                                     f"{name}") from exc  # fmt: skip
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            raise self._write_failed(f"{self.url}: write of {node.nodeid.to_string()} failed: {exc!r}") from exc
+        self.writes += 1
+        with contextlib.suppress(Exception):  # the subscription reports the value anyway
+            self._deliver([sid], await client.read_attributes([node]))
 
     def describe(self) -> str:
         c = self.config

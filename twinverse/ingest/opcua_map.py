@@ -20,6 +20,11 @@ An entry (docs/sources.md)::
           twin: "line1/{name}"            # the twin each matching object feeds ({name}: its browse name)
           signals: {speed: "2:Speed", running: "2:Running"}   # signal: browse path below the object
 
+Security (``security:``, docs/sources.md): ``policy: Basic256Sha256`` with ``mode: Sign`` or
+``SignAndEncrypt`` (the default then), the client's ``certificate`` and ``private_key`` files
+(generated into ``pki`` when not given), and ``trust``: files or directories of server
+certificates to accept (without it, any server certificate is accepted and health says so).
+
 A node is named by NodeId (``ns=2;s=…``, ``ns=2;i=…``, ``nsu=…;s=…``) or by a browse path
 of ``namespace:BrowseName`` elements from the root. Patterns resolve when the source
 connects (they need the server's address space): an object matching a twin that is not in
@@ -29,23 +34,29 @@ the plant, or lacking a signal's path, is counted in health (``unmatched``), not
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..model.yamlsource import PathKey
 from .spec import Common, SpecReader
 
-__all__ = ["NodeMap", "OpcuaConfig", "OpcuaParser", "Pattern"]
+__all__ = ["NodeMap", "OpcuaConfig", "OpcuaParser", "Pattern", "Security"]
 
 _NODEID = re.compile(r"^(?:(?:ns=\d+|nsu=[^;]+);)?(?:i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$")
 _ELEMENT = re.compile(r"^\d+:[^/]+$")
 _SOURCE_FIELDS = frozenset({"publishing", "sampling", "queue", "deadband", "max_items", "username", "password",
-                            "nodes", "patterns", "watchdog"})  # fmt: skip
+                            "nodes", "patterns", "watchdog", "security"})  # fmt: skip
+_SECURITY_FIELDS = frozenset({"policy", "mode", "certificate", "private_key", "private_key_password", "trust", "pki",
+                              "application_uri"})  # fmt: skip
+POLICIES = ("None", "Basic256Sha256")
+MODES = ("Sign", "SignAndEncrypt")
 _NODE_FIELDS = frozenset({"twin", "signal", "node", "path", "unit", "scale", "offset", "deadband", "sampling",
-                          "queue"})  # fmt: skip
-_PATTERN_FIELDS = frozenset({"path", "twin", "signals", "sampling", "queue", "deadband"})
+                          "queue", "writable"})  # fmt: skip
+_PATTERN_FIELDS = frozenset({"path", "twin", "signals", "sampling", "queue", "deadband", "writable"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class NodeMap:
     sampling: float  # ms
     queue: int
     deadband: float
+    writable: bool = False  # commands may write the node's Value (docs/sources.md)
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,25 @@ class Pattern:
     sampling: float
     queue: int
     deadband: float
+    writable: frozenset[str] = frozenset()  # signals commands may write
+
+
+@dataclass(frozen=True)
+class Security:
+    """How the client secures its channel: a policy and mode, its certificate, the servers it trusts."""
+
+    policy: str = "None"  # one of POLICIES
+    mode: str = "None"  # "Sign" or "SignAndEncrypt" with a policy, "None" without
+    certificate: Path | None = None  # the client's certificate (DER or PEM); None: generated into pki
+    private_key: Path | None = None
+    private_key_password: str | None = None
+    trust: tuple[Path, ...] = ()  # trusted server certificates: files or directories; () accepts any
+    pki: Path = Path("pki")  # where a generated certificate and key are kept
+    application_uri: str = field(default_factory=lambda: f"urn:{socket.gethostname()}:twinverse:opcua")
+
+    @property
+    def secure(self) -> bool:
+        return self.policy != "None"
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class OpcuaConfig:
     password: str | None
     nodes: tuple[NodeMap, ...]
     patterns: tuple[Pattern, ...]
+    security: Security = Security()
 
 
 def split_path(text: str) -> tuple[str, ...]:
@@ -122,8 +154,50 @@ class OpcuaParser:
                     if (p := self._pattern(r, raw, (*path, "patterns", i), d)) is not None]  # fmt: skip
         if "nodes" not in entry and "patterns" not in entry:
             r.fail(path, "an opcua source needs 'nodes' or 'patterns' (what feeds which signal)")
+        security = self._security(r, entry.get("security"), (*path, "security"), common.name)
         return OpcuaConfig(common.url, common.timeout, publishing, max_items, watchdog, username, password,
-                           tuple(nodes), tuple(patterns))  # fmt: skip
+                           tuple(nodes), tuple(patterns), security)  # fmt: skip
+
+    def _security(self, r: SpecReader, raw: Any, path: PathKey, name: str) -> Security:
+        s = r.mapping(raw, path, "security")
+        if not s:
+            return Security()
+        r.unknown(s, _SECURITY_FIELDS, path)
+        base = Path(r.doc.file).parent if r.doc.file and not r.doc.file.startswith("<") else Path.cwd()
+        policy = r.choice(s, "policy", path, POLICIES, "None")
+        mode = r.choice(s, "mode", path, MODES, "SignAndEncrypt") if "mode" in s or policy != "None" else "None"
+        if policy == "None" and "mode" in s:
+            r.fail((*path, "mode"), f"mode {s['mode']!r} needs a policy (policy: Basic256Sha256)")
+
+        def file(key: str, must_exist: bool = True) -> Path | None:
+            text = r.string(s, key, path)
+            if text is None:
+                return None
+            p = (base / text).resolve()
+            if must_exist and not p.exists():
+                r.fail((*path, key), f"{key} {str(p)!r} does not exist")
+            return p
+
+        certificate, private_key = file("certificate"), file("private_key")
+        if (certificate is None) != (private_key is None):
+            missing = "private_key" if certificate is not None else "certificate"
+            r.fail(path, f"give both 'certificate' and 'private_key', or neither (generated into 'pki'); {missing} "
+                         "is missing")  # fmt: skip
+        trust: list[Path] = []
+        for i, t in enumerate(r.sequence(s.get("trust"), (*path, "trust"), "trust")):
+            if not isinstance(t, str) or not t:
+                r.fail((*path, "trust", i), f"trust lists certificate files or directories, got {t!r}")
+                continue
+            p = (base / t).resolve()
+            if not p.exists():
+                r.fail((*path, "trust", i), f"trusted certificate or directory {str(p)!r} does not exist")
+            trust.append(p)
+        if policy == "None" and (certificate is not None or trust):
+            r.fail((*path, "policy"), "certificates and trust need a policy (policy: Basic256Sha256)")
+        pki = file("pki", must_exist=False) or (base / "pki" / name).resolve()
+        uri = r.string(s, "application_uri", path) or Security().application_uri
+        return Security(policy, mode, certificate, private_key, r.string(s, "private_key_password", path),
+                        tuple(trust), pki, uri)  # fmt: skip
 
     def _browse_path(self, r: SpecReader, value: Any, path: PathKey) -> tuple[str, ...] | None:
         if not isinstance(value, str) or not split_path(value):
@@ -158,9 +232,10 @@ class OpcuaParser:
         sampling = r.number(n, "sampling", path, d["sampling"], lo=0, hi=3_600_000)
         queue = r.integer(n, "queue", path, int(d["queue"]), lo=0, hi=100_000)
         deadband = r.number(n, "deadband", path, d["deadband"], lo=0)
+        writable = r.writable(sid, n, path)
         if sid is None or len(r.problems) > before:
             return None
-        return NodeMap(sid, node, bpath, scale, offset, sampling, queue, deadband)
+        return NodeMap(sid, node, bpath, scale, offset, sampling, queue, deadband, writable)
 
     def _pattern(self, r: SpecReader, raw: Any, path: PathKey, d: dict[str, float]) -> Pattern | None:
         p = r.mapping(raw, path, "a pattern")
@@ -185,6 +260,11 @@ class OpcuaParser:
         sampling = r.number(p, "sampling", path, d["sampling"], lo=0, hi=3_600_000)
         queue = r.integer(p, "queue", path, int(d["queue"]), lo=0, hi=100_000)
         deadband = r.number(p, "deadband", path, d["deadband"], lo=0)
+        writable = r.sequence(p.get("writable"), (*path, "writable"), "writable")
+        for k, w in enumerate(writable):
+            if w not in signals:
+                have = ", ".join(map(str, signals))
+                r.fail((*path, "writable", k), f"writable names signals of the pattern ({have}), got {w!r}")
         if bpath is None or twin is None or len(r.problems) > before:
             return None
-        return Pattern(bpath, twin, tuple(rel), sampling, queue, deadband)
+        return Pattern(bpath, twin, tuple(rel), sampling, queue, deadband, frozenset(map(str, writable)))

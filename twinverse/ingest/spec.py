@@ -196,6 +196,18 @@ class SpecReader:
         self._fed[sid] = path[:-1] if path and path[-1] == "signal" else path
         return sid
 
+    def flag(self, entry: Mapping[str, Any], key: str, path: PathKey, default: bool = False) -> bool:
+        value = entry.get(key, default)
+        if not isinstance(value, bool):
+            self.fail((*path, key), f"{key} must be true or false, got {_kind_of(value)}")
+            return default
+        return value
+
+    def writable(self, sid: int | None, entry: Mapping[str, Any], path: PathKey) -> bool:
+        """Whether commands may write the signal: ``writable:`` of the mapping entry, or of its type."""
+        mapped = self.flag(entry, "writable", path)
+        return sid is not None and (mapped or self.plant.signals.signal[sid].writable)
+
     def unit_conversion(self, sid: int, unit: Any, path: PathKey) -> tuple[float, float]:
         """``(scale, offset)`` from a device unit to the signal's unit (identity without one)."""
         if unit is None:

@@ -481,7 +481,8 @@ class Plant:
         return {
             **t.model_dump(mode="json"),
             "signals": {
-                name: s.model_dump(mode="json", exclude={"name"}, exclude_none=True)
+                name: s.model_dump(mode="json", exclude={"name"} if s.writable else {"name", "writable"},
+                                   exclude_none=True)
                 for name, s in ty.signals.items()
             },
             "power": dict(ty.power),

@@ -61,6 +61,8 @@ class Signal(_Strict):
     range: tuple[float, float] | None = None
     states: tuple[str, ...] | None = None
     description: str = ""
+    #: Commands may set it (``POST /api/twins/{id}/commands``) through the source that feeds it.
+    writable: bool = False
 
     @field_validator("range")
     @classmethod

@@ -46,6 +46,7 @@ class Permission(StrEnum):
     RULE_WRITE = "rule:write"
     ANNOTATION_WRITE = "annotation:write"
     MODEL_WRITE = "model:write"
+    COMMAND_SEND = "command:send"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -82,7 +83,8 @@ _VIEWER = frozenset(
         _P.TOKEN_CREATE,
     }
 )
-_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE, _P.ANNOTATION_WRITE}
+_OPERATOR = _VIEWER | {_P.DATA_WRITE, _P.SIM_RUN, _P.ALARM_ACK, _P.ALARM_SHELVE, _P.ANNOTATION_WRITE,
+                       _P.COMMAND_SEND}
 _ENGINEER = _OPERATOR | {
     _P.DATA_EXPORT,
     _P.QUARANTINE_READ,

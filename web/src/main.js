@@ -18,7 +18,7 @@ import { DetailsPanel } from "./panel.js";
 import { Scene3D } from "./scene3d.js";
 import { startSelection } from "./selection.js";
 import { $, Viewer } from "./state.js";
-import { EQUIPMENT_COLOR, NO_DATA, colorOf, isAlarm, loadStates, palette, stateKey } from "./states.js";
+import { BAD, EQUIPMENT_COLOR, NO_DATA, STALE_COLOR, colorOf, isAlarm, loadStates, palette, stateKey } from "./states.js";
 import { startTimeline } from "./timeline.js";
 import { startNotes } from "./notes.js";
 import { startPeople } from "./people.js";
@@ -81,6 +81,9 @@ function build(layout) {
   viewer.keyOf = new Array(o.count).fill(NO_DATA);
   viewer.labelSid = new Int32Array(o.count).fill(-1);
   viewer.alarms.clear();
+  viewer.liveQ = [];
+  viewer.badCount.clear();
+  viewer.stale.clear();
   const equipment = new Color(EQUIPMENT_COLOR);
   for (let i = 0; i < o.count; i++) {
     if (o.machine[i]) viewer.view.setColor(i, colorOf(NO_DATA));
@@ -171,12 +174,16 @@ function onDelta(msg) {
 
 function applyLive(msg) {
   const { sid, value, ts } = msg;
+  const quality = msg.quality ?? [];
   const live = viewer.mode === "live";
   const panel = viewer.panel;
   for (let k = 0; k < sid.length; k++) {
     const s = sid[k];
     viewer.liveVal[s] = value[k];
     viewer.liveTs[s] = ts[k];
+    const q = quality[k] ?? 0;
+    if ((q === BAD) !== (viewer.liveQ[s] === BAD)) staleness(s, q === BAD);
+    viewer.liveQ[s] = q;
     if (live) show(s, value[k]);
     if (viewer.selected >= 0 && panel.twin && viewer.meta[s]?.twin === panel.twin) panel.append(s, value[k], ts[k]);
   }
@@ -193,6 +200,30 @@ function show(sid, value) {
   if (viewer.panel?.twin === m.twin) viewer.panel.setValue(sid, value);
 }
 
+const STALE = new Color(STALE_COLOR);
+
+/** A signal turned bad (its source lost the device) or good again: grey its machine while any is bad. */
+function staleness(sid, bad) {
+  const obj = viewer.meta[sid]?.obj ?? -1;
+  if (obj < 0) return;
+  const n = (viewer.badCount.get(obj) ?? 0) + (bad ? 1 : -1);
+  if (n > 0) viewer.badCount.set(obj, n);
+  else viewer.badCount.delete(obj);
+  const was = viewer.stale.has(obj);
+  if ((n > 0) === was) return;
+  if (n > 0) viewer.stale.add(obj);
+  else viewer.stale.delete(obj);
+  paint(obj);
+}
+
+/** Set an object's colour from its state key, grey while stale (live mode only). */
+function paint(i) {
+  const key = viewer.keyOf[i];
+  if (viewer.stale.has(i) && viewer.mode === "live") viewer.view.setColor(i, STALE);
+  else viewer.view.setColor(i, key === null ? new Color(EQUIPMENT_COLOR) : colorOf(key));
+  viewer.view.dirty = true;
+}
+
 function recolour(i, value) {
   const key = stateKey(value);
   viewer.shown[i] = value;
@@ -204,11 +235,12 @@ function recolour(i, value) {
   }
   if (isAlarm(key)) viewer.alarms.add(i);
   else viewer.alarms.delete(i);
-  viewer.view.setColor(i, colorOf(key));
+  paint(i);
 }
 
 // Back to live: every signal shows its newest live value again.
 viewer.signals.modeChanged.add((mode) => {
+  for (const i of viewer.stale) paint(i); // greyed in live mode only: the past shows its own colours
   if (mode !== "live") return;
   for (let s = 0; s < viewer.meta.length; s++) if (viewer.meta[s]) show(s, viewer.liveVal[s] ?? null);
 });
@@ -230,7 +262,7 @@ function frame(now) {
     // Alarms pulse: the colour breathes between full and half brightness at about 1.2 Hz.
     const k = 0.6 + 0.4 * Math.sin(now * 0.0075);
     const c = colorOf("down").clone().multiplyScalar(k);
-    for (const i of viewer.alarms) viewer.view.setColor(i, c);
+    for (const i of viewer.alarms) if (!viewer.stale.has(i) || viewer.mode !== "live") viewer.view.setColor(i, c);
   }
   const t0 = performance.now();
   const bench = viewer.bench;

@@ -60,6 +60,12 @@ export class Viewer {
     this.liveVal = [];
     /** @type {Array<number | null>} */
     this.liveTs = [];
+    /** Newest quality per sid (0 good, 1 uncertain, 2 bad). @type {number[]} */
+    this.liveQ = [];
+    /** Object row → how many of its signals are bad now. @type {Map<number, number>} */
+    this.badCount = new Map();
+    /** Object rows shown greyed: a signal of theirs is bad (its source lost the device). @type {Set<number>} */
+    this.stale = new Set();
     /** "live", "past" or "sim" (a simulated run played back). */
     this.mode = "live";
     /** The playback the slider drives in mode "sim": model-time length, unit and seek(t). @type {any} */

@@ -7,6 +7,10 @@ import { getJSON } from "./live.js";
 export const UNKNOWN_COLOR = "#c5b8a5";
 /** Colour of equipment that reports no state at all (pumps, compressors, …). */
 export const EQUIPMENT_COLOR = "#8a99a8";
+/** Colour of a machine whose source lost its device (a signal with quality bad: its values are stale). */
+export const STALE_COLOR = "#ced4da";
+/** Quality of a signal whose value is not current (twinverse.core.quality.Quality.BAD). */
+export const BAD = 2;
 /** The legend key of "no value received yet": it reads as the state ``off``. */
 export const NO_DATA = "off";
 
@@ -57,7 +61,7 @@ export function isAlarm(key) {
 export function palette() {
   /** @type {Record<string, string>} */
   const out = Object.fromEntries(order.map((n) => [n, byName[n].color]));
-  return { ...out, unknown: UNKNOWN_COLOR, equipment: EQUIPMENT_COLOR };
+  return { ...out, unknown: UNKNOWN_COLOR, equipment: EQUIPMENT_COLOR, stale: STALE_COLOR };
 }
 
 /**

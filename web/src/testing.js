@@ -50,6 +50,8 @@ export function installTestHooks({ app, instanced, labelPool, palette, whatIf, e
     drawCalls: () => app.view.renderer.info.render.calls,
     colorOf: (id) => app.view.colorHex(row(id)),
     stateOf: (id) => app.shown[row(id)],
+    /** Whether the machine is greyed because a signal of its is bad (its source lost the device). */
+    staleOf: (id) => app.stale.has(row(id)),
     legendKeyOf: (id) => app.keyOf[row(id)],
     palette: () => palette(),
     legend: () =>

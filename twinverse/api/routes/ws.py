@@ -4,8 +4,8 @@ Protocol (JSON text frames)::
 
     → {"op": "subscribe", "twin": "bottling/line1"}      # a subtree; repeat to add more
     ← {"type": "snapshot", "twin": …, "signals": [{"sid", "twin", "signal", "unit", "kind", "states"}],
-       "sid": [...], "value": [...], "ts": [...]}        # current values (ts: epoch ms)
-    ← {"type": "delta", "seq": 812, "sid": [...], "value": [...], "ts": [...]}
+       "sid": [...], "value": [...], "ts": [...], "quality": [...]}  # current values (ts: epoch ms)
+    ← {"type": "delta", "seq": 812, "sid": [...], "value": [...], "ts": [...], "quality": [...]}
     → {"op": "unsubscribe", "twin": "bottling/line1"}
     → {"op": "rate", "max": 5}                           # at most 5 frames/s for me
     ← {"type": "rate", "max": 5.0}                       # the rate granted (≤ ws_max_rate)
@@ -14,6 +14,9 @@ Protocol (JSON text frames)::
     ← {"type": "alarms_follow", "follow": true}
     ← {"type": "alarms", "twin": …, "alarms": [...]}     # per subscription: the subtree's alarms not normal
     ← {"type": "alarm_events", "events": [...]}          # transitions of alarms in subscribed subtrees
+
+``quality`` is 0 good, 1 uncertain, 2 bad (a source lost its device: the last value, stale);
+a change of quality alone is a change and travels in the next delta.
 
 Alarm frames go only to clients that ask and hold ``alarm:read``; an event is the record of
 ``GET /api/alarms/events`` (seq, ts, alarm, twin, rule, event, state, previous, …).
