@@ -287,7 +287,6 @@ class Engine:
         Small requests (:meth:`submit_points`) are validated here, together; one that would
         have a rejected row gets None and is left out.
         """
-        self.group_batches.observe(len(items))
         with self._lock:
             small = [i for i, (p, _) in enumerate(items) if isinstance(p, SmallPoints)]
             whole: PreparedBatch | None = None
@@ -309,8 +308,11 @@ class Engine:
                     n = len(cast(SmallPoints, items[i][0]).sid)
                     results[i] = IngestResult(n, n, 0, min(n, left))
                     left = max(0, left - n)
-            for hook in list(self._hooks):
-                hook([(tag, r) for (_, tag), r in zip(items, results, strict=True) if r is not None])
+            written = [(tag, r) for (_, tag), r in zip(items, results, strict=True) if r is not None]
+            if written:  # a group of refused small requests only wrote nothing: no count, no audit entry
+                self.group_batches.observe(len(written))
+                for hook in list(self._hooks):
+                    hook(written)
         return results
 
     def _write(self, group: list[PreparedBatch]) -> list[int]:
