@@ -120,9 +120,9 @@ class DuckDBStore:
                 if new.all():
                     # One statement, its own transaction: every call into DuckDB gives up the
                     # GIL and must win it back from busy threads (the API's event loop).
-                    # Registered, not found by a replacement scan: external access is off.
-                    con.register("fresh", batch)
-                    con.execute("INSERT INTO points SELECT * FROM fresh")
+                    # A relation over the batch, not a replacement scan (external access is off)
+                    # nor a registered view (each registration is a catalogue change: slower).
+                    con.from_arrow(batch).insert_into("points")
                     written = int(batch.num_rows)
                 else:
                     con.execute("BEGIN TRANSACTION")
@@ -146,8 +146,9 @@ class DuckDBStore:
                     con.execute("ROLLBACK")
                 raise StoreError(f"DuckDB append failed: {exc}") from exc
             finally:
-                for name in ("fresh", "late"):
-                    con.unregister(name)  # no reference to the batch is kept
+                if not new.all():
+                    for name in ("fresh", "late"):
+                        con.unregister(name)  # no reference to the batch is kept
             self._hw.update(batch)
             self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
         return written
