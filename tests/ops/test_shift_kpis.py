@@ -248,6 +248,10 @@ def test_kpis_from_a_simulation_runs_state_times_agree_with_its_oee() -> None:
     out = res.to_dict()
     assert out["co2e_kg_per_good_unit"]["mean"] == pytest.approx(rep.co2e_kg / rep.exits)
     assert out["kwh_per_good_unit"]["mean"] * 1000 == pytest.approx(rep.energy_kwh / rep.exits * 1000)
+    # market-based beside it: a quarter of the power under the plant's zero-carbon PPA
+    assert out["market_factor_kg_per_kwh"] == pytest.approx(0.75 * 0.55)
+    assert out["co2e_market_kg"]["mean"] == pytest.approx(rep.energy_kwh * 0.75 * 0.55)
+    assert out["co2e_market_kg_per_good_unit"]["mean"] == pytest.approx(rep.energy_kwh * 0.4125 / rep.exits)
 
 
 PLANT = """
