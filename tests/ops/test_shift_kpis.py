@@ -248,6 +248,10 @@ def test_kpis_from_a_simulation_runs_state_times_agree_with_its_oee() -> None:
     out = res.to_dict()
     assert out["co2e_kg_per_good_unit"]["mean"] == pytest.approx(rep.co2e_kg / rep.exits)
     assert out["kwh_per_good_unit"]["mean"] * 1000 == pytest.approx(rep.energy_kwh / rep.exits * 1000)
+    # market-based beside it: a quarter of the power under the plant's zero-carbon PPA
+    assert out["market_factor_kg_per_kwh"] == pytest.approx(0.75 * 0.55)
+    assert out["co2e_market_kg"]["mean"] == pytest.approx(rep.energy_kwh * 0.75 * 0.55)
+    assert out["co2e_market_kg_per_good_unit"]["mean"] == pytest.approx(rep.energy_kwh * 0.4125 / rep.exits)
 
 
 PLANT = """
@@ -263,3 +267,15 @@ twins:
     type: line
     children: [{id: filler, type: machine}]
 """
+
+
+def test_availability_never_exceeds_one_by_rounding() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        ts = np.sort(T0 + rng.integers(-10 * S, 3600 * S, 300)).astype(np.int64)
+        code = rng.choice([0.0, 1.0, 4.0, 6.0], 300)
+        cut = np.sort(T0 + rng.integers(0, 3600 * S, 4)).astype(np.int64)
+        p = production_from_series(STATES, ts, code, T0, T0 + 3600 * S, planned=(cut[::2], cut[1::2]), pru_s=0.1)
+        a = p.kpis()["availability"]
+        assert a is None or 0 <= a <= 1
+        assert p.apt_s + p.adet_s + p.adot_s + p.asut_s == pytest.approx(p.pbt_s, abs=1e-6)

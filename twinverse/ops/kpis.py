@@ -228,7 +228,8 @@ def production_from_series(
     seg_start, seg_end, code = seg_start[inside], seg_end[inside], code[inside]
     window = (end_us - start_us) / 1e6
     wall = (seg_end - seg_start) / 1e6  # the whole window: energy
-    dur = (_coverage(planned, seg_end) - _coverage(planned, seg_start)) / 1e6  # planned time: the time model
+    # Planned time in whole µs (exact in float64 up to 285 years): APT <= PBT holds exactly.
+    dur_us = _coverage(planned, seg_end) - _coverage(planned, seg_start)
     first = np.array([seg_start[0] if len(seg_start) else end_us, start_us], dtype=np.int64)
     cov = _coverage(planned, first)
     no_data = float(cov[0] - cov[1]) / 1e6
@@ -236,10 +237,11 @@ def production_from_series(
     n = len(states)
     ci = code.astype(np.int64)
     ok = (ci >= 0) & (ci < n)
-    in_state = np.bincount(ci[ok], weights=dur[ok], minlength=n)[:n]
+    in_state = np.bincount(ci[ok], weights=dur_us[ok].astype(np.float64), minlength=n)[:n] / 1e6
     wall_state = np.bincount(ci[ok], weights=wall[ok], minlength=n)[:n]
-    by_state = {s: float(in_state[k]) for k, s in enumerate(states)}
     kind = [MachineState.parse(s) for s in states]
+    off_us = int(dur_us[np.isin(ci, [k for k in range(n) if kind[k] is MachineState.OFF])].sum())
+    by_state = {s: float(in_state[k]) for k, s in enumerate(states)}
 
     def of(*ks: MachineState) -> float:
         return float(sum(in_state[k] for k in range(n) if kind[k] in ks))
@@ -262,8 +264,9 @@ def production_from_series(
             total, per = measured[name]
             compare[name] = total
             source, energy = name, {s: float(per[k]) for k, s in enumerate(states)}
+    pbt = float(int(dur_us.sum()) - off_us) / 1e6  # = POT − PDOT − no data, in whole µs
     return Production(
-        window_s=window, pbt_s=pot - off - no_data, apt_s=running, adot_s=down, asut_s=setup, off_s=off,
+        window_s=window, pbt_s=pbt, apt_s=running, adot_s=down, asut_s=setup, off_s=off,
         no_data_s=no_data, failures=int(entered.sum()), pq=gq + sq, gq=gq, pru_s=pru_s, state_s=by_state,
         energy_kwh=compare[source], energy_by_state_kwh=energy, pot_s=pot, adet_s=delay, energy_source=source,
         energy_compare=compare if len(compare) > 1 else {},

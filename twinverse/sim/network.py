@@ -187,6 +187,7 @@ class Network:
     blocking: Blocking = Blocking.AFTER_SERVICE
     time_unit: str = "min"
     grid_factor: float | None = None  # kg CO2e per kWh; None: the default (see energy.py)
+    market_factor: float | None = None  # market-based kg CO2e per kWh (a plant file's energy instruments)
     name: str = "model"
     run: Mapping[str, Any] = field(default_factory=dict)  # default run options from the file
 

@@ -207,6 +207,7 @@ class ScenarioResult:
     time_unit: str = "min"
     grid_factor: float = 0.0
     config: Mapping[str, Any] = field(default_factory=dict)
+    market_factor: float | None = None  # market-based kg CO2e per kWh, when the plant declares instruments
 
     def est(self, get: Callable[[Replication], float]) -> Estimate:
         return estimate([get(r) for r in self.reps])
@@ -296,6 +297,12 @@ class ScenarioResult:
             # the product footprint: per good unit out of the sinks (docs/kpis.md)
             "kwh_per_good_unit": self.est(lambda r: r.energy_kwh / r.exits if r.exits else math.nan).to_dict(),
             "co2e_kg_per_good_unit": self.est(lambda r: r.co2e_kg / r.exits if r.exits else math.nan).to_dict(),
+            **({} if (mf := self.market_factor) is None else {
+                "market_factor_kg_per_kwh": mf,
+                "co2e_market_kg": self.est(lambda r: r.energy_kwh * mf).to_dict(),
+                "co2e_market_kg_per_good_unit": self.est(
+                    lambda r: r.energy_kwh * mf / r.exits if r.exits else math.nan).to_dict(),
+            }),
             "bottleneck": {"station": bn, "share": _num(share)},
             "stations": stations,
             "buffers": buffers,

@@ -66,5 +66,5 @@ def run_scenario(
         reps.append(rep)
     grid = net.grid_factor if net.grid_factor is not None else DEFAULT_GRID_FACTOR
     cfg = {k: v for k, v in config.__dict__.items() if v is not None}
-    return ScenarioResult(name, dict(params or {}), tuple(reps), net.time_unit, grid, cfg)
+    return ScenarioResult(name, dict(params or {}), tuple(reps), net.time_unit, grid, cfg, net.market_factor)
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core.gridfactors import grid_factor
+from ..core.gridfactors import GridFactor, grid_factor, scope2
 from ..errors import ModelLoadError
 from ..model.yamlsource import LocatedDoc, PathKey, read_yaml
 from .distributions import Distribution
@@ -136,6 +136,12 @@ class _Parser(SpecReader):
             calendars.append(Calendar(SHIFT_CALENDAR, period, off))
         if grid is None and self.plant is not None and getattr(self.plant, "grid", None) is not None:
             grid = grid_factor(*self.plant.grid).kg_per_kwh
+        market: float | None = None
+        instruments = getattr(self.plant, "instruments", ()) if self.plant is not None else ()
+        if instruments:
+            residual = getattr(self.plant, "residual_factor", None)
+            one_kwh = scope2(1.0, GridFactor("model", 0, grid or 0.0, ""), instruments, residual)
+            market = float(one_kwh["market_kg_per_kwh"])  # type: ignore[arg-type]
 
         stations_doc: Mapping[str, Any]
         buffers_doc: Mapping[str, Any]
@@ -203,6 +209,7 @@ class _Parser(SpecReader):
             blocking=blocking,
             time_unit=unit,
             grid_factor=grid,
+            market_factor=market,
             name=str(sim.get("name") or (self.plant.id if self.plant is not None else Path(self.doc.file).stem)),
             run=run,
         )
