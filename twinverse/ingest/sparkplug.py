@@ -20,6 +20,8 @@ retained, QoS 1, ``{"online": true, "timestamp": t}``) after registering the mat
 - **NDEATH** (the broker's will of the edge): applies only if its ``bdSeq`` equals the one of
   the node's NBIRTH (an older session's will is counted as ``stale_deaths`` and ignored);
   the node's and its devices' signals turn BAD at host time. **DDEATH** does so for a device.
+- A **compressed** payload (uuid ``SPBV1.0_COMPRESSED``, DEFLATE or GZIP body, as Tahu's
+  clients send on request) is inflated first, to at most 64 MiB.
 - Losing the broker turns every signal BAD and forgets the births (they are requested anew).
 
 QoS 1 messages are acknowledged (paho manual ack) only once their rows are stored.
@@ -32,6 +34,7 @@ import logging
 import math
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +60,8 @@ __all__ = ["NAMESPACE", "SPARKPLUG", "SparkplugHost", "rebirth_payload", "state_
 log = logging.getLogger("twinverse.ingest.sparkplug")
 
 NAMESPACE = "spBv1.0"
+_COMPRESSED = b"SPBV1.0_COMPRESSED"
+_MAX_INFLATED = 64 << 20
 REBIRTH = "Node Control/Rebirth"
 
 
@@ -258,6 +263,8 @@ class SparkplugHost(FieldSource):
         if kind in ("NCMD", "DCMD"):
             return  # commands to edges (ours or another host's)
         self.messages += 1
+        if _COMPRESSED in payload:
+            payload = _inflate(payload)
         key = (group, node)
         if kind == "NBIRTH":
             self._nbirth(key, payload, now)
@@ -483,6 +490,18 @@ class SparkplugHost(FieldSource):
         if not info.is_published():
             raise ConnectorError(f"{self.describe()}: command to {topic} not sent within {timeout:g} s")
         self.commands += 1
+
+
+def _inflate(payload: bytes) -> bytes:
+    """The payload inside a compressed one (uuid ``SPBV1.0_COMPRESSED``, DEFLATE or GZIP ``body``)."""
+    p = Payload.FromString(payload)
+    if p.uuid != _COMPRESSED.decode():
+        return payload
+    inflater = zlib.decompressobj(wbits=47)  # zlib or gzip framing, whichever it is
+    out = inflater.decompress(p.body, _MAX_INFLATED)
+    if inflater.unconsumed_tail:
+        raise ValueError(f"a compressed payload inflates past {_MAX_INFLATED} bytes")
+    return out
 
 
 def _unit(metric: Any) -> str | None:

@@ -84,9 +84,13 @@ def _scan(buf, alias, ts, dtype, null, kind, raw, fval, name_at, name_len):  # t
         wire = int(key & np.uint64(7))
         if field == 1 and wire == 0:
             v, pos = _varint(buf, pos, end)
+            if pos < 0:
+                return n, p_ts, p_seq, -1
             p_ts = np.int64(v)
         elif field == 3 and wire == 0:
             v, pos = _varint(buf, pos, end)
+            if pos < 0:
+                return n, p_ts, p_seq, -1
             p_seq = np.int64(v)
         elif field == 2 and wire == 2:
             ln, pos = _varint(buf, pos, end)
