@@ -193,6 +193,7 @@ class SparkplugHost(FieldSource):
         import paho.mqtt.client as mqtt
 
         backoff = self.backoff()
+        self._nodes.clear()  # a (re)started host knows no births: it asks for them
         while not self.stopping:
             client = self._make_client()
             try:
