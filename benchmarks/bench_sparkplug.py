@@ -29,14 +29,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_mqtt import start_broker  # noqa: E402
-from twinverse.ingest.sparkplug import SparkplugHost  # noqa: E402
-from twinverse.ingest.sparkplug_edge import Device, EdgeNode  # noqa: E402
-from twinverse.ingest.sparkplug_pb import DataType, Payload  # noqa: E402
-from twinverse.ingest.spec import build_field_sources  # noqa: E402
-from twinverse.live.engine import Engine  # noqa: E402
-from twinverse.model import loads_plant  # noqa: E402
-from twinverse.store.duckdb import DuckDBStore  # noqa: E402
+from benchmarks.bench_mqtt import start_broker
+from twinverse.ingest.sparkplug import SparkplugHost
+from twinverse.ingest.sparkplug_edge import Device, EdgeNode
+from twinverse.ingest.sparkplug_pb import DataType, Payload
+from twinverse.ingest.spec import build_field_sources
+from twinverse.live.engine import Engine
+from twinverse.model import loads_plant
+from twinverse.store.duckdb import DuckDBStore
 
 
 def plant_text(port: int, n: int) -> str:

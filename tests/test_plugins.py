@@ -85,7 +85,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_builtins_come_through_the_same_door() -> None:
     sources = plugins.available(plugins.SOURCES)
     assert {n: p.origin for n, p in sources.items() if p.origin == "twinverse"} == {
-        "modbus": "twinverse", "mqtt": "twinverse", "opcua": "twinverse", "synthetic": "twinverse"
+        "modbus": "twinverse", "mqtt": "twinverse", "opcua": "twinverse", "sparkplug": "twinverse",
+        "synthetic": "twinverse",
     }
     assert set(plugins.available(plugins.STORES)) >= {"duckdb", "postgresql"}
     assert isinstance(open_store(":memory:"), DuckDBStore)

@@ -10,7 +10,7 @@ take the value and report it back in a DDATA, as a device's read-back would).
 >>> from twinverse.model import loads_plant
 >>> plant = loads_plant("plant: p\\ntypes: {m: {signals: {speed: {unit: 1/min}, on: {kind: bool}}}}\\n"
 ...                     "twins: [{id: m1, type: m}]")
->>> [d.metrics for d in devices_from_plant(plant, ["m1"])]
+>>> [d.metrics for d in devices_from_plant(plant, ["p/m1"])]
 [(('speed', 10, '1/min'), ('on', 11, None))]
 """
 
