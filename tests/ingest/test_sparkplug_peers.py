@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,16 @@ def pysparkplug(broker: Broker, n: int = 3) -> Peer:
                  "d1", str(n)])  # fmt: skip
 
 
+def keep_publishing(send: Callable[[], object], done: Callable[[], bool], what: str) -> None:
+    """An edge that goes on publishing (every 0.2 s) until ``done``."""
+    deadline = time.monotonic() + 60
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        send()
+        time.sleep(0.2)
+
+
 def start_host(broker: Broker, engine: Callable[[Plant], Engine], n: int = 3) -> tuple[SparkplugHost, Engine]:
     plant = loads_plant(plant_yaml(broker.port, n))
     e = engine(plant)
@@ -159,8 +170,11 @@ def test_tahu_data_before_birth_host_restart_and_null(broker: Broker, engine: Ca
         peer.send(op="data", values={"m0": 6.0})
         src.start(e)
         wait_until(lambda: src.connected, "the host back")
-        peer.send(op="data", values={"m0": 7.0})
-        wait_until(lambda: peer.count("ncmd", rebirth=True) >= 2, "the restarted host asks for a rebirth")
+        keep_publishing(
+            lambda: peer.send(op="data", values={"m0": 7.0}),
+            lambda: peer.count("ncmd", rebirth=True) >= 2,
+            "the restarted host asks for a rebirth",
+        )
         wait_until(lambda: value(e, "m0")["value"] == 7.0, "values after the restart")
         peer.send(op="data", values={}, nulls=["m0"])
         wait_until(lambda: value(e, "m0")["quality"] == Quality.BAD, "is_null → BAD")

@@ -128,6 +128,7 @@ class SparkplugHost(FieldSource):
         self._state_ts = 0
         self.messages = self.metrics = self.rebirths = self.seq_gaps = self.stale_deaths = 0
         self.unborn = self.unmatched = self.decode_errors = self.births = self.deaths = self.commands = 0
+        self.acked = 0  # QoS 1 messages acknowledged (each after its rows were stored)
 
     @classmethod
     def from_spec(cls, spec: SourceSpec, plant: Plant) -> SparkplugHost:
@@ -143,7 +144,7 @@ class SparkplugHost(FieldSource):
                 "messages": self.messages, "metrics": self.metrics, "births": self.births, "deaths": self.deaths,
                 "rebirths_requested": self.rebirths, "seq_gaps": self.seq_gaps, "stale_deaths": self.stale_deaths,
                 "unborn": self.unborn, "unmatched": self.unmatched, "decode_errors": self.decode_errors,
-                "commands": self.commands}  # fmt: skip
+                "commands": self.commands, "acked": self.acked}  # fmt: skip
 
     # -- storage and acknowledgement --------------------------------------------------------------
     def emit(self, ts_us: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64],
@@ -166,6 +167,7 @@ class SparkplugHost(FieldSource):
             mid, qos, gen, _ = self._acks.popleft()
             if client is not None and gen == self._gen:
                 client.ack(mid, qos)
+                self.acked += 1
 
     # -- protocol thread ------------------------------------------------------------------------
     def _make_client(self) -> Any:
@@ -183,6 +185,7 @@ class SparkplugHost(FieldSource):
         client.will_set(self._state_topic, state_payload(False, self._state_ts), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     @property
@@ -239,7 +242,12 @@ class SparkplugHost(FieldSource):
             return
         client.subscribe(f"{NAMESPACE}/#", qos=1)
         client.publish(self._state_topic, state_payload(True, self._state_ts), qos=1, retain=True)
-        self._connected_now()
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+        if any(c.is_failure for c in codes):
+            self._error("connection", f"subscription to {NAMESPACE}/# refused: {codes[0]}")
+            return
+        self._connected_now()  # connected means receiving: from the SUBACK on
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         now = _now_us()
