@@ -45,14 +45,23 @@ browser:
 	       "install it with 'sudo apt-get install chromium' (or set TWINVERSE_CHROMIUM=/path/to/chromium)"; \
 	fi
 
-# Independent peers with pins of their own (schemathesis) live in their own virtualenv.
+# Independent peers with pins of their own (schemathesis; pysparkplug, which pins paho-mqtt < 2)
+# live in their own virtualenv.
 PEERS := .venv-peers
 $(PEERS)/.installed: Makefile
 	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install -q --disable-pip-version-check 'schemathesis>=4.0,<5'
+	$(PEERS)/bin/python -m pip install -q --disable-pip-version-check 'schemathesis>=4.0,<5' 'pysparkplug==0.6.1'
 	@touch $@
 
-peers: $(PEERS)/.installed
+# Independent Sparkplug B edge nodes in JavaScript: Eclipse Tahu's sparkplug-client (npm), used by
+# tests/ingest/test_sparkplug_peers.py; pinned by tests/peers/package-lock.json.
+NODE_PEERS := tests/peers/node_modules/.installed
+$(NODE_PEERS): tests/peers/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd tests/peers && npm ci --no-audit --no-fund --loglevel=error) && touch $@; \
+	else echo "note: npm is missing, so the Sparkplug peer tests with Tahu's client will be skipped"; fi
+
+peers: $(PEERS)/.installed $(NODE_PEERS)
 
 # The DTDL oracle: DTDLParser compiled to WebAssembly (npm @digicatapult/dtdl-parser, run by node),
 # used by tests/interop/test_dtdl_oracle.py; pinned by tests/oracle/package-lock.json.
@@ -97,4 +106,4 @@ bench: $(STAMP) web bench-tools
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules tests/oracle/node_modules tests/peers/opcua/node_modules twinverse/api/static/viewer
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo web/node_modules tests/oracle/node_modules tests/peers/opcua/node_modules tests/peers/node_modules twinverse/api/static/viewer

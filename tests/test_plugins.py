@@ -86,6 +86,7 @@ def test_builtins_come_through_the_same_door() -> None:
     sources = plugins.available(plugins.SOURCES)
     assert {n: p.origin for n, p in sources.items() if p.origin == "twinverse"} == {
         "jetstream": "twinverse", "modbus": "twinverse", "mqtt": "twinverse", "opcua": "twinverse",
+        "sparkplug": "twinverse",
         "synthetic": "twinverse",
     }
     assert set(plugins.available(plugins.STORES)) >= {"duckdb", "postgresql"}

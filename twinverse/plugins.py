@@ -70,6 +70,7 @@ DEFAULT_SOURCES: dict[str, str] = {
     "modbus": "twinverse.ingest.modbus:MODBUS",
     "mqtt": "twinverse.ingest.mqtt:mqtt_source",
     "opcua": "twinverse.ingest.opcua:OPCUA",
+    "sparkplug": "twinverse.ingest.sparkplug:SPARKPLUG",
     "synthetic": "twinverse.ingest.synthetic:synthetic_source",
 }
 #: Built-in stores by URL scheme.

@@ -267,7 +267,7 @@ def test_every_mapping_problem_is_reported_at_once(tmp_path: Path) -> None:
           - {signal: nosuch, table: holding, address: 0}
           - {signal: t, table: coil, address: 1}
           - {signal: t, table: coil, address: 2}
-  other: {kind: sparkplug, url: x}
+  other: {kind: profinet, url: x}
 """)
     (tmp_path / "plant.yaml").write_text("plant: p\ntypes: {m: {signals: {t: {}}}}\ntwins: [{id: m1, type: m}]\n"
                                          "sources: field.yaml\n")
@@ -283,7 +283,7 @@ def test_every_mapping_problem_is_reported_at_once(tmp_path: Path) -> None:
         "(signals: t)",
         "field.yaml:12: sources.plc.maps[1].points[2].signal: signal p/m1.t is already fed by "
         "sources.plc.maps[1].points[1] (field.yaml:11)",
-        "field.yaml:13: sources.other.kind: kind must name a field connector (modbus, opcua), got 'sparkplug'",
+        "field.yaml:13: sources.other.kind: kind must name a field connector (modbus, opcua, sparkplug), got 'profinet'",
     ]
 
 

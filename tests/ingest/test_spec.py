@@ -103,9 +103,9 @@ def test_the_examples_of_docs_sources_md_validate(tmp_path: Path) -> None:
     text = (Path(__file__).parents[2] / "docs" / "sources.md").read_text()
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
     plant, examples = blocks[0], [b for b in blocks[1:] if b.startswith("sources:")]
-    assert len(examples) == 2
+    assert len(examples) == 3
     for example in examples:
         (tmp_path / "field.yaml").write_text(example)
         (tmp_path / "plant.yaml").write_text(plant)
         specs = load_source_specs(load_plant(tmp_path / "plant.yaml"))
-        assert [s.common.kind for s in specs] in (["modbus"], ["opcua"])
+        assert [s.common.kind for s in specs] in (["modbus"], ["opcua"], ["sparkplug"])
