@@ -283,7 +283,8 @@ def test_every_mapping_problem_is_reported_at_once(tmp_path: Path) -> None:
         "(signals: t)",
         "field.yaml:12: sources.plc.maps[1].points[2].signal: signal p/m1.t is already fed by "
         "sources.plc.maps[1].points[1] (field.yaml:11)",
-        "field.yaml:13: sources.other.kind: kind must name a field connector (modbus, opcua, sparkplug), got 'profinet'",
+        "field.yaml:13: sources.other.kind: kind must name a field connector (modbus, opcua, sparkplug), "
+        "got 'profinet'",
     ]
 
 
