@@ -20,8 +20,8 @@ from twinverse.model import Plant, TwinType
 
 
 def dtdl_types(plant: Plant) -> dict[str, TwinType]:
-    """The plant's types as DTDL carries them: everything but alarm rules (DTDL has none)."""
-    return {n: t.model_copy(update={"alarms": {}}) for n, t in plant.types.items()}
+    """The plant's types as DTDL carries them: everything but alarm rules and glTF model files (DTDL has neither)."""
+    return {n: t.model_copy(update={"alarms": {}, "model": None}) for n, t in plant.types.items()}
 
 
 def checked(data: bytes, fmt: AasFormat) -> Any:
