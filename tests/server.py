@@ -41,9 +41,12 @@ class Server:
         """Start the process; returns once ``/livez`` answers 200."""
         self.log = (self.workdir / "server.log").open("ab")
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        # Each server its own data dir (unless its arguments name one): the session's shared one
+        # would carry one test's saved model versions, tokens and history into the next.
+        env = {**os.environ, "PYTHONPATH": path, "TWINVERSE_DATA_DIR": str(self.workdir / "data")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "twinverse", *self.args, "--port", str(self.port)],
-            cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": path},
+            cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

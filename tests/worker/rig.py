@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -16,6 +18,14 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from twinverse.model import Plant
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[object, object, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the test process may run Playwright's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNALS = [("bottling/line1/filler", "speed"), ("bottling/line1/capper", "speed"),
@@ -92,7 +102,7 @@ def nats_publish(
             await nc.close()
         return acked
 
-    return asyncio.run(run())
+    return _run(run())
 
 
 def nats_delete_stream(url: str, stream: str) -> None:
@@ -107,7 +117,7 @@ def nats_delete_stream(url: str, stream: str) -> None:
         finally:
             await nc.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 def count(url: str) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
+from ..core.batch import BATCH_SCHEMA, QUARANTINE_SCHEMA, ts_array, ts_to_us
 from ..core.clock import NEVER, iso
 from ..core.clock import now_us as _now_us
 from ..core.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
@@ -27,6 +27,7 @@ from ..model import Plant
 from ..store.base import Store
 from ..units import UnknownUnit, conversion
 from .prepared import IngestResult, PreparedBatch
+from .rejects import first_errors, reject_rows
 from .rows import sorted_unique
 from .small import SmallPoints, prepare_smalls
 from .writer import GroupWriter, WriterStats
@@ -40,12 +41,6 @@ Listener = Callable[[pa.RecordBatch], None]
 
 
 CommitHook = Callable[[list[tuple[object, IngestResult]]], object]
-
-
-def _errors(rejects: pa.Table, rows: npt.NDArray[np.intp], limit: int = 50) -> tuple[dict[str, object], ...]:
-    """The first rejected rows as ``{row, twin, signal, value, reason}`` records."""
-    head = rejects.slice(0, limit).select(["twin", "signal", "value", "reason"]).to_pylist()
-    return tuple({"row": int(r), **rec} for r, rec in zip(rows[:limit], head, strict=False))
 
 
 class Engine:
@@ -271,9 +266,9 @@ class Engine:
 
         ok = reason == 0
         n_ok = int(ok.sum())
-        rejects = self._reject_rows(batch, ~ok, reason, ts, sid, value, source) if n_ok < n else None
+        rejects = reject_rows(self.plant.signals, batch, ~ok, reason, ts, sid, value, source) if n_ok < n else None
         counts = np.bincount(reason[~ok], minlength=len(R)) if n_ok < n else None
-        errors = _errors(rejects, np.flatnonzero(~ok)) if rejects is not None else ()
+        errors = first_errors(rejects, np.flatnonzero(~ok)) if rejects is not None else ()
         if n_ok == 0 or (atomic and n_ok < n):
             return PreparedBatch(n, 0, n - n_ok, rejects=rejects, errors=errors, reasons=counts)
         if n_ok < n:
@@ -516,50 +511,6 @@ class Engine:
         self.quality[s] = quality[last][newer]
         self.seq[s] = n
         self.sequence = n
-
-    def _reject_rows(
-        self,
-        batch: pa.RecordBatch,
-        bad: npt.NDArray[np.bool_],
-        reason: npt.NDArray[np.uint8],
-        ts: npt.NDArray[np.int64],
-        sid: npt.NDArray[np.int32],
-        value: npt.NDArray[np.float64],
-        source: str,
-    ) -> pa.Table:
-        idx = self.plant.signals
-        rows = np.flatnonzero(bad)
-        rsid = sid[rows]
-        known = (rsid >= 0) & (rsid < len(idx))
-        twin = [str(idx.twin[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
-        name = [str(idx.name[s]) if k else None for s, k in zip(rsid.tolist(), known.tolist(), strict=True)]
-        texts = []
-        for r, code, s in zip(rows, reason[rows].tolist(), rsid, strict=True):
-            why = R(code)
-            text = why.text
-            if why is R.UNKNOWN_SIGNAL:
-                text = f"unknown signal id {s}"
-            elif why in (R.OUT_OF_RANGE, R.NOT_A_STATE, R.NOT_BOOLEAN):
-                text = f"{why.text}: {float(value[r])!r} not in [{self._lo[s]:g}, {self._hi[s]:g}]"
-            elif why is R.UNIT_MISMATCH:
-                unit = batch.column("unit")[int(r)].as_py()
-                text = f"unit {unit!r} cannot be converted to {idx.unit[s]!r}"
-            texts.append(text)
-        ts_arr = ts_array(ts[rows])
-        if batch.column("ts").null_count:
-            ts_arr = pc.if_else(pa.array(reason[rows] == R.MISSING_TIMESTAMP), pa.nulls(len(rows), TS_TYPE), ts_arr)
-        return pa.table(
-            {
-                "received": ts_array(np.full(len(rows), _now_us())),
-                "ts": ts_arr,
-                "twin": pa.array(twin, type=pa.string()),
-                "signal": pa.array(name, type=pa.string()),
-                "value": pa.array([repr(float(v)) for v in value[rows]], type=pa.string()),
-                "reason": pa.array(texts, type=pa.string()),
-                "source": pa.array([source] * len(rows), type=pa.string()),
-            },
-            schema=QUARANTINE_SCHEMA,
-        )
 
     def _restore(self) -> None:
         """Load the newest stored value of every signal so a restart resumes where it was."""
