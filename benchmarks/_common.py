@@ -104,3 +104,24 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+#: The PostgreSQL server the benchmarks use (its ``test`` database; a fresh one per run beside it).
+PG_SERVER = os.environ.get("TWINVERSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def fresh_database(server: str = PG_SERVER) -> Iterator[str]:
+    """A new empty PostgreSQL database on ``server`` for one run; its URL, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"tv_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -27,9 +27,7 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import bench_plant_yaml, table
+from benchmarks._common import bench_plant_yaml, fresh_database, table
 from twinverse.core import make_batch
 from twinverse.live.engine import Engine
 from twinverse.model import load_plant
@@ -54,16 +52,6 @@ DAY_US = 86_400_000_000
 SIGNALS = 1000
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"tv_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def best(fn: Callable[[], Any], n: int = 3) -> float:
@@ -102,7 +90,7 @@ def main() -> None:
         plant_file.write_text(bench_plant_yaml(SIGNALS))
         plant = load_plant(plant_file)
     rng = np.random.default_rng(5)
-    with fresh_database() as url:
+    with fresh_database(SERVER) as url:
         store = PostgresStore(url)
         PartitionManager(store, "day", ahead=1).setup(datetime.fromtimestamp(day0 / 1e6, UTC))
         PartitionManager(store, "day", ahead=1).maintain()

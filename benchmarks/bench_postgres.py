@@ -23,9 +23,6 @@ import argparse
 import os
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,7 +30,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import table
+from benchmarks._common import fresh_database, table
 from benchmarks.bench_ingest import make_points
 from twinverse.core.batch import ts_to_us
 from twinverse.live import Engine
@@ -44,16 +41,6 @@ from twinverse.store.postgres import _COPY_HEADER, _COPY_TRAILER, PostgresStore,
 SERVER = os.environ.get("TWINVERSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"tv_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def raw_copy(url: str, batches: list[pa.RecordBatch], *, primary_key: bool) -> float:
@@ -129,7 +116,7 @@ def main() -> None:
     # Interleaved repeats, best of each: the server is shared, so one slow run says little.
     for _ in range(args.repeat):
         for name, run in runs:
-            with fresh_database() as url:
+            with fresh_database(SERVER) as url:
                 results[name] = min(results.get(name, float("inf")), run(url))
     plain = results["raw COPY, plain table"]
     keyed = results["raw COPY, primary key, rows pre-sorted"]

@@ -43,8 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -55,7 +54,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from benchmarks._common import table
+from benchmarks._common import fresh_database, table
 from benchmarks.bench_ingest import make_points
 from benchmarks.bench_mqtt import make_messages, publish_all, session_props, start_broker
 from twinverse.ingest.mqtt import MqttConnector
@@ -72,16 +71,6 @@ PLANT = example_path("bottling.yaml")
 SCALARS = ("wal bytes/point", "live s/batch", "commit s")  # store_costs keys that are not rates
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"tv_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def rows(url: str) -> int:
@@ -265,7 +254,7 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
 
     live_s: list[float] = []
     for _ in range(rounds):
-        with fresh_database() as url:
+        with fresh_database(SERVER) as url:
             s = PostgresStore(url)
             w0 = wal(url)
             timed("fresh COPY", s)
@@ -275,7 +264,7 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
             timed("redelivered (staging + ON CONFLICT DO NOTHING)", s)
             assert s.count() == n
             s.close()
-        with fresh_database() as url:
+        with fresh_database(SERVER) as url:
             s = PostgresStore(url)
             table_ = share_live(s)
 
@@ -288,7 +277,7 @@ def store_costs(plant: Plant, n: int, rounds: int = 2) -> dict[str, float]:
             timed("fresh COPY + live table (upsert, NOTIFY)", s)
             s.close()
     out["live s/batch"] = min(live_s)
-    with fresh_database() as url, psycopg.connect(url, autocommit=True) as con:  # one commit's WAL flush
+    with fresh_database(SERVER) as url, psycopg.connect(url, autocommit=True) as con:  # one commit's WAL flush
         con.execute("CREATE TABLE c (x int)")
         commits = []
         for i in range(50):
@@ -353,10 +342,10 @@ def main() -> None:
             c_rate = bare_mqtt_c(port, n_msg)
             if c_rate is not None:
                 res["mqtt: bare fan-out, mosquitto_sub (C)"] = c_rate * 100
-            with fresh_database() as url:
+            with fresh_database(SERVER) as url:
                 res["mqtt: single process (serve)"] = single_process(port, plant, url, total)
             for n in (1, 2):
-                with fresh_database() as url:
+                with fresh_database(SERVER) as url:
                     def wargs(i: int, n: int = n, url: str = url) -> list[str]:
                         return ["--id", str(i), "--plant", str(PLANT), "--store", url,
                                 "--broker", f"mqtt://127.0.0.1:{port}", "--group", f"w{n}"]  # fmt: skip
@@ -371,7 +360,7 @@ def main() -> None:
             try:
                 res["jetstream: bare pull consumer"] = nats_bare(stream, n_msg) * 100
                 for n in (1, 2):
-                    with fresh_database() as url:
+                    with fresh_database(SERVER) as url:
                         def jargs(i: int, n: int = n, url: str = url) -> list[str]:
                             return ["--id", str(i), "--plant", str(PLANT), "--store", url, "--nats", NATS,
                                     "--stream", stream, "--durable", f"bench-w{n}"]  # fmt: skip
