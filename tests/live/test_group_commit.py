@@ -194,3 +194,14 @@ def test_small_requests_repeating_a_point_are_counted_exactly(plant: Plant, engi
     results = _held_points(engine, ([a], [T0], [5.0]), ([a], [T0 + S], [2.0]), ([a], [T0 + S], [7.0]))
     assert [(r.received, r.accepted, r.stored) for r in results if r] == [(1, 1, 0), (1, 1, 1), (1, 1, 0)]
     assert engine.store.history(HistoryQuery((a,))).column("value").to_pylist() == [1.0, 2.0]
+
+
+def test_a_small_request_for_a_retired_signal_is_refused(plant: Plant, engine: Engine) -> None:
+    a, b = _sids(plant)[:2]
+    retired = np.zeros(len(plant.signals), dtype=bool)
+    retired[a] = True  # as a model version that removed the signal leaves it (Engine.switch)
+    engine._retired = retired
+    results = _held_points(engine, ([a], [T0], [1.0]), ([b], [T0], [2.0]))
+    assert results[0] is None and results[1] is not None and results[1].stored == 1
+    general = engine.ingest(make_batch(np.array([T0]), [a], [1.0]))
+    assert (general.rejected, general.errors[0]["reason"]) == (1, f"unknown signal id {a}")

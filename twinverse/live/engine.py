@@ -243,10 +243,7 @@ class Engine:
         )
         reason = np.zeros(n, dtype=np.uint8)
         nsig = len(self._lo)
-        known = (sid >= 0) & (sid < nsig)
-        retired = self._retired
-        if retired is not None:  # removed by a model version: no name maps to them, nor may a sid
-            known[known] = ~retired[sid[known]]
+        known = self.known(sid)
         all_known = bool(known.all())
         if not all_known:
             reason[~known] = R.UNKNOWN_SIGNAL
@@ -449,6 +446,14 @@ class Engine:
             return np.asarray(raw)
         wide = np.asarray(raw, dtype=np.int64)  # no silent wrap-around of huge ids into valid ones
         return np.where((wide >= 0) & (wide < len(self._lo)), wide, -1).astype(np.int32)
+
+    def known(self, sid: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+        """Which sids name a signal of the served model (in range, not retired by a model version)."""
+        known = (sid >= 0) & (sid < len(self._lo))
+        retired = self._retired
+        if retired is not None:  # removed by a model version: no name maps to them, nor may a sid
+            known[known] = ~retired[sid[known]]
+        return known
 
     def all_valid(
         self, ts: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], now_us: int

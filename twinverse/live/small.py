@@ -54,6 +54,8 @@ class _Checks(Protocol):
 
     ts: npt.NDArray[np.int64]
 
+    def known(self, sid: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]: ...
+
     def all_valid(
         self, ts: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64], now_us: int
     ) -> bool: ...
@@ -76,7 +78,7 @@ def prepare_smalls(
     value = np.concatenate([s.value for s in smalls]) if len(smalls) > 1 else smalls[0].value
     n = len(sid)
     nsig = len(engine.ts)
-    if n and bool(np.all((sid >= 0) & (sid < nsig))) and engine.all_valid(ts, sid, value, _now_us()):
+    if n and bool(engine.known(sid).all()) and engine.all_valid(ts, sid, value, _now_us()):
         rows = sorted_unique(ts, sid, value, np.zeros(n, np.uint8), nsig)
         if rows[0].num_rows == n and bool(np.all(rows[2] > np.take(engine.ts, rows[1]))):
             return PreparedBatch(n, n, 0, rows=rows), []
