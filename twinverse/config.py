@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,16 @@ from pydantic_settings import (
 
 from .errors import ConfigError, Location, Problem
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["PlantEntry", "Settings", "load_settings"]
+
+
+class PlantEntry(BaseModel):
+    """One more plant of the deployment (setting ``plants``): its YAML file and the tenant that owns it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: Path = Field(description="Plant YAML file.")
+    tenant: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Tenant that owns the plant.")
 
 
 class Settings(BaseSettings):
@@ -30,6 +39,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Where the embedded store and keys live.")
     plant: Path | None = Field(None, description="Plant YAML file to serve.")
+    plants: list[PlantEntry] = Field(
+        default_factory=list,
+        description="More plants served by the same process, each owned by a tenant (TOML: "
+        "[[plants]] file = …, tenant = …); each keeps its data in data_dir/plants/<id>/. "
+        "Plants added over the API (POST /api/plants) are kept in data_dir/park.json.",
+    )
     store: str = Field(
         "duckdb",
         description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL. "

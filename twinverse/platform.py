@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # psycopg is an extra: these modules load only when the setti
     from .store.pglive import LiveFollower
     from .store.pgpartition import PartitionManager
 
-__all__ = ["Platform", "example_path"]
+__all__ = ["Platform", "check_plant_text", "example_path"]
 
 log = logging.getLogger("twinverse")
 
@@ -69,8 +69,22 @@ def _follow_postgres(store: Store, engine: Engine, channel: str) -> LiveFollower
 class Platform:
     """The services of one twinverse process, composed (not inherited)."""
 
-    def __init__(self, settings: Settings, plant: Plant | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        plant: Plant | None = None,
+        store: Store | None = None,
+        *,
+        trust: TrustService | None = None,
+    ) -> None:
+        """Compose the services of ``plant`` (or ``settings.plant``).
+
+        ``trust`` is shared by the plants of a :class:`~twinverse.park.Park` (one log, one
+        set of identities and tokens): a platform closes it only when it made it itself.
+        """
         self.settings = settings
+        #: The tenant that owns this platform's plant (its routes refuse other tenants' principals).
+        self.tenant = settings.tenant
         if plant is None:
             if settings.plant is None:
                 from .errors import ConfigError
@@ -96,7 +110,8 @@ class Platform:
         self.follower: LiveFollower | None = None  # when live values come from PostgreSQL
         if settings.live_source == "postgres":
             self.follower = _follow_postgres(self.store, self.engine, settings.live_channel)
-        self.trust = TrustService(settings.data_dir, open_mode=settings.auth == "open")
+        self._owns_trust = trust is None
+        self.trust = trust if trust is not None else TrustService(settings.data_dir, open_mode=settings.auth == "open")
         # Ingest requests carry an IngestAudit tag: logged with the group commit that stored them.
         self.engine.on_commit(self.trust.log_ingest)
         self.sealer: HistorySealer | None = None
@@ -192,27 +207,15 @@ class Platform:
     def check_model(self, text: str) -> Plant:
         """Load ``text`` as a new version of the running plant, or raise :class:`ModelLoadError`.
 
-        The same checks as ``twinverse serve`` (model, simulation section, field sources) plus
-        one of its own: a version keeps the plant's id (history, rooms and the log are keyed by it).
+        The same checks as ``twinverse serve`` (:func:`check_plant_text`) plus one of its
+        own: a version keeps the plant's id (history, rooms and the log are keyed by it).
         """
         name = _file_name(self.plant.source)
-        plant = loads_plant(text, name)
+        plant = check_plant_text(text, name, self.plant.source)
         if plant.id != self.plant.id:
             loc = plant.located_doc.locate(("plant",)) if plant.located_doc is not None else Location(file=name)
             raise ModelLoadError([Problem(f"a new version must keep the plant id {self.plant.id!r}, "
                                           f"not {plant.id!r}", loc)])  # fmt: skip
-        if plant.simulation_doc is not None:
-            network_from_plant(plant)
-        plant.source = self.plant.source
-        missing = missing_models(plant)  # a model file the running plant's folder lacks: the version is refused
-        if missing:
-            doc = plant.located_doc
-            raise ModelLoadError([
-                Problem(f"model file {file!r} not found beside the plant file",
-                        doc.locate(("types", t, "model")) if doc is not None else Location(file=name))
-                for t, file in missing
-            ])  # fmt: skip
-        build_scene(plant)  # a layout the viewer cannot draw (bad shape or size) is refused too
         return plant
 
     def save_model(self, text: str, principal: Principal, *, message: str = "") -> ModelVersion:
@@ -394,7 +397,31 @@ class Platform:
         self.rules.close()
         self.anomaly.close()
         self.store.close()
-        self.trust.close()
+        if self._owns_trust:
+            self.trust.close()
+
+
+def check_plant_text(text: str, name: str, source: str | None = None) -> Plant:
+    """Load a plant from ``text`` with the checks of ``twinverse serve``, or raise :class:`ModelLoadError`.
+
+    Model, simulation section, model files (beside ``source``, the plant file the text
+    stands for; none without one) and a scene the viewer can draw; the field sources are
+    checked when a platform builds them.
+    """
+    plant = loads_plant(text, name)
+    if plant.simulation_doc is not None:
+        network_from_plant(plant)
+    plant.source = source
+    missing = missing_models(plant)  # a model file the plant's folder lacks: the text is refused
+    if missing:
+        doc = plant.located_doc
+        raise ModelLoadError([
+            Problem(f"model file {file!r} not found beside the plant file",
+                    doc.locate(("types", t, "model")) if doc is not None else Location(file=name))
+            for t, file in missing
+        ])  # fmt: skip
+    build_scene(plant)  # a layout the viewer cannot draw (bad shape or size) is refused too
+    return plant
 
 
 def _file_name(source: str | None) -> str:

@@ -15,6 +15,7 @@ await build({
     viewer: path.join(here, "src", "main.js"),
     table: path.join(here, "src", "table.js"),
     dashboard: path.join(here, "src", "dashboard.js"),
+    plants: path.join(here, "src", "plants.js"),
   },
   bundle: true,
   format: "esm",

@@ -15,12 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from .. import __version__
 from ..config import Settings
 from ..errors import TooManyRequests, TwinverseError
+from ..park import Park
 from ..platform import Platform
 from .body import body_models
 from .fastpath import FastIngest, FastIngestStats
@@ -34,6 +36,7 @@ from .routes import (
     editor,
     kpis,
     plant,
+    plants,
     query,
     rules,
     scene,
@@ -77,7 +80,7 @@ def _aas_error(request: Request, status: int, detail: str) -> JSONResponse | Non
 
     401 and 403 stay problem+json: they come from the platform's one authentication layer.
     """
-    if not aas.is_aas_path(request.url.path) or status in (401, 403):
+    if not aas.is_aas_path(get_route_path(request.scope)) or status in (401, 403):
         return None
     status = 400 if status == 422 else status
     return JSONResponse(aas.aas_error_body(status, detail), status_code=status)
@@ -99,10 +102,12 @@ class _App(FastAPI):
         return FastIngest(super().build_middleware_stack(), stats=self.state.fast_ingest)
 
 
-def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, platform: Platform | None = None, park: Park | None = None) -> FastAPI:
     """Build the API for ``platform`` (or a platform made from ``settings``).
 
-    Connectors of the platform start with the app and stop with it.
+    Connectors of the platform start with the app and stop with it, unless the platform is
+    one plant of ``park`` (:class:`~twinverse.api.park.ParkApp` serves them all and runs the
+    park with the server's lifespan; ``/api/plants`` then adds and removes plants).
     """
     if platform is None:
         if settings is None:
@@ -133,6 +138,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.park = park
     app.state.settings = settings
     app.state.metrics = registry_for(platform)  # per app: tests and embedders build many apps
 
@@ -183,6 +189,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(system.router)
     app.include_router(data.router)  # before plant: /api/twins/{id}/history must win over /api/twins/{id}
     app.include_router(commands.router)
+    app.include_router(plants.router)  # before plant: /api/plants is not a twin
     app.include_router(plant.router)
     app.include_router(query.router)
     app.include_router(editor.router)

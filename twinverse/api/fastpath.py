@@ -57,6 +57,13 @@ class FastIngestStats:
         self.passed = 0
 
 
+def _route_path(scope: Scope) -> str:
+    """The path within the app: without the ``root_path`` of a plant of a park (``/plants/<id>``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class FastIngest:
     """ASGI middleware: small, valid, authorised JSON ingest without the router (see module doc)."""
 
@@ -69,7 +76,7 @@ class FastIngest:
         if not (
             self.enabled
             and scope["type"] == "http"
-            and scope["path"] == _PATH
+            and _route_path(scope) == _PATH
             and scope["method"] == "POST"
             and not scope.get("query_string")
         ):

@@ -24,12 +24,15 @@ from .output import console, escape
 
 
 def _serve(platform: Platform, *, show_token: bool = False) -> None:
+    """Serve ``platform``'s plant and the other plants of its settings (and of ``park.json``)."""
     import uvicorn
 
-    from ..api import create_app
+    from ..api import create_park_app
+    from ..park import Park
 
     s = platform.settings
-    app = create_app(platform=platform)
+    park = Park(s, platform=platform)
+    app = create_park_app(park)
     token = None if platform.trust.open_mode else platform.trust.ensure_admin_token(s.tenant)
     for line in platform.trust.banner():
         console.print(line, style="bold red" if line.startswith("!") else None)
@@ -44,9 +47,18 @@ def _serve(platform: Platform, *, show_token: bool = False) -> None:
             "'Authorization: Bearer <token>'"
         )
     console.print(
-        f"twinverse serving [bold]{platform.plant.name}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
+        f"twinverse serving [bold]{escape(platform.plant.name)}[/bold] at http://{s.host}:{s.port}  (API docs: /docs)"
     )
+    for entry in list(park)[1:]:
+        console.print(f"  and [bold]{escape(entry.platform.plant.name)}[/bold] of tenant {escape(entry.tenant)} "
+                      f"at http://{s.host}:{s.port}/plants/{entry.id}/")  # fmt: skip
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", ws_max_size=1 << 20)
+
+
+def _plant_entry(text: str) -> dict[str, str]:
+    """``FILE`` or ``FILE@TENANT`` of ``serve --plants``, as a ``plants`` setting entry."""
+    file, sep, tenant = text.rpartition("@") if "@" in text else (text, "", "")
+    return {"file": file, "tenant": tenant} if sep else {"file": text}
 
 
 def register(app: typer.Typer) -> None:
@@ -83,11 +95,19 @@ def register(app: typer.Typer) -> None:
         broker: str = typer.Option(None, help="MQTT broker URL to ingest from, e.g. mqtt://127.0.0.1:1883."),
         data_dir: Path = typer.Option(None, help="Data directory (default ./data)."),
         auth: str = typer.Option(None, help="'token' (default) or 'open' (demo mode: no token needed)."),
+        more: list[str] = typer.Option(None, "--plants", help="Another plant to serve, FILE or FILE@TENANT "
+                                                              "(repeat it; see the setting plants)."),
     ) -> None:
-        """Serve a plant's live twin: API, websocket and web page; ingest from MQTT if a broker is set."""
+        """Serve a plant's live twin: API, websocket and web page; ingest from MQTT if a broker is set.
+
+        With --plants (or the setting plants, or plants added over the API) one process serves
+        several plants, each under /plants/ID/ and the first also at /.
+        """
+        extra = [_plant_entry(text) for text in more or ()]
         settings = load_settings(
-            plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir, auth=auth
-        )
+            plant=plant, host=host, port=port, store=store, broker=broker, data_dir=data_dir, auth=auth,
+            **({"plants": extra} if extra else {}),
+        )  # fmt: skip
         _serve(Platform(settings))  # a broker in the settings starts the mqtt source
 
     @app.command()

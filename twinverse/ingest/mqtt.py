@@ -122,7 +122,9 @@ class MqttConnector:
         connect_timeout: float = 10.0,
         reconnect_delay: tuple[int, int] = (1, 30),
         share_group: str | None = None,
+        root: str | None = None,
     ) -> None:
+        """``root`` (a plant's id) narrows the subscription to that plant's twins (:meth:`TopicPattern.within`)."""
         self.url = url
         self.host, self.port, self.tls, self._user, self._password = parse_broker_url(url)
         self.pattern = TopicPattern(topic)
@@ -137,9 +139,8 @@ class MqttConnector:
             raise ConfigError(f"invalid MQTT shared-subscription group {share_group!r} (no '/', '+' or '#')")
         # A shared subscription ($share/<group>/<filter>): the broker hands each message to one
         # session of the group, so several workers split one stream.
-        self.subscription = (
-            self.pattern.subscription if share_group is None else f"$share/{share_group}/{self.pattern.subscription}"
-        )
+        own = self.pattern.subscription if root is None else self.pattern.within(root)
+        self.subscription = own if share_group is None else f"$share/{share_group}/{own}"
         self.max_message_bytes = max_message_bytes
         self._decoder = PayloadDecoder(self.pattern, max_message_bytes)
         self.max_points = max_points
@@ -188,7 +189,7 @@ class MqttConnector:
         return (
             f"MQTT {scheme}://{self.host}:{self.port} topic {self.pattern.pattern} "
             f"(QoS 1, persistent session {self.client_id}"
-            + ("" if self.subscription == self.pattern.subscription else f", shared as {self.subscription}")
+            + ("" if self.subscription == self.pattern.subscription else f", subscribed as {self.subscription}")
             + ")"
         )
 
@@ -452,4 +453,4 @@ class MqttConnector:
 
 def mqtt_source(plant: Plant, settings: Settings) -> MqttConnector:
     """The ``mqtt`` source plugin: JSON over MQTT from ``settings.broker`` (QoS 1, ack after durable)."""
-    return MqttConnector.from_settings(settings)
+    return MqttConnector.from_settings(settings, root=plant.id)

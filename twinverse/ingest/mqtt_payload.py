@@ -86,6 +86,25 @@ class TopicPattern:
             self.subscription = "/".join([*head, "#"])
         self._cache: dict[str, tuple[str | None, str | None] | None] = {}
 
+    def within(self, root: str) -> str:
+        """The subscription narrowed to the twins under ``root`` (a plant's id): ``twinverse/<root>/#``.
+
+        Only where ``{twin}`` follows fixed levels (or ``+``): then every topic of the plant's
+        twins starts so, and another plant's messages on the same broker are not received at
+        all. Otherwise the plain :attr:`subscription`.
+
+        >>> TopicPattern("twinverse/{twin}/{signal}").within("bottling")
+        'twinverse/bottling/#'
+        >>> TopicPattern("site/{signal}/{twin}").within("bottling")
+        'site/+/bottling/#'
+        >>> TopicPattern("plant/data").within("bottling")
+        'plant/data'
+        """
+        if self._twin is None or any(c in root for c in "/+#"):
+            return self.subscription
+        head = ["+" if lv == "{signal}" else lv for lv in self._levels[: self._twin]]
+        return "/".join([*head, root, "#"])
+
     def match(self, topic: str) -> tuple[str | None, str | None] | None:
         """``(twin, signal)`` named by ``topic`` (None where the pattern has no placeholder); None if no match."""
         hit = self._cache.get(topic, False)

@@ -13,7 +13,7 @@ from .. import plugins
 from ..errors import ConfigError
 from .base import Store
 
-__all__ = ["open_store", "store_scheme"]
+__all__ = ["open_store", "plant_store_url", "store_scheme"]
 
 
 def store_scheme(url: str) -> str:
@@ -36,3 +36,29 @@ def open_store(url: str, data_dir: Path | None = None) -> Store:
     factory: Any = stores[scheme].load()
     store: Store = factory(url, data_dir)
     return store
+
+
+def plant_store_url(url: str, plant_id: str) -> str:
+    """The store URL of a further plant of a park, beside the first plant's ``url``.
+
+    DuckDB (``duckdb`` or a file): the plant's own ``twinverse.duckdb`` in its folder.
+    PostgreSQL: the same database, a schema of the plant's own (``twinverse_<id>``, created
+    here; its tables are made there as in ``public``) through libpq's ``options`` parameter.
+    Another store's URL is used as it is: its plugin keeps plants apart itself, or cannot.
+
+    >>> plant_store_url("data/x.duckdb", "p2"), plant_store_url("postgresql://h/db", "Hall-2")
+    ('duckdb', 'postgresql://h/db?options=-csearch_path%3Dtwinverse_hall_2')
+    """
+    scheme = store_scheme(url)
+    if scheme == "duckdb":
+        return "duckdb" if url != ":memory:" else url
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    schema = "twinverse_" + plant_id.lower().replace("-", "_")
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    query.append(("options", f"-csearch_path={schema}"))
+    return urlunsplit(parts._replace(query=urlencode(query, safe="")))
+

@@ -47,6 +47,8 @@ class Permission(StrEnum):
     ANNOTATION_WRITE = "annotation:write"
     MODEL_WRITE = "model:write"
     COMMAND_SEND = "command:send"
+    PLANT_LIST = "plant:list"
+    PLANT_ADMIN = "plant:admin"
     ASSET_READ = "asset:read"
     ASSET_WRITE = "asset:write"
     ASSET_GRANT = "asset:grant"
@@ -73,6 +75,7 @@ _P = Permission
 _VIEWER = frozenset(
     {
         _P.HEALTH,
+        _P.PLANT_LIST,
         _P.PLANT_READ,
         _P.DATA_READ,
         _P.SIM_READ,
@@ -95,7 +98,7 @@ _ENGINEER = _OPERATOR | {
     _P.AAS_WRITE,
     _P.MODEL_WRITE,
 }
-_ADMIN = _ENGINEER | {_P.ASSET_APPROVE, _P.LOG_EXPORT, _P.IDENTITY_ADMIN, _P.TOKEN_ADMIN}
+_ADMIN = _ENGINEER | {_P.PLANT_ADMIN, _P.ASSET_APPROVE, _P.LOG_EXPORT, _P.IDENTITY_ADMIN, _P.TOKEN_ADMIN}
 
 #: The documented permission set of each role (docs/trust.md prints this table).
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -9,7 +9,7 @@
 import * as authProtocol from "y-protocols/auth";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { apiToken, getJSON } from "./live.js";
+import { BASE, apiToken, getJSON } from "./live.js";
 
 const MESSAGE_AUTH = 2;
 /** Fewest milliseconds between two camera updates sent (a move after a pause goes at once). */
@@ -52,7 +52,7 @@ export class Collab {
     this.notes = this.doc.getMap("annotations");
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const token = apiToken();
-    this.provider = new WebsocketProvider(`${proto}://${location.host}/ws/collab`, this.plant, this.doc, {
+    this.provider = new WebsocketProvider(`${proto}://${location.host}${BASE}/ws/collab`, this.plant, this.doc, {
       params: token ? { access_token: token } : {},
       disableBc: true, // another tab's unsaved edits must not bypass the server's checks
       shouldReconnect: (ev) => ev.code !== 1008, // refused at the handshake: retrying cannot help

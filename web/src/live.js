@@ -5,6 +5,15 @@
 
 const TOKEN_KEY = "twinverse.token";
 
+/** Where this page's plant is served: "" for the first plant, "/plants/ID" for any plant of a park
+ * (the viewer's pages are then under that prefix, and so are its API calls and websockets). */
+export const BASE = (location.pathname.match(/^\/plants\/[^/]+/) ?? [""])[0];
+
+/** An absolute API path of this page's plant: BASE + path (other URLs as they are). @param {string} url */
+export function apiURL(url) {
+  return url.startsWith("/") && !url.startsWith("//") ? BASE + url : url;
+}
+
 /** The API token: from ``#token=…`` or ``?token=…`` once (then kept in localStorage and
  * removed from the address bar), else the stored one; null when the server is open. */
 export function apiToken() {
@@ -40,7 +49,7 @@ export class LiveConnection {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const token = apiToken();
     const query = token ? `?access_token=${encodeURIComponent(token)}` : "";
-    const ws = new WebSocket(`${proto}://${location.host}/ws${query}`);
+    const ws = new WebSocket(`${proto}://${location.host}${BASE}/ws${query}`);
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
@@ -91,7 +100,7 @@ export async function getJSON(url, init = {}) {
   const token = apiToken();
   const headers = { ...(/** @type {Record<string, string>} */ (init.headers ?? {})) };
   if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(url, { ...init, headers });
+  const r = await fetch(apiURL(url), { ...init, headers });
   if (r.status === 401) {
     const err = /** @type {Error & {status?: number}} */ (new Error(
       "this server needs an API token: open the page as /#token=YOUR_TOKEN " +

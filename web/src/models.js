@@ -6,7 +6,7 @@
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { mergeGeometries } from "three/addons/utils/BufferGeometryUtils.js";
-import { apiToken } from "./live.js";
+import { apiToken, apiURL } from "./live.js";
 
 /** One geometry of a glTF scene: every mesh in world space, its material colour as vertex colour. */
 function merged(root) {
@@ -60,7 +60,7 @@ export async function applyModels(view, layout) {
       if (!rows.length) return;
       let geometry;
       try {
-        geometry = merged((await loader.loadAsync(spec.url)).scene);
+        geometry = merged((await loader.loadAsync(apiURL(spec.url))).scene);
       } catch (err) {
         out.failed[type] = String(err?.message ?? err);
         console.warn(`model of ${type} not drawn (${out.failed[type]}); its twins keep their shape`);
