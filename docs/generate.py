@@ -51,8 +51,8 @@ def settings_table() -> str:
 
     rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = field.default
-        shown = "unset" if default is None else f"`{default}`"
+        default = field.get_default(call_default_factory=True)
+        shown = "unset" if default is None else "none" if default == [] else f"`{default}`"
         rows.append(f"| `{name}` | `TWINVERSE_{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
 
@@ -126,7 +126,7 @@ def api_markdown() -> str:
 
 #: The floors of docs/architecture.md, top first (as in pyproject's import contract).
 FLOORS = [
-    ["cli"], ["api", "demo", "client"], ["platform", "worker"], ["ingest", "sim", "scene", "interop", "query", "ops", "collab"], ["live"], ["trust"], ["store"],
+    ["cli"], ["api", "demo", "client"], ["park"], ["platform", "worker"], ["ingest", "sim", "scene", "interop", "query", "ops", "collab"], ["live"], ["trust"], ["store"],
     ["model"], ["core"], ["config", "units", "plugins"], ["errors"],
 ]
 

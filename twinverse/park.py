@@ -262,7 +262,8 @@ class Park:
             plants = [{"id": str(p["id"]), "tenant": str(p["tenant"]), "added": str(p.get("added", ""))}
                       for p in doc["plants"]]  # fmt: skip
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}: not a park file: {exc}", details=[Problem(str(exc), Location(str(path)))]) from exc
+            raise ConfigError(f"{path}: not a park file: {exc}",
+                              details=[Problem(str(exc), Location(str(path)))]) from exc  # fmt: skip
         return plants
 
     def _write_registry(self) -> None:

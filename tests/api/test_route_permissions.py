@@ -89,8 +89,8 @@ def test_malformed_bodies_are_refused_after_authentication(token_app: tuple[Test
                     assert (r.status_code, r.json()["detail"]) == (403, f"permission {need} required"), (method,
                                                                                                       route.path)
             checked.append(f"{method} {route.path}")
-    assert len(checked) == 21  # 8, AAS $value, query, plant validate and versions, six alarm actions, two rule PUTs,
-    # commands
+    assert len(checked) == 22  # 8, AAS $value, query, plant validate and versions, six alarm actions, two rule PUTs,
+    # commands, plants
     assert {"POST /api/ingest", "POST /api/query", "POST /api/sim/runs", "POST /api/plant/validate",
             "POST /api/plant/versions", "POST /api/identities", "PUT /api/identities/{did}/role", "POST /api/tokens",
             "POST /api/assets",

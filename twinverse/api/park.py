@@ -33,7 +33,10 @@ class ParkApp:
     def __init__(self, park: Park) -> None:
         self.park = park
         self._apps: dict[str, tuple[ParkPlant, FastAPI]] = {}
-        park.on_change.append(lambda plant_id: self._apps.pop(plant_id, None))
+        park.on_change.append(self._forget)
+
+    def _forget(self, plant_id: str) -> None:
+        self._apps.pop(plant_id, None)
 
     def app_of(self, entry: ParkPlant) -> FastAPI:
         """The app of ``entry`` (made on first use; a plant added again under an old id gets a new one)."""
