@@ -18,11 +18,12 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .config import load_settings
+from .config import PlantEntry, load_settings
 from .errors import ConnectorError
 from .ingest.fielddemo import field_demo
 from .ingest.publish import MqttPublisher
 from .ingest.synthetic import SyntheticPlant
+from .park import Park
 from .platform import Platform, example_path
 
 __all__ = ["Demo", "DemoFeed", "broker_reachable", "build_demo"]
@@ -43,6 +44,7 @@ class Demo:
     platform: Platform
     feed: DemoFeed
     message: str
+    park: Park | None = None  # with --park: the plants served beside the bottling line
 
 
 def broker_reachable(url: str, timeout: float = 0.5) -> bool:
@@ -65,12 +67,26 @@ def build_demo(
     seed: int = 42,
     auth: str = "token",
     protocol: str | None = None,
+    park: bool = False,
 ) -> Demo:
     """The demo platform: over ``protocol`` if given, else over MQTT when ``broker`` accepts a connection,
-    else in-process."""
-    settings = load_settings(
-        plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate, seed=seed, auth=auth
-    )
+    else in-process. With ``park`` a press shop is served beside it (``/plants/pressing/``), fed in-process."""
+    demo = _build_demo(port=port, data_dir=data_dir, broker=broker, no_mqtt=no_mqtt, rate=rate, seed=seed, auth=auth,
+                       protocol=protocol, park=park)  # fmt: skip
+    if not park:
+        return demo
+    more = Park(demo.platform.settings, platform=demo.platform)
+    for entry in list(more)[1:]:
+        entry.platform.add_source(SyntheticPlant(entry.platform.plant, rate=rate, seed=seed))
+    names = ", ".join(f"{e.platform.plant.name} at /plants/{e.id}/" for e in list(more)[1:])
+    return Demo(demo.platform, demo.feed, f"{demo.message}; beside it {names} (synthetic, in-process)", more)
+
+
+def _build_demo(*, port: int, data_dir: Path, broker: str, no_mqtt: bool, rate: float, seed: int, auth: str,
+                protocol: str | None, park: bool) -> Demo:  # fmt: skip
+    plants = [PlantEntry(file=example_path("press-shop.yaml"))] if park else []
+    settings = load_settings(plant=example_path("bottling.yaml"), port=port, data_dir=data_dir, synthetic_rate=rate,
+                             seed=seed, auth=auth, plants=plants)  # fmt: skip
     if protocol is not None:
         platform = Platform(settings)
         device, connector = field_demo(protocol, platform.plant, rate, seed)

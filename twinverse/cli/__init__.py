@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..errors import ModelLoadError, TwinverseError
-from . import alarms, core, dtdl, history, interop, output, query, report, scene, sim, sources, trust, worker
+from . import alarms, core, dtdl, history, interop, output, plants, query, report, scene, sim, sources, trust, worker
 
 __all__ = ["app", "main"]
 
@@ -46,6 +46,7 @@ core.register(app)
 
 
 app.add_typer(sim.app, name="sim")
+app.add_typer(plants.app, name="plants")
 app.add_typer(trust.asset_app, name="asset")
 app.add_typer(trust.log_app, name="log")
 app.add_typer(trust.token_app, name="token")

@@ -18,20 +18,20 @@ from ..errors import InputError
 from ..ingest.spec import load_source_specs
 from ..model import Plant, load_plant
 from ..ops.anomaly import load_detector_specs
+from ..park import Park
 from ..platform import Platform
 from ..store import export_history, format_for
 from .output import console, escape
 
 
-def _serve(platform: Platform, *, show_token: bool = False) -> None:
-    """Serve ``platform``'s plant and the other plants of its settings (and of ``park.json``)."""
+def _serve(platform: Platform, *, show_token: bool = False, park: Park | None = None) -> None:
+    """Serve ``platform``'s plant and the other plants of its settings (and of ``park.json``), or ``park``."""
     import uvicorn
 
     from ..api import create_park_app
-    from ..park import Park
 
     s = platform.settings
-    park = Park(s, platform=platform)
+    park = park if park is not None else Park(s, platform=platform)
     app = create_park_app(park)
     token = None if platform.trust.open_mode else platform.trust.ensure_admin_token(s.tenant)
     for line in platform.trust.banner():
@@ -75,16 +75,18 @@ def register(app: typer.Typer) -> None:
         auth: str = typer.Option("token", help="'token' (an admin token is printed) or 'open' (no token, loud)."),
         protocol: str = typer.Option(None, help="Serve the line from a simulated device over 'opcua' or 'modbus' "
                                                 "(or 'sparkplug' when its connector is installed) and read it back."),
+        park: bool = typer.Option(False, "--park", help="Serve a press shop beside the line: two plants, a picker "
+                                                        "at / and each plant under /plants/ID/."),
     ) -> None:
         """Run the demo bottling line: synthetic sensors → ingest → live twin at http://127.0.0.1:PORT."""
 
         demo = build_demo(port=port, data_dir=data_dir, broker=broker, no_mqtt=no_mqtt, rate=rate, seed=seed, auth=auth,
-                          protocol=protocol)  # fmt: skip
+                          protocol=protocol, park=park)  # fmt: skip
         colour = "green" if demo.feed in (DemoFeed.MQTT, DemoFeed.FIELD) else "yellow"
         console.print(f"[{colour}]demo data:[/{colour}] {escape(demo.message)}")
         platform, settings = demo.platform, demo.platform.settings
         console.print(f"history: {settings.data_dir.resolve()}  ·  plant: {settings.plant}", markup=False)
-        _serve(platform, show_token=True)
+        _serve(platform, show_token=True, park=demo.park)
 
     @app.command()
     def serve(

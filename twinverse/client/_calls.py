@@ -93,6 +93,19 @@ class Calls:
         return Call("GET", "/api/plant")
 
     @staticmethod
+    def plants() -> Call:
+        return Call("GET", "/api/plants", decode=lambda b, _h: orjson.loads(b)["items"])
+
+    @staticmethod
+    def add_plant(text: str, tenant: str | None, file: str) -> Call:
+        body = {"text": text, "file": file, **({"tenant": tenant} if tenant else {})}
+        return Call("POST", "/api/plants", content=orjson.dumps(body), headers={"content-type": "application/json"})
+
+    @staticmethod
+    def remove_plant(plant_id: str) -> Call:
+        return Call("DELETE", f"/api/plants/{plant_id}")
+
+    @staticmethod
     def twins(type: str | None, within: str | None, q: str | None, machines: bool, limit: int) -> Call:
         params = {k: v for k, v in {"type": type, "within": within, "q": q}.items() if v is not None}
         return Call("GET", "/api/twins", {**params, "machines": machines, "limit": limit},

@@ -76,6 +76,20 @@ class Client:
         out: dict[str, Any] = self._send(Calls.plant())
         return out
 
+    def plants(self) -> list[dict[str, Any]]:
+        """The plants of the deployment the token's tenant owns (id, name, tenant, path, counts)."""
+        out: list[dict[str, Any]] = self._send(Calls.plants())
+        return out
+
+    def add_plant(self, text: str, *, tenant: str | None = None, file: str = "plant.yaml") -> dict[str, Any]:
+        """Add a plant from its YAML text (a tenant admin's token); served at once under its ``path``."""
+        out: dict[str, Any] = self._send(Calls.add_plant(text, tenant, file))
+        return out
+
+    def remove_plant(self, plant_id: str) -> None:
+        """Stop serving a plant added over the API (its data is kept aside on the server)."""
+        self._send(Calls.remove_plant(plant_id))
+
     def twins(
         self, *, type: str | None = None, within: str | None = None, q: str | None = None,
         machines: bool = False, limit: int = 1000,

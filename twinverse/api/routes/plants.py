@@ -32,7 +32,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/plants", tags=["plant"])
 
 
-class PlantOut(BaseModel):
+class ParkPlantOut(BaseModel):
     """One plant of the deployment."""
 
     id: str
@@ -47,13 +47,13 @@ class PlantOut(BaseModel):
     relationships: int
 
 
-class PlantList(BaseModel):
+class ParkPlantList(BaseModel):
     """The plants the caller may see, the first one also served at the top-level paths."""
 
-    items: list[PlantOut]
+    items: list[ParkPlantOut]
 
 
-class PlantIn(BaseModel):
+class NewPlantIn(BaseModel):
     """A plant to add."""
 
     text: str = Field(min_length=1, max_length=4_000_000, description="The plant YAML text.")
@@ -68,14 +68,14 @@ def _park(request: Request) -> Park | None:
     return park
 
 
-def _out(entry: ParkPlant) -> PlantOut:
+def _out(entry: ParkPlant) -> ParkPlantOut:
     d: dict[str, Any] = entry.describe()
-    return PlantOut(**{k: d[k] for k in PlantOut.model_fields})
+    return ParkPlantOut(**{k: d[k] for k in ParkPlantOut.model_fields})
 
 
-@router.get("", response_model=PlantList, summary="The plants of the deployment",
+@router.get("", response_model=ParkPlantList, summary="The plants of the deployment",
             dependencies=[Depends(require(Permission.PLANT_LIST))])  # fmt: skip
-def list_plants(request: Request) -> PlantList:
+def list_plants(request: Request) -> ParkPlantList:
     """The plants the caller's tenant owns (every plant for the platform operator), first served first."""
     principal = current_principal(request)
     park = _park(request)
@@ -83,14 +83,14 @@ def list_plants(request: Request) -> PlantList:
         platform = get_platform(request)
         mine = "*" in principal.permissions or platform.tenant == principal.tenant
         one = ParkPlant(platform.plant.id, platform.tenant, "settings", "", platform)
-        return PlantList(items=[_out(one)] if mine else [])
-    return PlantList(items=[_out(p) for p in park.visible(principal)])
+        return ParkPlantList(items=[_out(one)] if mine else [])
+    return ParkPlantList(items=[_out(p) for p in park.visible(principal)])
 
 
-@router.post("", response_model=PlantOut, status_code=201, summary="Add a plant",
+@router.post("", response_model=ParkPlantOut, status_code=201, summary="Add a plant",
              dependencies=[Depends(require(Permission.PLANT_ADMIN))],
              responses=problem_responses(404, 409, 413, 422))  # fmt: skip
-async def add_plant(body: Annotated[PlantIn, Depends(JsonBody(PlantIn))], request: Request) -> PlantOut:
+async def add_plant(body: Annotated[NewPlantIn, Depends(JsonBody(NewPlantIn))], request: Request) -> ParkPlantOut:
     """Add the plant of ``text`` for ``tenant`` and serve it at once under ``/plants/{id}/``.
 
     422 with every problem located when the text does not load; 409 when its id is served
