@@ -148,6 +148,16 @@ def test_websockets_follow_their_own_plant(world: World) -> None:
                                                              "the plant belongs to another tenant")
 
 
+def test_the_top_level_readiness_is_every_plant_s(world: World) -> None:
+    assert world.client.get("/readyz").status_code == 200
+    press = world.park.get("pressing")
+    assert press is not None
+    press.platform.store.close()  # the press plant's store stops answering
+    r = world.client.get("/readyz")
+    assert r.status_code == 503 and [e["path"] for e in r.json()["errors"]] == ["plant:pressing/store"]
+    assert world.client.get("/plants/bottling/readyz").status_code == 200  # a plant's own probe: its own parts
+
+
 def test_listing_shows_each_tenant_its_own_plants(world: World) -> None:
     def ids(tenant: str, role: Role = Role.VIEWER) -> list[str]:
         r = world.client.get("/api/plants", headers=world.h(tenant, role))

@@ -66,6 +66,7 @@ class ParkApp:
                 return
             child = dict(scope)
             child["root_path"] = root + _PREFIX + plant_id
+            child["twinverse.plant"] = plant_id  # the request named its plant (the top-level paths did not)
             await self.app_of(entry)(child, receive, send)
             return
         default = self.park.default

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from ... import __version__
-from ...errors import NotReadyError
+from ...errors import Location, NotReadyError, Problem
 from ..metrics import exposition
 from ..params import get_platform
 from ..schemas import HealthOut, StatusOut, problem_responses
@@ -36,9 +36,15 @@ def readyz(request: Request) -> StatusOut:
     """200 when started, the store answers a trivial query and every source that connects is connected.
 
     Otherwise 503, a problem whose ``errors`` name each part not ready (``path``:
-    ``platform``, ``store`` or ``source:NAME``).
+    ``platform``, ``store`` or ``source:NAME``). On a park's top-level path, every plant's
+    parts (``plant:ID/store``, …): one process is ready when all its plants are.
     """
-    problems = get_platform(request).readiness()
+    park = getattr(request.app.state, "park", None)
+    if park is not None and "twinverse.plant" not in request.scope:  # not under /plants/ID/
+        problems = [Problem(p.message, Location(path=f"plant:{entry.id}/{p.location.path}"))
+                    for entry in park for p in entry.platform.readiness()]  # fmt: skip
+    else:
+        problems = get_platform(request).readiness()
     if problems:
         raise NotReadyError("not ready: " + ", ".join(str(p.location.path) for p in problems), details=problems)
     return StatusOut()
