@@ -70,8 +70,8 @@ class ParkPlant:
 class Park:
     """The plants one process serves; thread-safe (requests add and remove plants while others run).
 
-    >>> park = Park(settings)            # doctest: +SKIP
-    >>> park.start(); park.get("bottling").platform.engine   # doctest: +SKIP
+    ``Park(settings)`` builds every plant's platform; :meth:`start` and :meth:`stop` run them
+    all; :meth:`get` finds one by id; iterating gives them in order, the first one first.
     """
 
     def __init__(self, settings: Settings, *, platform: Platform | None = None) -> None:

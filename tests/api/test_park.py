@@ -306,3 +306,52 @@ def test_postgres_plants_get_a_schema_each(pg_url: str, tmp_path: Path) -> None:
         n = {s: con.execute(f"SELECT count(*) FROM {s}.points").fetchone()[0]  # type: ignore[index]
              for s in ("public", "twinverse_pressing")}  # fmt: skip
     assert n == {"public": 5, "twinverse_pressing": 5}
+
+
+def test_cli_and_client_add_list_and_remove_on_a_running_server(tmp_path: Path) -> None:
+    """``twinverse plants …`` and the Python client against a real ``twinverse serve`` process."""
+    from typer.testing import CliRunner
+
+    from tests.server import Server
+    from twinverse.cli import app
+    from twinverse.client import Client
+    from twinverse.errors import ConflictError
+
+    server = Server(["serve", "--plant", str(example_path()), "--plants", f"{PRESS}@default", "--auth", "token"],
+                    tmp_path)
+    server.start()
+    try:
+        token = (tmp_path / "data" / "admin.token").read_text().strip()
+        (tmp_path / "hall7.yaml").write_text(SMALL.format(id="hall7"))
+        runner = CliRunner()
+        args = ["--url", server.url, "--token", token]
+        r = runner.invoke(app, ["plants", "add", str(tmp_path / "hall7.yaml"), *args])
+        assert r.exit_code == 0 and f"{server.url}/plants/hall7/" in r.output, r.output
+        r = runner.invoke(app, ["plants", "list", *args])
+        assert [line.split()[0] for line in r.output.splitlines()] == ["bottling", "pressing", "hall7"], r.output
+        with Client(f"{server.url}/plants/hall7", token) as hall:
+            assert hall.plant()["id"] == "hall7"
+            assert hall.ingest(pa_table("hall7/o1", 99.0))["accepted"] == 1
+            assert hall.live("hall7/o1")[0]["value"] == 99.0
+        with Client(server.url, token) as tv:
+            with pytest.raises(ConflictError):
+                tv.add_plant(SMALL.format(id="hall7"))
+            tv.remove_plant("hall7")
+            assert [p["id"] for p in tv.plants()] == ["bottling", "pressing"]
+        # As a user sees it: one line naming the problem, no traceback.
+        import subprocess
+        import sys
+
+        done = subprocess.run([sys.executable, "-m", "twinverse", "plants", "remove", "pressing", *args],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode != 0 and "comes from the settings" in done.stderr + done.stdout
+        assert "Traceback" not in done.stderr
+    finally:
+        server.stop()
+
+
+def pa_table(twin: str, value: float) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"twin": [twin], "signal": ["temperature"], "ts": pa.array([T0 * 1000], pa.timestamp("us", "UTC")),
+                     "value": [value]})  # fmt: skip

@@ -13,7 +13,7 @@ from .. import plugins
 from ..errors import ConfigError
 from .base import Store
 
-__all__ = ["open_store", "plant_store_url", "store_scheme"]
+__all__ = ["open_store", "plant_store_url", "store_scheme", "url_schema"]
 
 
 def store_scheme(url: str) -> str:
@@ -62,3 +62,17 @@ def plant_store_url(url: str, plant_id: str) -> str:
     query.append(("options", f"-csearch_path={schema}"))
     return urlunsplit(parts._replace(query=urlencode(query, safe="")))
 
+
+
+def url_schema(url: str) -> str | None:
+    """The schema a PostgreSQL URL's ``options=-csearch_path=NAME`` puts first (:func:`plant_store_url`), else None.
+
+    >>> url_schema("postgresql://h/db?options=-csearch_path%3Dtwinverse_p2"), url_schema("postgresql://h/db")
+    ('twinverse_p2', None)
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    options = dict(parse_qsl(urlsplit(url).query)).get("options", "")
+    if not options.startswith("-csearch_path="):
+        return None
+    return options.removeprefix("-csearch_path=").split(",")[0].strip() or None

@@ -23,6 +23,7 @@ from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
 from ..errors import StoreError
 from .base import Aggregate, ExportFormat, HistoryQuery, SegmentHasher
 from .common import Watermarks, history_schema, interval_us
+from .factory import url_schema
 
 try:
     import psycopg
@@ -172,16 +173,6 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _own_schema(url: str) -> str | None:
-    """The schema a URL's ``options=-csearch_path=NAME`` puts first (see ``plant_store_url``), else None."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    options = dict(parse_qsl(urlsplit(url).query)).get("options", "")
-    if not options.startswith("-csearch_path="):
-        return None
-    return options.removeprefix("-csearch_path=").split(",")[0].strip() or None
-
-
 class PostgresStore:
     """History in PostgreSQL: ``points`` keyed by (sid, ts) and ``quarantine``.
 
@@ -213,7 +204,7 @@ class PostgresStore:
             with con.transaction():
                 # Concurrent CREATE … IF NOT EXISTS can still collide in the catalogue.
                 con.execute("SELECT pg_advisory_xact_lock(hashtext('twinverse.schema'))")
-                schema = _own_schema(url)
+                schema = url_schema(url)
                 if schema is not None:  # a plant of a park: its tables in a schema of its own
                     con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
                 con.execute(_SCHEMA)
