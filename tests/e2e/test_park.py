@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import TEST_MODE, Console
@@ -14,9 +13,7 @@ def _token(server: Server) -> str:
     return (server.workdir / "data" / "admin.token").read_text().strip()
 
 
-def test_the_picker_leads_to_each_plant_s_own_live_viewer(
-    browser: Any, serve: Callable[..., Server], tmp_path: Path
-) -> None:
+def test_the_picker_leads_to_each_plant_s_own_live_viewer(browser: Any, serve: Callable[..., Server]) -> None:
     server = serve("demo", "--park", "--no-mqtt", "--rate", "5", "--data-dir", "data")
     ctx = browser.new_context(viewport={"width": 1200, "height": 760})
     ctx.add_init_script(TEST_MODE)
@@ -26,7 +23,8 @@ def test_the_picker_leads_to_each_plant_s_own_live_viewer(
     try:
         page.goto(f"{server.url}/#token={_token(server)}")
         page.wait_for_selector("#plants li")
-        links = page.eval_on_selector_all("#plants a[data-plant]", "els => els.map(e => [e.dataset.plant, e.getAttribute('href')])")
+        links = page.eval_on_selector_all("#plants a[data-plant]",
+                                          "els => els.map(e => [e.dataset.plant, e.getAttribute('href')])")
         assert links == [["bottling", "/plants/bottling/"], ["pressing", "/plants/pressing/"]]
         page.click("a[data-plant=pressing]")
         page.wait_for_function("() => window.__twinverse && window.__twinverse.ready", timeout=60_000)
