@@ -110,7 +110,8 @@ class Worker:
             if not s.broker:
                 raise ConfigError("a worker on MQTT needs a broker (--broker / TWINVERSE_BROKER)")
             return MqttConnector(s.broker, s.mqtt_topic, self.client_id, share_group=s.worker_group,
-                                 max_message_bytes=s.mqtt_max_message_bytes, **options)  # fmt: skip
+                                 root=self.engine.plant.id, max_message_bytes=s.mqtt_max_message_bytes,
+                                 **options)  # fmt: skip
         from .ingest.jetstream import JetStreamConnector
 
         return JetStreamConnector.from_settings(s, **options)

@@ -51,7 +51,7 @@ def test_two_mqtt_workers_share_one_subscription(plant: Plant, broker: Broker, p
     s = settings(tmp_path, pg_url, broker=broker.url, worker_group="g1")
     workers = [Worker(s, str(i), plant=plant) for i in (1, 2)]
     assert workers[0].client_id == "twinverse-worker-g1-1"
-    assert "$share/g1/twinverse/#" in workers[0].describe()
+    assert "$share/g1/twinverse/bottling/#" in workers[0].describe()  # its plant's twins only
     for w in workers:
         w.start()
     try:
