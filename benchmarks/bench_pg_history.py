@@ -38,9 +38,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import bench_plant_yaml, fresh_database, table
+from twinverse.config import Settings
 from twinverse.core import make_batch
 from twinverse.live.engine import Engine
 from twinverse.model import load_plant
+from twinverse.query import QueryService
 from twinverse.store import Aggregate, HistoryQuery
 from twinverse.store.pglive import share_live
 from twinverse.store.pgpartition import PartitionManager
@@ -153,8 +155,10 @@ def main() -> None:
 
         engine = Engine(plant, store)
         every = range(SIGNALS)
+        columns = QueryService(plant, engine, store, Settings(data_dir=Path(tempfile.mkdtemp())))
         latest = {
-            "Engine.live, all signals (live state)": best(lambda: engine.live(every), 5),
+            "live table, columnar (GET /api/live)": best(columns.live_table, 5),
+            "Engine.live, records (GET /api/twins/{id}/live)": best(lambda: engine.live(every), 5),
             "engine arrays copied (value, ts, quality)": best(
                 lambda: (engine.value.copy(), engine.ts.copy(), engine.quality.copy()), 5),
             "store.latest() (index probe per signal)": best(store.latest, 3),
@@ -162,6 +166,7 @@ def main() -> None:
         }  # fmt: skip
         print(f"\nlatest values of all {SIGNALS} signals:")
         print(table([(k, f"{v * 1e3:.3f}") for k, v in latest.items()], ("read", "ms")))
+        columns.close()
         engine.close()
         store.close()
         del rollups

@@ -333,6 +333,9 @@ def test_cli_and_client_add_list_and_remove_on_a_running_server(tmp_path: Path) 
             assert hall.plant()["id"] == "hall7"
             assert hall.ingest(pa_table("hall7/o1", 99.0))["accepted"] == 1
             assert hall.live("hall7/o1")[0]["value"] == 99.0
+            everything = hall.live_all().to_arrow()
+            assert everything.column("twin").to_pylist() == ["hall7/o1", "hall7/o2"]
+            assert everything.column("value").to_pylist() == [99.0, None]
         with Client(server.url, token) as tv:
             with pytest.raises(ConflictError):
                 tv.add_plant(SMALL.format(id="hall7"))
@@ -355,3 +358,27 @@ def pa_table(twin: str, value: float) -> Any:
 
     return pa.table({"twin": [twin], "signal": ["temperature"], "ts": pa.array([T0 * 1000], pa.timestamp("us", "UTC")),
                      "value": [value]})  # fmt: skip
+
+
+def test_live_columns_of_a_plant(world: World) -> None:
+    """``GET /api/live``: every signal's newest value as columns, from the live state (JSON or Arrow)."""
+    import pyarrow as pa
+
+    c = world.client
+    assert _ingest(world, "/plants/pressing", "pressing/tandem/p2", "force", [10.0, 20.0], "acme").status_code == 200
+    body = [{"twin": "pressing/tandem/p2", "signal": "state", "ts": T0 + 5000, "value": "down"}]
+    c.post("/plants/pressing/api/ingest", json=body, headers=world.h("acme", Role.OPERATOR))
+    r = c.get("/plants/pressing/api/live", params={"within": "pressing/tandem/p2"}, headers=world.h("acme"))
+    cols = r.json()
+    assert cols["signal"] == ["state", "force", "strokes", "power"] and set(cols["twin"]) == {"pressing/tandem/p2"}
+    assert cols["value"][1] == 20.0 and cols["ts"][1] == T0 + 1000
+    assert cols["state"][0] == "down" and cols["value"][0] == 2.0  # index of 'down' in [running, idle, down, off]
+    assert cols["value"][2] is None and cols["ts"][2] is None  # never reported
+    all_rows = c.get("/plants/pressing/api/live", headers=world.h("acme")).json()
+    assert len(all_rows["signal"]) == 12  # the press shop's signals (twinverse validate says so)
+    arrow = c.get("/plants/pressing/api/live", params={"format": "arrow"}, headers=world.h("acme"))
+    table = pa.ipc.open_stream(arrow.content).read_all()
+    assert table.column_names == ["twin", "signal", "value", "state", "ts", "quality"]
+    assert table.num_rows == len(all_rows["signal"])
+    assert c.get("/plants/pressing/api/live", params={"within": "nope"}, headers=world.h("acme")).status_code == 404
+    assert c.get("/plants/pressing/api/live", headers=world.h("default")).status_code == 403

@@ -120,6 +120,11 @@ class AsyncClient:
         out: Result = await self._send(Calls.history(twin, signals, start, end, interval, agg, limit))
         return out
 
+    async def live_all(self, within: str | None = None) -> Result:
+        """The newest value of every signal (of the subtree ``within``): twin, signal, value, state, ts, quality."""
+        out: Result = await self._send(Calls.live_all(within))
+        return out
+
     async def query(self, sql: str) -> Result:
         """Run read-only SQL; the result comes as Arrow."""
         out: Result = await self._send(Calls.query(sql))

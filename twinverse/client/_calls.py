@@ -144,6 +144,11 @@ class Calls:
                     decode=lambda b, _h: Result(_history_table(orjson.loads(b))))  # fmt: skip
 
     @staticmethod
+    def live_all(within: str | None) -> Call:
+        params = {"format": "arrow", **({"within": within} if within else {})}
+        return Call("GET", "/api/live", params, decode=lambda b, _h: Result(arrow_from_ipc(b)))
+
+    @staticmethod
     def query(sql: str) -> Call:
         body, headers = _json({"sql": sql, "format": "arrow"})
         return Call("POST", "/api/query", content=body, headers=headers,

@@ -122,6 +122,11 @@ class Client:
         out: Result = self._send(Calls.history(twin, signals, start, end, interval, agg, limit))
         return out
 
+    def live_all(self, within: str | None = None) -> Result:
+        """The newest value of every signal (of the subtree ``within``): twin, signal, value, state, ts, quality."""
+        out: Result = self._send(Calls.live_all(within))
+        return out
+
     def query(self, sql: str) -> Result:
         """Run read-only SQL (docs/query.md) and get the whole result as Arrow on the wire."""
         out: Result = self._send(Calls.query(sql))

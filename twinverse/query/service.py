@@ -90,6 +90,10 @@ class QueryService:
         # Checked and rewritten queries by their text (graph answers depend on the model only).
         self._plans: OrderedDict[str, CheckedQuery] = OrderedDict()
 
+    def live_table(self) -> pa.Table:
+        """The ``live`` table now: twin, signal, value, state, ts, quality of every signal (columnar)."""
+        return self._live.table()
+
     def provide(self, name: str, table: Callable[[], pa.Table]) -> None:
         """Serve the virtual table ``name`` (``alarms``, ``alarm_events``, ``annotations``), built per query."""
         if name not in _PROVIDED - FUNCTION_TABLES:
