@@ -329,13 +329,17 @@ def test_cli_and_client_add_list_and_remove_on_a_running_server(tmp_path: Path) 
         assert r.exit_code == 0 and f"{server.url}/plants/hall7/" in r.output, r.output
         r = runner.invoke(app, ["plants", "list", *args])
         assert [line.split()[0] for line in r.output.splitlines()] == ["bottling", "pressing", "hall7"], r.output
+        (tmp_path / "hall7.yaml").write_text(SMALL.format(id="hall7").replace("count: 2", "count: 3"))
+        r = runner.invoke(app, ["plants", "update", "hall7", str(tmp_path / "hall7.yaml"), "-m", "a third oven",
+                                *args])  # fmt: skip
+        assert r.exit_code == 0 and "plant hall7 runs version 2 (4 twins)" in r.output, r.output
         with Client(f"{server.url}/plants/hall7", token) as hall:
             assert hall.plant()["id"] == "hall7"
             assert hall.ingest(pa_table("hall7/o1", 99.0))["accepted"] == 1
             assert hall.live("hall7/o1")[0]["value"] == 99.0
             everything = hall.live_all().to_arrow()
-            assert everything.column("twin").to_pylist() == ["hall7/o1", "hall7/o2"]
-            assert everything.column("value").to_pylist() == [99.0, None]
+            assert everything.column("twin").to_pylist() == ["hall7/o1", "hall7/o2", "hall7/o3"]
+            assert everything.column("value").to_pylist() == [99.0, None, None]
         with Client(server.url, token) as tv:
             with pytest.raises(ConflictError):
                 tv.add_plant(SMALL.format(id="hall7"))

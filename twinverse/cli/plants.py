@@ -1,4 +1,4 @@
-"""``twinverse plants``: list, add and remove the plants of a running server (a park) over its API."""
+"""``twinverse plants``: list, add, update (a new model version) and remove the plants of a running server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from ..client import Client
 from .output import console, escape
 
-app = typer.Typer(help="The plants of a running server: list, add (from a plant YAML) and remove, without a restart.",
+app = typer.Typer(help="The plants of a running server: list, add, update and remove them, without a restart.",
                   no_args_is_help=True)  # fmt: skip
 
 _URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="TWINVERSE_URL", help="The server.")
@@ -46,6 +46,20 @@ def add_plant(
         p = tv.add_plant(file.read_text(encoding="utf-8"), tenant=tenant, file=file.name)
     console.print(f"[green]added[/green] {escape(p['id'])} ({p['twins']} twins) for tenant {escape(p['tenant'])}: "
                   f"{url.rstrip('/')}{p['path']}")  # fmt: skip
+
+
+@app.command("update")
+def update_plant(
+    plant_id: str = typer.Argument(..., help="Id of a plant the server serves."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The plant's new YAML."),
+    message: str = typer.Option("", "--message", "-m", help="What changed and why (kept with the version)."),
+    url: str = _URL,
+    token: str = _TOKEN,
+) -> None:
+    """Save FILE as the next model version of plant ID and serve it at once (history stays its signals')."""
+    with _client(f"{url.rstrip('/')}/plants/{plant_id}", token) as tv:
+        v = tv.save_version(file.read_text(encoding="utf-8"), message=message)
+    console.print(f"[green]plant {escape(plant_id)} runs version {v['number']}[/green] ({v['summary']['twins']} twins)")
 
 
 @app.command("remove")

@@ -85,6 +85,11 @@ class AsyncClient:
         out: dict[str, Any] = await self._send(Calls.add_plant(text, tenant, file))
         return out
 
+    async def save_version(self, text: str, *, message: str = "") -> dict[str, Any]:
+        """Save ``text`` as the plant's next model version and serve it (an engineer's token); the version."""
+        out: dict[str, Any] = await self._send(Calls.save_version(text, message))
+        return out
+
     async def remove_plant(self, plant_id: str) -> None:
         """Stop serving a plant added over the API (its data is kept aside on the server)."""
         await self._send(Calls.remove_plant(plant_id))

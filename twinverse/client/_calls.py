@@ -102,6 +102,11 @@ class Calls:
         return Call("POST", "/api/plants", content=orjson.dumps(body), headers={"content-type": "application/json"})
 
     @staticmethod
+    def save_version(text: str, message: str) -> Call:
+        body = orjson.dumps({"text": text, "message": message})
+        return Call("POST", "/api/plant/versions", content=body, headers={"content-type": "application/json"})
+
+    @staticmethod
     def remove_plant(plant_id: str) -> Call:
         return Call("DELETE", f"/api/plants/{plant_id}")
 

@@ -86,6 +86,11 @@ class Client:
         out: dict[str, Any] = self._send(Calls.add_plant(text, tenant, file))
         return out
 
+    def save_version(self, text: str, *, message: str = "") -> dict[str, Any]:
+        """Save ``text`` as the plant's next model version and serve it (an engineer's token); the version."""
+        out: dict[str, Any] = self._send(Calls.save_version(text, message))
+        return out
+
     def remove_plant(self, plant_id: str) -> None:
         """Stop serving a plant added over the API (its data is kept aside on the server)."""
         self._send(Calls.remove_plant(plant_id))
