@@ -28,6 +28,9 @@ class Watermarks:
 
     def __init__(self) -> None:
         self._hw: npt.NDArray[np.int64] = np.full(1024, _NONE, dtype=np.int64)
+        #: Rows at or before this time (µs) are never taken as certainly new, whatever their
+        #: signal: the DuckDB store raises it over the rows it moved to cold files.
+        self.floor = _NONE
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[int, int | None]]) -> Watermarks:
@@ -53,7 +56,10 @@ class Watermarks:
         if len(sid) == 0:
             return np.zeros(0, dtype=bool)
         self._grow(int(sid.max()))
-        return np.asarray(ts > self._hw[sid])
+        new = ts > self._hw[sid]
+        if self.floor != _NONE:
+            new &= ts > self.floor
+        return np.asarray(new)
 
     def update(self, batch: pa.RecordBatch) -> None:
         """Raise the watermarks to the newest timestamps of a stored batch."""
