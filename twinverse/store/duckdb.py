@@ -223,19 +223,19 @@ class DuckDBStore:
                 if plan is None:
                     return steps
                 a, b = plan
-                if self.raw_floor_us is not None and a < self.raw_floor_us:
-                    # Late rows before the retention cutoff: their buckets keep what they summarised.
-                    a = min(max(a, floor_us(self.raw_floor_us, MINUTE_US)), b)
-                ha, hb = floor_us(a, HOUR_US), ceil_us(b, HOUR_US)
+                # Late rows before the retention cutoff: the buckets there keep what they summarised.
+                sa = a if self.raw_floor_us is None else min(max(a, floor_us(self.raw_floor_us, MINUTE_US)), b)
+                ha, hb = floor_us(sa, HOUR_US), ceil_us(b, HOUR_US)
                 con = self._con
                 before = (self.rollups.done_us, self.rollups.dirty_us)
                 try:
                     con.execute("BEGIN TRANSACTION")
-                    con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [a, b])
-                    con.execute(_ROLLUP_RAW.format(raw=self.raw_source(con, a, b, "cold_roll")),
-                                [MINUTE_US, MINUTE_US, a, b])
-                    con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
-                    con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
+                    if sa < b:
+                        con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [sa, b])
+                        con.execute(_ROLLUP_RAW.format(raw=self.raw_source(con, sa, b, "cold_roll")),
+                                    [MINUTE_US, MINUTE_US, sa, b])  # fmt: skip
+                        con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
+                        con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
                     self.rollups.finished(a, b)
                     con.execute("INSERT OR REPLACE INTO rollup_state VALUES ('points', ?, ?)",
                                 [self.rollups.done_us, self.rollups.dirty_us])
