@@ -19,10 +19,20 @@ from ..core.clock import from_us, to_us
 from ..errors import ConfigError, StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
 from .cold import ColdFile, ColdHistory
-from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
+from .common import Watermarks, agg_sql, history_schema, interval_us, sid_sql, ts_bounds
 from .retention import RetentionPolicy
 from .rollup import COLUMNS as ROLLUP_COLUMNS
-from .rollup import HOUR_US, LEVELS, MINUTE_US, RollupState, ceil_us, floor_us, rollup_agg_sql, split_range
+from .rollup import (
+    HOUR_US,
+    LEVELS,
+    MINUTE_US,
+    RollupState,
+    ceil_us,
+    floor_us,
+    rollup_agg_sql,
+    rollup_one_sql,
+    split_range,
+)
 
 __all__ = ["DuckDBStore", "open_duckdb"]
 
@@ -263,22 +273,30 @@ class DuckDBStore:
         if part is None:
             return None
         a, b = part
-        sids = ",".join(str(int(s)) for s in query.sids)
-        bucket = f"make_timestamp((epoch_us(bucket) // {iv}) * {iv})"
-        rolled = [f"sid IN ({sids})", f"bucket < make_timestamp({b})"]
-        raw_ranges = [f"ts >= make_timestamp({b})" + ("" if end is None else f" AND ts < make_timestamp({end})")]
+        sid_filter = sid_sql(query.sids)
+        rolled = [sid_filter, f"bucket < make_timestamp({b})"]
+        raw_ranges = []
+        if end is None or b < end:
+            upto = "" if end is None else f" AND ts < make_timestamp({end})"
+            raw_ranges.append(f"ts >= make_timestamp({b}){upto}")
         if start is not None:
             rolled.append(f"bucket >= make_timestamp({a})")
-            raw_ranges.append(f"ts >= make_timestamp({start}) AND ts < make_timestamp({a})")
-        raw_where = f"sid IN ({sids}) AND (({') OR ('.join(raw_ranges)}))"
-        sql = f"""SELECT * FROM (
-                    SELECT sid, {bucket} AS ts, {rollup_agg_sql(query.aggregate)} AS value, sum(n)::BIGINT AS n
-                    FROM {level.table} WHERE {' AND '.join(rolled)} GROUP BY 1, 2
-                    UNION ALL
-                    SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
-                           {agg_sql(query.aggregate)} AS value, count(*)::BIGINT AS n
-                    FROM {{raw}} WHERE {raw_where} GROUP BY 1, 2)
-                  ORDER BY 1, 2 LIMIT {int(query.limit)}"""
+            if start < a:
+                raw_ranges.append(f"ts >= make_timestamp({start}) AND ts < make_timestamp({a})")
+        if iv == level.width_us:  # one rollup row per output bucket: no second aggregation
+            parts = [f"""SELECT sid, bucket AS ts, {rollup_one_sql(query.aggregate)} AS value, n
+                         FROM {level.table} WHERE {" AND ".join(rolled)}"""]
+        else:
+            parts = [f"""SELECT sid, make_timestamp((epoch_us(bucket) // {iv}) * {iv}) AS ts,
+                                {rollup_agg_sql(query.aggregate)} AS value, sum(n)::BIGINT AS n
+                         FROM {level.table} WHERE {" AND ".join(rolled)} GROUP BY 1, 2"""]
+        if raw_ranges:  # the edges of the range and the newest minutes, from raw rows
+            parts.append(f"""SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
+                                    {agg_sql(query.aggregate)} AS value, count(*)::BIGINT AS n
+                             FROM {{raw}} WHERE {sid_filter} AND (({") OR (".join(raw_ranges)})) GROUP BY 1, 2""")
+        sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT {int(query.limit)}"
+        if not raw_ranges:
+            return self._arrow(sql, [])
         return self._read(lambda raw: sql.replace("{raw}", raw), [], start, end)
 
     def append_quarantine(self, rows: pa.Table) -> None:
@@ -472,7 +490,7 @@ def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime |
     clauses: list[str] = ["TRUE"]
     params: list[object] = []
     if sids is not None:
-        clauses.append(f"sid IN ({','.join(str(int(s)) for s in sids) or 'NULL'})")
+        clauses.append(sid_sql(sids))
     if start is not None:
         clauses.append("ts >= make_timestamp(?)")
         params.append(to_us(start))
