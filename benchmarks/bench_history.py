@@ -167,7 +167,7 @@ def main() -> None:
         sizes = {
             "raw points table (DuckDB file)": raw_bytes,
             "rollup_1m + rollup_1h": rollup_bytes,
-            "Parquet day file (zstd)": parquet_bytes,
+            "Parquet day file (delta timestamps, zstd)": parquet_bytes,
             "baseline: plain table (Arrow IPC, uncompressed)": plain_bytes,
         }
         print(table([(k, f"{v / n:.2f}", f"{v / plain_bytes:.0%}") for k, v in sizes.items()],
