@@ -109,6 +109,15 @@ class Platform:
         #: The DuckDB store's history job: old days to Parquet (cold_after_days), retention per signal.
         self.keeper: HistoryKeeper | None = None
         self._retention: tuple[Plant, RetentionPolicy] | None = None
+        if settings.cold_after_days and not isinstance(self.store, DuckDBStore):
+            from .errors import ConfigError
+
+            if store is None:  # opened here: not left open behind the refusal
+                self.store.close()
+            raise ConfigError(
+                "cold_after_days moves DuckDB history to Parquet; on PostgreSQL use pg_partition",
+                details=[Problem("not a DuckDB store", Location(path="cold_after_days"))],
+            )
         if isinstance(self.store, DuckDBStore):
             self.keeper = HistoryKeeper(self.store, self.retention, cold_after_s=settings.cold_after_days * 86_400,
                                         every=settings.history_every, clock=now_us)  # fmt: skip

@@ -112,3 +112,13 @@ def test_the_platform_s_history_job(tmp_path: Path) -> None:
     finally:
         k.platform.stop()
     assert list((tmp_path / "history").rglob("*.parquet")) == []
+
+
+def test_cold_after_days_needs_the_duckdb_store(tmp_path: Path, pg_url: str) -> None:
+    from twinverse.config import Settings
+    from twinverse.errors import ConfigError
+    from twinverse.platform import Platform, example_path
+
+    with pytest.raises(ConfigError) as err:
+        Platform(Settings(data_dir=tmp_path, plant=example_path(), store=pg_url, cold_after_days=1.0))
+    assert [p.location.path for p in err.value.details] == ["cold_after_days"]
