@@ -330,8 +330,6 @@ class _Resolver:
     # -- types -----------------------------------------------------------------------------
     def _retention(self, raw: Any, path: PathKey) -> Retention | None:
         """A class name or an inline ``{raw, rollups}`` as a :class:`Retention` (None, reported, if bad)."""
-        if isinstance(raw, Retention):
-            return raw
         if isinstance(raw, str):
             found = self._retention_classes.get(raw)
             if found is None:
@@ -341,11 +339,8 @@ class _Resolver:
         return self.validate(Retention, raw, path)
 
     def _resolve_types(self) -> None:
-        self._retention_classes: dict[str, Retention] = {}
-        for cname, raw in self.pdoc.retention.items():
-            spec = self.validate(Retention, raw, ("retention", cname))
-            if spec is not None:
-                self._retention_classes[cname] = spec
+        specs = {name: self.validate(Retention, raw, ("retention", name)) for name, raw in self.pdoc.retention.items()}
+        self._retention_classes = {name: spec for name, spec in specs.items() if spec is not None}
         docs: dict[str, _TypeDoc] = {}
         for name, raw in self.pdoc.types.items():
             before = len(self.problems)
@@ -403,11 +398,10 @@ class _Resolver:
             if isinstance(sig.retention, str):
                 own = self._retention(sig.retention, (*path, "signals", sname, "retention"))
                 signals[sname] = signals[sname].model_copy(update={"retention": own})
-        if td.retention is not None:
-            common = self._retention(td.retention, (*path, "retention"))
-            if common is not None:
-                signals = {n: sg if sg.retention is not None else sg.model_copy(update={"retention": common})
-                           for n, sg in signals.items()}  # fmt: skip
+        common = None if td.retention is None else self._retention(td.retention, (*path, "retention"))
+        if common is not None:
+            signals = {n: sg if sg.retention else sg.model_copy(update={"retention": common})
+                       for n, sg in signals.items()}  # fmt: skip
         if td.anomaly:
             anomaly = resolve_anomaly(td.anomaly, anomaly, signals, (*path, "anomaly"), self.fail)
             for spec in anomaly.values():
