@@ -152,7 +152,9 @@ def main() -> None:
             lambda: store.history(q_raw), direct(on_store, raw_sql.format(src="points")), 3)  # fmt: skip
         hot_latest = best(store.latest)
 
+        t = time.perf_counter()
         moved = store.archive(day0 + DAY_US)
+        print(f"the day moved to Parquet in {time.perf_counter() - t:.1f} s (ingest waits meanwhile)")
         assert store.cold is not None and [f.day for f in moved] and store.count() == n
         parquet_bytes = store.cold.bytes
         files = [str(store.cold.root / f.name) for f in store.cold.files]
