@@ -91,16 +91,27 @@ class Settings(BaseSettings):
     )
     pg_partitions_ahead: int = Field(3, ge=1, description="Partitions kept created beyond the current period.")
     retention_raw_days: float = Field(
-        0.0, ge=0, description="Raw history older than this many days is dropped, a whole partition at a time "
-        "(PostgreSQL with pg_partition); 0 keeps it for ever.",
+        0.0, ge=0, description="Raw history older than this many days is dropped (PostgreSQL with pg_partition: "
+        "a whole partition at a time; DuckDB: rows and cold day files, every history_every seconds) for signals "
+        "whose plant names no retention of their own; 0 keeps it for ever.",
+    )
+    cold_after_days: float = Field(
+        0.0, ge=0, description="DuckDB store: whole UTC days of raw history older than this many days are moved "
+        "from the database to Parquet files in data_dir/history/day=YYYY-MM-DD/, which every query still reads; "
+        "0 keeps all history in the database.",
+    )
+    history_every: float = Field(
+        600.0, gt=0, description="Seconds between rounds of the DuckDB store's history job (the move to Parquet "
+        "of cold_after_days, then retention).",
     )
     pg_rollups: bool = Field(
         False, description="PostgreSQL: keep 1-minute/1-hour rollups (refreshed every rollup_every seconds by one "
         "API process at a time; workers log late rows) and answer downsampled history from them.",
     )
     retention_rollup_days: float = Field(
-        0.0, ge=0, description="Rollups older than this many days are deleted (PostgreSQL with pg_rollups); "
-        "0 keeps them for ever. Set it longer than retention_raw_days: rollups outlive the raw rows.",
+        0.0, ge=0, description="Rollups older than this many days are deleted (PostgreSQL with pg_rollups; DuckDB) "
+        "for signals whose plant names no retention of their own; 0 keeps them for ever. Set it longer than "
+        "retention_raw_days: rollups outlive the raw rows.",
     )
     live_channel: str = Field("twinverse_live", description="PostgreSQL NOTIFY channel of live changes.")
     host: str = Field("127.0.0.1", description="Address the API binds to.")

@@ -28,7 +28,8 @@ from .scene import build_scene
 from .scene.models import missing_models
 from .sim.runner import SimRunner
 from .sim.spec import network_from_plant
-from .store import Store, open_store
+from .store import DuckDBStore, Store, open_store
+from .store.retention import HistoryKeeper, RetentionPolicy
 from .store.rollup import RollupRefresher
 from .trust import HistorySealer, Principal, TrustService
 
@@ -120,6 +121,21 @@ class Platform:
         self.rollups: RollupRefresher | None = None
         if settings.rollup_every > 0 and RollupRefresher.supported(self.store):
             self.rollups = RollupRefresher(self.store, settings.rollup_every)
+        #: The DuckDB store's history job: old days to Parquet (cold_after_days), retention per signal.
+        self.keeper: HistoryKeeper | None = None
+        self._retention: tuple[Plant, RetentionPolicy] | None = None
+        if settings.cold_after_days and not isinstance(self.store, DuckDBStore):
+            from .errors import ConfigError
+
+            if store is None:  # opened here: not left open behind the refusal
+                self.store.close()
+            raise ConfigError(
+                "cold_after_days moves DuckDB history to Parquet; on PostgreSQL use pg_partition",
+                details=[Problem("not a DuckDB store", Location(path="cold_after_days"))],
+            )
+        if isinstance(self.store, DuckDBStore):
+            self.keeper = HistoryKeeper(self.store, self.retention, cold_after_s=settings.cold_after_days * 86_400,
+                                        every=settings.history_every, clock=now_us)  # fmt: skip
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
@@ -129,6 +145,15 @@ class Platform:
         self._started = False
         for source in self._build_sources(plant):
             self.add_source(source)
+
+    def retention(self) -> RetentionPolicy:
+        """How long the running plant's signals keep raw rows and rollups (settings for the rest)."""
+        plant, s = self.plant, self.settings
+        cached = self._retention
+        if cached is None or cached[0] is not plant:
+            cached = (plant, RetentionPolicy.from_plant(plant, s.retention_raw_days, s.retention_rollup_days))
+            self._retention = cached
+        return cached[1]
 
     def _plant_services(self, plant: Plant) -> None:
         """The services built on one version of the plant: rules, alarms (and their notifiers), anomaly, KPIs."""
@@ -362,6 +387,8 @@ class Platform:
             self.sealer.start()
         if self.rollups is not None:
             self.rollups.start()
+        if self.keeper is not None:
+            self.keeper.start()
         self.sim.start()
         self.alarms.start()
         if self.notifier is not None:
@@ -382,6 +409,8 @@ class Platform:
             self.sealer.stop()
         if self.rollups is not None:
             self.rollups.stop()
+        if self.keeper is not None:
+            self.keeper.stop()
         if self.follower is not None:
             self.follower.stop()
         if self.partitions is not None:

@@ -40,7 +40,7 @@ from .anomalydoc import AnomalySpec, resolve_anomaly, score_signal
 from .plant import Plant
 from .rules import AlarmRule
 from .shifts import parse_shifts
-from .types import ModelRef, Placement, Relationship, Signal, Twin, TwinType
+from .types import ModelRef, Placement, Relationship, Retention, Signal, Twin, TwinType
 from .yamlsource import LocatedDoc, PathKey, read_yaml
 
 __all__ = ["check_rule", "load_plant", "loads_plant", "plant_from_doc"]
@@ -70,6 +70,7 @@ class _TypeDoc(_Doc):
     container: bool = False
     alarms: dict[str, Any] = Field(default_factory=dict)  # validated rule by rule (see _rules)
     anomaly: dict[str, Any] = Field(default_factory=dict)  # detectors per signal (model/anomalydoc.py)
+    retention: Any = None  # a class name or {raw, rollups}: for the type's signals that name none
 
     @field_validator("model", mode="before")
     @classmethod
@@ -131,6 +132,7 @@ class _PlantDoc(_Doc):
     sources: Any = None
     energy: dict[str, Any] | None = None  # validated field by field (see _energy)
     shifts: dict[str, Any] | None = None  # the shift calendar (model/shifts.py), validated field by field
+    retention: dict[str, Any] = Field(default_factory=dict)  # retention classes by name: {raw, rollups}
 
 #: Sections of a type whose entries are dropped one by one when invalid.
 _KEYED = ("signals", "power", "properties")
@@ -171,7 +173,7 @@ def loads_plant(text: str, name: str = "<string>") -> Plant:
 def _clean_loc(loc: Sequence[str | int]) -> PathKey:
     out = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic appends the union member tried ('str', 'list[str]'); drop those.
-    return tuple(p for p in out if p not in ("str", "list[str]", "tuple[float, float]"))
+    return tuple(p for p in out if p not in ("str", "list[str]", "tuple[float, float]", "Retention"))
 
 
 def _pydantic_problems(doc: LocatedDoc, exc: ValidationError, prefix: PathKey = ()) -> list[Problem]:
@@ -326,7 +328,19 @@ class _Resolver:
         return energy
 
     # -- types -----------------------------------------------------------------------------
+    def _retention(self, raw: Any, path: PathKey) -> Retention | None:
+        """A class name or an inline ``{raw, rollups}`` as a :class:`Retention` (None, reported, if bad)."""
+        if isinstance(raw, str):
+            found = self._retention_classes.get(raw)
+            if found is None:
+                known = ", ".join(sorted(self._retention_classes)) or "none"
+                self.fail(path, f"unknown retention class {raw!r} (declared in 'retention': {known})")
+            return found
+        return self.validate(Retention, raw, path)
+
     def _resolve_types(self) -> None:
+        specs = {name: self.validate(Retention, raw, ("retention", name)) for name, raw in self.pdoc.retention.items()}
+        self._retention_classes = {name: spec for name, spec in specs.items() if spec is not None}
         docs: dict[str, _TypeDoc] = {}
         for name, raw in self.pdoc.types.items():
             before = len(self.problems)
@@ -381,6 +395,13 @@ class _Resolver:
                 except UnknownUnit as exc:
                     self.fail((*path, "signals", sname, "unit"), str(exc))
             signals[sname] = sig.model_copy(update={"name": sname})
+            if isinstance(sig.retention, str):
+                own = self._retention(sig.retention, (*path, "signals", sname, "retention"))
+                signals[sname] = signals[sname].model_copy(update={"retention": own})
+        common = None if td.retention is None else self._retention(td.retention, (*path, "retention"))
+        if common is not None:
+            signals = {n: sg if sg.retention else sg.model_copy(update={"retention": common})
+                       for n, sg in signals.items()}  # fmt: skip
         if td.anomaly:
             anomaly = resolve_anomaly(td.anomaly, anomaly, signals, (*path, "anomaly"), self.fail)
             for spec in anomaly.values():

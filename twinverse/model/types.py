@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..core.states import DEFAULT_STATES
 from ..core.values import KindCode
@@ -17,6 +18,7 @@ __all__ = [
     "DEFAULT_STATES",
     "Placement",
     "Relationship",
+    "Retention",
     "Signal",
     "SignalKind",
     "Twin",
@@ -48,6 +50,50 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d|w|y)\s*$")
+_UNIT_S = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400, "y": 365 * 86_400}
+
+
+def parse_duration(v: object) -> float:
+    """Seconds of a retention such as ``30d``, ``12h``, ``2y`` (365 days), ``90min``; ``forever`` is 0.
+
+    >>> parse_duration("30d"), parse_duration("2y"), parse_duration("forever")
+    (2592000.0, 63072000.0, 0.0)
+    """
+    if isinstance(v, str) and v.strip().lower() == "forever":
+        return 0.0
+    m = _DURATION.match(v) if isinstance(v, str) else None
+    if m is None:
+        raise ValueError(f"a retention is a duration such as 30d, 12h, 2y (s, min, h, d, w, y) or 'forever', not {v!r}")
+    seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"a retention must be longer than 0 (use 'forever' to keep everything), not {v!r}")
+    return seconds
+
+
+class Retention(_Strict):
+    """How long a signal's raw rows and its rollups are kept, in seconds (0: for ever).
+
+    None means the deployment's default (``retention_raw_days``, ``retention_rollup_days``).
+    In YAML: ``retention: {raw: 30d, rollups: 2y}`` or the name of a class declared in the
+    plant's ``retention`` section.
+    """
+
+    raw: float | None = None
+    rollups: float | None = None
+
+    @field_validator("raw", "rollups", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return v if v is None or isinstance(v, float) else parse_duration(v)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_raw(self) -> Retention:
+        if self.raw and self.rollups is not None and 0 < self.rollups < self.raw:
+            raise ValueError("rollups must be kept at least as long as the raw rows they summarise")
+        return self
+
+
 class Signal(_Strict):
     """One measured or reported quantity of a twin type.
 
@@ -63,6 +109,12 @@ class Signal(_Strict):
     description: str = ""
     #: Commands may set it (``POST /api/twins/{id}/commands``) through the source that feeds it.
     writable: bool = False
+    #: How long its history is kept; a string names a class of the plant's ``retention`` section
+    #: (the loader replaces it by that class's :class:`Retention`).
+    retention: Annotated[
+        Annotated[Retention, Tag("Retention")] | Annotated[str, Tag("str")],
+        Discriminator(lambda v: "str" if isinstance(v, str) else "Retention"),
+    ] | None = None
 
     @field_validator("range")
     @classmethod

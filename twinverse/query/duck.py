@@ -12,6 +12,11 @@ exports through pyarrow writers, not ``COPY … TO``), so even a statement the c
 (tests/query/test_external_access.py); ``python_enable_replacements = false`` on the reader
 connection keeps names from resolving to Python objects. Databases this module opens
 itself (:func:`private_database`) run with external access off too.
+
+History the store moved to Parquet files (:mod:`twinverse.store.cold`) is part of
+``history`` without opening file access: the store opens the files as a pyarrow dataset,
+and it is registered on the connection as the Arrow object ``cold_points`` (again only when
+the store's list of files changes), which the view unions with ``points``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ __all__ = ["DuckRunner", "private_database", "too_big"]
 
 _HISTORY_VIEW = """CREATE OR REPLACE TEMP VIEW history AS
 SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM main.points p JOIN sids s ON s.sid = p.sid"""
+#: With cold history: the rows moved to Parquet too, registered as the Arrow object ``cold_points``.
+_HISTORY_COLD_VIEW = """CREATE OR REPLACE TEMP VIEW history AS
+SELECT s.twin, s.signal, p.ts, p.value, p.quality
+FROM (SELECT ts, sid, value, quality FROM main.points UNION ALL SELECT ts, sid, value, quality FROM cold_points) p
+JOIN sids s ON s.sid = p.sid"""
 
 #: Rows per Arrow batch while a result is read (and counted against the row limit).
 BATCH_ROWS = 65_536
@@ -121,12 +131,14 @@ class DuckRunner:
         model: dict[str, pa.Table],
         *,
         has_points: bool = True,
+        cold: Callable[[], object] | None = None,
     ) -> None:
         self._connect = connect
         self._model = model
         self._has_points = has_points
+        self._cold = cold
         self._idle: list[duckdb.DuckDBPyConnection] = []
-        self._registered: dict[int, dict[str, pa.Table]] = {}  # per connection: name → the table registered
+        self._registered: dict[int, dict[str, object]] = {}  # per connection: name → the table registered
         self._lock = threading.Lock()
         self._closed = False
         self._watchdog = _Watchdog()
@@ -142,11 +154,14 @@ class DuckRunner:
             con.register("model_arrow", table)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM model_arrow")
             con.unregister("model_arrow")
-        if self._has_points:
+        if self._has_points and self._cold is not None:
+            self._register(con, "cold_points", self._cold())
+            con.execute(_HISTORY_COLD_VIEW)
+        elif self._has_points:
             con.execute(_HISTORY_VIEW)
         return con
 
-    def _register(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    def _register(self, con: duckdb.DuckDBPyConnection, name: str, table: object) -> None:
         seen = self._registered.setdefault(id(con), {})
         if seen.get(name) is not table:
             con.register(name, table)
@@ -167,6 +182,8 @@ class DuckRunner:
         keep = True
         armed: int | None = None
         try:
+            if self._cold is not None:  # the same object until a move or retention changes the files
+                self._register(con, "cold_points", self._cold())
             for name, table in dynamic.items():
                 self._register(con, name, table)
             for name, table in query.extra.items():

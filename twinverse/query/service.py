@@ -69,7 +69,8 @@ class QueryService:
         self._pg: PgRunner | None = None
         self._duck: DuckRunner | None = None
         if isinstance(store, DuckDBStore):
-            self._duck = DuckRunner(store.reader, self._model)
+            cold = store.cold
+            self._duck = DuckRunner(store.reader, self._model, cold=None if cold is None else cold.everything)
             self.backend = "duckdb"
             self.tables = frozenset(TABLES)
         elif (url := _postgres_url(store)) is not None:

@@ -14,7 +14,7 @@ from ..core.batch import TS_TYPE, ts_to_us
 from ..core.clock import NEVER, to_us
 from .base import Aggregate
 
-__all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "to_us", "ts_bounds"]
+__all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "sid_sql", "to_us", "ts_bounds"]
 
 _NONE = NEVER
 
@@ -28,6 +28,9 @@ class Watermarks:
 
     def __init__(self) -> None:
         self._hw: npt.NDArray[np.int64] = np.full(1024, _NONE, dtype=np.int64)
+        #: Rows at or before this time (µs) are never taken as certainly new, whatever their
+        #: signal: the DuckDB store raises it over the rows it moved to cold files.
+        self.floor = _NONE
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[int, int | None]]) -> Watermarks:
@@ -53,7 +56,10 @@ class Watermarks:
         if len(sid) == 0:
             return np.zeros(0, dtype=bool)
         self._grow(int(sid.max()))
-        return np.asarray(ts > self._hw[sid])
+        new = ts > self._hw[sid]
+        if self.floor != _NONE:
+            new &= ts > self.floor
+        return np.asarray(new)
 
     def update(self, batch: pa.RecordBatch) -> None:
         """Raise the watermarks to the newest timestamps of a stored batch."""
@@ -93,6 +99,21 @@ def ts_bounds(batch: pa.RecordBatch) -> tuple[datetime, datetime]:
 def interval_us(interval: timedelta) -> int:
     """A bucket width in whole µs (at least 1), computed exactly (no float seconds)."""
     return max(1, interval // timedelta(microseconds=1))
+
+
+def sid_sql(sids: tuple[int, ...]) -> str:
+    """The filter on ``sid`` for these signals: a range when they are consecutive (a plant's or a
+    subtree's signals usually are), which DuckDB checks against each row group's min/max at once.
+
+    >>> sid_sql((3, 4, 5)), sid_sql((1, 7)), sid_sql(())
+    ('sid BETWEEN 3 AND 5', 'sid IN (1,7)', 'sid IN (NULL)')
+    """
+    if not sids:
+        return "sid IN (NULL)"
+    ordered = sorted({int(s) for s in sids})
+    if len(ordered) > 2 and ordered[-1] - ordered[0] + 1 == len(ordered):
+        return f"sid BETWEEN {ordered[0]} AND {ordered[-1]}"
+    return f"sid IN ({','.join(map(str, ordered))})"
 
 
 def agg_sql(agg: Aggregate) -> str:

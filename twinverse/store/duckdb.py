@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -17,9 +18,21 @@ from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_to_us
 from ..core.clock import from_us, to_us
 from ..errors import ConfigError, StoreError
 from .base import ExportFormat, HistoryQuery, SegmentHasher
-from .common import Watermarks, agg_sql, history_schema, interval_us, ts_bounds
+from .cold import ColdFile, ColdHistory
+from .common import Watermarks, agg_sql, history_schema, interval_us, sid_sql, ts_bounds
+from .retention import RetentionPolicy
 from .rollup import COLUMNS as ROLLUP_COLUMNS
-from .rollup import HOUR_US, LEVELS, MINUTE_US, RollupState, ceil_us, floor_us, rollup_agg_sql, split_range
+from .rollup import (
+    HOUR_US,
+    LEVELS,
+    MINUTE_US,
+    RollupState,
+    ceil_us,
+    floor_us,
+    rollup_agg_sql,
+    rollup_one_sql,
+    split_range,
+)
 
 __all__ = ["DuckDBStore", "open_duckdb"]
 
@@ -33,7 +46,7 @@ _ROLLUP_DELETE = "DELETE FROM {table} WHERE bucket >= make_timestamp(?) AND buck
 _ROLLUP_RAW = """INSERT INTO rollup_1m
     SELECT sid, make_timestamp((epoch_us(ts) // ?) * ?) AS bucket, count(*), min(value), max(value), sum(value),
            min(ts), arg_min(value, ts), max(ts), arg_max(value, ts)
-    FROM points WHERE ts >= make_timestamp(?) AND ts < make_timestamp(?) GROUP BY 1, 2"""
+    FROM {raw} WHERE ts >= make_timestamp(?) AND ts < make_timestamp(?) GROUP BY 1, 2"""
 _ROLLUP_HOURS = """INSERT INTO rollup_1h
     SELECT sid, make_timestamp((epoch_us(bucket) // ?) * ?) AS hour, sum(n), min(vmin), max(vmax), sum(vsum),
            min(first_ts), arg_min(first_value, first_ts), max(last_ts), arg_max(last_value, last_ts)
@@ -63,9 +76,14 @@ class DuckDBStore:
     stored timestamp (redeliveries, late data) take an anti-join so (sid, ts) stays unique.
     Each append is one transaction: DuckDB syncs its WAL on commit, so a returned append is
     durable.
+
+    Older days may be moved to Parquet files in ``cold_dir`` (default: the ``history`` folder
+    beside the database file; none for an in-memory store) by :meth:`archive`; every read
+    (ranges, downsampling, rollups, latest, export, segment digests, SQL queries) takes them
+    as if they were still in ``points`` (:mod:`.cold`, :mod:`.duckkeep`).
     """
 
-    def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, memory_limit: str | None = None, cold_dir: Path | None = None) -> None:
         self.path = str(path)
         in_memory = self.path == ":memory:"
         # An in-memory store's data lives in the pool itself: no cap unless asked for.
@@ -83,9 +101,20 @@ class DuckDBStore:
             self._con.execute(_SCHEMA)
             rows = self._con.execute("SELECT sid, epoch_us(max(ts)) FROM points GROUP BY sid").fetchall()
             state = self._con.execute("SELECT done_us, dirty_us FROM rollup_state WHERE name = 'points'").fetchone()
+            floor = self._con.execute("SELECT done_us FROM rollup_state WHERE name = 'raw_floor'").fetchone()
         except duckdb.Error as exc:
             raise StoreError(f"cannot open DuckDB store {self.path}: {exc}") from exc
+        if cold_dir is None and not in_memory:
+            cold_dir = Path(self.path).parent / "history"
+        #: The Parquet files of older days (None: this store keeps everything in the database).
+        self.cold: ColdHistory | None = None if cold_dir is None else ColdHistory(Path(cold_dir), self._con)
+        #: Raw rows before this time (µs) may have been dropped by retention: rollups are never
+        #: recomputed from before it (they outlive the raw rows).
+        self.raw_floor_us: int | None = None if floor is None else floor[0]
+        self._cold_newest: tuple[int, pa.Table] | None = None
         self._hw = Watermarks.from_pairs(rows)
+        if self.cold is not None and self.cold.files:
+            self._hw.floor = max(f.max_us for f in self.cold.files)
         self._lock = threading.Lock()
         #: How far the 1-minute/1-hour rollups are complete (see :mod:`twinverse.store.rollup`).
         self.rollups = RollupState(None if state is None else state[0])
@@ -107,6 +136,37 @@ class DuckDBStore:
             return self._cursor()
         except duckdb.Error as exc:
             raise StoreError(f"DuckDB store {self.path}: cannot open a reader: {exc}") from exc
+
+    def raw_source(self, con: duckdb.DuckDBPyConnection, start_us: int | None, end_us: int | None,
+                   name: str = "cold_scan") -> str:  # fmt: skip
+        """SQL for every raw row of ``[start, end)`` (either open): ``points``, with the cold days it touches.
+
+        Those days are registered on ``con`` as the Arrow dataset ``name`` (not read by DuckDB
+        from files: external access stays off).
+        """
+        dataset = None if self.cold is None else self.cold.dataset(start_us, end_us)
+        if dataset is None:
+            return "points"
+        con.register(name, dataset)
+        return f"(SELECT ts, sid, value, quality FROM points UNION ALL SELECT ts, sid, value, quality FROM {name})"
+
+    def _read(self, build: Callable[[str], str], params: list[object], start_us: int | None = None,
+              end_us: int | None = None) -> pa.Table:  # fmt: skip
+        """``build(raw source)`` run as a query; again if a move to cold files committed meanwhile.
+
+        A query that took the file list just before a move and read ``points`` just after it
+        would miss the day moved; the generation tells, and the second try sees it.
+        """
+        for _ in range(3):
+            gen = self._generation()
+            cur = self._cursor()
+            out = self._arrow(build(self.raw_source(cur, start_us, end_us)), params, cur)
+            if self._generation() == gen:
+                break
+        return out
+
+    def _generation(self) -> int:
+        return 0 if self.cold is None else self.cold.generation
 
     def append(self, batch: pa.RecordBatch) -> int:
         if batch.num_rows == 0:
@@ -133,11 +193,13 @@ class DuckDBStore:
                     if fresh.num_rows:
                         con.register("fresh", fresh)
                         con.execute("INSERT INTO points SELECT * FROM fresh")
+                    lo, hi = ts_bounds(late)
+                    raw = self.raw_source(con, to_us(lo), to_us(hi) + 1, "cold_late")
                     row = con.execute(
-                        """INSERT INTO points SELECT l.* FROM late l
-                           WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.sid = l.sid AND p.ts = l.ts
-                                             AND p.ts BETWEEN ? AND ?)""",
-                        list(ts_bounds(late)),
+                        f"""INSERT INTO points SELECT l.* FROM late l
+                            WHERE NOT EXISTS (SELECT 1 FROM {raw} p WHERE p.sid = l.sid AND p.ts = l.ts
+                                              AND p.ts BETWEEN ? AND ?)""",
+                        [lo, hi],
                     ).fetchone()
                     written += int(row[0]) if row else 0
                     con.execute("COMMIT")
@@ -147,7 +209,7 @@ class DuckDBStore:
                 raise StoreError(f"DuckDB append failed: {exc}") from exc
             finally:
                 if not new.all():
-                    for name in ("fresh", "late"):
+                    for name in ("fresh", "late", "cold_late"):
                         con.unregister(name)  # no reference to the batch is kept
             self._hw.update(batch)
             self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
@@ -166,21 +228,24 @@ class DuckDBStore:
             with self._lock:
                 oldest = None
                 if self.rollups.done_us is None:
-                    row = self._con.execute("SELECT epoch_us(min(ts)) FROM points").fetchone()
-                    oldest = row[0] if row else None
+                    oldest = self._earliest_us(None)
                 plan = self.rollups.plan(now, oldest)
                 if plan is None:
                     return steps
                 a, b = plan
-                ha, hb = floor_us(a, HOUR_US), ceil_us(b, HOUR_US)
+                # Late rows before the retention cutoff: the buckets there keep what they summarised.
+                sa = a if self.raw_floor_us is None else min(max(a, floor_us(self.raw_floor_us, MINUTE_US)), b)
+                ha, hb = floor_us(sa, HOUR_US), ceil_us(b, HOUR_US)
                 con = self._con
                 before = (self.rollups.done_us, self.rollups.dirty_us)
                 try:
                     con.execute("BEGIN TRANSACTION")
-                    con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [a, b])
-                    con.execute(_ROLLUP_RAW, [MINUTE_US, MINUTE_US, a, b])
-                    con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
-                    con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
+                    if sa < b:
+                        con.execute(_ROLLUP_DELETE.format(table="rollup_1m"), [sa, b])
+                        con.execute(_ROLLUP_RAW.format(raw=self.raw_source(con, sa, b, "cold_roll")),
+                                    [MINUTE_US, MINUTE_US, sa, b])  # fmt: skip
+                        con.execute(_ROLLUP_DELETE.format(table="rollup_1h"), [ha, hb])
+                        con.execute(_ROLLUP_HOURS, [HOUR_US, HOUR_US, ha, hb])
                     self.rollups.finished(a, b)
                     con.execute("INSERT OR REPLACE INTO rollup_state VALUES ('points', ?, ?)",
                                 [self.rollups.done_us, self.rollups.dirty_us])
@@ -189,6 +254,8 @@ class DuckDBStore:
                     con.execute("ROLLBACK")
                     self.rollups.done_us, self.rollups.dirty_us = before
                     raise StoreError(f"DuckDB rollup refresh failed: {exc}") from exc
+                finally:
+                    con.unregister("cold_roll")
             steps += 1
         return steps
 
@@ -206,23 +273,31 @@ class DuckDBStore:
         if part is None:
             return None
         a, b = part
-        sids = ",".join(str(int(s)) for s in query.sids)
-        bucket = f"make_timestamp((epoch_us(bucket) // {iv}) * {iv})"
-        rolled = [f"sid IN ({sids})", f"bucket < make_timestamp({b})"]
-        raw_ranges = [f"ts >= make_timestamp({b})" + ("" if end is None else f" AND ts < make_timestamp({end})")]
+        sid_filter = sid_sql(query.sids)
+        rolled = [sid_filter, f"bucket < make_timestamp({b})"]
+        raw_ranges = []
+        if end is None or b < end:
+            upto = "" if end is None else f" AND ts < make_timestamp({end})"
+            raw_ranges.append(f"ts >= make_timestamp({b}){upto}")
         if start is not None:
             rolled.append(f"bucket >= make_timestamp({a})")
-            raw_ranges.append(f"ts >= make_timestamp({start}) AND ts < make_timestamp({a})")
-        raw_where = f"sid IN ({sids}) AND (({') OR ('.join(raw_ranges)}))"
-        sql = f"""SELECT * FROM (
-                    SELECT sid, {bucket} AS ts, {rollup_agg_sql(query.aggregate)} AS value, sum(n)::BIGINT AS n
-                    FROM {level.table} WHERE {' AND '.join(rolled)} GROUP BY 1, 2
-                    UNION ALL
-                    SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
-                           {agg_sql(query.aggregate)} AS value, count(*)::BIGINT AS n
-                    FROM points WHERE {raw_where} GROUP BY 1, 2)
-                  ORDER BY 1, 2 LIMIT {int(query.limit)}"""
-        return self._arrow(sql, [])
+            if start < a:
+                raw_ranges.append(f"ts >= make_timestamp({start}) AND ts < make_timestamp({a})")
+        if iv == level.width_us:  # one rollup row per output bucket: no second aggregation
+            parts = [f"""SELECT sid, bucket AS ts, {rollup_one_sql(query.aggregate)} AS value, n
+                         FROM {level.table} WHERE {" AND ".join(rolled)}"""]
+        else:
+            parts = [f"""SELECT sid, make_timestamp((epoch_us(bucket) // {iv}) * {iv}) AS ts,
+                                {rollup_agg_sql(query.aggregate)} AS value, sum(n)::BIGINT AS n
+                         FROM {level.table} WHERE {" AND ".join(rolled)} GROUP BY 1, 2"""]
+        if raw_ranges:  # the edges of the range and the newest minutes, from raw rows
+            parts.append(f"""SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
+                                    {agg_sql(query.aggregate)} AS value, count(*)::BIGINT AS n
+                             FROM {{raw}} WHERE {sid_filter} AND (({") OR (".join(raw_ranges)})) GROUP BY 1, 2""")
+        sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT {int(query.limit)}"
+        if not raw_ranges:
+            return self._arrow(sql, [])
+        return self._read(lambda raw: sql.replace("{raw}", raw), [], start, end)
 
     def append_quarantine(self, rows: pa.Table) -> None:
         q = rows.cast(QUARANTINE_SCHEMA)
@@ -236,15 +311,30 @@ class DuckDBStore:
                 self._con.unregister("q")
 
     def latest(self) -> pa.Table:
-        return self._arrow(
-            """SELECT sid, max(ts) AS ts, arg_max(value, ts) AS value, arg_max(quality, ts) AS quality
-               FROM points GROUP BY sid ORDER BY sid""",
-            [],
-        )
+        sql = """SELECT sid, max(ts) AS ts, arg_max(value, ts) AS value, arg_max(quality, ts) AS quality
+                 FROM {raw} GROUP BY sid ORDER BY sid"""
+        if self.cold is None or not self.cold.files:
+            return self._arrow(sql.replace("{raw}", "points"), [])
+        cur = self._cursor()
+        cur.register("cold_latest", self._cold_latest())
+        raw = "(SELECT ts, sid, value, quality FROM points UNION ALL SELECT ts, sid, value, quality FROM cold_latest)"
+        return self._arrow(sql.replace("{raw}", raw), [], cur)
 
-    def _arrow(self, sql: str, params: list[object]) -> pa.Table:
+    def _cold_latest(self) -> pa.Table:
+        """The newest cold row of every signal, computed once per file list (a scan of all cold files)."""
+        assert self.cold is not None
+        gen = self.cold.generation
+        if self._cold_newest is None or self._cold_newest[0] != gen:
+            cur = self._cursor()
+            cur.register("cold_all", self.cold.everything())
+            table = self._arrow("""SELECT max(ts) AS ts, sid, arg_max(value, ts) AS value,
+                                          arg_max(quality, ts) AS quality FROM cold_all GROUP BY sid""", [], cur)
+            self._cold_newest = (gen, table)
+        return self._cold_newest[1]
+
+    def _arrow(self, sql: str, params: list[object], cur: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
         try:
-            out = self._cursor().sql(sql, params=params).to_arrow_table()
+            out = (cur or self._cursor()).sql(sql, params=params).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"DuckDB query failed: {exc}") from exc
         if "ts" in out.column_names:
@@ -257,7 +347,7 @@ class DuckDBStore:
             return history_schema(query.interval is not None).empty_table()
         where, params = _where(query.sids, query.start, query.end)
         if query.interval is None:
-            sql = f"SELECT sid, ts, value FROM points WHERE {where} ORDER BY sid, ts LIMIT {int(query.limit)}"
+            sql = f"SELECT sid, ts, value FROM {{raw}} WHERE {where} ORDER BY sid, ts LIMIT {int(query.limit)}"
         else:
             iv = interval_us(query.interval)
             rolled = self._history_rolled(query, iv) if query.use_rollups else None
@@ -265,8 +355,10 @@ class DuckDBStore:
                 return rolled
             sql = f"""SELECT sid, make_timestamp((epoch_us(ts) // {iv}) * {iv}) AS ts,
                              {agg_sql(query.aggregate)} AS value, count(*) AS n
-                      FROM points WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {int(query.limit)}"""
-        return self._arrow(sql, params)
+                      FROM {{raw}} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {int(query.limit)}"""
+        start = None if query.start is None else to_us(query.start)
+        end = None if query.end is None else to_us(query.end)
+        return self._read(lambda raw: sql.replace("{raw}", raw), params, start, end)
 
     def quarantine(self, limit: int = 100, offset: int = 0) -> pa.Table:
         return self._arrow(
@@ -279,7 +371,7 @@ class DuckDBStore:
 
     def count(self) -> int:
         row = self._cursor().execute("SELECT count(*) FROM points").fetchone()
-        return int(row[0]) if row else 0
+        return (int(row[0]) if row else 0) + (0 if self.cold is None else self.cold.rows)
 
     def export(
         self,
@@ -295,10 +387,11 @@ class DuckDBStore:
         where, params = _where(sids, start, end)
         cur = self._cursor()
         cur.register("names", names)
+        raw = self.raw_source(cur, None if start is None else to_us(start), None if end is None else to_us(end))
         try:
             reader = cur.sql(
                 f"""SELECT p.ts, n.twin, n.signal, p.value, p.quality
-                    FROM points p JOIN names n USING (sid) WHERE {where} ORDER BY n.twin, n.signal, p.ts""",
+                    FROM {raw} p JOIN names n USING (sid) WHERE {where} ORDER BY n.twin, n.signal, p.ts""",
                 params=params,
             ).to_arrow_reader(_DIGEST_CHUNK)
         except duckdb.Error as exc:
@@ -325,25 +418,42 @@ class DuckDBStore:
         return rows
 
     def earliest(self, since: datetime | None = None) -> datetime | None:
-        where, params = _where(None, since, None)
+        us = self._earliest_us(None if since is None else to_us(since))
+        return None if us is None else from_us(us)
+
+    def _earliest_us(self, since_us: int | None) -> int | None:
+        where, params = _where(None, None if since_us is None else from_us(since_us), None)
+        cur = self._cursor()
+        found: list[int] = []
         try:
-            row = self._cursor().execute(f"SELECT epoch_us(min(ts)) FROM points WHERE {where}", params).fetchone()
+            row = cur.execute(f"SELECT epoch_us(min(ts)) FROM points WHERE {where}", params).fetchone()
+            if row is not None and row[0] is not None:
+                found.append(int(row[0]))
+            listed = () if self.cold is None else self.cold.files
+            files = [f for f in listed if since_us is None or f.max_us >= since_us]
+            found.extend(f.min_us for f in files if since_us is None or f.min_us >= since_us)
+            straddle = [f for f in files if since_us is not None and f.min_us < since_us]
+            if straddle and self.cold is not None:  # files that begin before since: look inside them
+                cur.register("cold_first", self.cold.open(straddle))
+                row = cur.execute(f"SELECT epoch_us(min(ts)) FROM cold_first WHERE {where}", params).fetchone()
+                if row is not None and row[0] is not None:
+                    found.append(int(row[0]))
         except duckdb.Error as exc:
             raise StoreError(f"DuckDB query failed: {exc}") from exc
-        if row is None or row[0] is None:
-            return None
-        return from_us(int(row[0]))
+        return min(found) if found else None
 
     def segment_digest(self, start: datetime, end: datetime) -> tuple[int, str]:
         where, params = _where(None, start, end)
         hasher = SegmentHasher()
+        cur = self._cursor()
+        raw = self.raw_source(cur, to_us(start), to_us(end))
         try:
             # value and quality in the ORDER BY only break ties that a store with intact
             # (sid, ts) uniqueness never has: they keep a tampered file's digest deterministic.
             reader = (
-                self._cursor()
+                cur
                 .sql(
-                    f"""SELECT sid, epoch_us(ts) AS ts, value, quality FROM points WHERE {where}
+                    f"""SELECT sid, epoch_us(ts) AS ts, value, quality FROM {raw} WHERE {where}
                         ORDER BY sid, ts, value, quality""",
                     params=params,
                 )
@@ -356,16 +466,31 @@ class DuckDBStore:
             raise StoreError(f"DuckDB segment digest failed: {exc}") from exc
         return hasher.result()
 
+    # -- cold history and retention (:mod:`.duckkeep`) ------------------------------------------
+    def archive(self, before_us: int) -> list[ColdFile]:
+        """Move every whole UTC day before ``before_us`` from the database to a Parquet file (none in memory)."""
+        from .duckkeep import archive
+
+        return archive(self, before_us)
+
+    def expire(self, policy: RetentionPolicy, now_us: int | None = None) -> dict[str, int]:
+        """Drop raw rows, cold day files and rollups that ``policy`` no longer keeps; counts of what went."""
+        from .duckkeep import expire
+
+        return expire(self, policy, now_us if now_us is not None else to_us(datetime.now(UTC)))
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
+            if self.cold is not None:
+                self.cold.sweep()
 
 
 def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime | None) -> tuple[str, list[object]]:
     clauses: list[str] = ["TRUE"]
     params: list[object] = []
     if sids is not None:
-        clauses.append(f"sid IN ({','.join(str(int(s)) for s in sids) or 'NULL'})")
+        clauses.append(sid_sql(sids))
     if start is not None:
         clauses.append("ts >= make_timestamp(?)")
         params.append(to_us(start))

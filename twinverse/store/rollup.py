@@ -24,7 +24,7 @@ from .base import Aggregate
 
 __all__ = [
     "HOUR_US", "LEVELS", "MINUTE_US", "RollupLevel", "RollupRefresher", "RollupState", "ceil_us", "floor_us",
-    "rollup_agg_sql", "split_range",
+    "rollup_agg_sql", "rollup_one_sql", "split_range",
 ]
 
 log = logging.getLogger("twinverse.store.rollup")
@@ -57,6 +57,18 @@ def rollup_agg_sql(agg: Aggregate) -> str:
         Aggregate.LAST: "arg_max(last_value, last_ts)",
         Aggregate.FIRST: "arg_min(first_value, first_ts)",
         Aggregate.COUNT: "sum(n)::DOUBLE",
+    }[agg]
+
+
+def rollup_one_sql(agg: Aggregate) -> str:
+    """The SQL of ``agg`` over one rollup row (an output bucket as wide as the rollup's)."""
+    return {
+        Aggregate.AVG: "vsum / n",
+        Aggregate.MIN: "vmin",
+        Aggregate.MAX: "vmax",
+        Aggregate.LAST: "last_value",
+        Aggregate.FIRST: "first_value",
+        Aggregate.COUNT: "n::DOUBLE",
     }[agg]
 
 
