@@ -32,6 +32,10 @@ def _pipeline() -> tuple[GroupWriter[int, int], list[list[int]], list[list[int]]
     finished: list[list[int]] = []
     entered, release = threading.Event(), threading.Event()
 
+    def commit(items: list[int]) -> list[int]:
+        committed.append(items)
+        return [i * 10 for i in items]
+
     def finish(items: list[int], results: list[int]) -> None:
         if items == [1]:
             entered.set()
@@ -40,8 +44,7 @@ def _pipeline() -> tuple[GroupWriter[int, int], list[list[int]], list[list[int]]
             raise OSError("audit log: disk full")
         finished.append(items)
 
-    writer: GroupWriter[int, int] = GroupWriter(lambda items: committed.append(items) or [i * 10 for i in items],
-                                                finish=finish, linger=0)  # fmt: skip
+    writer: GroupWriter[int, int] = GroupWriter(commit, finish=finish, linger=0)
     return writer, committed, finished, entered, release
 
 
@@ -85,16 +88,22 @@ def test_close_finishes_what_was_stored() -> None:
 
 
 def test_coroutines_get_their_results_on_their_loop() -> None:
-    writer, committed, _, entered, release = _pipeline()
+    writer, committed, _, _, release = _pipeline()
     release.set()
 
     async def main() -> tuple[list[int], bool]:
         results = await asyncio.gather(*(writer.submit_async(k) for k in (5, 6, 7)))
         # Cancelled before the writer took it: left out of its group, as with submit().
         gate = threading.Event()
-        block = GroupWriter[int, int](lambda items: gate.wait(WAIT) and items)
-        held = block.submit_async(0)  # the writer is busy with this one...
-        await asyncio.sleep(0)
+
+        def held_commit(items: list[int]) -> list[int]:
+            assert gate.wait(WAIT)
+            return items
+
+        block = GroupWriter[int, int](held_commit)
+        held = block.submit_async(0)
+        while block.stats.groups == 0:  # the writer is busy with this one...
+            await asyncio.sleep(0.001)
         gone = block.submit_async(1)  # ...while this one waits in the queue
         gone.cancel()
         gate.set()
@@ -150,7 +159,7 @@ def test_an_engine_result_means_stored_and_audited(plant: Plant, audited: tuple[
 
 
 def test_a_failing_audit_fails_its_callers(plant: Plant, audited: tuple[Engine, TrustService]) -> None:
-    engine, trust = audited
+    engine, _ = audited
     sid = next(s for s in range(len(plant.signals)) if plant.signals.kind[s] == 0 and plant.signals.hi[s] >= 10)
 
     def broken(items: object) -> None:
