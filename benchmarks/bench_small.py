@@ -3,6 +3,7 @@
 A factory's gateways send many small bodies, not a few big ones. Both servers get the same
 workload in the same run: ``wrk -t1 -c20`` posting 10-point JSON bodies (every request with
 new timestamps, so nothing is a duplicate), twinverse with token auth on a DuckDB file store.
+The two are measured in alternating rounds (``--rounds``), and the ratio is the median.
 Baseline: ``benchmarks/bare_app.py``, a FastAPI + uvicorn endpoint that only parses the body.
 A Python load generator would measure itself (BASELINES.md): this needs ``wrk`` (apt-get install wrk).
 """
@@ -13,6 +14,7 @@ import argparse
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +60,9 @@ def wrk(url: str, token: str, seconds: int, connections: int, base_ms: int) -> t
         script = f.name
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url + "/api/ingest"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     Path(script).unlink()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -71,8 +75,13 @@ def wrk(url: str, token: str, seconds: int, connections: int, base_ms: int) -> t
 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return (rps, pct("50"), pct("99"), int(bad.group(1)) if bad else 0,
-            sum(int(x) for x in errs.groups()) if errs else 0)
+    return (
+        rps,
+        pct("50"),
+        pct("99"),
+        int(bad.group(1)) if bad else 0,
+        sum(int(x) for x in errs.groups()) if errs else 0,
+    )
 
 
 def bare(port: int) -> subprocess.Popen[bytes]:
@@ -91,30 +100,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="shorter runs")
     ap.add_argument("--seconds", type=int, default=None, help="duration of each wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating bare/twinverse runs (the ratio is their median)")
     ap.add_argument("--connections", type=int, default=20)
     ap.add_argument("--store", default=None, help="twinverse's store (default: a DuckDB file in its data dir)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_small needs Debian's wrk: apt-get install wrk")
-    seconds = args.seconds or (8 if args.quick else 20)
+    seconds = args.seconds or (5 if args.quick else 10)
     base_ms = int((time.time() - 3600) * 1000)
     rows = []
+    ratios = []
     port = free_port()
     proc = bare(port)
+    # Both servers run throughout and the runs alternate, so that a load that comes and goes on
+    # the machine (other jobs) weighs on both alike; each twinverse round posts new timestamps.
     try:
-        b = wrk(f"http://127.0.0.1:{port}", "none", seconds, args.connections, base_ms)
+        with server(bench_plant_yaml(MACHINES), store=args.store) as (url, token):
+            for k in range(args.rounds):
+                b = wrk(f"http://127.0.0.1:{port}", "none", seconds, args.connections, base_ms)
+                t = wrk(url, token, seconds, args.connections, base_ms + k * 1_000_000)
+                rows.append((f"{k + 1}: bare FastAPI (parse only)", *_fmt(b), ""))
+                rows.append((f"{k + 1}: twinverse /api/ingest", *_fmt(t), f"{t[0] / b[0]:.0%}"))
+                ratios.append(t[0] / b[0])
+            with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as c:
+                stats = c.get("/healthz").json()
     finally:
         proc.terminate()
         proc.wait(10)
-    rows.append(("bare FastAPI (parse only)", *_fmt(b)))
-    with server(bench_plant_yaml(MACHINES), store=args.store) as (url, token):
-        t = wrk(url, token, seconds, args.connections, base_ms)
-        with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as c:
-            stats = c.get("/healthz").json()
-    rows.append(("twinverse /api/ingest", *_fmt(t)))
-    print(f"wrk -t1 -c{args.connections} -d{seconds}s, {POINTS}-point JSON bodies, 127.0.0.1")
-    print(table(rows, ("server", "requests/s", "points/s", "p50 ms", "p99 ms", "non-2xx", "socket errors")))
-    print(f"twinverse / bare: {t[0] / b[0]:.0%} of the requests/s")
+    print(f"wrk -t1 -c{args.connections} -d{seconds}s, {POINTS}-point JSON bodies, 127.0.0.1, {args.rounds} rounds")
+    print(table(rows, ("round: server", "requests/s", "points/s", "p50 ms", "p99 ms", "non-2xx", "socket errors",
+                       "of bare")))  # fmt: skip
+    print(f"twinverse / bare: {statistics.median(ratios):.0%} of the requests/s (median of {len(ratios)} rounds)")
     print(f"server counters after the run: {stats.get('engine') or stats}")
 
 

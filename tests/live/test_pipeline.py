@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -27,69 +28,93 @@ S = 1_000_000
 WAIT = 30  # seconds: only ever reached if the code under test is broken
 
 
-def _pipeline() -> tuple[GroupWriter[int, int], list[list[int]], list[list[int]], threading.Event, threading.Event]:
-    committed: list[list[int]] = []
-    finished: list[list[int]] = []
-    entered, release = threading.Event(), threading.Event()
+class Pipeline:
+    """A writer whose stages record what they did; item 1's stages wait to be let go."""
 
-    def commit(items: list[int]) -> list[int]:
-        committed.append(items)
+    def __init__(self) -> None:
+        self.committed: list[list[int]] = []
+        self.finished: list[tuple[list[int], str]] = []  # items, finishing thread
+        self.queued, self.entered, self.release = threading.Event(), threading.Event(), threading.Event()
+        self.writer: GroupWriter[int, int] = GroupWriter(self.commit, finish=self.finish, linger=0)
+
+    def commit(self, items: list[int]) -> list[int]:
+        if items == [1]:
+            assert self.queued.wait(WAIT)
+        self.committed.append(items)
         return [i * 10 for i in items]
 
-    def finish(items: list[int], results: list[int]) -> None:
+    def finish(self, items: list[int], results: list[int]) -> None:
         if items == [1]:
-            entered.set()
-            assert release.wait(WAIT)
+            self.entered.set()
+            assert self.release.wait(WAIT)
         if items == [13]:
             raise OSError("audit log: disk full")
-        finished.append(items)
+        self.finished.append((items, threading.current_thread().name))
 
-    writer: GroupWriter[int, int] = GroupWriter(commit, finish=finish, linger=0)
-    return writer, committed, finished, entered, release
+    def hold_first(self) -> Future[int]:
+        """Submit item 1 and queue item 2 while 1 is being stored."""
+        first = self.writer.submit(1)
+        while self.writer.stats.groups == 0:
+            threading.Event().wait(0.001)
+        return first
 
 
 def test_the_next_group_is_stored_while_the_previous_one_finishes_and_nobody_hears_early() -> None:
-    writer, committed, finished, entered, release = _pipeline()
-    first = writer.submit(1)
-    assert entered.wait(WAIT)  # group 1 is stored, its second stage is running (held)
-    second = writer.submit(2)
-    while committed != [[1], [2]]:  # the writer stores group 2 meanwhile
+    p = Pipeline()
+    first = p.hold_first()
+    second = p.writer.submit(2)
+    p.queued.set()  # group 1 is stored with group 2 queued behind it...
+    assert p.entered.wait(WAIT)  # ...so its second stage runs on the second thread (held there)
+    while p.committed != [[1], [2]]:  # and the writer stores group 2 meanwhile
         threading.Event().wait(0.001)
     assert not first.done() and not second.done()  # neither is durable in both stages yet
-    release.set()
+    p.release.set()
     assert (first.result(WAIT), second.result(WAIT)) == (10, 20)
-    assert finished == [[1], [2]]  # in commit order
-    writer.close()
+    assert [items for items, _ in p.finished] == [[1], [2]]  # in commit order
+    assert p.finished[0][1] == "twinverse-writer-finish"
+    p.writer.close()
+
+
+def test_a_group_with_nothing_behind_it_is_finished_by_the_writer() -> None:
+    p = Pipeline()
+    p.queued.set()
+    p.release.set()
+    assert p.writer.submit(3).result(WAIT) == 30
+    assert p.finished == [([3], "twinverse-writer")]  # no hand-off when there is nothing to overlap
+    p.writer.close()
 
 
 def test_a_failing_second_stage_fails_its_own_group_only() -> None:
-    writer, committed, finished, _, release = _pipeline()
-    release.set()
-    bad = writer.submit(13)
+    p = Pipeline()
+    p.queued.set()
+    p.release.set()
+    bad = p.writer.submit(13)
     with pytest.raises(OSError, match="disk full"):
         bad.result(WAIT)
-    assert writer.submit(4).result(WAIT) == 40
-    assert committed == [[13], [4]] and finished == [[4]]
-    assert writer.stats.failures == 1
-    writer.close()
+    assert p.writer.submit(4).result(WAIT) == 40
+    assert p.committed == [[13], [4]] and [items for items, _ in p.finished] == [[4]]
+    assert p.writer.stats.failures == 1
+    p.writer.close()
 
 
 def test_close_finishes_what_was_stored() -> None:
-    writer, _, finished, entered, release = _pipeline()
-    futures = [writer.submit(1)]
-    assert entered.wait(WAIT)
-    futures += [writer.submit(k) for k in (2, 3)]
-    closer = threading.Thread(target=writer.close)
+    p = Pipeline()
+    futures = [p.hold_first(), p.writer.submit(2), p.writer.submit(3)]
+    p.queued.set()
+    assert p.entered.wait(WAIT)
+    closer = threading.Thread(target=p.writer.close)
     closer.start()
-    release.set()
+    p.release.set()
     closer.join(WAIT)
     assert [f.result(0) for f in futures] == [10, 20, 30]
-    assert [i for group in finished for i in group] == [1, 2, 3]
+    assert [i for items, _ in p.finished for i in items] == [1, 2, 3]
 
 
 def test_coroutines_get_their_results_on_their_loop() -> None:
-    writer, committed, _, _, release = _pipeline()
-    release.set()
+    p = Pipeline()
+    p.queued.set()
+    p.release.set()
+    writer, committed = p.writer, p.committed
 
     async def main() -> tuple[list[int], bool]:
         results = await asyncio.gather(*(writer.submit_async(k) for k in (5, 6, 7)))

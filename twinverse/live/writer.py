@@ -75,6 +75,7 @@ class GroupWriter(Generic[T, R]):
         self._done: list[tuple[list[tuple[T, Waiter[R]]], list[R]]] = []
         self._finisher: threading.Thread | None = None
         self._stop_finisher = False
+        self._finishing = False  # the second thread is finishing a group
         self.stats = WriterStats()
 
     def submit(self, item: T) -> Future[R]:
@@ -147,8 +148,14 @@ class GroupWriter(Generic[T, R]):
             self._settle(live, results)
             return
         with self._done_cond:
-            self._done.append((live, results))
-            self._done_cond.notify()
+            # Nothing to overlap (no next group queued) and nothing before it to finish: the
+            # writer finishes the group itself, sparing a thread wake-up on the callers' way back.
+            alone = not self._queue and not self._done and not self._finishing
+            if not alone:
+                self._done.append((live, results))
+                self._done_cond.notify()
+        if alone:
+            self._settle(live, results)
 
     def _finish_loop(self) -> None:
         while True:
@@ -158,7 +165,12 @@ class GroupWriter(Generic[T, R]):
                 if not self._done:
                     return
                 live, results = self._done.pop(0)
-            self._settle(live, results)
+                self._finishing = True
+            try:
+                self._settle(live, results)
+            finally:
+                with self._done_cond:
+                    self._finishing = False
 
     def _settle(self, live: list[tuple[T, Waiter[R]]], results: list[R]) -> None:
         """Run the second stage (if any) and settle the futures of a committed group."""
