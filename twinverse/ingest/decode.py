@@ -402,7 +402,7 @@ def small_columns(
                 now = _now_us() if now_us is None else now_us
             t = now / 1000.0
         # Far-off timestamps, NaN, infinities (v - v is NaN for them): the general path words the reason.
-        if not -9.2e12 < t < 9.2e12 or v - v != 0:
+        if not -9.2e12 < t < 9.2e12 or v - v != 0:  # type: ignore[operator]  # v is a number (checked above)
             return None
         sids.append(sid)
         uss.append(round(float(t) * 1000.0))  # ms → µs exactly as the general path rounds (half to even)
