@@ -11,6 +11,7 @@ A Python load generator would measure itself (BASELINES.md): this needs ``wrk`` 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import socket
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import bench_plant_yaml, free_port, server, table
+from _common import bench_plant_yaml, free_port, serve_process, table
 
 HERE = Path(__file__).resolve().parent
 MACHINES = 1000
@@ -114,13 +115,20 @@ def main() -> None:
     proc = bare(port)
     # Both servers run throughout and the runs alternate, so that a load that comes and goes on
     # the machine (other jobs) weighs on both alike; each twinverse round posts new timestamps.
+    cpu: dict[str, list[float]] = {"bare": [], "twinverse": []}
     try:
-        with server(bench_plant_yaml(MACHINES), store=args.store) as (url, token):
+        with serve_process(bench_plant_yaml(MACHINES), store=args.store) as served:
+            url, token = served.url, served.token
             for k in range(args.rounds):
+                c0 = cpu_seconds(proc.pid)
                 b = wrk(f"http://127.0.0.1:{port}", "none", seconds, args.connections, base_ms)
+                cpu["bare"].append((cpu_seconds(proc.pid) - c0) / (b[0] * seconds) * 1e6)
+                c0 = cpu_seconds(served.proc.pid)
                 t = wrk(url, token, seconds, args.connections, base_ms + k * 1_000_000)
-                rows.append((f"{k + 1}: bare FastAPI (parse only)", *_fmt(b), ""))
-                rows.append((f"{k + 1}: twinverse /api/ingest", *_fmt(t), f"{t[0] / b[0]:.0%}"))
+                cpu["twinverse"].append((cpu_seconds(served.proc.pid) - c0) / (t[0] * seconds) * 1e6)
+                rows.append((f"{k + 1}: bare FastAPI (parse only)", *_fmt(b), f"{cpu['bare'][-1]:.0f}", ""))
+                rows.append((f"{k + 1}: twinverse /api/ingest", *_fmt(t), f"{cpu['twinverse'][-1]:.0f}",
+                             f"{t[0] / b[0]:.0%}"))  # fmt: skip
                 ratios.append(t[0] / b[0])
             with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as c:
                 stats = c.get("/healthz").json()
@@ -129,9 +137,19 @@ def main() -> None:
         proc.wait(10)
     print(f"wrk -t1 -c{args.connections} -d{seconds}s, {POINTS}-point JSON bodies, 127.0.0.1, {args.rounds} rounds")
     print(table(rows, ("round: server", "requests/s", "points/s", "p50 ms", "p99 ms", "non-2xx", "socket errors",
-                       "of bare")))  # fmt: skip
+                       "CPU µs/request", "of bare")))  # fmt: skip
     print(f"twinverse / bare: {statistics.median(ratios):.0%} of the requests/s (median of {len(ratios)} rounds)")
+    # CPU time per request (all the server's threads) depends far less than requests/s on
+    # what else the machine runs: the ceiling on a machine of one's own is about their ratio.
+    mb, mt = statistics.median(cpu["bare"]), statistics.median(cpu["twinverse"])
+    print(f"server CPU per request (median): bare {mb:.0f} µs, twinverse {mt:.0f} µs (bare / twinverse: {mb / mt:.0%})")
     print(f"server counters after the run: {stats.get('engine') or stats}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _fmt(r: tuple[float, float, float, int, int]) -> tuple[str, ...]:

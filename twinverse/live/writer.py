@@ -70,6 +70,7 @@ class GroupWriter(Generic[T, R]):
         self._queue: list[tuple[T, Waiter[R]]] = []
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._wake_at = 0  # queue length at which a waiting writer wants waking (0: it is not waiting)
         # The second stage: committed groups waiting for ``finish``, oldest first.
         self._done_cond = threading.Condition()
         self._done: list[tuple[list[tuple[T, Waiter[R]]], list[R]]] = []
@@ -111,22 +112,28 @@ class GroupWriter(Generic[T, R]):
                     self._finisher.start()
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            if 0 < self._wake_at <= len(self._queue):
+                self._cond.notify()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
+                self._wake_at = 1
                 while not self._queue and not self._closing:
                     self._cond.wait()
                 if not self._queue:
                     return
                 # Under concurrent load (the last group had company) wait a moment for this
                 # group to fill up as much: a store commit costs about the same for 1 or 100
-                # batches. A lone caller never waits.
+                # batches. A lone caller never waits. Submitters wake the writer only once the
+                # group is full (``_wake_at``), not once per item: each wake-up would take the
+                # GIL from the event loop only to wait again.
                 if self._last > 1 and self.linger > 0 and not self._closing:
+                    self._wake_at = self._last
                     deadline = time.monotonic() + self.linger
                     while len(self._queue) < self._last and (left := deadline - time.monotonic()) > 0:
                         self._cond.wait(left)
+                self._wake_at = 0  # busy: it looks at the queue again before it waits
                 group, self._queue = self._queue, []
                 self._last = len(group)
             self._run(group)
