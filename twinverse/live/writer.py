@@ -51,6 +51,9 @@ class GroupWriter(Generic[T, R]):
     group fails with the exception. ``finish(items, results)``, if given, is the second
     stage (see the module doc): it runs on a second thread, one group at a time in commit
     order, before the group's futures are settled. The threads start on the first :meth:`submit`.
+    A submit from either thread (a hook writing again) is committed and finished at once on
+    that thread, so ``commit`` may then run on both threads: it must do its own locking (the
+    engine's does, with its write lock).
     """
 
     def __init__(
