@@ -135,3 +135,43 @@ def test_a_big_or_chunked_body_goes_to_the_route(env: Env) -> None:
                         "authorization": f"Bearer {env.admin}"})  # fmt: skip
     assert r.status_code == 200 and r.json()["stored"] == 10
     assert env.stats.taken == 0 and env.stats.passed == 2
+
+
+def test_a_revoked_token_is_refused_at_once_after_the_fast_path_admitted_it(env: Env) -> None:
+    t0 = time.time() * 1000 - 60_000
+    trust = env.platform.trust
+    admin_p = trust.local_admin("default")
+    rec, token = trust.access.create_token(admin_p, admin_p.id, "default", name="gateway")
+    assert env.post(points(t0), token, route=False).status_code == 200  # admitted (and remembered)
+    assert env.stats.taken == 1
+    trust.access.revoke_token(admin_p, rec.id)
+    fast = env.post(points(t0 + 100), token, route=False)
+    slow = env.post(points(t0 + 100), token, route=True)
+    assert fast.status_code == slow.status_code == 401 and fast.json() == slow.json()
+    assert env.stats.taken == 1 and env.stats.passed == 1
+    assert env.platform.engine.stored_total == 10
+
+
+@pytest.mark.parametrize("case", ["another tenant", "basic auth", "empty bearer", "two headers"])
+def test_other_credentials_go_to_the_route(env: Env, case: str) -> None:
+    t0 = time.time() * 1000 - 60_000
+    trust = env.platform.trust
+    if case == "another tenant":  # an admin, but of a tenant that does not own the plant
+        other = trust.local_admin("acme")
+        headers = [("authorization", "Bearer " + trust.access.create_token(other, other.id, "acme")[1])]
+    elif case == "basic auth":
+        headers = [("authorization", "Basic dXNlcjpwYXNz")]
+    elif case == "empty bearer":
+        headers = [("authorization", "Bearer   ")]
+    else:
+        headers = [("authorization", f"Bearer {env.admin}"), ("authorization", "Bearer tvk_000000000000_nope")]
+    headers.append(("content-type", "application/json"))
+    fast = env.client.post("/api/ingest", content=points(t0), headers=headers)
+    slow = env.client.post("/api/ingest?partial=false", content=points(t0 + 100), headers=headers)
+    assert env.stats.taken == 0 and env.stats.passed == 1
+    assert fast.status_code == slow.status_code, fast.text
+    assert fast.json() == slow.json()
+    if case == "two headers":  # the route takes the first, as Starlette does
+        assert fast.status_code == 200 and env.platform.engine.stored_total == 20
+    else:
+        assert fast.status_code in (401, 403) and env.platform.engine.stored_total == 0

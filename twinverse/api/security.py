@@ -42,12 +42,14 @@ __all__ = [
     "PLANT_SCOPED",
     "Permission",
     "Principal",
+    "app_tenant",
     "audit",
     "authenticate",
     "authenticate_ws",
     "authorize_ws",
     "bearer_token",
     "current_principal",
+    "parse_bearer",
     "plant_tenant",
     "require",
     "require_tenant",
@@ -84,7 +86,12 @@ PLANT_SCOPED = frozenset(
 
 def plant_tenant(conn: HTTPConnection) -> str:
     """The tenant owning the platform's plant: ``platform.tenant``, ``settings.tenant`` or ``default``."""
-    platform = getattr(conn.app.state, "platform", None)
+    return app_tenant(conn.app)
+
+
+def app_tenant(app: Any) -> str:
+    """:func:`plant_tenant` of an application (for ASGI code that has a scope, not a request)."""
+    platform = getattr(app.state, "platform", None)
     for owner in (platform, getattr(platform, "settings", None)):
         tenant = getattr(owner, "tenant", None)
         if isinstance(tenant, str):
@@ -102,13 +109,21 @@ def bearer_token(conn: HTTPConnection, *, allow_query: bool = False) -> str | No
     """The bearer token of a request (None when absent); a malformed header is a 401."""
     header = conn.headers.get("authorization")
     if header is not None:
-        scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        token = parse_bearer(header)
+        if token is None:
             raise AuthenticationError("invalid bearer token", reason="malformed Authorization header")
-        return value.strip()
+        return token
     if allow_query:
         return conn.query_params.get("access_token")
     return None
+
+
+def parse_bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header value; None if it is malformed."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
 
 
 def _authenticate(conn: HTTPConnection, *, allow_query: bool) -> Principal:

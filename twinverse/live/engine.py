@@ -6,6 +6,7 @@ NumPy passes, never a Python object per point.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ class Engine:
         self._index(plant)
         self._lock = threading.RLock()  # held while writing to the store
         self._writer: GroupWriter[tuple[PreparedBatch | SmallPoints, object], IngestResult | None] = GroupWriter(
-            self._commit_group
+            self._commit_group, finish=self._run_hooks
         )
         self._hooks: list[CommitHook] = []
         self._listeners: list[Listener] = []
@@ -186,6 +187,21 @@ class Engine:
         """
         return self._writer.submit((SmallPoints(sid, ts, value), tag))
 
+    def submit_points_async(
+        self,
+        sid: npt.NDArray[np.int32],
+        ts: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        *,
+        tag: object = None,
+    ) -> asyncio.Future[IngestResult | None]:
+        """:meth:`submit_points` for a coroutine (call it on the event loop): an asyncio future.
+
+        The same result, settled without a hop per request (:meth:`GroupWriter.submit_async
+        <twinverse.live.writer.GroupWriter.submit_async>`).
+        """
+        return self._writer.submit_async((SmallPoints(sid, ts, value), tag))
+
     @property
     def writer_stats(self) -> WriterStats:
         """Group-commit counters: groups written, batches in them, the largest group."""
@@ -198,9 +214,12 @@ class Engine:
     def on_commit(self, hook: CommitHook) -> Callable[[], None]:
         """Call ``hook(items)`` after every group commit, before its callers return.
 
-        ``items`` are ``(tag, result)`` pairs of the batches written together. The hook runs
-        under the writer lock, so what it records commits in the same order as the data; if
-        it raises, every caller of the group gets the exception. Returns an unhook function.
+        ``items`` are ``(tag, result)`` pairs of the batches written together. The hooks run
+        on the writer's second thread, one group at a time in commit order, so what they
+        record commits in the same order as the data, while the writer already stores the
+        next group (the audit-log commit overlaps the next store commit). Callers get their
+        results only after the hooks ran; if one raises, every caller of the group gets the
+        exception. Returns an unhook function.
         """
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook) if hook in self._hooks else None
@@ -300,12 +319,19 @@ class Engine:
                     n = len(cast(SmallPoints, items[i][0]).sid)
                     results[i] = IngestResult(n, n, 0, min(n, left))
                     left = max(0, left - n)
-            written = [(tag, r) for (_, tag), r in zip(items, results, strict=True) if r is not None]
-            if written:  # a group of refused small requests only wrote nothing: no count, no audit entry
-                self.group_batches.observe(len(written))
-                for hook in list(self._hooks):
-                    hook(written)
+            written = sum(r is not None for r in results)
+            if written:  # a group of refused small requests only wrote nothing: no count
+                self.group_batches.observe(written)
         return results
+
+    def _run_hooks(
+        self, items: list[tuple[PreparedBatch | SmallPoints, object]], results: list[IngestResult | None]
+    ) -> None:
+        """The commit hooks of a written group (the writer's second stage, see :meth:`on_commit`)."""
+        written = [(tag, r) for (_, tag), r in zip(items, results, strict=True) if r is not None]
+        if written:  # a group of refused small requests only wrote nothing: no audit entry
+            for hook in list(self._hooks):
+                hook(written)
 
     def _write(self, group: list[PreparedBatch]) -> list[int]:
         """Store and apply the accepted rows of ``group``; returns the rows stored per batch.
