@@ -7,7 +7,7 @@ import logging
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .collab import Collab
 from .collab.notes import notes_table
@@ -98,15 +98,18 @@ class Platform:
         self.plant = plant
         self._switch_lock = threading.Lock()
         self.store = store if store is not None else open_store(settings.store, settings.data_dir)
+        self._retention: tuple[Plant, RetentionPolicy] | None = None
+        pg_classes = self._pg_classes()  # PostgreSQL with signals kept for different times
+        store_settings = settings if pg_classes is None else pg_classes[1]
         self.partitions: PartitionManager | None = None  # with pg_partition set
         if settings.pg_partition != "none":
             from .store.pgpartition import partitions_from_settings
 
-            self.partitions = partitions_from_settings(self.store, settings)
+            self.partitions = partitions_from_settings(self.store, store_settings)
         if settings.pg_rollups:  # refreshed by the RollupRefresher below, one process at a time
             from .store.pgrollup import rollups_from_settings
 
-            rollups_from_settings(self.store, settings)
+            rollups_from_settings(self.store, store_settings)
         self.engine = Engine(plant, self.store)
         self.follower: LiveFollower | None = None  # when live values come from PostgreSQL
         if settings.live_source == "postgres":
@@ -123,7 +126,6 @@ class Platform:
             self.rollups = RollupRefresher(self.store, settings.rollup_every)
         #: The DuckDB store's history job: old days to Parquet (cold_after_days), retention per signal.
         self.keeper: HistoryKeeper | None = None
-        self._retention: tuple[Plant, RetentionPolicy] | None = None
         if settings.cold_after_days and not isinstance(self.store, DuckDBStore):
             from .errors import ConfigError
 
@@ -136,6 +138,9 @@ class Platform:
         if isinstance(self.store, DuckDBStore):
             self.keeper = HistoryKeeper(self.store, self.retention, cold_after_s=settings.cold_after_days * 86_400,
                                         every=settings.history_every, clock=now_us)  # fmt: skip
+        elif pg_classes is not None:  # the classes kept shorter than the longest: their rows deleted
+            self.keeper = HistoryKeeper(pg_classes[0], self.retention, cold_after_s=0, every=settings.history_every,
+                                        clock=now_us)  # fmt: skip
         self.hub = Hub(self.engine)
         self.query = QueryService(plant, self.engine, self.store, settings)  # SQL over the twin (POST /api/query)
         self.sim = SimRunner.from_settings(settings)  # simulation jobs (``/api/sim/runs``); closed with the platform
@@ -145,6 +150,20 @@ class Platform:
         self._started = False
         for source in self._build_sources(plant):
             self.add_source(source)
+
+    def _pg_classes(self) -> tuple[Any, Settings] | None:
+        """On PostgreSQL with a plant whose signals keep history for different times: the job that deletes
+        the shorter classes' rows, and settings whose partition and rollup retention is the longest class's."""
+        if type(self.store).__module__ != "twinverse.store.postgres":  # (psycopg loads only for PostgreSQL)
+            return None
+        from .store.pgretention import PgRetention, longest_days, uniform
+
+        policy = self.retention()
+        if uniform(policy):
+            return None
+        longest = {"retention_raw_days": longest_days(policy, False),
+                   "retention_rollup_days": longest_days(policy, True)}  # fmt: skip
+        return PgRetention(self.store), self.settings.model_copy(update=longest)
 
     def retention(self) -> RetentionPolicy:
         """How long the running plant's signals keep raw rows and rollups (settings for the rest)."""
