@@ -86,6 +86,7 @@ class Park:
         self.on_change: list[Callable[[str], None]] = []
         built: list[Platform] = []
         try:
+            self._owns_trust = platform is None  # else the given platform closes it, as it made it
             if platform is not None:
                 self.trust = platform.trust
             else:
@@ -149,7 +150,8 @@ class Park:
                     plant.platform.stop()
                 except Exception:  # one plant failing to stop must not keep the others running
                     log.exception("plant %s failed to stop", plant.id)
-            self.trust.close()
+            if self._owns_trust:
+                self.trust.close()
 
     # -- adding and removing -------------------------------------------------------------------
     def add(self, text: str, tenant: str, actor: Principal, *, file: str = "plant.yaml") -> ParkPlant:
