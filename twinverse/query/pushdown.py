@@ -258,28 +258,42 @@ def _eliminate(scope: _Scope, alias: str, h: str, answers: dict[str, pa.Table]) 
     assert from_ is not None
     if from_.this is t and not joins:
         return
-    # Every ON term moves to WHERE (the joins are inner: the same rows), the consumed ones go,
-    # and the dropped table's id becomes h.twin; the joins left are cross joins DuckDB and
-    # PostgreSQL plan from the WHERE's equalities as before.
+    # The dropped table's id becomes h.twin and its consumed filters go. A term stays in the
+    # ON it was in while every table it names is joined by then; the others (the dropped
+    # join's, the popped first join's) go to WHERE: the joins are inner, so the rows are the same.
+    placed: list[tuple[exp.Join | None, exp.Expression]] = [(j, term) for j in joins for term in _and_terms(j.args.get("on"))]
     where = select.args.get("where")
-    terms = [term for j in joins for term in _and_terms(j.args.get("on"))]
-    terms += _and_terms(where.this if where is not None else None)
+    placed += [(None, term) for term in _and_terms(where.this if where is not None else None)]
     if from_.this is t:
         from_.set("this", joins.pop(0).this)
     else:
         joins = [j for j in joins if j.this is not t]
-    for j in joins:
-        j.set("on", None)
-        j.set("kind", "CROSS")
+    position = {str(from_.this.alias_or_name).lower(): 0}
+    position |= {str(j.this.alias_or_name).lower(): i + 1 for i, j in enumerate(joins)}
+    ons: dict[int, list[exp.Expression]] = {id(j): [] for j in joins}
     kept: list[exp.Expression] = []
-    for term in terms:
+    for origin, term in placed:
         if id(term) in consumed:
             continue
         # In place: a term left as it was stays the same object (a later elimination knows it by id).
         term = term.transform(lambda n: _renamed(n, alias, h), copy=False)
         if isinstance(term, exp.EQ) and isinstance(term.this, exp.Column) and term.this == term.expression:
             continue  # h.twin = h.twin: h.twin is never NULL
+        if origin is not None:
+            # The first join by which every table the term names is there (its own, or a later one).
+            named = {str(c.table).lower() for c in term.find_all(exp.Column) if c.table}
+            at = max((position.get(n, len(joins) + 1) for n in named), default=0)
+            if id(origin) in ons:
+                at = max(at, joins.index(origin) + 1)
+            if 1 <= at <= len(joins):
+                ons[id(joins[at - 1])].append(term)
+                continue
         kept.append(term)
+    for j in joins:
+        on = ons[id(j)]
+        j.set("on", exp.and_(*on, copy=False) if on else None)
+        if not on:
+            j.set("kind", "CROSS")
     select.set("joins", joins or None)
     select.set("where", exp.Where(this=exp.and_(*kept, copy=False)) if kept else None)
     for c in list(select.find_all(exp.Column)):
