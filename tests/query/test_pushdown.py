@@ -53,8 +53,8 @@ CASES = [
      f"FROM descendants('{LINE}') d JOIN history h ON h.twin = d.id AND h.signal = 'state' "
      f"JOIN states s ON s.twin = h.twin AND s.signal = h.signal AND s.code = h.value GROUP BY h.twin",
      ("graph_0",), ("JOIN states AS s ON",)),
-    (f"SELECT t.parent, t.name, max(h.value) AS peak FROM descendants('bottling') d JOIN twins t ON t.id = d.id "
-     f"JOIN history h ON h.twin = d.id AND h.signal = 'temperature' GROUP BY 1, 2",
+    ("SELECT t.parent, t.name, max(h.value) AS peak FROM descendants('bottling') d JOIN twins t ON t.id = d.id "
+     "JOIN history h ON h.twin = d.id AND h.signal = 'temperature' GROUP BY 1, 2",
      ("graph_0",), ("twins AS t",)),  # t.parent and t.name are read: twins stays
     (f"SELECT signal, count(*) AS n, min(value) AS lo FROM history WHERE twin = '{FILLER}' "
      f"AND signal IN ('temperature', 'state', 'nothing') GROUP BY signal",
@@ -63,8 +63,8 @@ CASES = [
      f"JOIN history h2 ON h2.twin = d.id AND h2.ts = h.ts AND h2.signal = h.signal WHERE h.signal = 'state' "
      f"AND h.ts < {SINCE}",
      (), ("graph_0",)),  # two histories in one class: the graph answer stays (it ties them)
-    (f"SELECT t.id, count(*) AS n FROM twins t JOIN history h ON h.twin = t.id WHERE t.type = 'no such type' "
-     f"GROUP BY t.id",
+    ("SELECT t.id, count(*) AS n FROM twins t JOIN history h ON h.twin = t.id WHERE t.type = 'no such type' "
+     "GROUP BY t.id",
      ("twins",), ("p.sid IN (NULL)",)),
     (f"SELECT * FROM downstream('{LINE}/depal') d JOIN history h ON h.twin = d.id AND h.signal = 'temperature' "
      f"WHERE h.ts < {SINCE}",
@@ -75,8 +75,8 @@ CASES = [
     (f"SELECT t.id, count(*) AS n FROM history h JOIN twins t ON t.id = h.twin AND t.parent = '{LINE}' "
      f"WHERE h.signal = 'temperature' GROUP BY t.id",
      ("twins", "graph_0"), ("h.twin AS id",)),
-    (f"SELECT d.id, d.depth, count(*) AS n FROM descendants('bottling') d JOIN history h ON h.twin = d.id "
-     f"WHERE h.signal = 'temperature' GROUP BY 1, 2",
+    ("SELECT d.id, d.depth, count(*) AS n FROM descendants('bottling') d JOIN history h ON h.twin = d.id "
+     "WHERE h.signal = 'temperature' GROUP BY 1, 2",
      (), ("graph_0",)),  # d.depth is read: the graph answer stays
     (f"SELECT d.id, count(h.value) AS n FROM downstream('{LINE}/depal') d LEFT JOIN history h ON h.twin = d.id "
      f"GROUP BY d.id",

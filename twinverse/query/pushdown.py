@@ -98,9 +98,9 @@ def _literal_filter(term: exp.Expression, only: str) -> tuple[Key, set[str]] | N
             return _key(col, only), {str(lit.this)}
     if isinstance(term, exp.In) and not term.args.get("query") and not term.args.get("unnest"):
         col, values = term.this, list(term.expressions)
-        if isinstance(col, exp.Column) and (col.table or only) and values:
-            if all(isinstance(v, exp.Literal) and v.is_string for v in values):
-                return _key(col, only), {str(v.this) for v in values}
+        strings = bool(values) and all(isinstance(v, exp.Literal) and v.is_string for v in values)
+        if isinstance(col, exp.Column) and (col.table or only) and strings:
+            return _key(col, only), {str(v.this) for v in values}
     return None
 
 
@@ -136,7 +136,7 @@ def _name(t: exp.Table) -> str:
 
 
 def push_history(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant) -> exp.Query:
-    """Narrow every ``history`` of ``tree`` whose twins the query names to those twins' sids; drop joins that then serve nothing.
+    """Narrow each ``history`` of ``tree`` whose twins the query names to their sids; drop joins left idle.
 
     ``answers`` holds the graph answers (``graph_0``, …); the names tables of pushed
     histories are added to it (``names_1``, …).
@@ -208,8 +208,8 @@ def _push_one(scope: _Scope, h: str, table: exp.Table, answers: dict[str, pa.Tab
         f"WHERE p.sid IN ({listed})",
         read="duckdb",
     )
-    alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
-    table.replace(exp.Subquery(this=inner, alias=alias))
+    named = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
+    table.replace(exp.Subquery(this=inner, alias=named))
 
 
 def _names_column(scope: _Scope, h: str, col: str, values: list[str], names: str) -> str:
@@ -261,7 +261,9 @@ def _eliminate(scope: _Scope, alias: str, h: str, answers: dict[str, pa.Table]) 
     # The dropped table's id becomes h.twin and its consumed filters go. A term stays in the
     # ON it was in while every table it names is joined by then; the others (the dropped
     # join's, the popped first join's) go to WHERE: the joins are inner, so the rows are the same.
-    placed: list[tuple[exp.Join | None, exp.Expression]] = [(j, term) for j in joins for term in _and_terms(j.args.get("on"))]
+    placed: list[tuple[exp.Join | None, exp.Expression]] = [
+        (j, term) for j in joins for term in _and_terms(j.args.get("on"))
+    ]
     where = select.args.get("where")
     placed += [(None, term) for term in _and_terms(where.this if where is not None else None)]
     if from_.this is t:
@@ -310,8 +312,8 @@ def _renamed(node: exp.Expression, alias: str, h: str) -> exp.Expression:
     return node
 
 
-def _ancestors(node: exp.Expression) -> list[exp.Expression]:
-    out = []
+def _ancestors(node: exp.Expression) -> list[exp.Expr]:
+    out: list[exp.Expr] = []
     up = node.parent
     while up is not None:
         out.append(up)
