@@ -31,6 +31,7 @@ from sqlglot import exp
 
 from ..errors import NotFoundError, QueryError
 from ..model import Plant
+from .preagg import preaggregate
 from .pushdown import MAX_PUSHED_TWINS, push_history
 from .safety import GRAPH_FUNCTIONS
 
@@ -147,7 +148,8 @@ def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[ex
     tables: dict[str, pa.Table] = {}
     out = tree.transform(_replacer(plant, tables), copy=False)  # the checked tree is ours alone
     assert isinstance(out, exp.Query)
-    return push_twin_lists(out, tables, plant), tables
+    pushed = push_twin_lists(out, tables, plant)
+    return (preaggregate(pushed) if plant is not None else pushed), tables
 
 
 def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant | None = None) -> exp.Query:
