@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from twinverse.errors import QueryError
 from twinverse.query import TABLES, check_sql, rewrite_graph_calls
 
 from .conftest import FILLER, T0_US, Known
@@ -124,3 +125,17 @@ def test_the_filler_question_reads_one_sid(known: Known) -> None:
     text = printed(known, sql)
     assert f"WHERE p.sid IN ({sid}))" in text and " JOIN " not in text
     assert canon(known, sql) != []
+
+
+def test_the_querys_own_names_are_never_rewritten(known: Known) -> None:
+    """A CTE named history or twins is the query's, not the store's; internal names are refused."""
+    own = (
+        "WITH history AS (SELECT 'x' AS twin, 'y' AS signal, 2.0 AS value) "
+        "SELECT signal, count(*) AS n, avg(value) AS mean FROM history WHERE twin = 'x' GROUP BY signal"
+    )
+    assert "points" not in printed(known, own)
+    assert known.platform.query.run(own).to_pylist() == [{"signal": "y", "n": 1, "mean": 2.0}]
+    for name in ("points", "sids", "sid_names", "graph_0", "names_1"):
+        with pytest.raises(QueryError) as err:
+            known.platform.query.run(f"WITH {name} AS (SELECT 1 AS sid) SELECT count(*) FROM {name}")
+        assert (err.value.reason, err.value.status) == ("table", 422) and "reserved" in err.value.message

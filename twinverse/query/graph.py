@@ -16,13 +16,15 @@ Answers agree with :meth:`~twinverse.model.Plant.subtree`, ``ancestors``, ``upst
 
 When the twin (and relation) are literals, as they nearly always are, the walk is done once
 by the :class:`~twinverse.model.Plant` in Python and the call becomes a small table of its
-answer (registered beside the query, or unnested on PostgreSQL): the database then plans the
-join with history from a known list of twins, as a hand-written query would. Other
-arguments (a column, an expression) keep the recursive CTE.
+answer (registered beside the query, or unnested on PostgreSQL); :mod:`.pushdown` then turns
+the twins it names into the sids of ``history`` and drops the join when it served nothing
+else, and :mod:`.preagg` aggregates plant-wide questions by sid first. Other arguments (a
+column, an expression) keep the recursive CTE.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pyarrow as pa
@@ -139,15 +141,31 @@ def _replace(node: exp.Expression, plant: Plant | None = None, tables: dict[str,
     return exp.Subquery(this=inner, alias=alias)
 
 
+#: Names the rewrites put into a statement (the store's tables, the tables registered beside it).
+_INTERNAL = re.compile(r"^(points|sids|sid_names|(graph|names|fn)_[0-9]+)$")
+
+
+def _refuse_internal_names(tree: exp.Query) -> None:
+    """A CTE may not take a name the rewritten statement uses: it would shadow the store's table."""
+    for cte in tree.find_all(exp.CTE):
+        name = str(cte.alias_or_name).lower()
+        if _INTERNAL.match(name):
+            raise QueryError(f"the name {name!r} is reserved for twinverse's own use; call the CTE something else",
+                             reason="table")  # fmt: skip
+
+
 def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[exp.Query, dict[str, pa.Table]]:
     """``tree`` with every graph call replaced, and the tables (``graph_0``, …) its answers became.
 
     With ``plant``, calls with literal arguments are answered by the model (a table each);
     the rest, and every call without ``plant``, become recursive-CTE subqueries.
     """
+    _refuse_internal_names(tree)
     tables: dict[str, pa.Table] = {}
     out = tree.transform(_replacer(plant, tables), copy=False)  # the checked tree is ours alone
     assert isinstance(out, exp.Query)
+    if {str(c.alias_or_name).lower() for c in out.find_all(exp.CTE)} & {"history", "twins"}:
+        return out, tables  # the query's own "history" or "twins" is not the store's: rewrite nothing
     pushed = push_twin_lists(out, tables, plant)
     return (preaggregate(pushed) if plant is not None else pushed), tables
 
