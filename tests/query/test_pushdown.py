@@ -97,6 +97,14 @@ CASES = [
     ("SELECT l.twin, l.value - a.mean AS delta FROM live l JOIN (SELECT twin, avg(value) AS mean FROM history "
      "WHERE signal = 'state' GROUP BY twin) a ON a.twin = l.twin WHERE l.signal = 'state'",
      ("FROM history",), ("JOIN sids AS s",)),
+    (f"SELECT t.type, max(h.value) AS peak, count(*) AS n FROM history h JOIN twins t ON t.id = h.twin "
+     f"WHERE h.signal = 'state' AND h.ts >= {SINCE} GROUP BY t.type",
+     ("FROM history",), ("JOIN sids AS s ON s.sid = a.sid JOIN twins AS t ON t.id = s.twin",)),
+    ("SELECT t.parent AS line, h.signal, avg(h.value) AS m, min(h.ts) AS first FROM twins t "
+     "JOIN history h ON h.twin = t.id AND t.type <> 'filler' GROUP BY t.parent, h.signal ORDER BY line, h.signal",
+     ("FROM history",), ("WHERE t.type <> 'filler'",)),
+    ("SELECT t.type, max(h.value) AS peak FROM history h JOIN twins t ON t.name = h.twin GROUP BY t.type",
+     ("sids",), ("FROM history",)),  # not joined by id: left as written
     ("SELECT twin, count(DISTINCT value) AS k FROM history GROUP BY twin", ("sids",), ("FROM history",)),
     ("SELECT twin, max(value) FROM history GROUP BY twin", ("sids",), ("FROM history",)),  # unnamed output
     ("SELECT twin, median(value) AS m FROM history GROUP BY twin", ("sids",), ("FROM history",)),

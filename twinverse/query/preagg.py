@@ -41,22 +41,23 @@ def preaggregate(tree: exp.Query) -> exp.Query:
     return tree
 
 
-def _col(node: exp.Expression, alias: str) -> str | None:
-    """The column name when ``node`` is a column of the history alias (or unqualified), else None."""
-    ours = isinstance(node, exp.Column) and (not node.table or str(node.table).lower() == alias)
+def _col(node: exp.Expression, alias: str, strict: bool = False) -> str | None:
+    """The column name when ``node`` is a column of the history alias (or unqualified, unless ``strict``)."""
+    qualified = isinstance(node, exp.Column) and str(node.table).lower() == alias
+    ours = isinstance(node, exp.Column) and (qualified or (not node.table and not strict))
     if ours and not isinstance(node.this, exp.Star):
         return str(node.name).lower()
     return None
 
 
-def _combined(node: exp.Expr, alias: str) -> exp.Expr | None:
+def _combined(node: exp.Expr, alias: str, strict: bool = False) -> exp.Expr | None:
     """The combination of partial aggregates that replaces the aggregate ``node`` (None: not one we combine)."""
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
         return sqlglot.parse_one("CAST(sum(a.n) AS BIGINT)", read="duckdb")
     arg = node.this if isinstance(node, exp.AggFunc) else None
     if arg is None or node.args.get("expressions") or isinstance(arg, exp.Distinct):
         return None
-    col = _col(arg, alias)
+    col = _col(arg, alias, strict)
     if isinstance(node, exp.Count) and col == "value":
         return sqlglot.parse_one("CAST(sum(a.n) AS BIGINT)", read="duckdb")  # value is never NULL
     if col == "value" and type(node) in (exp.Sum, exp.Avg, exp.Min, exp.Max):
@@ -72,62 +73,91 @@ def _combined(node: exp.Expr, alias: str) -> exp.Expr | None:
 
 def _rewrite(select: exp.Select) -> None:
     from_ = select.args.get("from_") or select.args.get("from")
-    if from_ is None or select.args.get("joins") or not isinstance(from_.this, exp.Table):
+    joins = list(select.args.get("joins") or ())
+    if from_ is None or len(joins) > 1 or select.args.get("distinct"):
         return
-    table = from_.this
-    if str(table.name).lower() != "history" or table.args.get("db") or select.args.get("distinct"):
+    sources = [from_.this, *(j.this for j in joins)]
+    if not all(isinstance(t, exp.Table) and not t.args.get("db") for t in sources):
+        return
+    named = [str(t.name).lower() for t in sources]
+    if named.count("history") != 1 or any(n not in ("history", "twins") for n in named):
+        return
+    alias = str(sources[named.index("history")].alias_or_name).lower()
+    strict = bool(joins)  # with twins joined, only qualified columns are history's
+    other = str(sources[named.index("twins")].alias_or_name).lower() if joins else ""
+    if joins and (joins[0].side or joins[0].kind not in ("", "INNER") or joins[0].args.get("using")
+                  or joins[0].args.get("method") or other == alias):  # fmt: skip
         return
     group = select.args.get("group")
     keys = list(group.expressions) if group is not None else []
-    alias = str(table.alias_or_name).lower()
-    if group is None or not keys or group.args.get("all") or any(_col(k, alias) not in _NAMES for k in keys):
+    if group is None or not keys or group.args.get("all"):
+        return
+    if any(_col(k, alias, strict) not in _NAMES and not _theirs(k, other) for k in keys):
         return
     if any(select.find(t) for t in (exp.Window, exp.Subquery, exp.Filter, exp.Star)) and not _only_count_star(select):
         return
-    # WHERE terms on the rows go inside (before the grouping by sid); on the names, outside.
+    # Terms on the rows go inside (before the grouping by sid); on the names and twins, outside;
+    # the join of twins to history becomes its join to the names.
     inner: list[exp.Expression] = []
     outer: list[exp.Expression] = []
+    linked = not joins
     where = select.args.get("where")
-    for term in _and_terms(where.this if where is not None else None):
-        cols = {_col(c, alias) for c in term.find_all(exp.Column)}
-        if None in cols or term.find(exp.Select):
+    terms = _and_terms(joins[0].args.get("on")) if joins else []
+    for term in terms + _and_terms(where.this if where is not None else None):
+        if (
+            joins
+            and isinstance(term, exp.EQ)
+            and {
+                (_col(term.this, alias, True), _theirs(term.this, other)),
+                (_col(term.expression, alias, True), _theirs(term.expression, other)),
+            }
+            == {("twin", None), (None, "id")}
+        ):
+            linked = True
+            continue
+        ours = [_col(c, alias, strict) for c in term.find_all(exp.Column)]
+        theirs = [_theirs(c, other) for c in term.find_all(exp.Column)]
+        if any(o is None and t is None for o, t in zip(ours, theirs, strict=True)) or term.find(exp.Select):
             return
-        if cols <= set(_ROWS):
+        mine = {o for o in ours if o is not None}
+        if mine <= set(_ROWS) and not any(theirs):
             inner.append(term)
-        elif cols <= set(_NAMES):
+        elif mine <= set(_NAMES):
             outer.append(term)
         else:
             return
+    if not linked:
+        return
     # Every aggregate must be one we combine; every other column a grouping one or an output name.
     outputs = {str(e.alias).lower() for e in select.expressions if isinstance(e, exp.Alias)}
     for e in select.expressions:
         if (
             isinstance(e, exp.Alias)
             and str(e.alias).lower() in (*_NAMES, *_ROWS)
-            and _col(e.this, alias) != str(e.alias).lower()
+            and _col(e.this, alias, strict) != str(e.alias).lower()
         ):
             return  # an output named like a history column: ORDER BY it would be ambiguous
     if any(e.find(exp.AggFunc) for e in select.expressions if not isinstance(e, exp.Alias)):
         return  # an unnamed aggregate's output name is its text: it would change
     replaced: list[tuple[exp.Expr, exp.Expr]] = []
     for node in select.find_all(exp.AggFunc):
-        combined = _combined(node, alias)
+        combined = _combined(node, alias, strict)
         if combined is None:
             return
         replaced.append((node, combined))
     for c in select.find_all(exp.Column):
-        if any(_within(c, n) for n, _ in replaced):
+        if any(_within(c, n) for n, _ in replaced) or any(term is c or _within(c, term) for term in terms):
             continue
-        name = _col(c, alias)
-        grouped = name in _NAMES or (not c.table and name in outputs)
+        name = _col(c, alias, strict)
+        grouped = name in _NAMES or _theirs(c, other) or (not c.table and str(c.name).lower() in outputs)
         if not grouped and not any(term is c or _within(c, term) for term in inner):
             return
     for old, combined in replaced:
         old.replace(combined)
     for term in inner:
-        term.transform(lambda n: _on_points(n, alias), copy=False)
+        term.transform(lambda n: _on_points(n, alias, strict), copy=False)
     for c in list(select.find_all(exp.Column)):
-        if _col(c, alias) in _NAMES and not any(_within(c, term) for term in inner):
+        if _col(c, alias, strict) in _NAMES and not any(_within(c, term) for term in inner):
             c.set("table", exp.to_identifier("s"))
     conds = " AND ".join(t.sql(dialect="duckdb", comments=False) for t in inner)
     used = {str(c.name) for _, combined in replaced for c in combined.find_all(exp.Column)} | {"n"}
@@ -136,12 +166,22 @@ def _rewrite(select: exp.Select) -> None:
         f"SELECT p.sid, {parts} FROM points AS p {'WHERE ' + conds if conds else ''} GROUP BY p.sid", read="duckdb"
     )
     from_.set("this", exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier("a"))))
-    select.set("joins", [exp.Join(this=exp.to_table("sids").as_("s"), on=sqlglot.parse_one("s.sid = a.sid"))])
+    new = [exp.Join(this=exp.to_table("sids").as_("s"), on=sqlglot.parse_one("s.sid = a.sid"))]
+    if joins:
+        new.append(exp.Join(this=exp.to_table("twins").as_(other), on=sqlglot.parse_one(f"{other}.id = s.twin")))
+    select.set("joins", new)
     select.set("where", exp.Where(this=exp.and_(*outer, copy=False)) if outer else None)
 
 
-def _on_points(node: exp.Expression, alias: str) -> exp.Expression:
-    name = _col(node, alias) if isinstance(node, exp.Column) else None
+def _theirs(node: exp.Expression, other: str) -> str | None:
+    """The column name when ``node`` is a column of the joined twins (alias ``other``)."""
+    if other and isinstance(node, exp.Column) and str(node.table).lower() == other:
+        return str(node.name).lower()
+    return None
+
+
+def _on_points(node: exp.Expression, alias: str, strict: bool) -> exp.Expression:
+    name = _col(node, alias, strict) if isinstance(node, exp.Column) else None
     if name is not None and name in _ROWS:
         return exp.column(name, table="p")
     return node
