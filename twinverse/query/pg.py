@@ -96,16 +96,20 @@ class PgRunner:
         """The PostgreSQL text and parameters of a checked query (virtual tables as ``WITH`` entries)."""
         params: list[Any] = []
         ctes: list[str] = []
-        need = set(query.tables)
+        # Only the tables the rewritten statement still names travel (a dropped join's do not).
+        named = {str(t.name).lower() for t in query.tree.find_all(exp.Table)}
+        need = set(query.tables) & named | ({"sids"} & named)
         if "history" in need:
             need.add("sids")
         for name in ("twins", "relationships", "signals", "states", "sids"):
             if name in need:
                 ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, self._model[name], params)})")
         for name, table in dynamic.items():  # live, alarms, annotations: built for this query
-            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
+            if name in named:
+                ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         for name, table in query.extra.items():
-            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
+            if name in named:
+                ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         if "history" in need:
             ctes.append(f"history AS NOT MATERIALIZED ({_HISTORY})")
         if "quarantine" in need:
