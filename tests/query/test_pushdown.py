@@ -55,7 +55,10 @@ CASES = [
     (f"SELECT h.twin, avg(CASE WHEN s.state = 'running' THEN 1.0 ELSE 0.0 END) AS running "
      f"FROM descendants('{LINE}') d JOIN history h ON h.twin = d.id AND h.signal = 'state' "
      f"JOIN states s ON s.twin = h.twin AND s.signal = h.signal AND s.code = h.value GROUP BY h.twin",
-     ("graph_0",), ("JOIN states AS s ON",)),
+     ("graph_0", "JOIN states AS s"), ("AS s ON s.sid = h.sid AND TRUE AND s.code = h.value", ", p.sid FROM")),
+    (f"SELECT * FROM children('{LINE}') d JOIN history h ON h.twin = d.id AND h.signal = 'state' "
+     f"JOIN states s ON s.twin = h.twin AND s.signal = h.signal AND s.code = h.value WHERE h.ts < {SINCE}",
+     ("p.sid FROM",), ("JOIN states AS s",)),  # a * would show the sid: states stays joined by names
     ("SELECT t.parent, t.name, max(h.value) AS peak FROM descendants('bottling') d JOIN twins t ON t.id = d.id "
      "JOIN history h ON h.twin = d.id AND h.signal = 'temperature' GROUP BY 1, 2",
      ("graph_0",), ("twins AS t",)),  # t.parent and t.name are read: twins stays

@@ -191,6 +191,7 @@ def _push_one(scope: _Scope, h: str, table: exp.Table, answers: dict[str, pa.Tab
     if not histories:
         for alias in by_id:
             _eliminate(scope, alias, h, answers)
+    with_sid = _narrow_states(scope, h, sids, answers, plant)
     names = f"names_{len(answers)}"
     twin_col = _names_column(scope, h, "twin", sorted({str(idx.twin[i]) for i in sids}), names)
     signal_col = _names_column(scope, h, "signal", sorted({str(idx.name[i]) for i in sids}), names)
@@ -204,12 +205,64 @@ def _push_one(scope: _Scope, h: str, table: exp.Table, answers: dict[str, pa.Tab
     listed = ", ".join(str(s) for s in sids) or "NULL"
     join = f" JOIN {names} AS s ON s.sid = p.sid" if joined else ""
     inner = sqlglot.parse_one(
-        f"SELECT {twin_col} AS twin, {signal_col} AS signal, p.ts, p.value, p.quality FROM points AS p{join} "
+        f"SELECT {twin_col} AS twin, {signal_col} AS signal, p.ts, p.value, p.quality"
+        f"{', p.sid' if with_sid else ''} FROM points AS p{join} "
         f"WHERE p.sid IN ({listed})",
         read="duckdb",
     )
     named = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
     table.replace(exp.Subquery(this=inner, alias=named))
+
+
+def _narrow_states(scope: _Scope, h: str, sids: list[int], answers: dict[str, pa.Table], plant: Plant) -> bool:
+    """Join ``states`` by sid and code, not by names, where it is joined to ``h`` by twin, signal and code.
+
+    ``states s ON s.twin = h.twin AND s.signal = h.signal AND s.code = h.value`` becomes a
+    table of just these sids' states joined ``ON s.sid = h.sid AND s.code = h.value``: integer
+    keys, a few rows. True when ``h`` must then give its sid.
+    """
+    select = scope.select
+    if any(isinstance(x.parent, exp.Select) for x in select.find_all(exp.Star)) or any(
+        isinstance(c.this, exp.Star) for c in select.find_all(exp.Column)
+    ):
+        return False  # a * would show the sid
+    joins = list(select.args.get("joins") or ())
+    where = select.args.get("where")
+    terms = [t for j in joins for t in _and_terms(j.args.get("on"))] + _and_terms(where.this if where else None)
+    done = False
+    for alias, t in list(scope.tables.items()):
+        if _name(t) != "states" or alias == h:
+            continue
+        pairs = {}
+        for want in (("twin", "twin"), ("signal", "signal"), ("code", "value")):
+            pairs[want] = next((term for term in terms if _pairs(term, (alias, want[0]), (h, want[1]))), None)
+        if any(v is None for v in pairs.values()):
+            continue
+        idx = plant.signals
+        rows = [(i, str(idx.twin[i]), str(idx.name[i]), float(c), name)
+                for i in sids for c, name in enumerate(idx.signal[i].states or ())]  # fmt: skip
+        key = f"states_{len(answers)}"
+        answers[key] = pa.table({
+            "sid": pa.array([r[0] for r in rows], pa.int32()), "twin": pa.array([r[1] for r in rows], pa.string()),
+            "signal": pa.array([r[2] for r in rows], pa.string()), "code": pa.array([r[3] for r in rows], pa.float64()),
+            "state": pa.array([r[4] for r in rows], pa.string()),
+        })  # fmt: skip
+        t.set("this", exp.to_identifier(key))
+        twin_eq, signal_eq = pairs[("twin", "twin")], pairs[("signal", "signal")]
+        assert twin_eq is not None and signal_eq is not None
+        twin_eq.replace(exp.EQ(this=exp.column("sid", table=alias), expression=exp.column("sid", table=h)))
+        signal_eq.replace(exp.true())
+        done = True
+    return done
+
+
+def _pairs(term: exp.Expression, a: Key, b: Key) -> bool:
+    """Whether ``term`` is ``a = b`` (either way round), columns qualified."""
+    if not (isinstance(term, exp.EQ) and isinstance(term.this, exp.Column) and isinstance(term.expression, exp.Column)):
+        return False
+    if not (term.this.table and term.expression.table):
+        return False
+    return {_key(term.this), _key(term.expression)} == {a, b}
 
 
 def _names_column(scope: _Scope, h: str, col: str, values: list[str], names: str) -> str:
