@@ -7,7 +7,10 @@ minutes to generate, bounded by ``--max-fill-s``) in a DuckDB store file. Ten qu
 that mix the graph, the live state, history and aggregation are asked twice in the same run, on the same database:
 
 - twinverse: ``platform.query.run(sql)`` — parse and check with sqlglot, scope, rewrite the
-  graph calls, run on the store's reader over the virtual tables, fetch as Arrow;
+  graph calls, turn named twins and signals into sids and drop the joins that only picked
+  them (``twinverse.query.pushdown``), aggregate plant-wide questions by sid first
+  (``twinverse.query.preagg``), run on the store's reader over the virtual tables, fetch as
+  Arrow (a kept plan skips sqlglot: the repeats time what a dashboard asking again costs);
 - hand-written: the same question as an engineer would write it against the store's own
   ``points`` table — graph walks done with the model's methods in Python and turned into
   ``sid IN (…)`` lists (timed too), plant-wide questions joined to a sid → name table,

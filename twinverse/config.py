@@ -231,8 +231,16 @@ class Settings(BaseSettings):
     query_memory_mb: int = Field(
         512,
         ge=1,
-        description="MiB one SQL query's result may hold, and on PostgreSQL its work_mem (per sort or hash); "
+        description="MiB one SQL query's result may hold (counted as it is read, on both stores); "
         "more is refused (422).",
+    )
+    query_memory_limit: str = Field(
+        "128MB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B)$",
+        description="Memory one SQL query's sorts, hash tables and windows may hold on DuckDB (its "
+        "operator_memory_limit, per query connection; beyond it they spill to disk) and on PostgreSQL its "
+        "work_mem; DuckDB's size syntax (128MB, 1GiB). A query that needs more than it can spill is "
+        "refused (422, reason memory).",
     )
     query_max_chars: int = Field(100_000, ge=16, description="Longest accepted SQL text, in characters (422).")
     query_cursors: int = Field(

@@ -6,8 +6,10 @@ table function ``kpis(start, end[, twin])``) and graph table functions (``descen
 ``subtree``, ``children``, ``ancestors``, ``upstream``, ``downstream``) in DuckDB's dialect.
 Every statement is checked before it runs (:func:`check_sql`: one SELECT, the virtual
 tables only, functions on :data:`ALLOWED_FUNCTIONS`), scoped to the caller's role, and
-limited in time and rows (settings ``query_timeout``, ``query_max_rows``,
-``query_max_chars``). See docs/query.md.
+limited in time, rows and memory (settings ``query_timeout``, ``query_max_rows``,
+``query_max_chars``, ``query_memory_mb``, ``query_memory_limit``). Before it runs, names in
+its filters become sids and idle joins go (:mod:`.pushdown`), plant-wide aggregates are
+taken by sid first (:mod:`.preagg`). See docs/query.md.
 """
 
 from __future__ import annotations

@@ -16,13 +16,15 @@ Answers agree with :meth:`~twinverse.model.Plant.subtree`, ``ancestors``, ``upst
 
 When the twin (and relation) are literals, as they nearly always are, the walk is done once
 by the :class:`~twinverse.model.Plant` in Python and the call becomes a small table of its
-answer (registered beside the query, or unnested on PostgreSQL): the database then plans the
-join with history from a known list of twins, as a hand-written query would. Other
-arguments (a column, an expression) keep the recursive CTE.
+answer (registered beside the query, or unnested on PostgreSQL); :mod:`.pushdown` then turns
+the twins it names into the sids of ``history`` and drops the join when it served nothing
+else, and :mod:`.preagg` aggregates plant-wide questions by sid first. Other arguments (a
+column, an expression) keep the recursive CTE.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pyarrow as pa
@@ -31,6 +33,8 @@ from sqlglot import exp
 
 from ..errors import NotFoundError, QueryError
 from ..model import Plant
+from .preagg import preaggregate
+from .pushdown import MAX_PUSHED_TWINS, push_history
 from .safety import GRAPH_FUNCTIONS
 
 __all__ = ["GRAPH_SQL", "MAX_PUSHED_TWINS", "push_twin_lists", "rewrite_graph_calls"]
@@ -137,33 +141,44 @@ def _replace(node: exp.Expression, plant: Plant | None = None, tables: dict[str,
     return exp.Subquery(this=inner, alias=alias)
 
 
+#: Names the rewrites put into a statement (the store's tables, the tables registered beside it).
+_INTERNAL = re.compile(r"^(points|sids|sid_names|(graph|names|fn)_[0-9]+)$")
+
+
+def _refuse_internal_names(tree: exp.Query) -> None:
+    """A CTE may not take a name the rewritten statement uses: it would shadow the store's table."""
+    for cte in tree.find_all(exp.CTE):
+        name = str(cte.alias_or_name).lower()
+        if _INTERNAL.match(name):
+            raise QueryError(f"the name {name!r} is reserved for twinverse's own use; call the CTE something else",
+                             reason="table")  # fmt: skip
+
+
 def rewrite_graph_calls(tree: exp.Query, plant: Plant | None = None) -> tuple[exp.Query, dict[str, pa.Table]]:
     """``tree`` with every graph call replaced, and the tables (``graph_0``, …) its answers became.
 
     With ``plant``, calls with literal arguments are answered by the model (a table each);
     the rest, and every call without ``plant``, become recursive-CTE subqueries.
     """
+    _refuse_internal_names(tree)
     tables: dict[str, pa.Table] = {}
     out = tree.transform(_replacer(plant, tables), copy=False)  # the checked tree is ours alone
     assert isinstance(out, exp.Query)
-    return push_twin_lists(out, tables, plant), tables
-
-
-#: Twin lists longer than this are not copied into a history filter (the join alone decides).
-MAX_PUSHED_TWINS = 5_000
+    if {str(c.alias_or_name).lower() for c in out.find_all(exp.CTE)} & {"history", "twins"}:
+        return out, tables  # the query's own "history" or "twins" is not the store's: rewrite nothing
+    pushed = push_twin_lists(out, tables, plant)
+    return (preaggregate(pushed) if plant is not None else pushed), tables
 
 
 def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant | None = None) -> exp.Query:
-    """Narrow inner joins of ``history`` that equal a graph answer's ``id`` to the answer's twins.
+    """Narrow the ``history`` a query reads to the twins and signals it names (:mod:`.pushdown`).
 
-    ``… FROM downstream('x') d JOIN twins t ON t.id = d.id JOIN history h ON h.twin = t.id``
-    implies that ``h.twin`` is one of the answer's ids. With the ``plant``, that ``history``
-    becomes the store's rows of those twins' sids (``points.sid IN (…)`` at the scan, as a
-    hand-written query says it, so the database skips every other twin's rows whatever plan
-    it picks); without it, ``h.twin IN (…)`` is added to the join. Only equalities of
-    inner joins and the ``WHERE`` of the same ``SELECT`` count, so the added condition is
-    implied by the query and cannot change its answer.
+    With the ``plant``, names become sids resolved from the model (``points.sid IN (…)`` at
+    the scan) and joins that only picked twins are dropped; without it, an inner join of
+    ``history`` whose ``twin`` equals a graph answer's ``id`` gets ``h.twin IN (…)`` added.
     """
+    if plant is not None:
+        return push_history(tree, answers, plant)
     if not answers:
         return tree
     for select in tree.find_all(exp.Select):
@@ -192,63 +207,12 @@ def push_twin_lists(tree: exp.Query, answers: dict[str, pa.Table], plant: Plant 
             h = t.alias_or_name
             for g, answer in graph.items():
                 if _find(parent, (h, "twin")) == _find(parent, (g, "id")) and answer.num_rows <= MAX_PUSHED_TWINS:
-                    twins = [str(i) for i in answer.column("id").to_pylist()]
-                    if plant is None:
-                        ids = [exp.Literal.string(i) for i in twins]
-                        member = exp.In(this=exp.column("twin", table=h), expressions=ids or [exp.Null()])
-                        on = join.args.get("on")
-                        join.set("on", exp.and_(on, member) if on is not None else member)
-                    else:
-                        # The rows of these twins' signals only, filtered where the store's rows are
-                        # scanned: ``points.sid IN (…)``, as a hand-written query says it.
-                        sids = plant.signals.of_twins(twins).tolist()
-                        wanted = _literal_signals(h, conds)  # every inner ON and the WHERE hold for all rows
-                        if wanted is not None:
-                            sids = [i for i in sids if str(plant.signals.name[i]) in wanted]
-                        alias = t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(h))
-                        # The names of just these sids, a table of their own: the join with the
-                        # store's rows then builds on a few rows, not on every signal's name.
-                        names = f"names_{len(answers)}"
-                        answers[names] = pa.table({
-                            "sid": pa.array(sids, pa.int32()),
-                            "twin": pa.array([str(plant.signals.twin[i]) for i in sids], pa.string()),
-                            "signal": pa.array([str(plant.signals.name[i]) for i in sids], pa.string()),
-                        })  # fmt: skip
-                        join.set("this", _history_of(sids, alias, names))
+                    ids = [exp.Literal.string(str(i)) for i in answer.column("id").to_pylist()]
+                    member = exp.In(this=exp.column("twin", table=h), expressions=ids or [exp.Null()])
+                    on = join.args.get("on")
+                    join.set("on", exp.and_(on, member) if on is not None else member)
                     break
     return tree
-
-
-def _literal_signals(alias: str, conds: list[exp.Expression | None]) -> set[str] | None:
-    """The signal names an AND-ed ``alias.signal = 'x'`` (or ``IN ('x', …)``) of ``conds`` allows; None if none."""
-    allowed: set[str] | None = None
-    for cond in conds:
-        if cond is None:
-            continue
-        for node in cond.find_all(exp.EQ, exp.In):
-            col = node.this
-            ours = isinstance(col, exp.Column) and col.table == alias and col.name == "signal"
-            if not ours or not _top_level(node, cond) or node.args.get("query"):
-                continue
-            values = [node.expression] if isinstance(node, exp.EQ) else list(node.expressions)
-            if values and all(isinstance(v, exp.Literal) and v.is_string for v in values):
-                names = {str(v.this) for v in values}
-                allowed = names if allowed is None else allowed & names
-    return allowed
-
-
-def _history_of(sids: list[int], alias: exp.TableAlias, names: str = "sids") -> exp.Subquery:
-    """``history`` restricted to some sids at the scan of the store's ``points`` (internal names, after the check).
-
-    ``names`` is the table that maps those sids to twin and signal names.
-    """
-    listed = ", ".join(str(int(s)) for s in sids) or "NULL"
-    inner = sqlglot.parse_one(
-        f"SELECT s.twin, s.signal, p.ts, p.value, p.quality FROM points AS p JOIN {names} AS s ON s.sid = p.sid "
-        f"WHERE p.sid IN ({listed})",
-        read="duckdb",
-    )
-    return exp.Subquery(this=inner, alias=alias)
 
 
 def _find(parent: dict[tuple[str, str], tuple[str, str]], k: tuple[str, str]) -> tuple[str, str]:

@@ -76,9 +76,10 @@ def _unnest(name: str, table: pa.Table, params: list[Any]) -> str:
 class PgRunner:
     """Runs checked queries on a PostgreSQL database (the store's URL), one connection each."""
 
-    def __init__(self, url: str, model: dict[str, pa.Table]) -> None:
+    def __init__(self, url: str, model: dict[str, pa.Table], *, work_mem: int = 128 << 20) -> None:
         self.url = url
         self._model = model
+        self._work_mem = work_mem
         self._idle: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
 
@@ -95,16 +96,20 @@ class PgRunner:
         """The PostgreSQL text and parameters of a checked query (virtual tables as ``WITH`` entries)."""
         params: list[Any] = []
         ctes: list[str] = []
-        need = set(query.tables)
+        # Only the tables the rewritten statement still names travel (a dropped join's do not).
+        named = {str(t.name).lower() for t in query.tree.find_all(exp.Table)}
+        need = set(query.tables) & named | ({"sids"} & named)
         if "history" in need:
             need.add("sids")
         for name in ("twins", "relationships", "signals", "states", "sids"):
             if name in need:
                 ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, self._model[name], params)})")
         for name, table in dynamic.items():  # live, alarms, annotations: built for this query
-            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
+            if name in named:
+                ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         for name, table in query.extra.items():
-            ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
+            if name in named:
+                ctes.append(f"{name} AS NOT MATERIALIZED ({_unnest(name, table, params)})")
         if "history" in need:
             ctes.append(f"history AS NOT MATERIALIZED ({_HISTORY})")
         if "quarantine" in need:
@@ -133,7 +138,8 @@ class PgRunner:
     ) -> pa.Table:
         """The result as one Arrow table; :class:`QueryError` on a timeout, too many rows or bytes, or a refusal.
 
-        ``max_bytes`` bounds the result and is each sort's or hash's ``work_mem`` on the server.
+        ``max_bytes`` bounds the result; each sort or hash on the server has ``work_mem``
+        (``query_memory_limit``) before it spills to disk.
         """
         try:
             text, params = self.statement(query, dynamic)
@@ -145,7 +151,7 @@ class PgRunner:
             with con.transaction():
                 con.execute("SET TRANSACTION READ ONLY")
                 con.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                con.execute(f"SET LOCAL work_mem = '{max(64, max_bytes >> 10)}kB'")
+                con.execute(f"SET LOCAL work_mem = '{max(64, self._work_mem >> 10)}kB'")
                 cur = con.execute(text, params)
                 names = [d.name for d in cur.description or ()]
                 rows = cur.fetchmany(max_rows + 1)

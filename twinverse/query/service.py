@@ -28,7 +28,7 @@ from ..errors import NotFoundError, PermissionDenied, QueryError, StoreError
 from ..live.engine import Engine
 from ..model import Plant
 from ..store import DuckDBStore, Store
-from .duck import DuckRunner, private_database
+from .duck import DuckRunner, private_database, size_bytes
 from .functions import KpiProvider, rewrite_function_tables
 from .graph import rewrite_graph_calls
 from .safety import FUNCTION_TABLES, CheckedQuery, check_sql
@@ -70,18 +70,20 @@ class QueryService:
         self._duck: DuckRunner | None = None
         if isinstance(store, DuckDBStore):
             cold = store.cold
-            self._duck = DuckRunner(store.reader, self._model, cold=None if cold is None else cold.everything)
+            self._duck = DuckRunner(store.reader, self._model, cold=None if cold is None else cold.everything,
+                                    memory_limit=settings.query_memory_limit)  # fmt: skip
             self.backend = "duckdb"
             self.tables = frozenset(TABLES)
         elif (url := _postgres_url(store)) is not None:
             from .pg import PgRunner
 
-            self._pg = PgRunner(url, self._model)
+            self._pg = PgRunner(url, self._model, work_mem=size_bytes(settings.query_memory_limit))
             self.backend = "postgresql"
             self.tables = frozenset(TABLES)
         else:
             # A plugin store: the model and the live state only, in a DuckDB of our own.
-            self._duck = DuckRunner(private_database, self._model, has_points=False)
+            self._duck = DuckRunner(private_database, self._model, has_points=False,
+                                    memory_limit=settings.query_memory_limit)  # fmt: skip
             self.backend = "duckdb (model and live only)"
             self.tables = frozenset(TABLES) - {"history", "quarantine"}
         # Tables the platform provides as the services that hold them start (alarms, notes, KPIs).
