@@ -143,6 +143,13 @@ class Server:
     def ws(self, query: str = "") -> ClientConnection:
         return connect(f"ws://127.0.0.1:{self.port}/ws{query}", open_timeout=10)
 
+    def wait_closed(self, timeout: float = 30.0) -> None:
+        """Until the server has let go of every session (a client's close reaches it a moment later)."""
+        deadline = time.monotonic() + timeout
+        while sum(getattr(self.server.config.app.state, "ws_sessions", {}).values()) > 0:
+            assert time.monotonic() < deadline, "the server still counts closed websocket sessions"
+            time.sleep(0.01)
+
     def ingest(self, twin: str, signal: str, value: float, ts: int | None = None) -> None:
         sid = self.platform.plant.signals.sid(twin, signal)
         r = self.platform.engine.ingest(make_batch([ts or now_us()], [sid], [value]))
@@ -343,6 +350,7 @@ def test_subscriptions_and_connections_are_bounded(server: Callable[..., Server]
                                 "detail": "at most 2 subscriptions per connection: unsubscribe one first"}
             ws.send(json.dumps({"op": "subscribe", "twin": F}))  # again: not a new one
             assert recv(ws)["type"] == "snapshot"
+        srv.wait_closed()
         with srv.ws() as a, srv.ws() as b, srv.ws() as c:  # open mode: all three are the same principal
             with pytest.raises(ConnectionClosed) as refused:
                 c.recv(timeout=10)
@@ -351,6 +359,7 @@ def test_subscriptions_and_connections_are_bounded(server: Callable[..., Server]
             for ws in (a, b):
                 ws.send(json.dumps({"op": "subscribe", "twin": F}))
                 assert recv(ws)["type"] == "snapshot"
+        srv.wait_closed()
         with srv.ws() as again:  # the closed ones no longer count
             again.send(json.dumps({"op": "subscribe", "twin": F}))
             assert recv(again)["type"] == "snapshot"
