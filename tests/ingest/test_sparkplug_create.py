@@ -216,3 +216,38 @@ def test_a_host_without_a_platform_reports_what_it_cannot_create(
         edge.stop()
     finally:
         src.stop()
+
+
+def test_sources_command_shows_what_sparkplug_maps(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline: the metrics of twins named outright, and what the birth-matched entries can name; served: what
+    the live births map (after they grew the model)."""
+    from tests.server import Server
+    from twinverse.cli import main
+
+    def sources(*argv: str) -> str:
+        try:
+            main(["sources", *argv])
+        except SystemExit as exc:
+            assert not exc.code
+        return capsys.readouterr().out
+
+    path = tmp_path / "plant.yaml"
+    path.write_text(plant_yaml(broker.port, CREATE + '      - {group: H, node: "*", device: "*", twin: "{device}"}\n'))
+    assert sources("--plant", str(path)).startswith(
+        f"spb              sparkplug mqtt://127.0.0.1:{broker.port}  (1 metric mapped to 1 twin; matched at birth: "
+        "G/*/* → hall/{device} (0 twins, 0 signals it can name; create), H/*/* → {device} (4 twins, 1 signal it "
+        f"can name), {path}:12)\n"
+    )
+    served = Server(["serve", "--plant", str(path), "--data-dir", str(tmp_path / "d"), "--auth", "open"], tmp_path)
+    served.start()
+    try:
+        edge = EdgeNode(broker.url, "G", "E1", [D1, PRESS], client_id="edge-create-3").start()
+        try:
+            # d1: m0 and the grown 'extra'; hall/press_1: its four grown signals.
+            wait_until(lambda: "mapped=6  twins=2" in sources("--server", served.url), "the births mapped")
+        finally:
+            edge.stop()
+    finally:
+        served.stop()

@@ -9,22 +9,15 @@ import typer
 
 from ..config import load_settings
 from ..errors import InputError
-from ..ingest.spec import SourceSpec, load_source_specs
+from ..ingest.spec import describe_spec, load_source_specs
 from ..model import load_plant
 from .output import console
 
 __all__ = ["opcua_app", "register"]
 
 #: Health fields shown as columns, in order (the rest are listed after them).
-_COLUMNS = ("connected", "signals", "bad_signals", "last_data", "reconnects", "errors", "backlog", "points")
-
-
-def _describe(spec: SourceSpec) -> str:
-    config: Any = spec.config
-    points = getattr(config, "points", None)
-    nodes = getattr(config, "nodes", None)
-    n = len(points) if points is not None else len(nodes) if nodes is not None else 0
-    return f"{spec.common.name:<16} {spec.common.kind:<8} {spec.common.url}  ({n} mapped, {spec.where})"
+_COLUMNS = ("connected", "signals", "mapped", "twins", "bad_signals", "last_data", "reconnects", "errors", "backlog",
+            "points")  # fmt: skip
 
 
 def _health(server: str, token: str | None) -> dict[str, dict[str, Any]]:
@@ -62,11 +55,12 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(plant=plant)
         if settings.plant is None:
             raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
-        specs = load_source_specs(load_plant(settings.plant))
+        model = load_plant(settings.plant)
+        specs = load_source_specs(model)
         if not specs:
             console.print(f"{settings.plant}: no field connectors (no 'sources:' section)", markup=False)
         for spec in specs:
-            console.print(_describe(spec), markup=False)
+            console.print(describe_spec(spec, model), markup=False)
 
 
 #: ``twinverse opcua …``
@@ -97,8 +91,9 @@ def opcua_browse(
 @opcua_app.command("import")
 def opcua_import(
     url: str = typer.Argument(..., help="Server endpoint, opc.tcp://host:port[/path]."),
-    pattern: str = typer.Option(..., "--pattern", help="Browse path whose last element is a glob, e.g. "
-                                                       "'0:Objects/3:Machines/4:*'."),
+    pattern: str = typer.Option(
+        ..., "--pattern", help="Browse path whose last element is a glob, e.g. '0:Objects/3:Machines/4:*'."
+    ),
     type_name: str = typer.Option(..., "--type", help="The twin type every matching object becomes."),
     parent: str = typer.Option(None, help="Put the twins under a group twin of this id."),
     depth: int = typer.Option(3, "--depth", min=1, help="Object levels below each machine to look for variables."),

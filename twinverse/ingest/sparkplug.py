@@ -152,6 +152,8 @@ class SparkplugHost(FieldSource):
     def _extra_health(self) -> Health:
         return {"host_id": self.config.host_id, "nodes": len(self._nodes),
                 "devices": sum(len(n.tables) - (None in n.tables) for n in list(self._nodes.values())),
+                "mapped": len(self._targets),  # signals fed by a metric of a live birth
+                "twins": len({t.twin for n in list(self._nodes.values()) for t in list(n.tables.values()) if t.twin}),
                 "messages": self.messages, "metrics": self.metrics, "births": self.births, "deaths": self.deaths,
                 "rebirths_requested": self.rebirths, "seq_gaps": self.seq_gaps, "stale_deaths": self.stale_deaths,
                 "unborn": self.unborn, "unmatched": self.unmatched, "decode_errors": self.decode_errors,

@@ -110,6 +110,40 @@ class SparkplugConfig:
     devices: tuple[DeviceMap, ...]
     declared: tuple[int, ...] = field(default=())  # sids of entries naming a twin outright
 
+    def summary(self, plant: Plant) -> str:
+        """What the entries map, for ``twinverse sources``: signals of the twins named outright, and per
+        birth-matched entry (a template) the twins of the plant it can name.
+
+        >>> from twinverse.model import loads_plant
+        >>> from twinverse.ingest.spec import load_source_specs
+        >>> plant = loads_plant("plant: p\\ntypes: {m: {signals: {a: {}, b: {}}}}\\ntwins:\\n"
+        ...     "  - {id: l1, type: line, children: [{id: m1, type: m}, {id: m2, type: m}]}\\n"
+        ...     "sources: {s: {kind: sparkplug, url: mqtt://h, devices: [{group: G, node: N, device: D, "
+        ...     "twin: l1/m1}, {group: G, node: '*', device: '*', twin: 'l1/{device}', create: true}]}}")
+        >>> load_source_specs(plant)[0].config.summary(plant)
+        '2 metrics mapped to 1 twin; matched at birth: G/*/* → l1/{device} (2 twins, 4 signals it can name; create)'
+        """
+        fixed = [d for d in self.devices if not d.is_template]
+        twins = {d.twin for d in fixed if d.twin in plant.twins}
+        metrics = sum(len(plant.type_of(t).signals) for t in twins)
+        out = f"{_count(metrics, 'metric')} mapped to {_count(len(twins), 'twin')}"
+        created = [d.twin for d in fixed if d.twin not in plant.twins]
+        if created:
+            more = " …" if len(created) > 3 else ""
+            out += f", {len(created)} to be created at birth ({', '.join(created[:3])}{more})"
+        birth = []
+        for d in self.devices:
+            if not d.is_template:
+                continue
+            parts = _PLACEHOLDER.split(full_twin_id(plant, d.twin))  # literal, name, literal, …
+            pattern = re.compile("".join(re.escape(x) if i % 2 == 0 else "[^/]+" for i, x in enumerate(parts)))
+            can = [t for t in plant.twins if pattern.fullmatch(t)]
+            n = sum(len(plant.type_of(t).signals) for t in can)
+            ids = f"{d.group}/{d.node}" + (f"/{d.device}" if d.device is not None else "")
+            birth.append(f"{ids} → {d.twin} ({_count(len(can), 'twin')}, {_count(n, 'signal')} it can name"
+                         f"{'; create' if d.create else ''})")  # fmt: skip
+        return out + ("; matched at birth: " + ", ".join(birth) if birth else "")
+
 
 class SparkplugParser:
     """Parses ``sparkplug`` entries of ``sources:`` into :class:`SparkplugConfig`."""
@@ -204,6 +238,10 @@ class SparkplugParser:
             return None
         return DeviceMap(ids["group"] or "", ids["node"] or "", ids["device"], twin, tuple(metrics), r.where(path),
                          create, create_type)  # fmt: skip
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
 
 
 def full_twin_id(plant: Plant, ref: str) -> str:
