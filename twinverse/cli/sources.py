@@ -74,18 +74,22 @@ def opcua_browse(
     depth: int = typer.Option(5, "--depth", min=1, help="Object levels below Objects to walk."),
     name: str = typer.Option("opcua", help="Name of the source in the printed section."),
     timeout: float = typer.Option(5.0, help="Seconds per request."),
+    uri: bool = typer.Option(False, "--uri", help="Name namespaces by URI (nsu=…;), stable if the server renumbers."),
+    by: str = typer.Option("nodeid", help="Map each variable by 'nodeid' or by browse 'path'."),
 ) -> None:
-    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId."""
+    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId or browse path."""
     from ..errors import ConnectorError
     from ..ingest.opcua import browse, candidate_yaml
 
+    if by not in ("nodeid", "path"):
+        raise InputError(f"--by must be 'nodeid' or 'path', got {by!r}")
     try:
         entries = browse(url, depth, timeout)
     except (OSError, TimeoutError) as exc:
         raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # asyncua's own errors (bad endpoint, refused session): one line, not a traceback
         raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
-    typer.echo(candidate_yaml(url, entries, name), nl=False)
+    typer.echo(candidate_yaml(url, entries, name, uri=uri, by=by), nl=False)
 
 
 @opcua_app.command("import")
