@@ -339,7 +339,7 @@ class Platform:
                     return
             try:
                 self._save_growth(asked)
-            except Exception:  # the next growth must still be saved; this one is in the log as refused
+            except Exception:  # logged; the next growth must still be saved
                 log.exception("the model could not grow for %s", ", ".join(sorted({g.origin for _, g in asked})))
 
     def _save_growth(self, asked: list[tuple[str, Growth]]) -> None:

@@ -251,3 +251,26 @@ def test_sources_command_shows_what_sparkplug_maps(
             edge.stop()
     finally:
         served.stop()
+
+
+def test_platform_saves_growths_as_versions_and_logs_a_refused_one(tmp_path: Path) -> None:
+    path = tmp_path / "plant.yaml"
+    path.write_text("plant: p\ntypes: {dev: {signals: {m0: {}}}}\ntwins:\n  - {id: hall, type: area}\n")
+    platform = Platform(Settings(data_dir=tmp_path / "data", plant=path, auth="token"))
+    try:
+        platform.request_growth(Growth("p/hall/a", "t", (NewSignal("x", "int", "kW"),), "test"), actor="source:t:1")
+        platform.request_growth(Growth("p/hall/b", "t", (NewSignal("y"),), "test"), actor="source:t:1")
+        wait_until(lambda: "p/hall/b" in platform.plant.twins, "the growths saved")
+        assert [v.number for v in platform.versions.versions()] == [1, 2]  # the two together: one version
+        assert platform.versions.current is not None and platform.versions.current.message == (
+            "2 twin(s) grown from test: hall/a, hall/b"
+        )
+        assert platform.plant.types["t"].signals["x"].unit == "kW"
+        platform.request_growth(Growth("p/hall/c", "t", (NewSignal("z", "weird"),), "test"), actor="source:t:1")
+        ledger = platform.trust.ledger
+        wait_until(lambda: bool(list(ledger.entries_by_action("plant.model.refused", "plant:p"))), "the refusal")
+        [refused] = [e.record() for e in ledger.entries_by_action("plant.model.refused", "plant:p")]
+        assert refused["actor"] == "source:t:1" and "kind" in refused["details"]["error"]
+        assert "p/hall/c" not in platform.plant.twins and len(platform.versions.versions()) == 2
+    finally:
+        platform.stop()
