@@ -3,9 +3,10 @@
 With a reachable MQTT broker the synthetic sensors publish over MQTT and the platform
 ingests them through its ``mqtt`` source (QoS 1, acknowledged after durable storage) — the
 path a real plant takes. Without one (or with ``no_mqtt``) they feed the engine in-process.
-With ``protocol`` (``opcua``, ``modbus``, or a protocol whose connector registered a demo in
-:data:`twinverse.ingest.fielddemo.FIELD_DEMOS`) a simulated PLC or meter rack serves the
-synthetic line in-process and twinverse reads it over that protocol on the loopback.
+With ``protocol`` (``opcua``, ``modbus``, ``sparkplug``, or a protocol whose connector registered a
+demo in :data:`twinverse.ingest.fielddemo.FIELD_DEMOS`) a simulated PLC, meter rack or edge node
+serves the synthetic line in-process and twinverse reads it over that protocol on the loopback
+(Sparkplug B through ``broker``).
 Either way :func:`build_demo` returns a :class:`Demo` whose platform is ready to serve;
 ``twinverse demo`` prints its ``message`` and serves it.
 """
@@ -89,7 +90,7 @@ def _build_demo(*, port: int, data_dir: Path, broker: str, no_mqtt: bool, rate: 
                              seed=seed, auth=auth, plants=plants)  # fmt: skip
     if protocol is not None:
         platform = Platform(settings)
-        device, connector = field_demo(protocol, platform.plant, rate, seed)
+        device, connector = field_demo(protocol, platform.plant, rate, seed, broker)
         platform.add_source(device)  # started first, stopped last
         platform.add_source(connector)
         return Demo(platform, DemoFeed.FIELD, f"{device.describe()} serves the synthetic line; twinverse reads it: "

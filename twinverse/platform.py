@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,12 +15,13 @@ from .collab import Collab
 from .collab.notes import notes_table
 from .config import Settings
 from .core.clock import iso, now_us
-from .errors import Location, ModelLoadError, Problem
-from .ingest.base import Health, Source, make_source, source_health
+from .errors import Location, ModelLoadError, Problem, TwinverseError
+from .ingest.base import Growing, Health, Source, make_source, source_health
 from .ingest.spec import build_field_sources
 from .live.engine import Engine
 from .live.hub import Hub
 from .model import Plant, load_plant, loads_plant
+from .model.grow import Growth, grow_text
 from .model.rules import AlarmPriority
 from .model.versions import ModelVersion, VersionStore
 from .ops import AlarmService, EmailNotifier, Journal, KpiService, RuleBook, SmtpServer, WebhookNotifier
@@ -40,6 +43,9 @@ if TYPE_CHECKING:  # psycopg is an extra: these modules load only when the setti
 __all__ = ["Platform", "check_plant_text", "example_path"]
 
 log = logging.getLogger("twinverse")
+
+#: Seconds a source's growth waits for others (the births of one edge arrive together): one version for all.
+_GROWTH_DELAY = 0.3
 
 
 def example_path(name: str = "bottling.yaml") -> Path:
@@ -148,6 +154,11 @@ class Platform:
         self._plant_services(plant)
         self.sources: list[Source] = []
         self._started = False
+        self._growths: list[tuple[str, Growth]] = []  # (actor, growth) asked for by sources, not yet saved
+        self._grower: threading.Thread | None = None
+        self._grow_lock = threading.Lock()
+        self._closing = False
+        self._regrown: list[Growth] = []  # handed to the sources of the version they made
         for source in self._build_sources(plant):
             self.add_source(source)
 
@@ -320,6 +331,9 @@ class Platform:
         self.collab.switch(plant)
         self.sources = []
         for source in sources:
+            regrown = getattr(source, "regrown", None)
+            if self._regrown and callable(regrown):
+                regrown(self._regrown)
             self.add_source(source)
         if self._started:
             self.alarms.start()
@@ -336,10 +350,71 @@ class Platform:
         return names
 
     def add_source(self, source: Source) -> None:
-        """Feed the engine from ``source`` too (started now if the platform is running)."""
+        """Feed the engine from ``source`` too (started now if the platform is running).
+
+        A :class:`~twinverse.ingest.base.Growing` source (a Sparkplug host with ``create``) may ask
+        the model to grow: see :meth:`request_growth`.
+        """
+        if isinstance(source, Growing):
+            kind, name = getattr(source, "kind", "source"), getattr(source, "name", "")
+            source.on_grow = partial(self.request_growth, actor=f"source:{kind}:{name}" if name else "source")
         self.sources.append(source)
         if self._started:
             source.start(self.engine)
+
+    # -- the model grown by sources ----------------------------------------------------------
+    def request_growth(self, growth: Growth, *, actor: str = "source") -> None:
+        """Queue twins and signals a source found; they are saved, together with those that come with
+        them, as one new model version (:meth:`save_model`, logged with ``actor``) on a thread of
+        its own. A source calls this from its own thread, which the switch to the new version stops.
+        """
+        with self._grow_lock:
+            if self._closing:
+                return
+            self._growths.append((actor, growth))
+            if self._grower is None:
+                self._grower = threading.Thread(target=self._grow, name="model-growth", daemon=True)
+                self._grower.start()
+
+    def _grow(self) -> None:
+        while True:
+            time.sleep(_GROWTH_DELAY)  # the births of one edge come together: one version
+            with self._grow_lock:
+                asked, self._growths = self._growths, []
+                if not asked or self._closing:
+                    self._grower = None
+                    return
+            try:
+                self._save_growth(asked)
+            except Exception:  # logged; the next growth must still be saved
+                log.exception("the model could not grow for %s", ", ".join(sorted({g.origin for _, g in asked})))
+
+    def _save_growth(self, asked: list[tuple[str, Growth]]) -> None:
+        growths = [g for _, g in asked]
+        text = self.model_text()
+        if text is None:
+            log.error("the model cannot grow: it has no text (neither a plant file nor a saved version)")
+            return
+        new, problems = grow_text(text, growths)
+        for problem in problems:
+            log.warning("model growth: %s", problem)
+        if new == text:
+            return
+        twins = sorted({g.twin.removeprefix(self.plant.id + "/") for g in growths})
+        message = (f"{len(twins)} twin(s) grown from {', '.join(sorted({g.origin for g in growths}))}: "
+                   f"{', '.join(twins[:20])}{' …' if len(twins) > 20 else ''}")  # fmt: skip
+        principal = Principal(asked[0][0], self.settings.tenant, frozenset(), "source")
+        self._regrown = growths
+        try:
+            version = self.save_model(new, principal, message=message)
+        except TwinverseError as exc:
+            log.error("model growth refused: %s", exc)
+            self.trust.log_action(principal, "plant.model.refused", f"plant:{self.plant.id}",
+                                  details={"message": message, "error": str(exc)[:2000]})  # fmt: skip
+            return
+        finally:
+            self._regrown = []
+        log.info("model version %d: %s", version.number, message)
 
     def record_model(self) -> int | None:
         """Log the plant model if it changed since the last start: its file's SHA-256 and summary.
@@ -417,6 +492,10 @@ class Platform:
         self._started = True
 
     def stop(self) -> None:
+        with self._grow_lock:
+            self._closing, grower = True, self._grower
+        if grower is not None:
+            grower.join(60)  # a version being saved is finished, not cut
         for c in reversed(self.sources):
             try:
                 c.stop()

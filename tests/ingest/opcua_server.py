@@ -88,6 +88,8 @@ class OpcuaServer:
     #: Client certificates (DER files) the server accepts; None: any client certificate.
     trusted_clients: list[Path] | None = None
     application_uri: str = "urn:twinverse:test:server"
+    #: Namespaces registered before the test's own (which then has a higher index than 2).
+    extra_namespaces: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -108,6 +110,8 @@ class OpcuaServer:
             await server.load_private_key(str(self.private_key))
             if self.trusted_clients is not None:
                 server.set_certificate_validator(_pinned([p.read_bytes() for p in self.trusted_clients]))
+        for uri in self.extra_namespaces:
+            await server.register_namespace(uri)
         self.ns = await server.register_namespace(NS_URI)
         line = await server.nodes.objects.add_folder(ua.NodeId("Line1", self.ns), ua.QualifiedName("Line1", self.ns))
         for machine, variables in MACHINES.items():

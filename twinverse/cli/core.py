@@ -68,13 +68,16 @@ def register(app: typer.Typer) -> None:
     def demo(
         port: int = typer.Option(8000, help="Port of the web UI and API."),
         data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its history."),
-        broker: str = typer.Option("mqtt://127.0.0.1:1883", help="MQTT broker used if reachable."),
+        broker: str = typer.Option("mqtt://127.0.0.1:1883", help="MQTT broker: used if reachable; sparkplug needs it."),
         no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Feed the synthetic plant in-process."),
         rate: float = typer.Option(1.0, help="Samples per second per signal."),
         seed: int = typer.Option(42, help="Seed of the synthetic plant."),
         auth: str = typer.Option("token", help="'token' (an admin token is printed) or 'open' (no token, loud)."),
-        protocol: str = typer.Option(None, help="Serve the line from a simulated device over 'opcua' or 'modbus' "
-                                                "(or 'sparkplug' when its connector is installed) and read it back."),
+        protocol: str = typer.Option(
+            None,
+            help="Serve the line from a simulated device over 'opcua', 'modbus' "
+            "or 'sparkplug' (an edge node on --broker) and read it back.",
+        ),
         park: bool = typer.Option(False, "--park", help="Serve a press shop beside the line: two plants, a picker "
                                                         "at / and each plant under /plants/ID/."),
     ) -> None:

@@ -9,22 +9,15 @@ import typer
 
 from ..config import load_settings
 from ..errors import InputError
-from ..ingest.spec import SourceSpec, load_source_specs
+from ..ingest.spec import describe_spec, load_source_specs
 from ..model import load_plant
 from .output import console
 
 __all__ = ["opcua_app", "register"]
 
 #: Health fields shown as columns, in order (the rest are listed after them).
-_COLUMNS = ("connected", "signals", "bad_signals", "last_data", "reconnects", "errors", "backlog", "points")
-
-
-def _describe(spec: SourceSpec) -> str:
-    config: Any = spec.config
-    points = getattr(config, "points", None)
-    nodes = getattr(config, "nodes", None)
-    n = len(points) if points is not None else len(nodes) if nodes is not None else 0
-    return f"{spec.common.name:<16} {spec.common.kind:<8} {spec.common.url}  ({n} mapped, {spec.where})"
+_COLUMNS = ("connected", "signals", "mapped", "twins", "bad_signals", "last_data", "reconnects", "errors", "backlog",
+            "points")  # fmt: skip
 
 
 def _health(server: str, token: str | None) -> dict[str, dict[str, Any]]:
@@ -62,11 +55,12 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(plant=plant)
         if settings.plant is None:
             raise InputError("no plant given: pass --plant FILE or set TWINVERSE_PLANT")
-        specs = load_source_specs(load_plant(settings.plant))
+        model = load_plant(settings.plant)
+        specs = load_source_specs(model)
         if not specs:
             console.print(f"{settings.plant}: no field connectors (no 'sources:' section)", markup=False)
         for spec in specs:
-            console.print(_describe(spec), markup=False)
+            console.print(describe_spec(spec, model), markup=False)
 
 
 #: ``twinverse opcua …``
@@ -80,25 +74,30 @@ def opcua_browse(
     depth: int = typer.Option(5, "--depth", min=1, help="Object levels below Objects to walk."),
     name: str = typer.Option("opcua", help="Name of the source in the printed section."),
     timeout: float = typer.Option(5.0, help="Seconds per request."),
+    uri: bool = typer.Option(False, "--uri", help="Name namespaces by URI (nsu=…;), stable if the server renumbers."),
+    by: str = typer.Option("nodeid", help="Map each variable by 'nodeid' or by browse 'path'."),
 ) -> None:
-    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId."""
+    """Print a candidate sources: section (and twin skeletons) mapping every variable by NodeId or browse path."""
     from ..errors import ConnectorError
     from ..ingest.opcua import browse, candidate_yaml
 
+    if by not in ("nodeid", "path"):
+        raise InputError(f"--by must be 'nodeid' or 'path', got {by!r}")
     try:
         entries = browse(url, depth, timeout)
     except (OSError, TimeoutError) as exc:
         raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # asyncua's own errors (bad endpoint, refused session): one line, not a traceback
         raise ConnectorError(f"cannot browse {url}: {type(exc).__name__}: {exc}") from exc
-    typer.echo(candidate_yaml(url, entries, name), nl=False)
+    typer.echo(candidate_yaml(url, entries, name, uri=uri, by=by), nl=False)
 
 
 @opcua_app.command("import")
 def opcua_import(
     url: str = typer.Argument(..., help="Server endpoint, opc.tcp://host:port[/path]."),
-    pattern: str = typer.Option(..., "--pattern", help="Browse path whose last element is a glob, e.g. "
-                                                       "'0:Objects/3:Machines/4:*'."),
+    pattern: str = typer.Option(
+        ..., "--pattern", help="Browse path whose last element is a glob, e.g. '0:Objects/3:Machines/4:*'."
+    ),
     type_name: str = typer.Option(..., "--type", help="The twin type every matching object becomes."),
     parent: str = typer.Option(None, help="Put the twins under a group twin of this id."),
     depth: int = typer.Option(3, "--depth", min=1, help="Object levels below each machine to look for variables."),

@@ -11,6 +11,9 @@ dict (see :func:`source_health`): ``kind`` names it in metrics, ``connected`` sa
 it reaches its far side (readiness waits for it), ``running`` whether its thread runs, and
 counters such as ``reconnects`` are exported as they are.
 
+A source that may find twins the model lacks is :class:`Growing` (see
+:meth:`Platform.request_growth <twinverse.platform.Platform.request_growth>`).
+
 A source that can also send values to its far side (setpoints, commands) is
 :class:`Writable`: ``write(sid, value)`` blocks until the device accepted the value and
 raises a :class:`~twinverse.errors.TwinverseError` (usually
@@ -25,14 +28,17 @@ the built-ins the same way as third-party ones. A plugin is a factory
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from .. import plugins
 from ..config import Settings
 from ..live.engine import Engine
 from ..model import Plant
+from ..model.grow import Growth
 
-__all__ = ["Health", "Source", "SourceFactory", "Writable", "available_sources", "make_source", "source_health"]
+__all__ = ["Growing", "Health", "Source", "SourceFactory", "Writable", "available_sources", "make_source",
+           "source_health"]  # fmt: skip
 
 #: What ``health()`` returns: flat and JSON-ready (``kind``, ``connected``, ``running``, counters).
 Health: TypeAlias = dict[str, bool | int | float | str]
@@ -69,6 +75,17 @@ class Writable(Protocol):
         does not fit the device's type. The live value follows the device's read-back.
         """
         ...
+
+
+@runtime_checkable
+class Growing(Protocol):
+    """A source that may find twins and signals the model lacks (a Sparkplug host with ``create``).
+
+    The platform sets ``on_grow``; the source calls it with each :class:`~twinverse.model.grow.Growth`
+    from its own thread, and it returns at once (the new version is saved on another thread).
+    """
+
+    on_grow: Callable[[Growth], None] | None
 
 
 def source_health(source: Source) -> Health:

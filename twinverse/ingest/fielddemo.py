@@ -12,9 +12,10 @@ the registers, over the loopback. Nothing of the synthetic plant reaches the eng
 through the protocol.
 
 Each simulated device is a source of its own (``start``/``stop``/``health``), so the
-platform starts it before the connector that reads it and stops it after. A further
-protocol (Sparkplug B: an edge node publishing to a broker) registers its own factory in
-:data:`FIELD_DEMOS`; ``twinverse demo --protocol NAME`` lists what is there.
+platform starts it before the connector that reads it and stops it after. ``--protocol
+sparkplug`` (:mod:`.sparkplug_demo`) runs an edge node publishing to the demo's broker. A
+further protocol registers its own factory in :data:`FIELD_DEMOS`; ``twinverse demo
+--protocol NAME`` lists what is there.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ __all__ = ["FIELD_DEMOS", "FieldDemo", "SimulatedMeters", "SimulatedPlc", "field
 
 log = logging.getLogger("twinverse.ingest.fielddemo")
 
-#: A factory of the demo over one protocol: ``f(plant, rate, seed) -> (simulated device, connector)``.
-FieldDemo = Callable[[Plant, float, int], tuple[Source, Source]]
+#: A factory of the demo over one protocol: ``f(plant, rate, seed, broker) -> (simulated device, connector)``;
+#: ``broker`` is the demo's MQTT broker URL, for protocols that go through one (Sparkplug B).
+FieldDemo = Callable[[Plant, float, int, str | None], tuple[Source, Source]]
 
 
 def free_or(port: int) -> int:
@@ -271,22 +273,27 @@ class SimulatedMeters(_Simulated):
         return ModbusSource(name, self.plant, config, reconnect=(0.2, 5.0))
 
 
-def _opcua(plant: Plant, rate: float, seed: int) -> tuple[Source, Source]:
+def _opcua(plant: Plant, rate: float, seed: int, broker: str | None) -> tuple[Source, Source]:
     device = SimulatedPlc(plant, rate, seed, free_or(4840))
     return device, device.connector()
 
 
-def _modbus(plant: Plant, rate: float, seed: int) -> tuple[Source, Source]:
+def _modbus(plant: Plant, rate: float, seed: int, broker: str | None) -> tuple[Source, Source]:
     device = SimulatedMeters(plant, rate, seed, free_or(5020))
     return device, device.connector()
 
 
-#: The demo over each protocol. Sparkplug B registers here (``FIELD_DEMOS["sparkplug"] = …``) from its
-#: own module: an edge node publishing the synthetic line to the broker, and the Primary Host reading it.
-FIELD_DEMOS: dict[str, FieldDemo] = {"opcua": _opcua, "modbus": _modbus}
+def _sparkplug(plant: Plant, rate: float, seed: int, broker: str | None) -> tuple[Source, Source]:
+    from .sparkplug_demo import sparkplug_demo  # paho and protobuf only when asked for
+
+    return sparkplug_demo(plant, rate, seed, broker)
 
 
-def field_demo(protocol: str, plant: Plant, rate: float, seed: int) -> tuple[Source, Source]:
+#: The demo over each protocol; a plugin's protocol may register here (``FIELD_DEMOS["name"] = …``).
+FIELD_DEMOS: dict[str, FieldDemo] = {"opcua": _opcua, "modbus": _modbus, "sparkplug": _sparkplug}
+
+
+def field_demo(protocol: str, plant: Plant, rate: float, seed: int, broker: str | None = None) -> tuple[Source, Source]:
     """The simulated device and the connector reading it, for ``protocol``; ConfigError if there is none."""
     if protocol not in FIELD_DEMOS and protocol.isidentifier():
         # The hook: a connector module named like the protocol (twinverse.ingest.sparkplug) may register
@@ -296,4 +303,4 @@ def field_demo(protocol: str, plant: Plant, rate: float, seed: int) -> tuple[Sou
     factory = FIELD_DEMOS.get(protocol)
     if factory is None:
         raise ConfigError(f"no demo over {protocol!r} (available: {', '.join(sorted(FIELD_DEMOS))})")
-    return factory(plant, rate, seed)
+    return factory(plant, rate, seed, broker)

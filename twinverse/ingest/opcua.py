@@ -44,6 +44,7 @@ from ..model import Plant
 from .base import Health
 from .field import FieldSource
 from .opcua_map import NodeMap, OpcuaConfig, OpcuaParser
+from .opcua_ns import UnknownNamespace, nodeid_to_index, nodeid_to_uri, to_index, to_uri
 from .opcua_security import secure
 from .spec import KindBase, SourceSpec
 
@@ -219,8 +220,25 @@ class OpcuaSource(FieldSource):
         items: list[_Item] = []
         seen: set[int] = set()
         writable = set(self.writable_sids)
+        namespaces = await client.get_namespace_array()  # for nsu=<URI>; names: the index of each URI now
+
+        def indexed(path: tuple[str, ...]) -> tuple[str, ...] | None:
+            try:
+                return tuple(to_index(e, namespaces) for e in path)
+            except UnknownNamespace as exc:
+                self._error("mapping", f"browse path {'/'.join(path)}: {exc}")
+                return None
+
         for m in self.config.nodes:
-            node = client.get_node(m.node) if m.node is not None else await self._child(client, m.path or ())
+            try:
+                nodeid = None if m.node is None else nodeid_to_index(m.node, namespaces)
+            except UnknownNamespace as exc:
+                self._error("mapping", f"node {m.node}: {exc}")
+                continue
+            bpath = indexed(m.path or ())
+            if bpath is None:
+                continue
+            node = client.get_node(nodeid) if nodeid is not None else await self._child(client, bpath)
             if node is None:
                 self._error("mapping", f"browse path {'/'.join(m.path or ())} does not exist on the server")
                 continue
@@ -229,20 +247,24 @@ class OpcuaSource(FieldSource):
         idx = self.plant.signals
         unmatched = 0
         for p in self.config.patterns:
-            parent = await self._child(client, p.path[:-1])
+            ppath = indexed(p.path)
+            rels = [(signal, indexed(rel)) for signal, rel in p.signals]
+            if ppath is None or any(rel is None for _, rel in rels):
+                continue
+            parent = await self._child(client, ppath[:-1])
             if parent is None:
                 self._error("mapping", f"pattern parent {'/'.join(p.path[:-1])} does not exist on the server")
                 continue
-            ns, _, glob = p.path[-1].partition(":")
+            ns, _, glob = ppath[-1].partition(":")
             for child in await parent.get_children():
                 bname = await child.read_browse_name()
                 if str(bname.NamespaceIndex) != ns or not fnmatch.fnmatchcase(bname.Name, glob):
                     continue
                 twin = p.twin.replace("{name}", bname.Name)
                 twin = twin if twin in self.plant.twins else f"{self.plant.id}/{twin}"
-                for signal, rel in p.signals:
+                for signal, rel in rels:
                     sid = idx.get(twin, signal)
-                    node = await self._child(child, rel) if sid is not None else None
+                    node = await self._child(child, rel or ()) if sid is not None else None
                     if sid is None or node is None or sid in seen:
                         unmatched += 1
                         continue
@@ -429,12 +451,16 @@ _Subscription = _LazySubscription()
 # -- browsing -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BrowseEntry:
-    """A variable found by :func:`browse`: its object's browse path, its element (``2:Speed``), NodeId, type."""
+    """A variable found by :func:`browse`: its object's browse path, its element (``2:Speed``), NodeId, type;
+    and the same three with namespaces by URI (``nsu=urn:…;Speed``, ``nsu=urn:…;s=…``)."""
 
     parent: tuple[str, ...]
     name: str
     nodeid: str
     datatype: str
+    uri_parent: tuple[str, ...] = ()
+    uri_name: str = ""
+    uri_nodeid: str = ""
 
 
 async def _browse(url: str, depth: int, timeout: float) -> list[BrowseEntry]:
@@ -444,6 +470,7 @@ async def _browse(url: str, depth: int, timeout: float) -> list[BrowseEntry]:
     out: list[BrowseEntry] = []
     async with Client(url, timeout=timeout) as client:
         objects = client.nodes.objects
+        ns = await client.get_namespace_array()
 
         async def walk(node: Any, path: tuple[str, ...], level: int) -> None:
             for child in await node.get_children():
@@ -454,7 +481,9 @@ async def _browse(url: str, depth: int, timeout: float) -> list[BrowseEntry]:
                     continue  # the server's own objects (Server, Aliases, …)
                 if cls == ua.NodeClass.Variable:
                     dt = await child.read_data_type_as_variant_type()
-                    out.append(BrowseEntry(path, element, child.nodeid.to_string(), dt.name))
+                    nodeid = child.nodeid.to_string()
+                    out.append(BrowseEntry(path, element, nodeid, dt.name, tuple(to_uri(e, ns) for e in path),
+                                           to_uri(element, ns), nodeid_to_uri(nodeid, ns)))  # fmt: skip
                 elif cls == ua.NodeClass.Object and level < depth:
                     await walk(child, (*path, element), level + 1)
 
@@ -476,16 +505,21 @@ def browse(url: str, depth: int = 5, timeout: float = 5.0) -> list[BrowseEntry]:
         return pool.submit(asyncio.run, _browse(url, depth, timeout)).result()
 
 
-def candidate_yaml(url: str, entries: list[BrowseEntry], name: str = "opcua") -> str:
-    """A ``sources:`` section (and twin skeletons, as comments) mapping each variable by NodeId."""
+def candidate_yaml(url: str, entries: list[BrowseEntry], name: str = "opcua", *, uri: bool = False,
+                   by: str = "nodeid") -> str:  # fmt: skip
+    """A ``sources:`` section (and twin skeletons, as comments) mapping each variable by NodeId (or, with
+    ``by="path"``, by browse path); with ``uri`` its namespaces are named by URI (``nsu=…;``), not index."""
     lines = ["sources:", f"  {name}:", "    kind: opcua", f"    url: {url}", "    nodes:"]
     twins: dict[str, list[tuple[str, str]]] = {}
     for e in entries:
         twin = "/".join(p.split(":", 1)[1] for p in e.parent[1:]) or "objects"
         signal = e.name.split(":", 1)[1]
         twins.setdefault(twin, []).append((signal, e.datatype))
-        lines.append(f"      - {{twin: {twin}, signal: {signal}, node: {_quote(e.nodeid)}}}  # {e.datatype}, "
-                     f"path {'/'.join((*e.parent, e.name))}")  # fmt: skip
+        path = "/".join((*e.uri_parent, e.uri_name) if uri and e.uri_name else (*e.parent, e.name))
+        nodeid = e.uri_nodeid if uri and e.uri_nodeid else e.nodeid
+        where, comment = ("path", f"node {nodeid}") if by == "path" else ("node", f"path {path}")
+        lines.append(f"      - {{twin: {twin}, signal: {signal}, {where}: {_quote(path if by == 'path' else nodeid)}}}"
+                     f"  # {e.datatype}, {comment}")  # fmt: skip
     lines += ["", "# twin skeletons (merge into 'twins:' and 'types:'):"]
     for twin, sigs in twins.items():
         kinds = ", ".join(f"{s}: {{kind: {'bool' if dt == 'Boolean' else 'float'}}}" for s, dt in sigs)

@@ -26,7 +26,9 @@ Security (``security:``, docs/sources.md): ``policy: Basic256Sha256`` with ``mod
 certificates to accept (without it, any server certificate is accepted and health says so).
 
 A node is named by NodeId (``ns=2;s=…``, ``ns=2;i=…``, ``nsu=…;s=…``) or by a browse path
-of ``namespace:BrowseName`` elements from the root. Patterns resolve when the source
+of ``namespace:BrowseName`` elements from the root, where the namespace is an index (``2:Speed``)
+or a URI (``nsu=urn:acme:line;Speed``, looked up in the server's namespace table on connecting;
+see :mod:`.opcua_ns`). Patterns resolve when the source
 connects (they need the server's address space): an object matching a twin that is not in
 the plant, or lacking a signal's path, is counted in health (``unmatched``), not an error.
 """
@@ -42,12 +44,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model.yamlsource import PathKey
+from .opcua_ns import split_path
 from .spec import Common, SpecReader
 
-__all__ = ["NodeMap", "OpcuaConfig", "OpcuaParser", "Pattern", "Security"]
+__all__ = ["NodeMap", "OpcuaConfig", "OpcuaParser", "Pattern", "Security", "split_path"]
 
 _NODEID = re.compile(r"^(?:(?:ns=\d+|nsu=[^;]+);)?(?:i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$")
-_ELEMENT = re.compile(r"^\d+:[^/]+$")
+_ELEMENT = re.compile(r"^(?:\d+:[^/]+|nsu=[^;]+;.+)$")
 _SOURCE_FIELDS = frozenset({"publishing", "sampling", "queue", "deadband", "max_items", "username", "password",
                             "nodes", "patterns", "watchdog", "security"})  # fmt: skip
 _SECURITY_FIELDS = frozenset({"policy", "mode", "certificate", "private_key", "private_key_password", "trust", "pki",
@@ -119,11 +122,6 @@ class OpcuaConfig:
     nodes: tuple[NodeMap, ...]
     patterns: tuple[Pattern, ...]
     security: Security = Security()
-
-
-def split_path(text: str) -> tuple[str, ...]:
-    """``"0:Objects/2:Line1"`` → ``("0:Objects", "2:Line1")`` (a leading '/' is allowed)."""
-    return tuple(p for p in text.strip("/").split("/") if p)
 
 
 class OpcuaParser:
@@ -206,7 +204,8 @@ class OpcuaParser:
         elements = split_path(value)
         bad = [e for e in elements if not _ELEMENT.match(e)]
         if bad:
-            r.fail(path, f"browse path element {bad[0]!r} must be namespace:BrowseName, like '2:Speed'")
+            r.fail(path, f"browse path element {bad[0]!r} must be namespace:BrowseName, like '2:Speed', or "
+                         "nsu=<namespace URI>;BrowseName")  # fmt: skip
             return None
         return elements
 

@@ -23,6 +23,10 @@ retained, QoS 1, ``{"online": true, "timestamp": t}``) after registering the mat
 - A **compressed** payload (uuid ``SPBV1.0_COMPRESSED``, DEFLATE or GZIP body, as Tahu's
   clients send on request) is inflated first, to at most 64 MiB.
 - Losing the broker turns every signal BAD and forgets the births (they are requested anew).
+- A birth an entry with ``create`` matches, naming a twin or metrics the model lacks, is
+  handed to :attr:`SparkplugHost.on_grow` as a :class:`~twinverse.model.grow.Growth` (once per
+  distinct growth); the platform saves the new model version and restarts its sources, and the
+  new host asks for the births again, which then find their twins.
 
 QoS 1 messages are acknowledged (paho manual ack) only once their rows are stored.
 :meth:`SparkplugHost.write` sends a DCMD/NCMD for a signal's metric.
@@ -36,7 +40,8 @@ import threading
 import time
 import zlib
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +53,7 @@ from ..core.clock import now_us as _now_us
 from ..core.quality import Quality
 from ..errors import ConnectorError
 from ..model import Plant
+from ..model.grow import Growth
 from .base import Health
 from .field import FieldSource
 from .sparkplug_map import SparkplugConfig, SparkplugParser, match_birth
@@ -129,6 +135,11 @@ class SparkplugHost(FieldSource):
         self.messages = self.metrics = self.rebirths = self.seq_gaps = self.stale_deaths = 0
         self.unborn = self.unmatched = self.decode_errors = self.births = self.deaths = self.commands = 0
         self.acked = 0  # QoS 1 messages acknowledged (each after its rows were stored)
+        #: Called (on the network thread: it must only hand the growth on) for births that name twins or
+        #: signals the model lacks, under a ``create`` entry; set by the platform.
+        self.on_grow: Callable[[Growth], None] | None = None
+        self.growths: list[Growth] = []  # asked for, distinct
+        self._regrown: set[tuple[str, str]] = set()  # nodes to ask for births on connecting
 
     @classmethod
     def from_spec(cls, spec: SourceSpec, plant: Plant) -> SparkplugHost:
@@ -141,10 +152,12 @@ class SparkplugHost(FieldSource):
     def _extra_health(self) -> Health:
         return {"host_id": self.config.host_id, "nodes": len(self._nodes),
                 "devices": sum(len(n.tables) - (None in n.tables) for n in list(self._nodes.values())),
+                "mapped": len(self._targets),  # signals fed by a metric of a live birth
+                "twins": len({t.twin for n in list(self._nodes.values()) for t in list(n.tables.values()) if t.twin}),
                 "messages": self.messages, "metrics": self.metrics, "births": self.births, "deaths": self.deaths,
                 "rebirths_requested": self.rebirths, "seq_gaps": self.seq_gaps, "stale_deaths": self.stale_deaths,
                 "unborn": self.unborn, "unmatched": self.unmatched, "decode_errors": self.decode_errors,
-                "commands": self.commands, "acked": self.acked}  # fmt: skip
+                "commands": self.commands, "acked": self.acked, "growths": len(self.growths)}  # fmt: skip
 
     # -- storage and acknowledgement --------------------------------------------------------------
     def emit(self, ts_us: npt.NDArray[np.int64], sid: npt.NDArray[np.int32], value: npt.NDArray[np.float64],
@@ -248,6 +261,8 @@ class SparkplugHost(FieldSource):
             self._error("connection", f"subscription to {NAMESPACE}/# refused: {codes[0]}")
             return
         self._connected_now()  # connected means receiving: from the SUBACK on
+        for key in sorted(self._regrown):
+            self._ask_rebirth(key, "the model grew for its births")
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         now = _now_us()
@@ -356,9 +371,12 @@ class SparkplugHost(FieldSource):
         metrics = list(p.metrics)
         names = [m.name for m in metrics]
         units = [_unit(m) for m in metrics]
-        match = match_birth(self.plant, self.config.devices, key[0], key[1], device, names, units)
+        match = match_birth(self.plant, self.config.devices, key[0], key[1], device, names, units,
+                            [int(m.datatype) for m in metrics])  # fmt: skip
         if match.problem:
             self._error("mapping", match.problem)
+        if match.growth is not None:
+            self._grow(replace(match.growth, origin=f"{self.kind}:{self.name} {match.growth.origin}", key=key))
         self.unmatched += match.unmatched
         n = len(metrics)
         alias = np.array([m.alias if m.HasField("alias") else -1 for m in metrics], dtype=np.int64)
@@ -387,6 +405,22 @@ class SparkplugHost(FieldSource):
                       dtype=np.int64)  # fmt: skip
         null = np.array([metrics[i].is_null for i in rows.tolist()], dtype=bool)
         self._deliver(table, rows, raw, ts, null, int(p.timestamp) if p.HasField("timestamp") else -1, now)
+
+    def _grow(self, growth: Growth) -> None:
+        if growth in self.growths:
+            return
+        self.growths.append(growth)
+        if self.on_grow is None:
+            self._error("mapping", f"{growth.origin}: twin {growth.twin!r} needs a new model version, and this host "
+                                   "has no platform to save one")  # fmt: skip
+            return
+        log.info("%s: %s asks for twin %s (type %s, %d signals)", self.describe(), growth.origin, growth.twin,
+                 growth.type, len(growth.signals))  # fmt: skip
+        self.on_grow(growth)
+
+    def regrown(self, growths: list[Growth]) -> None:
+        """The model grew for these births (this host serves the new version): ask their nodes for births."""
+        self._regrown |= {(g.key[0], g.key[1]) for g in growths if len(g.key) == 2}
 
     def _data(self, key: tuple[str, str], table: _Table, payload: bytes, c: Columns, now: int) -> None:
         m = np.full(len(c.alias), -1, dtype=np.int64)

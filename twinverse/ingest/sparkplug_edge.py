@@ -34,7 +34,7 @@ __all__ = ["Device", "EdgeNode", "devices_from_plant"]
 
 log = logging.getLogger("twinverse.ingest.sparkplug_edge")
 
-_KIND_TYPES = {SignalKind.FLOAT: DataType.DOUBLE, SignalKind.INT: DataType.INT64, SignalKind.BOOL: DataType.BOOLEAN,
+KIND_TYPES = {SignalKind.FLOAT: DataType.DOUBLE, SignalKind.INT: DataType.INT64, SignalKind.BOOL: DataType.BOOLEAN,
                SignalKind.STATE: DataType.INT32}  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def devices_from_plant(plant: Plant, twins: Sequence[str]) -> list[Device]:
     for twin in twins:
         sigs = plant.type_of(twin).signals
         out.append(
-            Device(twin.rsplit("/", 1)[-1], tuple((n, int(_KIND_TYPES[s.kind]), s.unit) for n, s in sigs.items()))
+            Device(twin.rsplit("/", 1)[-1], tuple((n, int(KIND_TYPES[s.kind]), s.unit) for n, s in sigs.items()))
         )
     return out
 

@@ -13,6 +13,7 @@ An entry (docs/sources.md)::
            metrics: {speed: "Motor/Speed", temperature: {metric: Temp, unit: degF}}}
         - {group: Plant1, node: "Line*", device: "*", twin: "line1/{device}"}   # a pattern
         - {group: Plant1, node: Meter7, twin: hall/meter7}                      # node-level metrics
+        - {group: Plant2, node: "*", device: "*", twin: "hall/{node}-{device}", create: true}
 
 ``group``, ``node`` and ``device`` are globs over the Sparkplug ids; ``device`` left out
 means the edge node's own metrics (NBIRTH/NDATA). ``twin`` is a twin id, or a template with
@@ -21,6 +22,15 @@ unless ``metrics`` names another (``signal: metric`` or ``signal: {metric, unit}
 first entry that matches a birth wins. A birth that matches no entry, names a twin the plant
 does not have, or has metrics no signal takes, is counted in health (``unmatched``), not an
 error of the file: the edge may publish more than the plant models.
+
+``create`` (``true``, or the name of a twin type) lets births grow the model: a birth that
+matches the entry but names a twin the plant lacks, or metrics its type has no signal for,
+asks for them (a :class:`~twinverse.model.grow.Growth`; the platform saves it as a new model
+version). The twin is created under its parent (which must exist), of the type ``create``
+names (created if missing), or with ``true`` of a type of its own, ``sparkplug.<twin path>``;
+every numeric or boolean metric becomes a signal (Boolean → ``bool``, integers → ``int``,
+Float/Double → ``float``) with its ``engUnit`` as the unit. Characters a twin id may not hold
+in ``{group}``/``{node}``/``{device}`` are written ``_``.
 
 Values are converted from the metric's engineering unit (the ``engUnit`` property of its
 birth, or the mapping's ``unit``) to the signal's unit.
@@ -35,19 +45,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Plant
+from ..model.grow import Growth, NewSignal
 from ..model.yamlsource import PathKey
-from ..units import UnknownUnit, conversion
+from ..units import UnknownUnit, check_unit, conversion
 from .mqtt import parse_broker_url
+from .sparkplug_pb import DataType
 from .spec import Common, SpecReader
 
 __all__ = ["DeviceMap", "Match", "SparkplugConfig", "SparkplugParser", "match_birth"]
 
 _SOURCE_FIELDS = frozenset({"host_id", "client_id", "username", "password", "keepalive", "reorder_timeout",
                             "rebirth_interval", "devices"})  # fmt: skip
-_DEVICE_FIELDS = frozenset({"group", "node", "device", "twin", "metrics"})
+_DEVICE_FIELDS = frozenset({"group", "node", "device", "twin", "metrics", "create"})
 _ID = re.compile(r"^[^/+#]+$")  # a Sparkplug id (or glob): no topic separators or wildcards
 _PLACEHOLDER = re.compile(r"\{([a-z]*)\}")
 _CONTROL = ("Node Control/", "Device Control/", "Properties/", "Node Info/", "Device Info/")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")  # what a twin id may not hold
+_TYPE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_KINDS: dict[int, str] = {DataType.BOOLEAN: "bool", DataType.FLOAT: "float", DataType.DOUBLE: "float",
+          **{t: "int" for t in (DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64, DataType.UINT8,
+                                DataType.UINT16, DataType.UINT32, DataType.UINT64)}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,8 @@ class DeviceMap:
     twin: str  # a twin id, or a template with {group} {node} {device}
     metrics: tuple[tuple[str, str, str | None], ...]  # (signal, metric name, unit) declared
     where: str
+    create: bool = False  # births may add the twin and signals they name (see the module's docs)
+    create_type: str | None = None  # the type of created twins; None: a type of each twin's own
 
     @property
     def is_template(self) -> bool:
@@ -90,6 +109,40 @@ class SparkplugConfig:
     rebirth_interval: float
     devices: tuple[DeviceMap, ...]
     declared: tuple[int, ...] = field(default=())  # sids of entries naming a twin outright
+
+    def summary(self, plant: Plant) -> str:
+        """What the entries map, for ``twinverse sources``: signals of the twins named outright, and per
+        birth-matched entry (a template) the twins of the plant it can name.
+
+        >>> from twinverse.model import loads_plant
+        >>> from twinverse.ingest.spec import load_source_specs
+        >>> plant = loads_plant("plant: p\\ntypes: {m: {signals: {a: {}, b: {}}}}\\ntwins:\\n"
+        ...     "  - {id: l1, type: line, children: [{id: m1, type: m}, {id: m2, type: m}]}\\n"
+        ...     "sources: {s: {kind: sparkplug, url: mqtt://h, devices: [{group: G, node: N, device: D, "
+        ...     "twin: l1/m1}, {group: G, node: '*', device: '*', twin: 'l1/{device}', create: true}]}}")
+        >>> load_source_specs(plant)[0].config.summary(plant)
+        '2 metrics mapped to 1 twin; matched at birth: G/*/* → l1/{device} (2 twins, 4 signals it can name; create)'
+        """
+        fixed = [d for d in self.devices if not d.is_template]
+        twins = {d.twin for d in fixed if d.twin in plant.twins}
+        metrics = sum(len(plant.type_of(t).signals) for t in twins)
+        out = f"{_count(metrics, 'metric')} mapped to {_count(len(twins), 'twin')}"
+        created = [d.twin for d in fixed if d.twin not in plant.twins]
+        if created:
+            more = " …" if len(created) > 3 else ""
+            out += f", {len(created)} to be created at birth ({', '.join(created[:3])}{more})"
+        birth = []
+        for d in self.devices:
+            if not d.is_template:
+                continue
+            parts = _PLACEHOLDER.split(full_twin_id(plant, d.twin))  # literal, name, literal, …
+            pattern = re.compile("".join(re.escape(x) if i % 2 == 0 else "[^/]+" for i, x in enumerate(parts)))
+            can = [t for t in plant.twins if pattern.fullmatch(t)]
+            n = sum(len(plant.type_of(t).signals) for t in can)
+            ids = f"{d.group}/{d.node}" + (f"/{d.device}" if d.device is not None else "")
+            birth.append(f"{ids} → {d.twin} ({_count(len(can), 'twin')}, {_count(n, 'signal')} it can name"
+                         f"{'; create' if d.create else ''})")  # fmt: skip
+        return out + ("; matched at birth: " + ", ".join(birth) if birth else "")
 
 
 class SparkplugParser:
@@ -136,6 +189,14 @@ class SparkplugParser:
             if value is not None and not _ID.match(value):
                 r.fail((*path, key), f"{key} must be a Sparkplug id or glob without '/', '+' or '#', got {value!r}")
             ids[key] = value
+        create, create_type = False, None
+        raw_create = d.get("create", False)
+        if isinstance(raw_create, bool):
+            create = raw_create
+        elif isinstance(raw_create, str) and _TYPE_NAME.match(raw_create):
+            create, create_type = True, raw_create
+        else:
+            r.fail((*path, "create"), f"create must be true, false or the name of a twin type, got {raw_create!r}")
         twin_ref = d.get("twin")
         twin: str | None = None
         if isinstance(twin_ref, str) and "{" in twin_ref:
@@ -148,6 +209,8 @@ class SparkplugParser:
                 twin = twin_ref
         elif "twin" not in d:
             r.fail(path, "missing required field 'twin' (a twin id or a template such as 'line1/{device}')")
+        elif create and isinstance(twin_ref, str) and twin_ref and resolve_twin(r.plant, twin_ref) is None:
+            twin = _new_twin(r, twin_ref, (*path, "twin"))
         else:
             twin = r.twin(twin_ref, (*path, "twin"))
         metrics: list[tuple[str, str, str | None]] = []
@@ -165,7 +228,7 @@ class SparkplugParser:
             else:
                 r.fail(mpath, f"a metric must be a metric name or {{metric, unit}}, got {spec!r}")
                 continue
-            if twin is not None and "{" not in twin:
+            if twin is not None and "{" not in twin and twin in r.plant.twins:
                 sid = r.signal(twin, signal, mpath)
                 if sid is not None and unit is not None:
                     r.unit_conversion(sid, unit, (*mpath, "unit"))
@@ -173,7 +236,31 @@ class SparkplugParser:
                 metrics.append((str(signal), name, unit))
         if twin is None or len(r.problems) > before:
             return None
-        return DeviceMap(ids["group"] or "", ids["node"] or "", ids["device"], twin, tuple(metrics), r.where(path))
+        return DeviceMap(ids["group"] or "", ids["node"] or "", ids["device"], twin, tuple(metrics), r.where(path),
+                         create, create_type)  # fmt: skip
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def full_twin_id(plant: Plant, ref: str) -> str:
+    """The full id ``ref`` names: itself when it starts with the plant id, else relative to the plant."""
+    return ref if ref.startswith(plant.id + "/") else f"{plant.id}/{ref}"
+
+
+def _new_twin(r: SpecReader, ref: str, path: PathKey) -> str | None:
+    """The full id of a twin ``create`` may add: its parent must be in the plant, its id a valid one."""
+    full = full_twin_id(r.plant, ref)
+    parent, local = full.rsplit("/", 1)
+    if parent not in r.plant.twins:
+        r.fail(path, f"twin {ref!r} is not in the plant, and create can add it only under a twin that is "
+                     f"({parent.removeprefix(r.plant.id + '/')!r} is not)")  # fmt: skip
+        return None
+    if not local or _UNSAFE.search(local):
+        r.fail(path, f"twin id {local!r} may only hold letters, digits, '_', '-', '.'")
+        return None
+    return full
 
 
 def resolve_twin(plant: Plant, ref: str) -> str | None:
@@ -197,13 +284,18 @@ class Match:
     offset: list[float]
     unmatched: int  # metrics no signal takes
     problem: str  # why the birth matched nothing, or a unit that could not convert ("" if none)
+    growth: Growth | None = None  # with ``create``: the twin and signals the model lacks
 
 
 def match_birth(
     plant: Plant, devices: tuple[DeviceMap, ...], group: str, node: str, device: str | None,
-    names: list[str], units: list[str | None],
+    names: list[str], units: list[str | None], datatypes: list[int] | None = None,
 ) -> Match:  # fmt: skip
-    """The signals a birth's metrics (``names``, with their ``engUnit`` in ``units``) feed."""
+    """The signals a birth's metrics (``names``, with their ``engUnit`` in ``units``) feed.
+
+    With a ``create`` entry and the metrics' ``datatypes``, :attr:`Match.growth` says what the
+    model lacks (the twin, signals of its type) for the birth to feed it all.
+    """
     n = len(names)
     data = sum(1 for name in names if not _control(name))
     none = Match(None, [-1] * n, [1.0] * n, [0.0] * n, data, "")
@@ -213,9 +305,12 @@ def match_birth(
     where = f"{group}/{node}" + (f"/{device}" if device is not None else "")
     if entry is None:
         return Match(None, none.sids, none.scale, none.offset, data, f"{where}: no 'devices' entry matches")
-    ref = entry.twin.format(group=group, node=node, device=device or "")
+    ref = entry.twin.format(group=_safe(group), node=_safe(node), device=_safe(device or ""))
     twin = resolve_twin(plant, ref)
     if twin is None:
+        growth = _growth(plant, entry, where, full_twin_id(plant, ref), names, units, datatypes)
+        if growth is not None:
+            return Match(None, none.sids, none.scale, none.offset, data, "", growth)
         return Match(None, none.sids, none.scale, none.offset, data, f"{where}: twin {ref!r} is not in the plant")
     by_metric = {m: (s, u) for s, m, u in entry.metrics}
     renamed = {s for s, _, _ in entry.metrics}
@@ -240,4 +335,45 @@ def match_birth(
                 unmatched += 1
                 continue
         sids[i] = sid
-    return Match(twin, sids, scale, offset, unmatched, problem)
+    growth = None
+    if unmatched and entry.create:
+        missing = [i for i, sid in enumerate(sids) if sid < 0]
+        types = None if datatypes is None else [datatypes[i] for i in missing]
+        growth = _growth(plant, entry, where, twin, [names[i] for i in missing], [units[i] for i in missing], types,
+                         plant.twins[twin].type)  # fmt: skip
+    return Match(twin, sids, scale, offset, unmatched, problem, growth)
+
+
+def _safe(sparkplug_id: str) -> str:
+    return _UNSAFE.sub("_", sparkplug_id)
+
+
+def _growth(
+    plant: Plant, entry: DeviceMap, where: str, twin: str, names: list[str], units: list[str | None],
+    datatypes: list[int] | None, type_name: str | None = None,
+) -> Growth | None:  # fmt: skip
+    """What ``entry`` (if it may create) asks the model to gain for these metrics; None when nothing."""
+    if not entry.create or datatypes is None:
+        return None
+    parent, local = twin.rsplit("/", 1)
+    if parent not in plant.twins or not local:
+        return None  # a template naming a twin under one the plant lacks: reported as not in the plant
+    renamed = {m: s for s, m, _ in entry.metrics}
+    declared_unit = {m: u for _, m, u in entry.metrics}
+    signals = []
+    for name, unit, dt in zip(names, units, datatypes, strict=True):
+        kind = _KINDS.get(dt)
+        signal = renamed.get(name, name)
+        if _control(name) or kind is None or (twin in plant.twins and plant.signals.get(twin, signal) is not None):
+            continue  # not a value, or a signal there already (its unit did not convert: reported)
+        unit = declared_unit.get(name) or unit
+        if unit:
+            try:
+                check_unit(unit)
+            except UnknownUnit:
+                unit = None  # created without a unit: its values are taken as they come
+        signals.append(NewSignal(signal, kind, unit, f"Sparkplug metric {name!r}"))
+    if not signals:
+        return None
+    ty = type_name or entry.create_type or "sparkplug." + twin.removeprefix(plant.id + "/").replace("/", ".")
+    return Growth(twin, ty, tuple(signals), f"sparkplug birth {where}")

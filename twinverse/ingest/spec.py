@@ -39,7 +39,8 @@ from ..model.yamlsource import LocatedDoc, PathKey, read_yaml
 from ..units import UnknownUnit, conversion
 from .base import Source
 
-__all__ = ["Common", "FieldKind", "KindBase", "SourceSpec", "SpecReader", "build_field_sources", "load_source_specs"]
+__all__ = ["Common", "FieldKind", "KindBase", "SourceSpec", "SpecReader", "build_field_sources", "describe_spec",
+           "load_source_specs"]  # fmt: skip
 
 #: Fields every entry of ``sources:`` may have, whatever its kind.
 COMMON = frozenset({"kind", "url", "buffer", "reconnect", "timeout", "enabled", "description"})
@@ -348,6 +349,22 @@ def _backoff(r: SpecReader, entry: Mapping[str, Any], path: PathKey) -> tuple[fl
         r.fail((*path, "reconnect"), f"reconnect must be [first, longest] seconds, both > 0, got {value!r}")
         return 0.5, 30.0
     return float(value[0]), float(value[1])
+
+
+def describe_spec(spec: SourceSpec, plant: Plant) -> str:
+    """One line saying what an entry maps: ``name kind url  (N mapped, file:line)``, and more where the kind's
+    config has a ``summary(plant)`` (Sparkplug: what its birth-matched entries can name)."""
+    config: Any = spec.config
+    summary = getattr(config, "summary", None)
+    if callable(summary):
+        what = str(summary(plant))
+    else:
+        points = getattr(config, "points", None)
+        nodes = getattr(config, "nodes", None)
+        n = len(points) if points is not None else len(nodes) if nodes is not None else 0
+        patterns = len(getattr(config, "patterns", ()) or ())
+        what = f"{n} mapped" + (f", {patterns} patterns" if patterns else "")
+    return f"{spec.common.name:<16} {spec.common.kind:<8} {spec.common.url}  ({what}, {spec.where})"
 
 
 def build_field_sources(plant: Plant) -> list[Source]:

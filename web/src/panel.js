@@ -1,9 +1,10 @@
-// The details panel: a machine's properties, live values and charts of its signals.
+// The details panel: a machine's properties, live values, commands (commands.js) and charts of its signals.
 //
 // Charts load from GET /api/twins/{id}/history with interval=auto (the server downsamples
 // to about 600 buckets, whatever the range) and then grow with the live values.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { commandsSection } from "./commands.js";
 import { getJSON } from "./live.js";
 import { hexOf, stateKey } from "./states.js";
 
@@ -40,6 +41,10 @@ export class DetailsPanel {
     this.loading = 0;
     /** Extra bands under the state band: (twin, seconds) => Promise<HTMLElement | null> (alarms.js). @type {Array<(twin: string, seconds: number) => Promise<HTMLElement | null>>} */
     this.bands = [];
+    /** The commands section of the open twin (null when it has no writable signal). @type {{element: HTMLElement, info: () => any[]} | null} */
+    this.commands = null;
+    /** @type {HTMLElement | null} */
+    this.cmdBox = null;
   }
 
   /** Open for a twin; ``info`` holds {sid, signal} meta of its signals from the snapshot. */
@@ -61,7 +66,13 @@ export class DetailsPanel {
     }
     if (token !== this.loading) return;
     this.data = data;
+    this.commands = null;
     this._render();
+    commandsSection(twinPath(twin)).then((c) => {
+      if (!c || token !== this.loading) return;
+      this.commands = c;
+      this.cmdBox?.appendChild(c.element);
+    });
     await this.loadCharts();
   }
 
@@ -115,6 +126,7 @@ export class DetailsPanel {
       if (sid !== undefined) this.valueCells.set(sid, { td, unit: s.unit, name });
     }
     r.appendChild(t);
+    this.cmdBox = r.appendChild(el("div"));
     for (const lv of d.live ?? []) {
       const sid = this.sidOf[lv.signal];
       if (sid !== undefined) this.setValue(sid, lv.value);
@@ -287,6 +299,7 @@ export class DetailsPanel {
         ts: c.xs.map((t) => Math.round(t * 1000)),
         values: c.ys.slice(),
       })),
+      commands: this.commands?.info() ?? [],
       states: this.stateSeries
         ? this.stateSeries.value.map((v) => (v === null ? null : (this.stateSeries.states?.[Math.round(v)] ?? v)))
         : [],
