@@ -42,7 +42,7 @@ import pyarrow.ipc as ipc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import bench_plant_yaml, table
+from benchmarks._common import bench_plant_yaml, best, table
 from twinverse.core import make_batch
 from twinverse.core.batch import BATCH_SCHEMA
 from twinverse.live.engine import Engine
@@ -52,15 +52,6 @@ from twinverse.store import Aggregate, DuckDBStore, HistoryQuery
 
 DAY_US = 86_400_000_000
 SIGNALS = 1000
-
-
-def best(fn: Callable[[], Any], n: int = 3) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def pair(mine: Callable[[], Any], base: Callable[[], Any], n: int = 5) -> tuple[float, float]:

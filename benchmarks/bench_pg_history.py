@@ -37,7 +37,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import bench_plant_yaml, fresh_database, table
+from benchmarks._common import bench_plant_yaml, best, fresh_database, table
 from twinverse.config import Settings
 from twinverse.core import make_batch
 from twinverse.live.engine import Engine
@@ -52,17 +52,6 @@ from twinverse.store.postgres import PostgresStore
 SERVER = os.environ.get("TWINVERSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DAY_US = 86_400_000_000
 SIGNALS = 1000
-
-
-
-
-def best(fn: Callable[[], Any], n: int = 3) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def size(url: str, *tables: str) -> int:

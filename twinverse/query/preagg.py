@@ -18,6 +18,8 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
+from .pushdown import and_terms
+
 __all__ = ["preaggregate"]
 
 _NAMES = ("twin", "signal")
@@ -102,8 +104,8 @@ def _rewrite(select: exp.Select) -> None:
     outer: list[exp.Expression] = []
     linked = not joins
     where = select.args.get("where")
-    terms = _and_terms(joins[0].args.get("on")) if joins else []
-    for term in terms + _and_terms(where.this if where is not None else None):
+    terms = and_terms(joins[0].args.get("on")) if joins else []
+    for term in terms + and_terms(where.this if where is not None else None):
         if (
             joins
             and isinstance(term, exp.EQ)
@@ -201,13 +203,3 @@ def _within(node: exp.Expr, ancestor: exp.Expr) -> bool:
             return True
         up = up.parent
     return False
-
-
-def _and_terms(cond: exp.Expression | None) -> list[exp.Expression]:
-    if cond is None:
-        return []
-    while isinstance(cond, exp.Paren):
-        cond = cond.this
-    if isinstance(cond, exp.And):
-        return _and_terms(cond.this) + _and_terms(cond.expression)
-    return [cond]

@@ -32,7 +32,7 @@ from sqlglot import exp
 
 from ..model import Plant
 
-__all__ = ["MAX_PUSHED_TWINS", "push_history"]
+__all__ = ["MAX_PUSHED_TWINS", "and_terms", "push_history"]
 
 #: Twin lists longer than this are not copied into a history filter (the join alone decides).
 MAX_PUSHED_TWINS = 5_000
@@ -78,13 +78,14 @@ def _key(col: exp.Column, only: str = "") -> Key:
     return (str(col.table).lower() or only, str(col.name).lower())
 
 
-def _and_terms(cond: exp.Expression | None) -> list[exp.Expression]:
+def and_terms(cond: exp.Expression | None) -> list[exp.Expression]:
+    """The terms of a condition joined by AND (parentheses looked through); none for None."""
     if cond is None:
         return []
     while isinstance(cond, exp.Paren):
         cond = cond.this
     if isinstance(cond, exp.And):
-        return _and_terms(cond.this) + _and_terms(cond.expression)
+        return and_terms(cond.this) + and_terms(cond.expression)
     return [cond]
 
 
@@ -114,7 +115,7 @@ def _scope(select: exp.Select) -> _Scope | None:
     sources = [from_.this, *(j.this for j in joins)]
     tables = {str(t.alias_or_name).lower(): t for t in sources if isinstance(t, exp.Table)}
     where = select.args.get("where")
-    terms = [t for j in joins for t in _and_terms(j.args.get("on"))] + _and_terms(where.this if where else None)
+    terms = [t for j in joins for t in and_terms(j.args.get("on"))] + and_terms(where.this if where else None)
     scope = _Scope(select, tables, terms)
     only = next(iter(tables)) if len(sources) == 1 and len(tables) == 1 else ""
     for term in terms:
@@ -228,7 +229,7 @@ def _narrow_states(scope: _Scope, h: str, sids: list[int], answers: dict[str, pa
         return False  # a * would show the sid
     joins = list(select.args.get("joins") or ())
     where = select.args.get("where")
-    terms = [t for j in joins for t in _and_terms(j.args.get("on"))] + _and_terms(where.this if where else None)
+    terms = [t for j in joins for t in and_terms(j.args.get("on"))] + and_terms(where.this if where else None)
     done = False
     for alias, t in list(scope.tables.items()):
         if _name(t) != "states" or alias == h:
@@ -315,10 +316,10 @@ def _eliminate(scope: _Scope, alias: str, h: str, answers: dict[str, pa.Table]) 
     # ON it was in while every table it names is joined by then; the others (the dropped
     # join's, the popped first join's) go to WHERE: the joins are inner, so the rows are the same.
     placed: list[tuple[exp.Join | None, exp.Expression]] = [
-        (j, term) for j in joins for term in _and_terms(j.args.get("on"))
+        (j, term) for j in joins for term in and_terms(j.args.get("on"))
     ]
     where = select.args.get("where")
-    placed += [(None, term) for term in _and_terms(where.this if where is not None else None)]
+    placed += [(None, term) for term in and_terms(where.this if where is not None else None)]
     if from_.this is t:
         from_.set("this", joins.pop(0).this)
     else:
