@@ -6,15 +6,18 @@ A test that needs a service skips with the reason when the service is absent, un
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -208,3 +211,13 @@ def nab_csv(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     out = tmp_path_factory.mktemp("nab") / "machine_temperature_head2000.csv"
     out.write_text("".join(head))
     return out
+
+
+_T = TypeVar("_T")
+
+
+def run_coroutine(coro: Coroutine[object, object, _T]) -> _T:
+    """``asyncio.run`` on a thread of its own: the test process may be running Playwright's event loop
+    (the browser tests' session fixture), and ``asyncio.run`` refuses to start inside a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

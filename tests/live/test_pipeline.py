@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import run_coroutine
 from twinverse.core import make_batch
 from twinverse.live import Engine, GroupWriter
 from twinverse.model import Plant
@@ -136,7 +137,7 @@ def test_coroutines_get_their_results_on_their_loop() -> None:
         block.close()
         return list(results), gone.cancelled() and block.stats.items == 1
 
-    results, left_out = asyncio.run(main())
+    results, left_out = run_coroutine(main())
     assert results == [50, 60, 70] and left_out
     assert sorted(i for group in committed for i in group) == [5, 6, 7]
     writer.close()

@@ -7,8 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,15 +16,12 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.conftest import run_coroutine
 from twinverse.model import Plant
 
 T = TypeVar("T")
 
 
-def _run(coro: Coroutine[object, object, T]) -> T:
-    """``asyncio.run`` on a thread of its own: the test process may run Playwright's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNALS = [("bottling/line1/filler", "speed"), ("bottling/line1/capper", "speed"),
@@ -102,7 +98,7 @@ def nats_publish(
             await nc.close()
         return acked
 
-    return _run(run())
+    return run_coroutine(run())
 
 
 def nats_delete_stream(url: str, stream: str) -> None:
@@ -117,7 +113,7 @@ def nats_delete_stream(url: str, stream: str) -> None:
         finally:
             await nc.close()
 
-    _run(run())
+    run_coroutine(run())
 
 
 def count(url: str) -> tuple[int, int]:
