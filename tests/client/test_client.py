@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,3 +153,21 @@ def test_cli_query_asks_a_server(server: tuple[Server, str], capsys: pytest.Capt
     except SystemExit as exc:
         assert not exc.code
     assert capsys.readouterr().out.splitlines() == ['"n"', "19"]
+
+
+def test_alarms_ack_and_kpis(server: tuple[Server, str]) -> None:
+    """Alarms and KPIs through the client: the filler's temperature_hi (limit 12 °C) raised, acknowledged."""
+    s, token = server
+    now = datetime.now(UTC).replace(microsecond=0)
+    alarm = f"{F}:temperature_hi"
+    with Client(s.url, token) as tv:
+        tv.ingest(pd.DataFrame({"twin": [F], "signal": ["temperature"], "ts": [now], "value": [60.0]}))
+        deadline = time.monotonic() + 30
+        while not [a for a in tv.alarms(F) if a["id"] == alarm and a["active"]]:
+            assert time.monotonic() < deadline, tv.alarms(F)
+            time.sleep(0.05)
+        event = tv.ack(alarm, comment="seen, product held")
+        assert (event["alarm"], event["event"]) == (alarm, "ack"), event
+        assert [a["acknowledged"] for a in tv.alarms(F) if a["id"] == alarm] == [True]
+        report = tv.kpis("bottling/line1", start="-1h")
+        assert report["twin"] == "bottling/line1" and F in report["machines"]

@@ -125,6 +125,25 @@ class AsyncClient:
         out: Result = await self._send(Calls.history(twin, signals, start, end, interval, agg, limit))
         return out
 
+    async def alarms(
+        self, twin: str | None = None, *, state: Sequence[str] | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Alarms (of a twin's subtree, in some states; default all but normal), ISA-18.2 states."""
+        out: list[dict[str, Any]] = await self._send(Calls.alarms(twin, state, limit))
+        return out
+
+    async def ack(self, alarm_id: str, *, comment: str = "") -> dict[str, Any]:
+        """Acknowledge an alarm (``'<twin>:<rule>'``, an operator's token); the event it made."""
+        out: dict[str, Any] = await self._send(Calls.ack(alarm_id, comment))
+        return out
+
+    async def kpis(
+        self, twin: str | None = None, *, start: str = "-8h", end: str = "now", shift: str | None = None
+    ) -> dict[str, Any]:
+        """OEE and production KPIs (ISO 22400) of a machine or line over a range or a shift."""
+        out: dict[str, Any] = await self._send(Calls.kpis(twin, start, end, shift))
+        return out
+
     async def live_all(self, within: str | None = None) -> Result:
         """The newest value of every signal (of the subtree ``within``): twin, signal, value, state, ts, quality."""
         out: Result = await self._send(Calls.live_all(within))

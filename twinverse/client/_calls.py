@@ -149,6 +149,23 @@ class Calls:
                     decode=lambda b, _h: Result(_history_table(orjson.loads(b))))  # fmt: skip
 
     @staticmethod
+    def alarms(twin: str | None, state: Sequence[str] | None, limit: int) -> Call:
+        params: dict[str, Any] = {"limit": limit, **({"twin": twin} if twin else {})}
+        if state:
+            params["state"] = list(state)
+        return Call("GET", "/api/alarms", params, decode=lambda b, _h: orjson.loads(b)["items"])
+
+    @staticmethod
+    def ack(alarm_id: str, comment: str) -> Call:
+        body = orjson.dumps({"comment": comment} if comment else {})
+        return Call("POST", f"/api/alarms/{alarm_id}/ack", content=body, headers={"content-type": "application/json"})
+
+    @staticmethod
+    def kpis(twin: str | None, start: str, end: str, shift: str | None) -> Call:
+        params = {"start": start, "end": end, **({"twin": twin} if twin else {}), **({"shift": shift} if shift else {})}
+        return Call("GET", "/api/kpis", params)
+
+    @staticmethod
     def live_all(within: str | None) -> Call:
         params = {"format": "arrow", **({"within": within} if within else {})}
         return Call("GET", "/api/live", params, decode=lambda b, _h: Result(arrow_from_ipc(b)))
