@@ -29,6 +29,25 @@ def best(fn: Callable[[], Any], n: int = 3) -> float:
     return min(times)
 
 
+def rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` and its descendants, in KiB (0 once the process is gone).
+
+    Read from /proc rather than psutil, which the environment need not have.
+    """
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -25,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import table
+from benchmarks._common import rss_kib, table
 from twinverse.config import PlantEntry, Settings
 from twinverse.core import make_batch
 from twinverse.park import Park
@@ -38,13 +39,6 @@ def plant_yaml(plant_id: str, machines: int) -> str:
     return f"plant: {plant_id}\ntypes:\n  m:\n    signals:\n{sigs}\ntwins:\n  - {{id: m, type: m, count: {machines}}}\n"
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def measure(label: str, plants: list[tuple[str, int]], batches: int, batch: int) -> tuple[str, ...]:
     """Build, start and feed a park of ``plants`` (id, machines); one row of the table."""
     with tempfile.TemporaryDirectory(prefix="twinverse-park-") as tmp:
@@ -55,12 +49,12 @@ def measure(label: str, plants: list[tuple[str, int]], batches: int, batch: int)
             files.append(root / f"{pid}.yaml")
         settings = Settings(data_dir=root / "data", plant=files[0], auth="token", seal_history=False,
                             rollup_every=0, plants=[PlantEntry(file=f) for f in files[1:]])  # fmt: skip
-        rss0, threads0 = rss_mb(), threading.active_count()
+        rss0, threads0 = rss_kib(os.getpid()) / 1024, threading.active_count()
         t = time.perf_counter()
         park = Park(settings)
         park.start()
         start_s = time.perf_counter() - t
-        rss1, threads1 = rss_mb(), threading.active_count()
+        rss1, threads1 = rss_kib(os.getpid()) / 1024, threading.active_count()
         rng = np.random.default_rng(1)
         engines = [p.platform.engine for p in park]
         counts = [len(p.platform.plant.signals) for p in park]

@@ -39,7 +39,7 @@ import pyarrow as pa
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import bench_plant_yaml, serve_process, table
+from _common import bench_plant_yaml, rss_kib, serve_process, table
 
 MACHINES, SIGNALS = 10, 10  # 100 signals; 20k points/s is 200 points/s per signal
 WS_CLIENTS = 5
@@ -47,25 +47,6 @@ MAX_IN_FLIGHT = 4
 WARMUP = 0.2  # share of the loaded run counted as warm-up
 IDLE_MAX_S = 120.0
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` and its descendants, in KiB (0 once the process is gone).
-
-    Read from /proc rather than psutil, which the environment need not have.
-    """
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 @dataclass

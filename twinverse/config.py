@@ -20,7 +20,11 @@ from pydantic_settings import (
 
 from .errors import ConfigError, Location, Problem
 
-__all__ = ["PlantEntry", "Settings", "load_settings"]
+__all__ = ["TENANT_PATTERN", "PlantEntry", "Settings", "load_settings"]
+
+
+#: A tenant id: 1-63 of a-z, 0-9, '-', '_', starting alphanumeric (trust's tenants, plants' owners).
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 class PlantEntry(BaseModel):
@@ -29,7 +33,7 @@ class PlantEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: Path = Field(description="Plant YAML file.")
-    tenant: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Tenant that owns the plant.")
+    tenant: str = Field("default", pattern=TENANT_PATTERN, description="Tenant that owns the plant.")
 
 
 class Settings(BaseSettings):

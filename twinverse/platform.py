@@ -32,6 +32,7 @@ from .scene.models import missing_models
 from .sim.runner import SimRunner
 from .sim.spec import network_from_plant
 from .store import DuckDBStore, Store, open_store
+from .store.factory import postgres_url
 from .store.retention import HistoryKeeper, RetentionPolicy
 from .store.rollup import RollupRefresher
 from .trust import HistorySealer, Principal, TrustService
@@ -165,7 +166,7 @@ class Platform:
     def _pg_classes(self) -> tuple[Any, Settings] | None:
         """On PostgreSQL with a plant whose signals keep history for different times: the job that deletes
         the shorter classes' rows, and settings whose partition and rollup retention is the longest class's."""
-        if type(self.store).__module__ != "twinverse.store.postgres":  # (psycopg loads only for PostgreSQL)
+        if postgres_url(self.store) is None:
             return None
         from .store.pgretention import PgRetention, longest_days, uniform
 

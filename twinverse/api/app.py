@@ -47,7 +47,7 @@ from .routes import (
     ws,
 )
 
-__all__ = ["RouteInfo", "create_app", "route_table"]
+__all__ = ["RouteInfo", "create_app", "problem_response", "route_table"]
 
 log = logging.getLogger("twinverse.api")
 
@@ -64,9 +64,10 @@ TAGS = [
 ]
 
 
-def _problem(
+def problem_response(
     status: int, title: str, detail: str, errors: list[Any] | None = None, extra: dict[str, Any] | None = None
 ) -> JSONResponse:
+    """An ``application/problem+json`` answer (RFC 9457), the body every error of the API has."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def _twinverse_error(request: Request, exc: TwinverseError) -> JSONResponse:
         body = exc.to_problem()
         own = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail", "errors")}
-        resp = _aas_error(request, exc.status, exc.message) or _problem(
+        resp = _aas_error(request, exc.status, exc.message) or problem_response(
             exc.status, body["title"], body["detail"], body.get("errors"), own)
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="twinverse"'
@@ -165,11 +166,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         aas_response = _aas_error(request, 400, f"{first['path']}: {first['message']}")
         if aas_response is not None:
             return aas_response
-        return _problem(422, "Invalid input", f"{first['path']}: {first['message']}", errors)
+        return problem_response(422, "Invalid input", f"{first['path']}: {first['message']}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = _aas_error(request, exc.status_code, str(exc.detail)) or _problem(
+        response = _aas_error(request, exc.status_code, str(exc.detail)) or problem_response(
             exc.status_code, str(exc.detail), str(exc.detail))
         for name, value in (exc.headers or {}).items():  # e.g. Allow on a 405
             response.headers[name] = value
@@ -183,7 +184,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         aas_response = _aas_error(request, 500, "the server failed; the error is in its log")
         if aas_response is not None:
             return aas_response
-        return _problem(500, "Internal error", "the server failed; the error is in its log")
+        return problem_response(500, "Internal error", "the server failed; the error is in its log")
 
     app.state.fast_ingest = FastIngestStats()
     app.include_router(system.router)

@@ -11,14 +11,13 @@ routed from the next request on. The park starts and stops with the server's lif
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse
+from starlette.responses import FileResponse, RedirectResponse
 from starlette.types import Receive, Scope, Send
 
 from ..park import Park, ParkPlant
-from .app import create_app, static_dir
+from .app import create_app, problem_response, static_dir
 
 __all__ = ["ParkApp", "create_park_app"]
 
@@ -101,8 +100,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detai
         await send({"type": "websocket.accept"})
         await send({"type": "websocket.close", "code": 1008, "reason": detail})
         return
-    body: dict[str, Any] = {"type": "about:blank", "title": "Not found", "status": status, "detail": detail}
-    await JSONResponse(body, status_code=status, media_type="application/problem+json")(scope, receive, send)
+    await problem_response(status, "Not found", detail)(scope, receive, send)
 
 
 def create_park_app(park: Park) -> ParkApp:

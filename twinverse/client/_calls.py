@@ -98,13 +98,13 @@ class Calls:
 
     @staticmethod
     def add_plant(text: str, tenant: str | None, file: str) -> Call:
-        body = {"text": text, "file": file, **({"tenant": tenant} if tenant else {})}
-        return Call("POST", "/api/plants", content=orjson.dumps(body), headers={"content-type": "application/json"})
+        body, headers = _json({"text": text, "file": file, **({"tenant": tenant} if tenant else {})})
+        return Call("POST", "/api/plants", content=body, headers=headers)
 
     @staticmethod
     def save_version(text: str, message: str) -> Call:
-        body = orjson.dumps({"text": text, "message": message})
-        return Call("POST", "/api/plant/versions", content=body, headers={"content-type": "application/json"})
+        body, headers = _json({"text": text, "message": message})
+        return Call("POST", "/api/plant/versions", content=body, headers=headers)
 
     @staticmethod
     def remove_plant(plant_id: str) -> Call:
@@ -157,8 +157,8 @@ class Calls:
 
     @staticmethod
     def ack(alarm_id: str, comment: str) -> Call:
-        body = orjson.dumps({"comment": comment} if comment else {})
-        return Call("POST", f"/api/alarms/{alarm_id}/ack", content=body, headers={"content-type": "application/json"})
+        body, headers = _json({"comment": comment} if comment else {})
+        return Call("POST", f"/api/alarms/{alarm_id}/ack", content=body, headers=headers)
 
     @staticmethod
     def kpis(twin: str | None, start: str, end: str, shift: str | None) -> Call:

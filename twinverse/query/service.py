@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ..config import Settings
-from ..errors import NotFoundError, PermissionDenied, QueryError, StoreError
+from ..errors import NotFoundError, PermissionDenied, QueryError
 from ..live.engine import Engine
 from ..model import Plant
 from ..store import DuckDBStore, Store
+from ..store.factory import postgres_url
 from .duck import DuckRunner, private_database, size_bytes
 from .functions import KpiProvider, rewrite_function_tables
 from .graph import rewrite_graph_calls
@@ -74,7 +75,7 @@ class QueryService:
                                     memory_limit=settings.query_memory_limit)  # fmt: skip
             self.backend = "duckdb"
             self.tables = frozenset(TABLES)
-        elif (url := _postgres_url(store)) is not None:
+        elif (url := postgres_url(store)) is not None:
             from .pg import PgRunner
 
             self._pg = PgRunner(url, self._model, work_mem=size_bytes(settings.query_memory_limit))
@@ -191,12 +192,3 @@ class QueryService:
                 runner.close()
         with self._lock:
             self._results.clear()
-
-
-def _postgres_url(store: Store) -> str | None:
-    """The connection URL when ``store`` is the PostgreSQL store (None without psycopg or for others)."""
-    try:
-        from ..store.postgres import PostgresStore
-    except StoreError:  # psycopg is not installed: no store can be a PostgresStore
-        return None
-    return store.url if isinstance(store, PostgresStore) else None

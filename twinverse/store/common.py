@@ -14,7 +14,7 @@ from ..core.batch import TS_TYPE, ts_to_us
 from ..core.clock import NEVER, to_us
 from .base import Aggregate
 
-__all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "sid_sql", "to_us", "ts_bounds"]
+__all__ = ["Watermarks", "agg_sql", "history_schema", "interval_us", "sid_sql", "to_us", "ts_bounds", "url_schema"]
 
 _NONE = NEVER
 
@@ -132,3 +132,19 @@ def history_schema(downsampled: bool) -> pa.Schema:
     if downsampled:
         fields.append(pa.field("n", pa.int64()))
     return pa.schema(fields)
+
+
+def url_schema(url: str) -> str | None:
+    """The schema a PostgreSQL URL's ``options=-csearch_path=NAME`` puts first, else None.
+
+    Such URLs come from ``store.factory.plant_store_url`` (a further plant of a park).
+
+    >>> url_schema("postgresql://h/db?options=-csearch_path%3Dtwinverse_p2"), url_schema("postgresql://h/db")
+    ('twinverse_p2', None)
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    options = dict(parse_qsl(urlsplit(url).query)).get("options", "")
+    if not options.startswith("-csearch_path="):
+        return None
+    return options.removeprefix("-csearch_path=").split(",")[0].strip() or None

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import plugins
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 from .base import Store
 
-__all__ = ["open_store", "plant_store_url", "store_scheme", "url_schema"]
+__all__ = ["open_store", "plant_store_url", "postgres_url", "store_scheme"]
 
 
 def store_scheme(url: str) -> str:
@@ -36,6 +36,15 @@ def open_store(url: str, data_dir: Path | None = None) -> Store:
     factory: Any = stores[scheme].load()
     store: Store = factory(url, data_dir)
     return store
+
+
+def postgres_url(store: Store) -> str | None:
+    """The connection URL when ``store`` is the PostgreSQL store (None without psycopg or for others)."""
+    try:
+        from .postgres import PostgresStore
+    except StoreError:  # psycopg is not installed: no store can be a PostgresStore
+        return None
+    return store.url if isinstance(store, PostgresStore) else None
 
 
 def plant_store_url(url: str, plant_id: str) -> str:
@@ -63,16 +72,3 @@ def plant_store_url(url: str, plant_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="")))
 
 
-
-def url_schema(url: str) -> str | None:
-    """The schema a PostgreSQL URL's ``options=-csearch_path=NAME`` puts first (:func:`plant_store_url`), else None.
-
-    >>> url_schema("postgresql://h/db?options=-csearch_path%3Dtwinverse_p2"), url_schema("postgresql://h/db")
-    ('twinverse_p2', None)
-    """
-    from urllib.parse import parse_qsl, urlsplit
-
-    options = dict(parse_qsl(urlsplit(url).query)).get("options", "")
-    if not options.startswith("-csearch_path="):
-        return None
-    return options.removeprefix("-csearch_path=").split(",")[0].strip() or None

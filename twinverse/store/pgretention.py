@@ -12,12 +12,12 @@ round at a time do the work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..core.clock import from_us
 from ..errors import StoreError
 from .retention import KEEP_ALL, RetentionPolicy
 
@@ -41,10 +41,6 @@ def longest_days(policy: RetentionPolicy, rollups: bool) -> float:
 def uniform(policy: RetentionPolicy) -> bool:
     """Whether every signal keeps its rows as long as the others (then partitions and rollups alone do it)."""
     return all(keep.size == 0 or bool((keep == keep[0]).all()) for keep in (policy.raw_s, policy.rollup_s))
-
-
-def _t(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1e6, UTC)
 
 
 class PgRetention:
@@ -89,5 +85,5 @@ def _delete(con: psycopg.Connection[Any], table: str, column: str, cut: npt.NDAr
         sids = np.flatnonzero(cut == c).astype(np.int64).tolist()
         query = sql.SQL("DELETE FROM {} WHERE sid = ANY(%s) AND {} < %s").format(sql.Identifier(table),
                                                                                 sql.Identifier(column))  # fmt: skip
-        rows += con.execute(query, (sids, _t(int(c)))).rowcount
+        rows += con.execute(query, (sids, from_us(int(c)))).rowcount
     return rows

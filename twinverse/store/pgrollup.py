@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from ..config import Settings
 from ..core.batch import ts_array
+from ..core.clock import from_us, to_us
 from ..errors import StoreError
 from .base import Aggregate, HistoryQuery, Store
 from .common import history_schema, interval_us
@@ -87,12 +88,6 @@ _RAW = {
 }
 
 
-def _t(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
-
-
-def _us(t: datetime) -> int:
-    return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 class PgRollups:
@@ -151,7 +146,7 @@ class PgRollups:
                             break
                     steps += 1
                 if self.rollup_days:
-                    cutoff = _t(now - int(self.rollup_days * 86_400e6))
+                    cutoff = from_us(now - int(self.rollup_days * 86_400e6))
                     for table in ("rollup_1m", "rollup_1h"):
                         con.execute(f"DELETE FROM {table} WHERE bucket < %s", (cutoff,))
         except psycopg.Error as exc:
@@ -176,7 +171,7 @@ class PgRollups:
                 first = self.store.earliest()
                 if first is None:
                     return False
-                done = floor_us(_us(first), MINUTE_US)
+                done = floor_us(to_us(first), MINUTE_US)
             a = done
             b = min(floor_us(now - self.grace_us, MINUTE_US), a + STEP_US)
             if b <= a:
@@ -184,10 +179,10 @@ class PgRollups:
             con.execute("INSERT INTO rollup_state VALUES ('points', %s) ON CONFLICT (name) "
                         "DO UPDATE SET done_us = excluded.done_us", (b,))  # fmt: skip
         ha, hb = floor_us(a, HOUR_US), ceil_us(b, HOUR_US)
-        con.execute("DELETE FROM rollup_1m WHERE bucket >= %s AND bucket < %s", (_t(a), _t(b)))
-        con.execute(_MINUTES, (_t(a), _t(b)))
-        con.execute("DELETE FROM rollup_1h WHERE bucket >= %s AND bucket < %s", (_t(ha), _t(hb)))
-        con.execute(_HOURS, (_t(ha), _t(hb)))
+        con.execute("DELETE FROM rollup_1m WHERE bucket >= %s AND bucket < %s", (from_us(a), from_us(b)))
+        con.execute(_MINUTES, (from_us(a), from_us(b)))
+        con.execute("DELETE FROM rollup_1h WHERE bucket >= %s AND bucket < %s", (from_us(ha), from_us(hb)))
+        con.execute(_HOURS, (from_us(ha), from_us(hb)))
         return True
 
     # -- reading ---------------------------------------------------------------------------
@@ -204,8 +199,8 @@ class PgRollups:
             done = min(done, floor_us(dirty, MINUTE_US))  # stale from there on: raw rows answer
         hourly = iv % HOUR_US == 0 and floor_us(done, HOUR_US) > 0
         table, done = ("rollup_1h", floor_us(done, HOUR_US)) if hourly else ("rollup_1m", done)
-        start = None if query.start is None else _us(_aware(query.start))
-        end = None if query.end is None else _us(_aware(query.end))
+        start = None if query.start is None else to_us(query.start)
+        end = None if query.end is None else to_us(query.end)
         part = split_range(start, end, iv, done)
         if part is None:
             return None
@@ -214,11 +209,11 @@ class PgRollups:
         sids = [int(s) for s in query.sids]
         rolled_where = "sid = ANY(%s::integer[]) AND bucket < %s" + ("" if start is None else " AND bucket >= %s")
         raw_ranges = "ts >= %s" + ("" if end is None else " AND ts < %s")
-        params: list[Any] = [step, sids, _t(b)] + ([] if start is None else [_t(a)])
-        params += [step, sids, _t(b)] + ([] if end is None else [_t(end)])
+        params: list[Any] = [step, sids, from_us(b)] + ([] if start is None else [from_us(a)])
+        params += [step, sids, from_us(b)] + ([] if end is None else [from_us(end)])
         if start is not None:
             raw_ranges = f"({raw_ranges}) OR (ts >= %s AND ts < %s)"
-            params += [_t(start), _t(a)]
+            params += [from_us(start), from_us(a)]
         stmt = f"""SELECT * FROM (
             SELECT sid, date_bin(%s, bucket, {_EPOCH}) AS b, {_ROLLED[query.aggregate]}, sum(n)::bigint
             FROM {table} WHERE {rolled_where} GROUP BY 1, 2
@@ -237,8 +232,6 @@ class PgRollups:
         return pa.Table.from_arrays(arrays, schema=history_schema(True))
 
 
-def _aware(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 def enable_rollups(

@@ -22,8 +22,7 @@ import pyarrow.parquet as pq
 from ..core.batch import QUARANTINE_SCHEMA, TS_TYPE, ts_array, ts_to_us
 from ..errors import StoreError
 from .base import Aggregate, ExportFormat, HistoryQuery, SegmentHasher
-from .common import Watermarks, history_schema, interval_us
-from .factory import url_schema
+from .common import Watermarks, history_schema, interval_us, url_schema
 
 try:
     import psycopg

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ..config import TENANT_PATTERN
 from ..errors import InputError, NotFoundError, ProofError
 from .errors import AuthenticationError, ConflictError, PermissionDenied
 from .identity import Keypair, public_key_from_did, verify_signature
@@ -51,7 +52,7 @@ log = logging.getLogger("twinverse.trust")
 TOKEN_PREFIX = "tvk_"
 DEFAULT_TOKEN_TTL = timedelta(days=90)
 _TOKEN_RE = re.compile(r"^tvk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-_TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TENANT_RE = re.compile(TENANT_PATTERN)
 
 
 #: How far the time in a join proof may be from the server's clock.

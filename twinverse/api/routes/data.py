@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from ...core.clock import NEVER, ms
 from ...core.timetext import parse_duration, parse_time
 from ...errors import InputError, NotFoundError
 from ...ingest.http import ARROW_STREAM, decode_body
@@ -236,9 +237,9 @@ def live_columns(
         with pa.ipc.new_stream(sink, table.schema) as w:
             w.write_table(table)
         return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
-    ms = pc.divide(table.column("ts").cast(pa.int64()), 1000)
     cols = {name: table.column(name).to_pylist() for name in ("twin", "signal", "value", "state", "quality")}
-    return Response(orjson.dumps({**cols, "ts": ms.to_pylist()}), media_type="application/json")
+    ts = table.column("ts").cast(pa.int64()).fill_null(NEVER).to_numpy()
+    return Response(orjson.dumps({**cols, "ts": ms(ts)}), media_type="application/json")
 
 
 @router.get(

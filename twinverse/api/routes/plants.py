@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from ...config import TENANT_PATTERN
 from ...errors import ConflictError, NotFoundError
 from ...park import Park, ParkPlant
 from ..body import JsonBody
@@ -58,7 +59,7 @@ class NewPlantIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=4_000_000, description="The plant YAML text.")
     tenant: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The owning tenant (default: the caller's)."
+        None, pattern=TENANT_PATTERN, description="The owning tenant (default: the caller's)."
     )
     file: str = Field("plant.yaml", max_length=200, description="File name its errors are located in.")
 
