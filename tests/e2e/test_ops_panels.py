@@ -7,6 +7,7 @@ import re
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,11 +50,29 @@ def _history(now: datetime) -> list[dict[str, Any]]:
     return pts
 
 
+def _plant_with_a_shift_around(now: datetime, where: Path) -> Path:
+    """The bottling example with one UTC shift from an hour before ``now`` to two hours after, no break.
+
+    The example's own calendar has breaks and shift changes; a test run during one (CI ran at
+    04:16 Shanghai, inside the night break) would see a shift with no planned time and no OEE.
+    """
+    src = example_path("bottling.yaml")
+    start = (now - timedelta(hours=1)).strftime("%H:%M")
+    end = (now + timedelta(hours=2)).strftime("%H:%M")
+    shifts = f'shifts:\n  timezone: UTC\n  test: {{start: "{start}", end: "{end}"}}\n\n'
+    text, n = re.subn(r"(?ms)^shifts:\n.*?\n\n", shifts, src.read_text())
+    assert n == 1, "the example's shifts section moved"
+    (where / "models").symlink_to(src.parent / "models")
+    (where / "plant.yaml").write_text(text)
+    return where / "plant.yaml"
+
+
 def test_alarm_list_badge_band_ack_and_kpis(
-    serve: Callable[..., Server], open_page: Callable[[str], tuple[Any, Console]]
+    serve: Callable[..., Server], open_page: Callable[[str], tuple[Any, Console]], tmp_path: Path
 ) -> None:
-    server = serve("serve", "--plant", str(example_path("bottling.yaml")), "--store", "h.duckdb")
     now = datetime.now(UTC)
+    plant = _plant_with_a_shift_around(now, tmp_path)
+    server = serve("serve", "--plant", str(plant), "--store", "h.duckdb")
     _ingest(server, _history(now))
     page, console = open_page(server.url + "/")
     # a real alarm: the filler's product temperature above its 12 °C limit, live over the websocket
