@@ -16,6 +16,7 @@ from twinverse.platform import example_path
 
 LINE = "bottling/line1"
 SHIFT_S = 28_800  # the demo plant's shift calendar
+BREAK_S = (4 * 3600, 4 * 3600 + 1800)  # each shift's 30-minute break, from the shift's start
 
 
 def _iso(t: float) -> str:
@@ -43,6 +44,8 @@ def test_a_tablet_reads_this_shift_of_the_line_in_two_languages(serve: Callable[
     now = time.time()
     start = now // SHIFT_S * SHIFT_S
     t0, t1 = start + 0.1 * (now - start), start + 0.9 * (now - start)
+    if BREAK_S[0] <= t1 - start < BREAK_S[1]:  # counts in the break are not this shift's output
+        t1 = start + BREAK_S[0] - 60
     machines = [m["id"] for m in _get(server.url + "/api/twins")["items"] if m["parent"] == LINE]
     server.ingest([{"twin": m, "signal": "state", "ts": _iso(t0), "value": "running"} for m in machines])
     server.ingest([{"twin": f"{LINE}/palletiser", "signal": "good_count", "ts": _iso(t0), "value": 0},
