@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     store: str = Field(
         "duckdb",
         description="'duckdb' (file in data_dir), a DuckDB file path, ':memory:', or a postgresql:// URL. "
-        "A DuckDB URL may end in '?memory_limit=1GB' (the buffer pool's cap; default 256MB for a file).",
+        "A DuckDB URL may end in '?memory_limit=1GB' (the buffer pool's cap; default 256MB for a file) "
+        "and '&staging=off' (small appends straight to DuckDB instead of through its staging file).",
     )
     broker: str | None = Field(
         None, description="MQTT broker URL such as mqtt://127.0.0.1:1883; set means the 'mqtt' source starts."

@@ -154,8 +154,10 @@ class DuckRunner:
         has_points: bool = True,
         cold: Callable[[], object] | None = None,
         memory_limit: str | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
         self._connect = connect
+        self._settle = settle  # the store's staged rows into its database before each query
         self._model = model
         self._has_points = has_points
         self._cold = cold
@@ -210,6 +212,8 @@ class DuckRunner:
 
         ``dynamic`` holds the tables built for this query (``live``, ``alarms``, …).
         """
+        if self._settle is not None:
+            self._settle()
         con = self._prepared()
         keep = True
         armed: int | None = None

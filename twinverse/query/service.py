@@ -72,7 +72,7 @@ class QueryService:
         if isinstance(store, DuckDBStore):
             cold = store.cold
             self._duck = DuckRunner(store.reader, self._model, cold=None if cold is None else cold.everything,
-                                    memory_limit=settings.query_memory_limit)  # fmt: skip
+                                    memory_limit=settings.query_memory_limit, settle=store.settle)  # fmt: skip
             self.backend = "duckdb"
             self.tables = frozenset(TABLES)
         elif (url := postgres_url(store)) is not None:

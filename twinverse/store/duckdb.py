@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +35,7 @@ from .rollup import (
     rollup_one_sql,
     split_range,
 )
+from .staging import StagingLog
 
 __all__ = ["DuckDBStore", "open_duckdb"]
 
@@ -41,6 +44,15 @@ __all__ = ["DuckDBStore", "open_duckdb"]
 #: then grows for hours. Capped, the pool evicts (queries above the cap spill to disk).
 #: A URL may choose another: ``duckdb:///path.duckdb?memory_limit=1GB``.
 DEFAULT_MEMORY_LIMIT = "256MB"
+
+#: Staged rows move into the database once this many wait, or the oldest has waited this long
+#: (seconds, checked on the next append), and before any read (:mod:`.staging`). Batches of more
+#: than ``STAGE_MAX_BATCH`` rows go straight to the database (for them a statement is cheap).
+STAGE_ROWS = 20_000
+STAGE_SECONDS = 0.5
+STAGE_MAX_BATCH = 2_000
+
+log = logging.getLogger(__name__)
 
 _ROLLUP_DELETE = "DELETE FROM {table} WHERE bucket >= make_timestamp(?) AND bucket < make_timestamp(?)"
 _ROLLUP_RAW = """INSERT INTO rollup_1m
@@ -83,7 +95,9 @@ class DuckDBStore:
     as if they were still in ``points`` (:mod:`.cold`, :mod:`.duckkeep`).
     """
 
-    def __init__(self, path: str | Path, *, memory_limit: str | None = None, cold_dir: Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, memory_limit: str | None = None, cold_dir: Path | None = None, staging: bool = True
+    ) -> None:
         self.path = str(path)
         in_memory = self.path == ":memory:"
         # An in-memory store's data lives in the pool itself: no cap unless asked for.
@@ -115,13 +129,40 @@ class DuckDBStore:
         self._hw = Watermarks.from_pairs(rows)
         if self.cold is not None and self.cold.files:
             self._hw.floor = max(f.max_us for f in self.cold.files)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: a read under it moves the staged rows first
         #: How far the 1-minute/1-hour rollups are complete (see :mod:`twinverse.store.rollup`).
         self.rollups = RollupState(None if state is None else state[0])
         if state is not None:
             self.rollups.dirty_us = state[1]
+        #: New rows acknowledged and not yet in the database (:mod:`.staging`); None in memory.
+        self._staging: StagingLog | None = None
+        self._staged_since = 0.0
+        if staging and not in_memory:  # what a crash left staged is taken in first (idempotent)
+            self._staging = StagingLog.open(Path(self.path + ".staged"), self._append_db)
+
+    def settle(self) -> None:
+        """Move the staged rows into the database (every read does this first)."""
+        staging = self._staging
+        if staging is not None and staging.rows:
+            with self._lock:
+                self._move_staged()
+
+    def _move_staged(self) -> None:
+        """With the lock held: one insert of every staged row, then the staging file is emptied."""
+        staging = self._staging
+        if staging is None or not staging.rows:
+            return
+        try:
+            self._con.from_arrow(pa.Table.from_batches(staging.take())).insert_into("points")
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB append of {staging.rows} staged rows failed: {exc}") from exc
+        try:
+            staging.clear()
+        except OSError as exc:  # the rows are in the database: a later restart skips them
+            log.warning("%s: cannot empty the staging file: %s", staging.path, exc)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
+        self.settle()  # what a reader sees includes every acknowledged row
         cur = self._con.cursor()
         cur.execute("SET TimeZone = 'UTC'")
         return cur
@@ -169,8 +210,34 @@ class DuckDBStore:
         return 0 if self.cold is None else self.cold.generation
 
     def append(self, batch: pa.RecordBatch) -> int:
+        """Write ``batch`` durably; rows after their watermark go to the staging file (:mod:`.staging`)."""
         if batch.num_rows == 0:
             return 0
+        with self._lock:
+            staging = self._staging
+            if staging is not None:
+                if batch.num_rows <= STAGE_MAX_BATCH and self._hw.is_new(batch).all():
+                    try:
+                        staging.append(batch)
+                    except OSError as exc:
+                        raise StoreError(f"cannot write the staging file {staging.path}: {exc}") from exc
+                    self._hw.update(batch)
+                    self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
+                    now = time.monotonic()
+                    if staging.rows == batch.num_rows:
+                        self._staged_since = now
+                    if staging.rows >= STAGE_ROWS or now - self._staged_since >= STAGE_SECONDS:
+                        try:
+                            self._move_staged()
+                        except StoreError as exc:  # this batch is durable all the same; reads will retry
+                            log.warning("%s", exc)
+                    return int(batch.num_rows)
+                if not self._hw.is_new(batch).all():
+                    self._move_staged()  # late or repeated rows are checked against everything stored
+            return self._append_db(batch)
+
+    def _append_db(self, batch: pa.RecordBatch) -> int:
+        """Write ``batch`` into the database itself (skipping rows it holds)."""
         with self._lock:
             # Under the lock: two threads appending the same rows must not both see them as new.
             new = self._hw.is_new(batch)
@@ -226,6 +293,7 @@ class DuckDBStore:
         steps = 0
         while steps < max_steps:
             with self._lock:
+                self._move_staged()
                 oldest = None
                 if self.rollups.done_us is None:
                     oldest = self._earliest_us(None)
@@ -481,6 +549,13 @@ class DuckDBStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._staging is not None:
+                try:
+                    self._move_staged()
+                except StoreError as exc:  # still in the staging file: the next open takes them in
+                    log.warning("%s", exc)
+                self._staging.close()
+                self._staging = None
             self._con.close()
             if self.cold is not None:
                 self.cold.sweep()
@@ -503,14 +578,20 @@ def _where(sids: tuple[int, ...] | None, start: datetime | None, end: datetime |
 def open_duckdb(url: str, data_dir: Path | None = None) -> DuckDBStore:
     """The ``duckdb`` store plugin: ``duckdb`` (``DATA_DIR/twinverse.duckdb``), ``duckdb:///abs.duckdb``,
     ``duckdb://rel.duckdb``, ``duckdb://:memory:``, a plain path or ``:memory:``; each may end
-    in ``?memory_limit=SIZE`` (DuckDB's syntax: ``512MB``, ``2GB``; default :data:`DEFAULT_MEMORY_LIMIT`)."""
+    in ``?memory_limit=SIZE`` (DuckDB's syntax: ``512MB``, ``2GB``; default :data:`DEFAULT_MEMORY_LIMIT`)
+    and ``staging=off`` (no staging file, :mod:`.staging`)."""
     url, _, query = url.partition("?")
     options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False)) if query else {}
-    unknown = sorted(set(options) - {"memory_limit"})
+    unknown = sorted(set(options) - {"memory_limit", "staging"})
     if unknown:
-        raise ConfigError(f"store URL option(s) {', '.join(unknown)} unknown to the DuckDB store; known: memory_limit")
+        raise ConfigError(f"store URL option(s) {', '.join(unknown)} unknown to the DuckDB store; "
+                          "known: memory_limit, staging")  # fmt: skip
     limit = options.get("memory_limit") or None
+    flag = options.get("staging", "on").lower()
+    if flag not in ("on", "off", "true", "false", "1", "0"):
+        raise ConfigError(f"store URL option staging={flag!r}: use on or off")
+    staging = flag in ("on", "true", "1")
     if url in ("", "duckdb"):
-        return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb", memory_limit=limit)
+        return DuckDBStore((data_dir or Path("data")) / "twinverse.duckdb", memory_limit=limit, staging=staging)
     path = url.removeprefix("duckdb://")
-    return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path, memory_limit=limit)
+    return DuckDBStore(":memory:" if path in (":memory:", "/:memory:") else path, memory_limit=limit, staging=staging)

@@ -31,9 +31,11 @@ class DuckDBStore(Protocol):
     path: str
     cold: ColdHistory | None
     raw_floor_us: int | None
-    _lock: threading.Lock
+    _lock: threading.RLock
     _con: duckdb.DuckDBPyConnection
     _hw: Watermarks
+
+    def settle(self) -> None: ...
 
 
 __all__ = ["archive", "expire"]
@@ -50,6 +52,7 @@ def archive(store: DuckDBStore, before_us: int, *, max_days: int = 10_000) -> li
     moved: list[ColdFile] = []
     while len(moved) < max_days:
         with store._lock:
+            store.settle()  # staged rows too (:mod:`.staging`)
             con = store._con
             try:
                 rows = con.execute("SELECT epoch_us(min(ts)) FROM points WHERE ts < make_timestamp(?)",
@@ -94,6 +97,7 @@ def expire(store: DuckDBStore, policy: RetentionPolicy, now_us: int) -> dict[str
     if cold is not None:
         cold.sweep()  # files dropped in an earlier round: no query can still be reading them
     with store._lock:
+        store.settle()
         con = store._con
         try:
             con.execute("BEGIN TRANSACTION")
