@@ -367,7 +367,6 @@ class SparkplugHost(FieldSource):
     def _birth(self, key: tuple[str, str], state: _Node, device: str | None, payload: bytes, now: int,
                p: Any = None) -> None:  # fmt: skip
         p = Payload.FromString(payload) if p is None else p
-        self.births += 1
         metrics = list(p.metrics)
         names = [m.name for m in metrics]
         units = [_unit(m) for m in metrics]
@@ -393,6 +392,7 @@ class SparkplugHost(FieldSource):
             if sid >= 0:
                 self._targets[sid] = (key[0], key[1], device, names[i], int(metrics[i].datatype), match.scale[i],
                                       match.offset[i])  # fmt: skip
+        self.births += 1  # counted once its metrics can be written to (a reader of the count may write next)
         fed = table.sids
         if len(fed):
             self.sids = np.union1d(self.sids, fed).astype(np.int32)
