@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from asyncua import Server, ua
@@ -46,13 +46,21 @@ class MachineryServer(OpcuaServer):
         return server
 
 
-@pytest.fixture(scope="module")
-def server(shared_data: Path) -> Iterator[MachineryServer]:
-    s = MachineryServer()
-    s.nodesets = shared_data / "opcua-nodesets"
+S = TypeVar("S", bound=OpcuaServer)
+
+
+def serving(kind: type[S], shared_data: Path) -> Iterator[S]:
+    """Run a test server of ``kind`` that loads NodeSet2 files from ``../shared/data/opcua-nodesets``."""
+    s = kind()
+    s.nodesets = shared_data / "opcua-nodesets"  # type: ignore[attr-defined]
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def server(shared_data: Path) -> Iterator[MachineryServer]:
+    yield from serving(MachineryServer, shared_data)
 
 
 @pytest.fixture

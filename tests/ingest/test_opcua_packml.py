@@ -14,7 +14,7 @@ from asyncua import Server, ua
 
 from tests.ingest.field import engines, start_source, wait_until
 from tests.ingest.opcua_server import OpcuaServer
-from tests.ingest.test_opcua_import import run_cli
+from tests.ingest.test_opcua_import import run_cli, serving
 from twinverse.ingest.opcua import OpcuaSource
 from twinverse.live.engine import Engine
 from twinverse.model import Plant, loads_plant
@@ -57,11 +57,7 @@ class PackMLServer(OpcuaServer):
 
 @pytest.fixture(scope="module")
 def server(shared_data: Path) -> Iterator[PackMLServer]:
-    s = PackMLServer()
-    s.nodesets = shared_data / "opcua-nodesets"
-    s.start()
-    yield s
-    s.stop()
+    yield from serving(PackMLServer, shared_data)
 
 
 @pytest.fixture
