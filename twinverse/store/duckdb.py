@@ -147,15 +147,20 @@ class DuckDBStore:
             with self._lock:
                 self._move_staged()
 
-    def _move_staged(self) -> None:
-        """With the lock held: one insert of every staged row, then the staging file is emptied."""
+    def _move_staged(self, *, failing: str | None = None) -> None:
+        """With the lock held: one insert of every staged row, then the file is emptied (a failure raises,
+        or with ``failing`` is logged with it: the rows stay staged for the next read or append)."""
         staging = self._staging
         if staging is None or not staging.rows:
             return
         try:
             self._con.from_arrow(pa.Table.from_batches(staging.take())).insert_into("points")
         except duckdb.Error as exc:
-            raise StoreError(f"DuckDB append of {staging.rows} staged rows failed: {exc}") from exc
+            message = f"DuckDB append of {staging.rows} staged rows failed: {exc}"
+            if failing is None:
+                raise StoreError(message) from exc
+            log.warning("%s; %s", message, failing)
+            return
         try:
             staging.clear()
         except OSError as exc:  # the rows are in the database: a later restart skips them
@@ -216,23 +221,20 @@ class DuckDBStore:
         with self._lock:
             staging = self._staging
             if staging is not None:
-                if batch.num_rows <= STAGE_MAX_BATCH and self._hw.is_new(batch).all():
+                fresh = bool(self._hw.is_new(batch).all())
+                if fresh and batch.num_rows <= STAGE_MAX_BATCH:
                     try:
                         staging.append(batch)
                     except OSError as exc:
                         raise StoreError(f"cannot write the staging file {staging.path}: {exc}") from exc
-                    self._hw.update(batch)
-                    self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
+                    self._stored(batch)
                     now = time.monotonic()
                     if staging.rows == batch.num_rows:
                         self._staged_since = now
                     if staging.rows >= STAGE_ROWS or now - self._staged_since >= STAGE_SECONDS:
-                        try:
-                            self._move_staged()
-                        except StoreError as exc:  # this batch is durable all the same; reads will retry
-                            log.warning("%s", exc)
+                        self._move_staged(failing="this batch is staged all the same; reads will retry")
                     return int(batch.num_rows)
-                if not self._hw.is_new(batch).all():
+                if not fresh:
                     self._move_staged()  # late or repeated rows are checked against everything stored
             return self._append_db(batch)
 
@@ -278,9 +280,13 @@ class DuckDBStore:
                 if not new.all():
                     for name in ("fresh", "late", "cold_late"):
                         con.unregister(name)  # no reference to the batch is kept
-            self._hw.update(batch)
-            self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
+            self._stored(batch)
         return written
+
+    def _stored(self, batch: pa.RecordBatch) -> None:
+        """Raise the watermarks over a stored (or staged) batch and mark its rollup buckets stale."""
+        self._hw.update(batch)
+        self.rollups.note_append(int(ts_to_us(batch.column("ts")).min()))
 
     # -- rollups ------------------------------------------------------------------------------
     def refresh_rollups(self, now_us: int | None = None, *, max_steps: int = 1_000) -> int:
@@ -550,10 +556,7 @@ class DuckDBStore:
     def close(self) -> None:
         with self._lock:
             if self._staging is not None:
-                try:
-                    self._move_staged()
-                except StoreError as exc:  # still in the staging file: the next open takes them in
-                    log.warning("%s", exc)
+                self._move_staged(failing="they stay in the staging file: the next open takes them in")
                 self._staging.close()
                 self._staging = None
             self._con.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..core.batch import BATCH_SCHEMA, ts_array, ts_to_us
+from ..core.batch import make_batch, ts_to_us
 from ..errors import StoreError
 
 __all__ = ["StagingLog", "recover"]
@@ -49,15 +49,9 @@ def _encode(batch: pa.RecordBatch) -> bytes:
 
 
 def _decode(n: int, payload: bytes) -> pa.RecordBatch:
-    ts = np.frombuffer(payload, "<i8", n, 0)
-    sid = np.frombuffer(payload, "<i4", n, 8 * n)
-    value = np.frombuffer(payload, "<f8", n, 12 * n)
-    quality = np.frombuffer(payload, np.uint8, n, 20 * n)
-    return pa.RecordBatch.from_arrays(
-        [ts_array(ts.astype(np.int64)), pa.array(sid.astype(np.int32)), pa.array(value.astype(np.float64)),
-         pa.array(quality.copy())],
-        schema=BATCH_SCHEMA,
-    )  # fmt: skip
+    ts, sid = np.frombuffer(payload, "<i8", n, 0), np.frombuffer(payload, "<i4", n, 8 * n)
+    value, quality = np.frombuffer(payload, "<f8", n, 12 * n), np.frombuffer(payload, np.uint8, n, 20 * n)
+    return make_batch(ts, sid, value, quality)
 
 
 def recover(path: Path) -> list[pa.RecordBatch]:
